@@ -1,0 +1,88 @@
+//! Precompiled module cache (`cache_dir`).
+//!
+//! A compiled module is stored as `<key>.cwasm` beside `<key>.sha256`, the
+//! digest of the `.cwasm` bytes. The key hashes the wasm bytes with the
+//! wasmtime version and the engine's compatibility settings, so a module
+//! compiled with other settings is never picked up. A file whose digest does
+//! not match, or that wasmtime refuses, is recompiled and rewritten.
+
+use crate::error::Result;
+use crate::log::LogLevel;
+use crate::runtime::Inner;
+use crate::script::compile_module;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use wasmtime::{Engine, Module};
+
+pub struct ModuleCache {
+    dir: PathBuf,
+    fingerprint: [u8; 32],
+}
+
+impl ModuleCache {
+    pub fn new(dir: PathBuf, engine: &Engine) -> ModuleCache {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        engine.precompile_compatibility_hash().hash(&mut hasher);
+        let mut fingerprint = Sha256::new();
+        fingerprint.update(b"yaowasm-cache-v1\0wasmtime-48.0.8\0");
+        fingerprint.update(env!("CARGO_PKG_VERSION").as_bytes());
+        fingerprint.update(hasher.finish().to_le_bytes());
+        ModuleCache { dir, fingerprint: fingerprint.finalize().into() }
+    }
+
+    /// The file a module with these wasm bytes is cached in.
+    pub fn path_for(&self, wasm: &[u8]) -> PathBuf {
+        let mut key = Sha256::new();
+        key.update(self.fingerprint);
+        key.update(wasm);
+        self.dir.join(format!("{}.cwasm", hex(&key.finalize())))
+    }
+
+    pub(crate) fn load_or_compile(&self, runtime: &Inner, wasm: &[u8]) -> Result<Module> {
+        let path = self.path_for(wasm);
+        let digest_path = path.with_extension("sha256");
+        if let Some(module) = self.load(&runtime.engine, &path, &digest_path) {
+            return Ok(module);
+        }
+        let module = compile_module(&runtime.engine, wasm)?;
+        if let Err(e) = self.store(&module, &path, &digest_path) {
+            runtime.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
+        }
+        Ok(module)
+    }
+
+    fn load(&self, engine: &Engine, path: &Path, digest_path: &Path) -> Option<Module> {
+        let want = std::fs::read_to_string(digest_path).ok()?;
+        let bytes = std::fs::read(path).ok()?;
+        if hex(&Sha256::digest(&bytes)) != want.trim() {
+            return None;
+        }
+        // SAFETY: deserialize_file trusts its input to be wasmtime's own
+        // output. This file's digest matches the one written right after we
+        // serialized it, so it is the artifact we produced, and wasmtime
+        // itself still checks its version and engine flags.
+        unsafe { Module::deserialize_file(engine, path) }.ok()
+    }
+
+    fn store(&self, module: &Module, path: &Path, digest_path: &Path) -> std::io::Result<()> {
+        let bytes = module.serialize().map_err(std::io::Error::other)?;
+        write_atomically(path, &bytes)?;
+        // Written last: a digest file only exists beside a complete module.
+        write_atomically(digest_path, hex(&Sha256::digest(&bytes)).as_bytes())
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let tmp = path.with_extension(format!("tmp{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,113 @@
+//! The wasmtime engine of one runtime: pooling allocator sized from the
+//! config, epoch interruption, and the one ticker thread that drives it.
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Instances one runtime can have alive at once (all threads, all nesting
+/// levels). Each is a slot of `max_memory_mb` of reserved address space.
+pub const POOL_INSTANCES: u32 = 1000;
+/// Table elements per instance slot; larger declared tables do not load.
+pub const POOL_TABLE_ELEMENTS: usize = 100_000;
+/// One epoch tick: the resolution of `timeout_ms`.
+pub const TICK: Duration = Duration::from_millis(1);
+
+/// Builds the engine. Slots are sized from `max_memory_mb` so that 1000 slots
+/// reserve ~`max_memory_mb` GiB of address space, not the 4 TiB of the
+/// default 4 GiB slots.
+pub fn build(config: &Config) -> Result<Engine> {
+    let max_bytes = config.max_memory_bytes();
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_core_instances(POOL_INSTANCES)
+        .total_memories(POOL_INSTANCES)
+        .total_tables(POOL_INSTANCES)
+        .total_component_instances(0)
+        .total_stacks(0)
+        .max_memories_per_module(1)
+        .max_tables_per_module(4)
+        .table_elements(POOL_TABLE_ELEMENTS)
+        .max_memory_size(max_bytes as usize)
+        // Keep the first pages of each slot resident instead of one madvise
+        // per call: most calls touch little memory (TOOLCHAINS.md).
+        .linear_memory_keep_resident(256 << 10)
+        .table_keep_resident(64 << 10);
+
+    let mut wasm = wasmtime::Config::new();
+    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        .epoch_interruption(true)
+        .memory_reservation(max_bytes)
+        .memory_guard_size(2 << 20)
+        .memory_reservation_for_growth(0)
+        .memory_may_move(false)
+        .memory_init_cow(true);
+    Engine::new(&wasm).map_err(|e| Error::internal(format!("wasmtime engine: {e:#}")))
+}
+
+/// Increments the engine's epoch every [`TICK`] while calls are in flight,
+/// and sleeps (parked) while none are, so an idle runtime costs no CPU.
+pub struct Ticker {
+    shared: Arc<TickerShared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+struct TickerShared {
+    in_flight: AtomicUsize,
+    stop: AtomicBool,
+}
+
+/// Held by every running call; the ticker runs while any exists.
+pub struct Running<'a>(&'a Ticker);
+
+impl Ticker {
+    pub fn start(engine: Engine) -> Result<Ticker> {
+        let shared = Arc::new(TickerShared { in_flight: AtomicUsize::new(0), stop: AtomicBool::new(false) });
+        let state = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("yaowasm-epoch".into())
+            .spawn(move || loop {
+                if state.stop.load(Ordering::Acquire) {
+                    return;
+                }
+                if state.in_flight.load(Ordering::Acquire) == 0 {
+                    // A call that starts after this check unparks us; the
+                    // unpark token makes this park return at once.
+                    std::thread::park();
+                    continue;
+                }
+                std::thread::sleep(TICK);
+                engine.increment_epoch();
+            })
+            .map_err(|e| Error::internal(format!("cannot start the epoch thread: {e}")))?;
+        Ok(Ticker { shared, thread: Some(thread) })
+    }
+
+    pub fn running(&self) -> Running<'_> {
+        if self.shared.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
+            if let Some(t) = &self.thread {
+                t.thread().unpark();
+            }
+        }
+        Running(self)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        if let Some(t) = self.thread.take() {
+            t.thread().unpark();
+            let _ = t.join();
+        }
+    }
+}

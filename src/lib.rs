@@ -1,0 +1,31 @@
+//! yaowasm: run Yao scripts compiled to WebAssembly.
+//!
+//! A safe Rust core ([`Runtime`]) with a thin C API over it (`ffi`, the
+//! functions of `include/yaowasm.h`). The contract (names, encodings, guest
+//! ABI, error codes) is SPEC.md.
+
+mod bridge;
+mod cache;
+mod call;
+pub mod config;
+mod engine;
+pub mod error;
+pub mod ffi;
+mod host;
+mod loader;
+pub mod log;
+pub mod names;
+mod nesting;
+mod runtime;
+mod script;
+pub mod value;
+mod wasi;
+
+pub use config::{Config, WasiConfig};
+pub use error::{Error, Result};
+pub use loader::{LoadReport, Problem};
+pub use log::{LogHandler, LogLevel};
+pub use runtime::{ProcessHandler, Runtime, ScriptInfo};
+
+/// The library's version, as `yaowasm_version` reports it.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

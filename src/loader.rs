@@ -1,0 +1,145 @@
+//! `load_dir`: walk a scripts folder, compile every `.wasm` (in parallel),
+//! and report per-file problems without stopping the others (SPEC §1).
+
+use crate::error::{Error, Result};
+use crate::names;
+use crate::runtime::Inner;
+use crate::script::{Origin, Script};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// What a load did.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    /// Scripts now served from this folder.
+    pub loaded: usize,
+    /// Files that were not loaded, and why.
+    pub problems: Vec<Problem>,
+}
+
+/// One file that did not load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub code: i32,
+    pub message: String,
+}
+
+impl LoadReport {
+    /// All problems as one text, one line per file (for `yaowasm_last_error`).
+    pub fn problems_text(&self) -> Option<String> {
+        if self.problems.is_empty() {
+            return None;
+        }
+        let mut text = format!("{} file(s) not loaded:", self.problems.len());
+        for p in &self.problems {
+            text.push_str(&format!("\n{}: {} ({})", p.file.display(), p.message, p.code));
+        }
+        Some(text)
+    }
+}
+
+/// The files of a scripts folder, grouped by the ID they map to.
+#[derive(Default)]
+pub(crate) struct Scan {
+    pub wasm: BTreeMap<String, Vec<PathBuf>>,
+    pub sources: BTreeMap<String, Vec<PathBuf>>,
+}
+
+pub(crate) fn scan(root: &Path) -> Result<Scan> {
+    let mut scan = Scan::default();
+    let mut visited = HashSet::new();
+    walk(root, root, &mut scan, &mut visited)
+        .map_err(|e| Error::not_found(format!("cannot read scripts folder {}: {e}", root.display())))?;
+    Ok(scan)
+}
+
+fn walk(root: &Path, dir: &Path, scan: &mut Scan, visited: &mut HashSet<PathBuf>) -> std::io::Result<()> {
+    // A symlinked folder that loops back is walked once.
+    if !visited.insert(dir.canonicalize()?) {
+        return Ok(());
+    }
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<std::io::Result<_>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let meta = match std::fs::metadata(&path) {
+            Ok(meta) => meta,
+            Err(_) => continue, // a dangling symlink is not a script
+        };
+        if meta.is_dir() {
+            walk(root, &path, scan, visited)?;
+            continue;
+        }
+        let ext = path.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+        let bucket = match ext.as_deref() {
+            Some("wasm") => &mut scan.wasm,
+            Some("ts" | "js") => &mut scan.sources,
+            _ => continue,
+        };
+        if let Some(id) = names::id_for(root, &path) {
+            bucket.entry(id).or_default().push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Compiles every ID of a scan, in parallel over the machine's cores.
+/// Returns the scripts that compiled and the problems of the rest.
+pub(crate) fn compile_all(runtime: &Arc<Inner>, scan: Scan, origin: &Origin) -> (Vec<Script>, Vec<Problem>) {
+    let mut problems = Vec::new();
+    let mut jobs = Vec::new();
+    for (id, files) in scan.wasm {
+        if files.len() > 1 {
+            for file in &files {
+                problems.push(Problem {
+                    file: file.clone(),
+                    code: crate::error::BAD_REQUEST,
+                    message: format!(
+                        "script id {id} is claimed by {} files ({}); none of them is loaded",
+                        files.len(),
+                        files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                });
+            }
+            continue;
+        }
+        let shadows = scan.sources.get(&id).cloned().unwrap_or_default();
+        jobs.push((id, files.into_iter().next().unwrap_or_default(), shadows));
+    }
+
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(jobs.len()));
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((id, file, shadows)) = jobs.get(i) else { return };
+                let result = std::fs::read(file)
+                    .map_err(|e| Error::not_found(format!("cannot read: {e}")))
+                    .and_then(|bytes| Script::compile(runtime, &bytes, file.clone(), id.clone(), origin.clone()))
+                    .map(|mut script| {
+                        script.shadows = shadows.clone();
+                        script
+                    });
+                results.lock().unwrap_or_else(|p| p.into_inner()).push((i, result));
+            });
+        }
+    });
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by_key(|(i, _)| *i);
+    let mut scripts = Vec::new();
+    for (i, result) in results {
+        match result {
+            Ok(script) => scripts.push(script),
+            Err(e) => problems.push(Problem { file: jobs[i].1.clone(), code: e.code(), message: e.message().to_owned() }),
+        }
+    }
+    (scripts, problems)
+}

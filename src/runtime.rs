@@ -1,0 +1,262 @@
+//! The runtime: scripts by ID, the host's handlers, and `exec`.
+//!
+//! `Runtime` is `Send + Sync` and cheap to clone (an `Arc`); every method may
+//! be called from any thread at any time. Loads compile outside any lock and
+//! swap scripts in under one short write lock, so a reload is atomic and calls
+//! in flight finish on the version they started with.
+
+use crate::cache::ModuleCache;
+use crate::call::{self, CallState};
+use crate::config::Config;
+use crate::engine::{self, Ticker};
+use crate::error::{Error, Result};
+use crate::loader::{self, LoadReport, Problem};
+use crate::log::{self, LogHandler, LogLevel};
+use crate::names;
+use crate::nesting;
+use crate::script::{Origin, Script};
+use crate::value;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use wasmtime::{Engine, Linker};
+
+/// Serves the `yao.process` calls the runtime does not serve itself: gets the
+/// process name and its MessagePack args array, answers MessagePack or an
+/// error with its code. Called on the thread running the guest.
+pub type ProcessHandler = dyn Fn(&str, &[u8]) -> Result<Vec<u8>> + Send + Sync;
+
+/// One loaded script as `list` describes it (SPEC §4).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScriptInfo {
+    pub id: String,
+    pub file: String,
+    pub functions: Vec<String>,
+    pub shadows: Vec<String>,
+    pub encoding: &'static str,
+    pub wasi: bool,
+    pub size: u64,
+}
+
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+pub struct Inner {
+    pub(crate) config: Config,
+    pub(crate) engine: Engine,
+    pub(crate) linker: Linker<CallState>,
+    pub(crate) cache: Option<ModuleCache>,
+    pub(crate) ticker: Ticker,
+    scripts: RwLock<HashMap<String, Arc<Script>>>,
+    process_handler: RwLock<Option<Arc<ProcessHandler>>>,
+    log_handler: RwLock<Option<Arc<LogHandler>>>,
+}
+
+impl Runtime {
+    /// Makes a runtime. The config is validated here (400 on any problem).
+    pub fn new(config: Config) -> Result<Runtime> {
+        config.validate()?;
+        let engine = engine::build(&config)?;
+        let linker = crate::host::linker(&engine)?;
+        let cache = config.cache_dir.clone().map(|dir| ModuleCache::new(dir, &engine));
+        let ticker = Ticker::start(engine.clone())?;
+        let inner = Inner {
+            config,
+            engine,
+            linker,
+            cache,
+            ticker,
+            scripts: RwLock::default(),
+            process_handler: RwLock::default(),
+            log_handler: RwLock::default(),
+        };
+        Ok(Runtime { inner: Arc::new(inner) })
+    }
+
+    /// `Runtime::new` from config JSON (`None`: defaults).
+    pub fn from_json(config: Option<&str>) -> Result<Runtime> {
+        Runtime::new(Config::from_json(config)?)
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Loads, or atomically reloads, every `.wasm` under `dir` (SPEC §1).
+    /// Per-file problems are in the report; the error is for a folder that
+    /// cannot be read at all (404).
+    pub fn load_dir(&self, dir: impl AsRef<Path>) -> Result<LoadReport> {
+        let dir = dir.as_ref();
+        let root = dir
+            .canonicalize()
+            .map_err(|e| Error::not_found(format!("cannot read scripts folder {}: {e}", dir.display())))?;
+        let scan = loader::scan(&root)?;
+        let origin = Origin::Dir(root);
+        let (scripts, mut problems) = loader::compile_all(&self.inner, scan, &origin);
+
+        let mut table = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner());
+        let mut fresh = Vec::with_capacity(scripts.len());
+        for script in scripts {
+            match table.get(&script.id) {
+                Some(other) if other.origin != origin => problems.push(Problem {
+                    file: script.file.clone(),
+                    code: crate::error::BAD_REQUEST,
+                    message: format!("script id {} is already provided by {}", script.id, other.file.display()),
+                }),
+                _ => fresh.push(script),
+            }
+        }
+        table.retain(|_, s| s.origin != origin);
+        let loaded = fresh.len();
+        for script in fresh {
+            table.insert(script.id.clone(), Arc::new(script));
+        }
+        drop(table);
+        problems.sort_by(|a, b| a.file.cmp(&b.file));
+        Ok(LoadReport { loaded, problems })
+    }
+
+    /// Loads one file as script `id` (default: the file's stem). Replaces a
+    /// script loaded by `load_file` under the same ID; an ID a folder provides
+    /// is a 400.
+    pub fn load_file(&self, path: impl AsRef<Path>, id: Option<&str>) -> Result<()> {
+        let path = path.as_ref();
+        let id = match id {
+            Some(id) => names::normalize_id(id)?,
+            None => names::normalize_id(path.file_stem().and_then(|s| s.to_str()).unwrap_or_default())?,
+        };
+        let bytes = std::fs::read(path).map_err(|e| Error::not_found(format!("cannot read {}: {e}", path.display())))?;
+        let script = Script::compile(&self.inner, &bytes, path.to_path_buf(), id.clone(), Origin::File)
+            .map_err(|e| e.context(path.display()))?;
+        let mut table = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(other) = table.get(&id) {
+            if other.origin != Origin::File {
+                return Err(Error::bad_request(format!("script id {id} is already provided by {}", other.file.display())));
+            }
+        }
+        table.insert(id, Arc::new(script));
+        Ok(())
+    }
+
+    /// Removes a script; calls in flight finish. 404 for an unknown ID.
+    pub fn unload(&self, id: &str) -> Result<()> {
+        let id = names::normalize_id(id)?;
+        let removed = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        removed.map(drop).ok_or_else(|| Error::not_found(format!("no script {id}")))
+    }
+
+    /// Every loaded script, sorted by ID.
+    pub fn list(&self) -> Vec<ScriptInfo> {
+        let table = self.inner.scripts.read().unwrap_or_else(|p| p.into_inner());
+        let mut list: Vec<ScriptInfo> = table
+            .values()
+            .map(|s| ScriptInfo {
+                id: s.id.clone(),
+                file: s.file.display().to_string(),
+                functions: s.functions.keys().cloned().collect(),
+                shadows: s.shadows.iter().map(|p| p.display().to_string()).collect(),
+                encoding: s.encoding.name(),
+                wasi: s.uses_wasi,
+                size: s.size,
+            })
+            .collect();
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        list
+    }
+
+    /// Runs a process: `args` is a MessagePack array (empty means `[]`); the
+    /// answer is the MessagePack result.
+    pub fn exec(&self, process: &str, args: &[u8]) -> Result<Vec<u8>> {
+        self.inner.exec(process, args)
+    }
+
+    /// `exec` with JSON text in and out (SPEC §2 conversions).
+    pub fn exec_json(&self, process: &str, args_json: &str) -> Result<String> {
+        let args = if args_json.trim().is_empty() {
+            value::EMPTY_ARRAY.to_vec()
+        } else {
+            value::json_text_to_msgpack(args_json.as_bytes()).map_err(|e| Error::bad_request(format!("args are not valid JSON: {e}")))?
+        };
+        let result = self.exec(process, &args)?;
+        value::msgpack_to_json_text(&result).map_err(|e| Error::internal(format!("result: {e}")))
+    }
+
+    /// Sets (or with `None` clears) the handler of process calls the runtime
+    /// does not serve itself.
+    pub fn set_process_handler(&self, handler: Option<Arc<ProcessHandler>>) {
+        *self.inner.process_handler.write().unwrap_or_else(|p| p.into_inner()) = handler;
+    }
+
+    /// Sets (or with `None` resets to stderr) where log records go.
+    pub fn set_log_handler(&self, handler: Option<Arc<LogHandler>>) {
+        *self.inner.log_handler.write().unwrap_or_else(|p| p.into_inner()) = handler;
+    }
+
+    /// The file a script was loaded from, if loaded.
+    pub fn script_file(&self, id: &str) -> Option<PathBuf> {
+        let id = id.to_ascii_lowercase();
+        self.inner.scripts.read().unwrap_or_else(|p| p.into_inner()).get(&id).map(|s| s.file.clone())
+    }
+}
+
+impl Inner {
+    /// A stable number for this runtime, to tell its nested calls apart.
+    fn key(&self) -> usize {
+        self as *const Inner as usize
+    }
+
+    fn script(&self, id: &str) -> Option<Arc<Script>> {
+        self.scripts.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+    }
+
+    pub(crate) fn exec(self: &Arc<Self>, process: &str, args: &[u8]) -> Result<Vec<u8>> {
+        let name = names::parse_process(process)?;
+        value::validate_args(args)?;
+        let args = if args.is_empty() { value::EMPTY_ARRAY } else { args };
+        let script = self.script(&name.id).ok_or_else(|| Error::not_found(format!("no script {} (process {process})", name.id)))?;
+        let function = script.function(name.function)?;
+        let timeout = Duration::from_millis(self.config.timeout_ms);
+        let entered = nesting::enter(self.key(), process, timeout, self.config.max_depth)?;
+        let _running = self.ticker.running();
+        call::run(self, &script, function, args, entered.deadline)
+    }
+
+    /// A `yao.process` call from a guest: loaded `scripts.*` in-runtime,
+    /// everything else through the host's handler.
+    pub(crate) fn dispatch(self: &Arc<Self>, name: &str, args: &[u8]) -> Result<Vec<u8>> {
+        if names::is_script_process(name) {
+            if let Ok(parsed) = names::parse_process(name) {
+                if self.script(&parsed.id).is_some() {
+                    return self.exec(name, args);
+                }
+            }
+        }
+        let handler = self.process_handler.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(handler) = handler else {
+            return Err(Error::not_found(format!("process {name} not found: no script of this runtime and no host process handler")));
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| handler(name, args)))
+            .unwrap_or_else(|_| Err(Error::internal(format!("the host process handler panicked on {name}"))))?;
+        match value::validate(&result) {
+            Ok(_) => Ok(result),
+            Err(why) => Err(Error::internal(format!("the host process handler answered {name} with invalid MessagePack: {why}"))),
+        }
+    }
+
+    /// Sends a record to the log handler, or to stderr when none is set. A
+    /// panicking handler loses the record, never the call.
+    pub(crate) fn log(&self, level: LogLevel, message: &str) {
+        let handler = self.log_handler.read().unwrap_or_else(|p| p.into_inner()).clone();
+        match handler {
+            Some(handler) => {
+                let _ = catch_unwind(AssertUnwindSafe(|| handler(level, message)));
+            }
+            None => log::to_stderr(level, message),
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! A compiled script: its module pre-linked (`InstancePre`), its script
+//! functions, and what the host must know to call it.
+
+use crate::call::{self, CallState};
+use crate::error::{Error, Result, TOO_LARGE};
+use crate::host;
+use crate::runtime::Inner;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType};
+
+/// Export names with a fixed meaning (SPEC §3); never script functions.
+pub const RESERVED_EXPORTS: &[&str] = &["memory", "yao_alloc", "yao_free", "yao_encoding", "_initialize", "_start"];
+
+/// The wire format a guest speaks (SPEC §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    MsgPack,
+    Json,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::MsgPack => "msgpack",
+            Encoding::Json => "json",
+        }
+    }
+}
+
+/// Where a script came from; a reload replaces exactly the scripts of its
+/// origin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `load_dir` of this (canonical) folder.
+    Dir(PathBuf),
+    /// `load_file`.
+    File,
+}
+
+pub struct Script {
+    pub id: String,
+    pub file: PathBuf,
+    pub origin: Origin,
+    /// `.ts`/`.js` sources this `.wasm` shadows (SPEC §1).
+    pub shadows: Vec<PathBuf>,
+    /// Script functions by name.
+    pub functions: BTreeMap<String, ModuleExport>,
+    pub pre: InstancePre<CallState>,
+    pub memory: ModuleExport,
+    pub alloc: ModuleExport,
+    pub initialize: Option<ModuleExport>,
+    pub encoding: Encoding,
+    pub uses_wasi: bool,
+    pub size: u64,
+}
+
+impl Script {
+    /// Compiles (or takes from the cache), checks and pre-links `bytes`.
+    /// Every problem is an error naming what is wrong, with its code: 400 for
+    /// a bad module, 413 for one beyond the limits.
+    pub(crate) fn compile(runtime: &Arc<Inner>, bytes: &[u8], file: PathBuf, id: String, origin: Origin) -> Result<Script> {
+        let module = match &runtime.cache {
+            Some(cache) => cache.load_or_compile(runtime, bytes)?,
+            None => compile_module(&runtime.engine, bytes)?,
+        };
+        check_limits(runtime, &module)?;
+        let mut uses_wasi = false;
+        for import in module.imports() {
+            match import.module() {
+                host::MODULE if !host::PROVIDED.contains(&import.name()) => {
+                    return Err(Error::bad_request(format!(
+                        "imports yao.{}, which yaowasm does not provide (it provides yao.{})",
+                        import.name(),
+                        host::PROVIDED.join(", yao.")
+                    )));
+                }
+                host::MODULE => {}
+                host::WASI_MODULE => uses_wasi = true,
+                other => {
+                    return Err(Error::bad_request(format!(
+                        "imports {other}.{}, from a module yaowasm does not provide (only yao and {})",
+                        import.name(),
+                        host::WASI_MODULE
+                    )));
+                }
+            }
+        }
+        let export = |name: &str, want: &dyn Fn(&ExternType) -> bool, what: &str| -> Result<Option<ModuleExport>> {
+            match module.get_export(name) {
+                None => Ok(None),
+                Some(ty) if want(&ty) => Ok(module.get_export_index(name)),
+                Some(_) => Err(Error::bad_request(format!("export {name} must be {what}"))),
+            }
+        };
+        let is_memory = |t: &ExternType| matches!(t, ExternType::Memory(m) if !m.is_64() && !m.is_shared());
+        let memory = export("memory", &is_memory, "a 32-bit memory")?
+            .ok_or_else(|| Error::bad_request("does not export its memory as \"memory\""))?;
+        let alloc = export("yao_alloc", &|t| has_sig(t, &[ValType::I32], &[ValType::I32]), "(i32) -> i32")?
+            .ok_or_else(|| Error::bad_request("does not export yao_alloc(size i32) -> i32"))?;
+        let initialize = export("_initialize", &|t| has_sig(t, &[], &[]), "() -> ()")?;
+        let encoding_export = export("yao_encoding", &|t| has_sig(t, &[], &[ValType::I32]), "() -> i32")?;
+
+        let mut functions = BTreeMap::new();
+        for e in module.exports() {
+            if RESERVED_EXPORTS.contains(&e.name()) || !has_sig(&e.ty(), &[ValType::I32, ValType::I32], &[ValType::I64]) {
+                continue;
+            }
+            if let Some(index) = module.get_export_index(e.name()) {
+                functions.insert(e.name().to_owned(), index);
+            }
+        }
+        if functions.is_empty() {
+            return Err(Error::bad_request(
+                "exports no script function: a script function has the signature (args_ptr i32, args_len i32) -> i64",
+            ));
+        }
+        let pre = runtime
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| Error::bad_request(format!("cannot link: {e:#}")))?;
+        let mut script = Script {
+            id,
+            file,
+            origin,
+            shadows: Vec::new(),
+            functions,
+            pre,
+            memory,
+            alloc,
+            initialize,
+            encoding: crate::script::Encoding::MsgPack,
+            uses_wasi,
+            size: bytes.len() as u64,
+        };
+        if let Some(probe) = encoding_export {
+            script.encoding = script.probe_encoding(runtime, &probe)?;
+        }
+        Ok(script)
+    }
+
+    /// Asks the module which encoding it speaks, once, at load.
+    fn probe_encoding(&self, runtime: &Arc<Inner>, probe: &ModuleExport) -> Result<Encoding> {
+        let timeout = Duration::from_millis(runtime.config.timeout_ms);
+        let _running = runtime.ticker.running();
+        let (mut store, instance, _) = call::instantiate(runtime, self, Instant::now() + timeout)?;
+        let func = instance
+            .get_module_export(&mut store, probe)
+            .and_then(|e| e.into_func())
+            .and_then(|f| f.typed::<(), i32>(&store).ok())
+            .ok_or_else(|| Error::internal("yao_encoding export vanished"))?;
+        match func.call(&mut store, ()) {
+            Ok(0) => Ok(Encoding::MsgPack),
+            Ok(1) => Ok(Encoding::Json),
+            Ok(n) => Err(Error::bad_request(format!("yao_encoding() returned {n}: 0 (MessagePack) or 1 (JSON) expected"))),
+            Err(e) => Err(call::classify(e, runtime.config.timeout_ms).context("yao_encoding()")),
+        }
+    }
+
+    /// The export of script function `name` (case kept), or a 404.
+    pub fn function(&self, name: &str) -> Result<&ModuleExport> {
+        self.functions.get(name).ok_or_else(|| {
+            Error::not_found(format!(
+                "script {} has no function {name} (it has: {})",
+                self.id,
+                self.functions.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+}
+
+fn has_sig(ty: &ExternType, params: &[ValType], results: &[ValType]) -> bool {
+    let ExternType::Func(f) = ty else { return false };
+    sig_is(f, params, results)
+}
+
+fn sig_is(f: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
+    let same = |a: &mut dyn ExactSizeIterator<Item = ValType>, b: &[ValType]| {
+        a.len() == b.len() && a.zip(b).all(|(x, y)| ValType::eq(&x, y))
+    };
+    same(&mut f.params(), params) && same(&mut f.results(), results)
+}
+
+/// Compiles module bytes; a module beyond the pool's limits is a 413, any
+/// other failure a 400.
+pub(crate) fn compile_module(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Module> {
+    Module::new(engine, bytes).map_err(|e| {
+        let text = format!("{e:#}");
+        if text.contains("exceeds the limit") || text.contains("pooling allocator") {
+            Error::new(TOO_LARGE, format!("beyond the runtime's limits: {text}"))
+        } else {
+            Error::bad_request(format!("not a valid WebAssembly module: {text}"))
+        }
+    })
+}
+
+/// Declared sizes against `max_memory_mb`, named in the message (SPEC §3).
+fn check_limits(runtime: &Inner, module: &Module) -> Result<()> {
+    let needs = module.resources_required();
+    let max = runtime.config.max_memory_bytes();
+    if let Some(initial) = needs.max_initial_memory_size {
+        let bytes = initial.saturating_mul(65536);
+        if bytes > max {
+            return Err(Error::too_large(format!(
+                "declares {} MiB of initial memory, max_memory_mb is {}",
+                bytes >> 20,
+                max >> 20
+            )));
+        }
+    }
+    if needs.num_memories > 1 {
+        return Err(Error::too_large(format!("declares {} memories, the limit is 1", needs.num_memories)));
+    }
+    if let Some(elements) = needs.max_initial_table_size {
+        if elements > crate::engine::POOL_TABLE_ELEMENTS as u64 {
+            return Err(Error::too_large(format!(
+                "declares a table of {elements} elements, the limit is {}",
+                crate::engine::POOL_TABLE_ELEMENTS
+            )));
+        }
+    }
+    Ok(())
+}
