@@ -1,0 +1,76 @@
+//go:build !wasip1
+
+// Outside wasm there is no yaowasm host: the package still builds so that
+// code using it can be unit-tested with a plain `go test`, and calls go to
+// the stand-in set with SetTestHost.
+
+package yao
+
+import "sync"
+
+// TestHost stands in for the yaowasm host in tests that run outside wasm.
+type TestHost interface {
+	// Process answers a yao.process call: the MessagePack result, or an error
+	// (an *Error keeps its code, anything else is a 500).
+	Process(name string, args []any) (any, error)
+	// Log receives each log record.
+	Log(level Level, message string)
+}
+
+var (
+	testHostMu sync.Mutex
+	testHost   TestHost
+)
+
+// SetTestHost installs the stand-in host used by Process and Log when the
+// package is built for anything but wasip1 (nil removes it: calls then fail
+// with a 500). It exists only in non-wasm builds.
+func SetTestHost(h TestHost) {
+	testHostMu.Lock()
+	defer testHostMu.Unlock()
+	testHost = h
+}
+
+func currentTestHost() TestHost {
+	testHostMu.Lock()
+	defer testHostMu.Unlock()
+	return testHost
+}
+
+// hostProcess mirrors the real host: args arrive as MessagePack and the
+// answer goes back as MessagePack bytes, so the SDK's codec is exercised.
+func hostProcess(name string, args []byte) ([]byte, bool) {
+	h := currentTestHost()
+	if h == nil {
+		return mustMarshalError(NewError(500, "yao.Process: not running inside yaowasm (no test host set)")), true
+	}
+	decoded, err := decodeArgs(args)
+	if err != nil {
+		return mustMarshalError(NewError(400, "args: "+err.Error())), true
+	}
+	result, err := h.Process(name, decoded)
+	if err != nil {
+		return mustMarshalError(asYaoError(err)), true
+	}
+	data, err := Marshal(result)
+	if err != nil {
+		return mustMarshalError(NewError(500, "result: "+err.Error())), true
+	}
+	return data, false
+}
+
+func hostLog(level Level, msg string) {
+	if h := currentTestHost(); h != nil {
+		h.Log(level, msg)
+	}
+}
+
+// A call outside wasm has no guest memory: Handle's pointer arguments cannot
+// be followed there. Tests call the script functions directly.
+func readArgs(ptr, n uint32) []byte {
+	panic("yao.Handle: script functions can only be called by yaowasm (GOOS=wasip1); unit-test the function itself")
+}
+
+func pack(data []byte, isError bool) uint64 {
+	panic("yao.Handle: only available under GOOS=wasip1")
+}
