@@ -1,0 +1,233 @@
+//! SPEC §2–§5 through the Rust API: values in and out, error codes, the host
+//! process handler, nesting, limits.
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use yaowasm::{Error, LogLevel};
+
+#[test]
+fn echo_round_trips_values() {
+    let (rt, _dir) = sink_runtime("{}");
+    let args = json!([1, -2, 3.5, "héllo", null, true, {"k": [1, {"n": null}]}, u64::MAX]);
+    let out = rt.exec("scripts.sink.Echo", &mp(&args)).unwrap();
+    assert_eq!(json(&out), args);
+    // The group and ID are case-insensitive; empty args mean [].
+    assert_eq!(rt.exec("SCRIPTS.Sink.Echo", &[]).unwrap(), vec![0x90]);
+    assert_eq!(rt.exec_json("scripts.sink.Echo", r#"[{"a":1}]"#).unwrap(), r#"[{"a":1}]"#);
+    assert_eq!(rt.exec_json("scripts.sink.Echo", "").unwrap(), "[]");
+}
+
+#[test]
+fn zero_result_is_nil() {
+    let (rt, _dir) = sink_runtime("{}");
+    assert_eq!(rt.exec("scripts.sink.Nil", &[]).unwrap(), vec![0xc0]);
+}
+
+#[test]
+fn names_and_args_are_checked() {
+    let (rt, _dir) = sink_runtime("{}");
+    let code = |name: &str, args: &[u8]| rt.exec(name, args).unwrap_err().code();
+    assert_eq!(code("scripts.nope.Echo", &[]), 404);
+    assert_eq!(code("scripts.sink.echo", &[]), 404, "function names are case-sensitive");
+    assert_eq!(code("scripts.sink.not_a_script", &[]), 404, "wrong signature is not a script function");
+    assert_eq!(code("scripts.sink.yao_alloc", &[]), 404, "reserved exports are not script functions");
+    assert_eq!(code("studio.sink.Echo", &[]), 404);
+    assert_eq!(code("models.user.Find", &[]), 404);
+    assert_eq!(code("scripts.Echo", &[]), 400);
+    assert_eq!(code("scripts.sink.Echo", &mp(&json!({"not": "array"}))), 400);
+    assert_eq!(code("scripts.sink.Echo", &[0x92, 0x01]), 400, "truncated");
+    assert_eq!(code("scripts.sink.Echo", &[0xd4, 0, 0]), 400, "ext is not a Yao value");
+    assert_eq!(rt.exec_json("scripts.sink.Echo", "{nope").unwrap_err().code(), 400);
+    let e = rt.exec("scripts.sink.Nope", &[]).unwrap_err();
+    assert!(e.message().contains("Echo"), "404 lists the functions: {e}");
+}
+
+#[test]
+fn guest_errors_keep_their_code() {
+    let (rt, _dir) = sink_runtime("{}");
+    let e = rt.exec("scripts.sink.Raise", &[]).unwrap_err();
+    assert_eq!((e.code(), e.message()), (418, "teapot"));
+    assert_eq!(rt.exec("scripts.sink.RaiseBadCode", &[]).unwrap_err().code(), 500, "code outside 100-599");
+}
+
+#[test]
+fn traps_and_bad_results_are_500_and_the_runtime_keeps_serving() {
+    let (rt, _dir) = sink_runtime("{}");
+    for (f, needle) in [
+        ("Trap", "unreachable"),
+        ("DivZero", "divide by zero"),
+        ("Recurse", "stack overflow"),
+        ("BadPtr", "out-of-bounds"),
+        ("BadLen", "out-of-bounds"),
+        ("BadMsgpack", "invalid MessagePack"),
+        ("Trailing", "trailing"),
+        ("WildProcess", "out-of-bounds"),
+        ("WildLog", "out-of-bounds"),
+    ] {
+        let e = rt.exec(&format!("scripts.sink.{f}"), &[]).unwrap_err();
+        assert_eq!(e.code(), 500, "{f}: {e}");
+        assert!(e.message().contains(needle), "{f}: {e}");
+        assert_eq!(rt.exec("scripts.sink.Echo", &[0x90]).unwrap(), vec![0x90], "still serving after {f}");
+    }
+}
+
+#[test]
+fn every_call_gets_a_fresh_instance() {
+    let (rt, _dir) = sink_runtime("{}");
+    for _ in 0..3 {
+        assert_eq!(rt.exec("scripts.sink.Counter", &[]).unwrap(), vec![1]);
+    }
+}
+
+#[test]
+fn infinite_loop_times_out_with_408() {
+    let (rt, _dir) = sink_runtime(r#"{"timeout_ms": 50}"#);
+    let start = std::time::Instant::now();
+    let e = rt.exec("scripts.sink.Loop", &[]).unwrap_err();
+    assert_eq!(e.code(), 408, "{e}");
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(rt.exec("scripts.sink.Nil", &[]).unwrap(), vec![0xc0]);
+}
+
+#[test]
+fn memory_growth_past_the_cap_is_413() {
+    let (rt, _dir) = sink_runtime(r#"{"max_memory_mb": 2}"#);
+    let e = rt.exec("scripts.sink.Grow", &[]).unwrap_err();
+    assert_eq!(e.code(), 413, "{e}");
+    assert!(e.message().contains("max_memory_mb is 2"), "{e}");
+    // Args too large for the guest's memory: yao_alloc answers 0.
+    let big = mp(&json!(["x".repeat(3 << 20)]));
+    assert_eq!(rt.exec("scripts.sink.Echo", &big).unwrap_err().code(), 413);
+    assert_eq!(rt.exec("scripts.sink.Nil", &[]).unwrap(), vec![0xc0]);
+}
+
+#[test]
+fn host_process_handler_gets_calls_and_its_errors_keep_their_code() {
+    let (rt, _dir) = sink_runtime("{}");
+    assert_eq!(rt.exec("scripts.sink.CallHost", &[]).unwrap_err().code(), 404, "no handler set");
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    rt.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| {
+        log.lock().unwrap().push((name.to_owned(), json(args)));
+        Ok(mp(&json!({"id": 1, "name": "Ada"})))
+    })));
+    assert_eq!(json(&rt.exec("scripts.sink.CallHost", &[]).unwrap()), json!({"id": 1, "name": "Ada"}));
+    assert_eq!(*seen.lock().unwrap(), vec![("models.user.Find".to_owned(), json!([1]))]);
+
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| Err(Error::new(422, "bad user")))));
+    let e = rt.exec("scripts.sink.CallHost", &[]).unwrap_err();
+    assert_eq!((e.code(), e.message()), (422, "bad user"));
+
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| Ok(vec![0xc1]))));
+    assert_eq!(rt.exec("scripts.sink.CallHost", &[]).unwrap_err().code(), 500, "invalid MessagePack from the host");
+
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| panic!("host bug"))));
+    let e = rt.exec("scripts.sink.CallHost", &[]).unwrap_err();
+    assert_eq!(e.code(), 500);
+    assert!(e.message().contains("panicked"), "{e}");
+    assert_eq!(rt.exec("scripts.sink.Nil", &[]).unwrap(), vec![0xc0]);
+}
+
+#[test]
+fn loaded_scripts_are_served_in_runtime_and_depth_is_capped() {
+    let (rt, _dir) = sink_runtime(r#"{"max_depth": 5}"#);
+    rt.set_process_handler(Some(Arc::new(|name: &str, _: &[u8]| panic!("{name} must not reach the host"))));
+    assert_eq!(json(&rt.exec("scripts.sink.CallEcho", &[]).unwrap()), json!([1]));
+    let e = rt.exec("scripts.sink.CallSelf", &[]).unwrap_err();
+    assert_eq!(e.code(), 500, "{e}");
+    assert!(e.message().contains("max_depth 5"), "{e}");
+    assert!(e.message().contains("scripts.sink.CallSelf -> scripts.sink.CallSelf"), "names the chain: {e}");
+}
+
+#[test]
+fn host_round_trips_nest_too() {
+    // A guest calls the host, whose handler calls back into the runtime: the
+    // depth keeps counting across the host (Go process → wasm script).
+    let (rt, _dir) = sink_runtime(r#"{"max_depth": 4}"#);
+    let inner = rt.clone();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| inner.exec("scripts.sink.CallHost", &[]))));
+    let e = rt.exec("scripts.sink.CallHost", &[]).unwrap_err();
+    assert_eq!(e.code(), 500);
+    assert!(e.message().contains("max_depth 4"), "{e}");
+}
+
+#[test]
+fn time_in_a_host_callback_counts() {
+    let (rt, _dir) = sink_runtime(r#"{"timeout_ms": 100}"#);
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| {
+        std::thread::sleep(std::time::Duration::from_millis(150));
+        Ok(vec![0xc0])
+    })));
+    assert_eq!(rt.exec("scripts.sink.CallHost", &[]).unwrap_err().code(), 408);
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| Ok(vec![0xc0]))));
+    assert_eq!(rt.exec("scripts.sink.CallHostThenLoop", &[]).unwrap_err().code(), 408);
+}
+
+#[test]
+fn log_goes_to_the_handler_with_levels() {
+    let (rt, _dir) = sink_runtime("{}");
+    let logs = capture_logs(&rt);
+    rt.exec("scripts.sink.Log", &[]).unwrap();
+    assert_eq!(*logs.lock().unwrap(), vec![(LogLevel::Info, "hello".to_owned()), (LogLevel::Error, "hello".to_owned())]);
+}
+
+#[test]
+fn json_guests_get_and_give_json() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "j.wasm", &wasm(&json_wat()));
+    let rt = yaowasm::Runtime::from_json(None).unwrap();
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 1);
+    assert_eq!(rt.list()[0].encoding, "json");
+    // Bytes reach a JSON guest as base64, as Go's encoding/json writes them.
+    let mut args = Vec::new();
+    rmp::encode::write_array_len(&mut args, 2).unwrap();
+    rmp::encode::write_bin(&mut args, b"hi").unwrap();
+    rmp::encode::write_sint(&mut args, -5).unwrap();
+    assert_eq!(json(&rt.exec("scripts.j.Echo", &args).unwrap()), json!(["aGk=", -5]));
+    assert_eq!(json(&rt.exec("scripts.j.Obj", &[]).unwrap()), json!({"a": [1, 2.5, "x"], "b": null}));
+    let e = rt.exec("scripts.j.Conflict", &[]).unwrap_err();
+    assert_eq!((e.code(), e.message()), (409, "conflict"));
+    assert_eq!(rt.exec("scripts.j.Bad", &[]).unwrap_err().code(), 500);
+    let seen = Arc::new(Mutex::new(None));
+    let s = seen.clone();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, args: &[u8]| {
+        *s.lock().unwrap() = Some(json(args));
+        Ok(mp(&json!({"ok": true})))
+    })));
+    assert_eq!(json(&rt.exec("scripts.j.CallHost", &[]).unwrap()), json!({"ok": true}));
+    assert_eq!(seen.lock().unwrap().clone(), Some(json!([7, "q"])), "the host sees MessagePack");
+}
+
+#[test]
+fn wasi_guests_initialize_and_print_to_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "w.wasm", &wasm(&wasi_wat()));
+    let rt = yaowasm::Runtime::from_json(None).unwrap();
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 1, "WASI imports are provided");
+    assert!(rt.list()[0].wasi);
+    assert_eq!(rt.exec("scripts.w.Initialized", &[]).unwrap(), vec![0x2a], "_initialize ran first");
+    let logs = capture_logs(&rt);
+    rt.exec("scripts.w.Hello", &[]).unwrap();
+    let logs = logs.lock().unwrap().clone();
+    assert!(logs.contains(&(LogLevel::Info, "hello from wasi".into())), "{logs:?}");
+    assert!(logs.contains(&(LogLevel::Info, "partial".into())), "the unterminated line is flushed: {logs:?}");
+    assert!(logs.contains(&(LogLevel::Error, "oops".into())), "stderr: {logs:?}");
+}
+
+#[test]
+fn calls_run_in_parallel_threads() {
+    let (rt, _dir) = sink_runtime("{}");
+    std::thread::scope(|s| {
+        for t in 0..8 {
+            let rt = &rt;
+            s.spawn(move || {
+                for i in 0..200 {
+                    let args = json!([t, i, "x"]);
+                    assert_eq!(json(&rt.exec("scripts.sink.Echo", &mp(&args)).unwrap()), args);
+                }
+            });
+        }
+    });
+}
