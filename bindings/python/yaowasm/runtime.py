@@ -1,0 +1,338 @@
+"""The Runtime class: a Python face over one yaowasm_runtime."""
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import traceback
+from typing import Any, Callable, NamedTuple
+
+import msgpack
+
+from . import _lib
+
+logger = logging.getLogger("yaowasm")
+
+TRACE = 5
+logging.addLevelName(TRACE, "TRACE")
+
+# yaowasm log levels (SPEC §3: 0 trace, 1 debug, 2 info, 3 warn, 4 error)
+# to logging levels.
+LOG_LEVELS = {0: TRACE, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+
+
+class YaoError(Exception):
+    """An error with a Yao code (SPEC §4: 400, 404, 408, 413, 500, or any
+    100-599 code a guest or a handler raised) and a message.
+
+    Raised by Runtime methods; raise it from a process handler to answer the
+    guest with that code.
+    """
+
+    def __init__(self, code: int, message: str):
+        super().__init__(code, message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+class Problem(NamedTuple):
+    """One file that load_dir skipped."""
+
+    file: str
+    message: str
+    code: int
+
+
+# load_dir's last error: "N file(s) not loaded:" then "file: message (code)"
+# per file; a message may span lines (wasmtime's parse errors do).
+_PROBLEM = re.compile(
+    r"^(?P<file>[^\n]*?\.wasm): (?P<message>.*?) \((?P<code>\d{3})\)$(?=\n[^\n]*?\.wasm: |\Z)",
+    re.M | re.S,
+)
+
+
+def _parse_problems(text: str | None) -> list[Problem]:
+    if not text:
+        return []
+    _, _, body = text.partition("\n")
+    problems = [Problem(m["file"], m["message"], int(m["code"])) for m in _PROBLEM.finditer(body)]
+    if not problems and body.strip():
+        problems.append(Problem("", body.strip(), 500))
+    return problems
+
+
+def _unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+def _pack(value: Any) -> bytes:
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def _path(path: str | os.PathLike) -> bytes:
+    return os.fsencode(path)
+
+
+def _cstr(text: str, what: str) -> bytes:
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str, not {type(text).__name__}")
+    data = text.encode("utf-8")
+    if b"\0" in data:
+        raise YaoError(400, f"{what} contains a NUL byte")
+    return data
+
+
+def _valid_code(code: Any) -> int:
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        return 500
+    return code if 100 <= code <= 599 else 500
+
+
+class Runtime:
+    """A yaowasm runtime: loaded scripts plus the host's handlers.
+
+    Thread-safe: any thread may call any method, and exec calls run in
+    parallel (the GIL is released while wasm runs). Handlers are called on
+    the thread running the guest. close() waits for calls in flight.
+    """
+
+    def __init__(self, config: dict | None = None, library: str | None = None):
+        self._lib = _lib.load(library)
+        self._lock = threading.Condition()
+        self._inflight = 0
+        self._local = threading.local()
+        # Every CFUNCTYPE ever handed to the library stays referenced until
+        # close(): calls already running keep the handler they started with.
+        self._callbacks: list[Any] = []
+        self.problems: list[Problem] = []
+        cfg = None if config is None else json.dumps(config).encode("utf-8")
+        rt = self._lib.yaowasm_runtime_new(cfg)
+        if not rt:
+            raise YaoError(400, self._last_error() or "yaowasm_runtime_new failed")
+        self._rt = rt
+        self.set_log_handler(None)
+
+    # -- lifetime ---------------------------------------------------------
+
+    def close(self) -> None:
+        """Frees the runtime after the calls in flight end. Idempotent.
+        Calling it from inside a handler of this runtime is an error."""
+        if getattr(self._local, "depth", 0):
+            raise YaoError(400, "close() called from inside a call on this runtime")
+        with self._lock:
+            rt, self._rt = getattr(self, "_rt", None), None
+            while self._inflight:
+                self._lock.wait()
+        if rt:
+            self._lib.yaowasm_runtime_free(rt)
+        self._callbacks.clear()
+
+    def __enter__(self) -> "Runtime":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            if getattr(self, "_rt", None):
+                self.close()
+        except Exception:
+            pass
+
+    def _enter(self) -> int:
+        with self._lock:
+            if not self._rt:
+                raise YaoError(400, "runtime is closed")
+            self._inflight += 1
+            self._local.depth = getattr(self._local, "depth", 0) + 1
+            return self._rt
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._inflight -= 1
+            self._local.depth -= 1
+            if not self._inflight:
+                self._lock.notify_all()
+
+    def _last_error(self) -> str | None:
+        text = self._lib.yaowasm_last_error()
+        return None if text is None else text.decode("utf-8", "replace")
+
+    # -- loading ----------------------------------------------------------
+
+    def load_dir(self, path: str | os.PathLike) -> int:
+        """Loads (or reloads) every .wasm under `path`; returns the number of
+        scripts served from it. Files that did not load are in
+        `self.problems` (a list of Problem(file, message, code), empty when
+        all loaded) and logged as warnings on the "yaowasm" logger. Raises
+        YaoError if the folder cannot be read."""
+        rt = self._enter()
+        try:
+            n = self._lib.yaowasm_runtime_load_dir(rt, _path(path))
+            text = self._last_error()
+        finally:
+            self._leave()
+        if n < 0:
+            # The C API gives -1 without a code: 404 (unreadable) or 400.
+            code = 404 if not os.path.isdir(path) else 400
+            raise YaoError(code, text or f"cannot load {os.fspath(path)!r}")
+        self.problems = _parse_problems(text)
+        for p in self.problems:
+            logger.warning("not loaded: %s: %s (%d)", p.file, p.message, p.code)
+        return n
+
+    def load_file(self, path: str | os.PathLike, id: str | None = None) -> None:
+        """Loads one .wasm as script `id` (default: the file name without
+        extension). Raises YaoError (400, 404, 413, 500)."""
+        cid = None if id is None else _cstr(id, "id")
+        rt = self._enter()
+        try:
+            code = self._lib.yaowasm_runtime_load_file(rt, _path(path), cid)
+            text = self._last_error()
+        finally:
+            self._leave()
+        if code:
+            raise YaoError(code, text or f"load_file failed ({code})")
+
+    def unload(self, id: str) -> None:
+        """Removes script `id`. Raises YaoError 404 if it is not loaded."""
+        cid = _cstr(id, "id")
+        rt = self._enter()
+        try:
+            code = self._lib.yaowasm_runtime_unload(rt, cid)
+            text = self._last_error()
+        finally:
+            self._leave()
+        if code:
+            raise YaoError(code, text or f"unload failed ({code})")
+
+    def list(self) -> list[dict]:
+        """One dict per loaded script: id, file, functions, shadows, ..."""
+        out = _lib.Buf()
+        rt = self._enter()
+        try:
+            code = self._lib.yaowasm_runtime_list(rt, ctypes.byref(out))
+            text = self._last_error()
+        finally:
+            self._leave()
+        data = _lib.take(self._lib, out)
+        if code:
+            raise YaoError(code, text or data.decode("utf-8", "replace"))
+        return _unpack(data)
+
+    # -- calling ----------------------------------------------------------
+
+    def exec(self, name: str, *args: Any) -> Any:
+        """Runs process `name` (scripts.<id>.<Function>) with `args` and
+        returns its result as a Python value. Values: None, bool, int, float,
+        str, bytes, list/tuple, dict. Raises YaoError with the Yao code."""
+        cname = _cstr(name, "name")
+        try:
+            payload = _pack(list(args))
+        except (TypeError, ValueError, OverflowError) as e:
+            raise YaoError(400, f"args cannot be encoded: {e}") from None
+        out = _lib.Buf()
+        rt = self._enter()
+        try:
+            code = self._lib.yaowasm_runtime_exec(rt, cname, payload, len(payload), ctypes.byref(out))
+        finally:
+            self._leave()
+        data = _lib.take(self._lib, out)
+        if code:
+            raise YaoError(code, data.decode("utf-8", "replace"))
+        return _unpack(data) if data else None
+
+    def exec_json(self, name: str, args_json: str | None) -> str:
+        """exec with a JSON array in and JSON text out."""
+        cname = _cstr(name, "name")
+        cargs = None if args_json is None else _cstr(args_json, "args_json")
+        out = _lib.Buf()
+        rt = self._enter()
+        try:
+            code = self._lib.yaowasm_runtime_exec_json(rt, cname, cargs, ctypes.byref(out))
+        finally:
+            self._leave()
+        text = _lib.take(self._lib, out).decode("utf-8", "replace")
+        if code:
+            raise YaoError(code, text)
+        return text
+
+    # -- handlers ---------------------------------------------------------
+
+    def set_process_handler(self, fn: Callable[[str, list], Any] | None) -> None:
+        """Answers the guests' yao.process calls that the runtime does not
+        serve itself. `fn(name, args)` returns the result value; raising
+        YaoError(code, message) answers with that code, any other exception
+        answers 500 with its text. None removes the handler (calls get 404).
+        `fn` runs on the thread running the guest and may call exec."""
+        if fn is None:
+            self._set_process(ctypes.cast(None, _lib.PROCESS_FN))
+            return
+        lib = self._lib
+
+        def on_process(_user, name_p, name_len, args_p, args_len, res):
+            depth = getattr(self._local, "depth", 0)
+            self._local.depth = depth + 1
+            try:
+                try:
+                    name = ctypes.string_at(name_p, name_len).decode("utf-8", "replace")
+                    args = _unpack(ctypes.string_at(args_p, args_len)) if args_len else []
+                    data = _pack(fn(name, args))
+                except YaoError as e:
+                    msg = str(e.message).encode("utf-8", "replace")
+                    lib.yaowasm_result_error(res, _valid_code(e.code), msg, len(msg))
+                except BaseException as e:  # noqa: BLE001 - nothing may cross into C
+                    msg = f"{type(e).__name__}: {e}".encode("utf-8", "replace")
+                    lib.yaowasm_result_error(res, 500, msg, len(msg))
+                else:
+                    lib.yaowasm_result_ok(res, data, len(data))
+            finally:
+                self._local.depth = depth
+
+        self._set_process(_lib.PROCESS_FN(on_process))
+
+    def _set_process(self, cb: Any) -> None:
+        rt = self._enter()
+        try:
+            self._callbacks.append(cb)
+            self._lib.yaowasm_runtime_set_process_handler(rt, cb, None)
+        finally:
+            self._leave()
+
+    def set_log_handler(self, fn: Callable[[int, str], None] | None) -> None:
+        """Receives yao.log records and WASI stdout/stderr lines as
+        `fn(level, message)`, level 0 trace .. 4 error. None (the default)
+        sends them to the "yaowasm" logger of Python's logging (0 -> TRACE
+        (5), 1 DEBUG, 2 INFO, 3 WARNING, 4 ERROR)."""
+        if fn is None:
+            def fn(level: int, message: str) -> None:
+                logger.log(LOG_LEVELS.get(level, logging.WARNING), "%s", message)
+
+        def on_log(_user, level, msg_p, msg_len):
+            try:
+                fn(int(level), ctypes.string_at(msg_p, msg_len).decode("utf-8", "replace"))
+            except BaseException:  # noqa: BLE001 - nothing may cross into C
+                traceback.print_exc(file=sys.stderr)
+
+        cb = _lib.LOG_FN(on_log)
+        rt = self._enter()
+        try:
+            self._callbacks.append(cb)
+            self._lib.yaowasm_runtime_set_log_handler(rt, cb, None)
+        finally:
+            self._leave()
+
+
+def version(library: str | None = None) -> str:
+    """The library's version string."""
+    return _lib.load(library).yaowasm_version().decode()
