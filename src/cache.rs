@@ -5,6 +5,7 @@
 //! wasmtime version and the engine's compatibility settings, so a module
 //! compiled with other settings is never picked up. A file whose digest does
 //! not match, or that wasmtime refuses, is recompiled and rewritten.
+//! Files are replaced by rename, never rewritten in place.
 
 use crate::error::Result;
 use crate::log::LogLevel;
@@ -59,11 +60,13 @@ impl ModuleCache {
         if hex(&Sha256::digest(&bytes)) != want.trim() {
             return None;
         }
-        // SAFETY: deserialize_file trusts its input to be wasmtime's own
-        // output. This file's digest matches the one written right after we
-        // serialized it, so it is the artifact we produced, and wasmtime
-        // itself still checks its version and engine flags.
-        unsafe { Module::deserialize_file(engine, path) }.ok()
+        // SAFETY: deserialize trusts its input to be wasmtime's own output.
+        // These bytes match the digest written right after we serialized
+        // them, so they are the artifact we produced, and wasmtime itself
+        // still checks their version and engine flags. We load the bytes we
+        // verified rather than `deserialize_file`: a file mapped into memory
+        // that someone truncates in place kills the process with SIGBUS.
+        unsafe { Module::deserialize(engine, &bytes) }.ok()
     }
 
     fn store(&self, module: &Module, path: &Path, digest_path: &Path) -> std::io::Result<()> {

@@ -188,12 +188,35 @@ fn sig_is(f: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
 pub(crate) fn compile_module(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Module> {
     Module::new(engine, bytes).map_err(|e| {
         let text = format!("{e:#}");
-        if text.contains("exceeds the limit") || text.contains("pooling allocator") {
+        if let Some(bytes) = number_after(&text, "memory has a minimum byte size of ") {
+            Error::new(TOO_LARGE, format!(
+                "declares {} MiB of initial memory, max_memory_mb is {}",
+                bytes >> 20,
+                engine_max_memory_mb(&text)
+            ))
+        } else if text.contains("exceeds the limit") || text.contains("pooling allocator") {
             Error::new(TOO_LARGE, format!("beyond the runtime's limits: {text}"))
         } else {
             Error::bad_request(format!("not a valid WebAssembly module: {text}"))
         }
     })
+}
+
+/// The decimal number right after `marker` in wasmtime's message.
+fn number_after(text: &str, marker: &str) -> Option<u64> {
+    let rest = &text[text.find(marker)? + marker.len()..];
+    rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok()
+}
+
+/// The pool's limit named in wasmtime's "exceeds the limit of 0x... bytes".
+fn engine_max_memory_mb(text: &str) -> String {
+    let marker = "exceeds the limit of 0x";
+    text.find(marker)
+        .and_then(|i| {
+            let hex: String = text[i + marker.len()..].chars().take_while(char::is_ascii_hexdigit).collect();
+            u64::from_str_radix(&hex, 16).ok()
+        })
+        .map_or_else(|| "smaller".to_owned(), |bytes| (bytes >> 20).to_string())
 }
 
 /// Declared sizes against `max_memory_mb`, named in the message (SPEC §3).

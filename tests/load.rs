@@ -1,0 +1,223 @@
+//! SPEC §1 and §3 load rules: IDs, collisions, shadows, reloads, bad modules,
+//! limits; and the precompiled cache.
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::sync::Arc;
+use yaowasm::Runtime;
+
+fn problem_for<'a>(report: &'a yaowasm::LoadReport, file: &str) -> &'a yaowasm::Problem {
+    report
+        .problems
+        .iter()
+        .find(|p| p.file.ends_with(file))
+        .unwrap_or_else(|| panic!("no problem reported for {file}: {:?}", report.problems))
+}
+
+#[test]
+fn ids_follow_paths_and_bad_files_do_not_stop_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "a/B/Hook.wasm", &wasm(&versioned_wat(1, 0)));
+    write(d, "good.wasm", &wasm(&versioned_wat(2, 0)));
+    write(d, "garbage.wasm", b"\0asm but not really");
+    write(d, "teleport.wasm", &wasm(r#"(module (import "yao" "teleport" (func (param i32)))
+        (memory (export "memory") 1) (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
+    write(d, "elsewhere.wasm", &wasm(r#"(module (import "env" "abort" (func (param i32)))
+        (memory (export "memory") 1) (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
+    write(d, "nofunc.wasm", &wasm(r#"(module (memory (export "memory") 1)
+        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0)))"#));
+    write(d, "noalloc.wasm", &wasm(r#"(module (memory (export "memory") 1)
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
+    write(d, "huge.wasm", &wasm(r#"(module (memory (export "memory") 2000)
+        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
+    write(d, "bigtable.wasm", &wasm(r#"(module (memory (export "memory") 1) (table 1000000 funcref)
+        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
+    write(d, "notes.txt", b"not a script");
+
+    let rt = Runtime::from_json(None).unwrap();
+    let report = rt.load_dir(d).unwrap();
+    assert_eq!(report.loaded, 2, "{:?}", report.problems);
+    assert_eq!(rt.exec("scripts.a.b.hook.Version", &[]).unwrap(), vec![1]);
+    assert_eq!(rt.exec("scripts.A.B.HOOK.Version", &[]).unwrap(), vec![1]);
+    assert_eq!(rt.exec("scripts.good.Version", &[]).unwrap(), vec![2]);
+
+    assert_eq!(problem_for(&report, "garbage.wasm").code, 400);
+    let teleport = problem_for(&report, "teleport.wasm");
+    assert_eq!(teleport.code, 400);
+    assert!(teleport.message.contains("yao.teleport"), "{}", teleport.message);
+    assert!(problem_for(&report, "elsewhere.wasm").message.contains("env.abort"));
+    assert!(problem_for(&report, "nofunc.wasm").message.contains("no script function"));
+    assert!(problem_for(&report, "noalloc.wasm").message.contains("yao_alloc"));
+    let huge = problem_for(&report, "huge.wasm");
+    assert_eq!(huge.code, 413);
+    assert!(huge.message.contains("125 MiB") && huge.message.contains("64"), "sizes named: {}", huge.message);
+    assert_eq!(problem_for(&report, "bigtable.wasm").code, 413);
+    assert_eq!(report.problems.len(), 7);
+    let text = report.problems_text().unwrap();
+    assert!(text.starts_with("7 file(s) not loaded"), "{text}");
+}
+
+#[test]
+fn two_files_for_one_id_are_an_error_for_that_id() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "hook.wasm", &wasm(&versioned_wat(1, 0)));
+    write(dir.path(), "Hook.wasm", &wasm(&versioned_wat(2, 0)));
+    write(dir.path(), "other.wasm", &wasm(&versioned_wat(3, 0)));
+    let rt = Runtime::from_json(None).unwrap();
+    let report = rt.load_dir(dir.path()).unwrap();
+    assert_eq!(report.loaded, 1);
+    assert_eq!(report.problems.len(), 2, "both files are named");
+    assert!(report.problems.iter().all(|p| p.message.contains("hook")));
+    assert_eq!(rt.exec("scripts.hook.Version", &[]).unwrap_err().code(), 404);
+}
+
+#[test]
+fn wasm_shadows_sources_and_list_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "user/hook.wasm", &wasm(&versioned_wat(1, 0)));
+    write(dir.path(), "user/hook.ts", b"function Version() { return 9 }");
+    write(dir.path(), "user/only.js", b"function F() {}");
+    let rt = Runtime::from_json(None).unwrap();
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 1, "sources are never run");
+    let list = rt.list();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].id, "user.hook");
+    assert_eq!(list[0].functions, vec!["Version"]);
+    assert_eq!(list[0].shadows.len(), 1);
+    assert!(list[0].shadows[0].ends_with("user/hook.ts"));
+    assert_eq!(rt.exec("scripts.user.only.F", &[]).unwrap_err().code(), 404);
+}
+
+#[test]
+fn reload_replaces_a_folder_atomically_and_keeps_other_folders() {
+    let one = tempfile::tempdir().unwrap();
+    let two = tempfile::tempdir().unwrap();
+    write(one.path(), "v.wasm", &wasm(&versioned_wat(1, 0)));
+    write(one.path(), "gone.wasm", &wasm(&versioned_wat(1, 0)));
+    write(two.path(), "other.wasm", &wasm(&versioned_wat(7, 0)));
+    write(two.path(), "v.wasm", &wasm(&versioned_wat(8, 0)));
+    let rt = Runtime::from_json(None).unwrap();
+    assert_eq!(rt.load_dir(one.path()).unwrap().loaded, 2);
+    let report = rt.load_dir(two.path()).unwrap();
+    assert_eq!(report.loaded, 1);
+    assert!(problem_for(&report, "v.wasm").message.contains("already provided"), "collision across folders");
+
+    write(one.path(), "v.wasm", &wasm(&versioned_wat(2, 0)));
+    std::fs::remove_file(one.path().join("gone.wasm")).unwrap();
+    assert_eq!(rt.load_dir(one.path()).unwrap().loaded, 1);
+    assert_eq!(rt.exec("scripts.v.Version", &[]).unwrap(), vec![2]);
+    assert_eq!(rt.exec("scripts.gone.Version", &[]).unwrap_err().code(), 404, "removed file unloaded");
+    assert_eq!(rt.exec("scripts.other.Version", &[]).unwrap(), vec![7], "other folder stays");
+}
+
+#[test]
+fn calls_in_flight_finish_on_the_old_version() {
+    let dir = tempfile::tempdir().unwrap();
+    // ~hundreds of ms of spinning in the debug build, under the 10 s timeout.
+    write(dir.path(), "v.wasm", &wasm(&versioned_wat(1, 200_000_000)));
+    let rt = Runtime::from_json(Some(r#"{"timeout_ms": 10000}"#)).unwrap();
+    rt.load_dir(dir.path()).unwrap();
+    let slow = {
+        let rt = rt.clone();
+        std::thread::spawn(move || rt.exec("scripts.v.Version", &[]))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    write(dir.path(), "v.wasm", &wasm(&versioned_wat(2, 0)));
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 1);
+    assert_eq!(rt.exec("scripts.v.Version", &[]).unwrap(), vec![2]);
+    rt.unload("v").unwrap();
+    assert_eq!(slow.join().unwrap().unwrap(), vec![1], "the call that started on v1 ends on v1");
+}
+
+#[test]
+fn load_file_unload_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "x.wasm", &wasm(&versioned_wat(5, 0)));
+    let rt = Runtime::from_json(None).unwrap();
+    rt.load_file(&file, Some("My.Hook")).unwrap();
+    assert_eq!(rt.exec("scripts.my.hook.Version", &[]).unwrap(), vec![5]);
+    rt.load_file(&file, None).unwrap();
+    assert_eq!(rt.exec("scripts.x.Version", &[]).unwrap(), vec![5]);
+    assert_eq!(rt.unload("my.hook"), Ok(()));
+    assert_eq!(rt.unload("my.hook").unwrap_err().code(), 404);
+    assert_eq!(rt.load_file(dir.path().join("missing.wasm"), None).unwrap_err().code(), 404);
+    assert_eq!(rt.load_file(&file, Some("bad..id")).unwrap_err().code(), 400);
+    assert_eq!(rt.load_dir(dir.path().join("missing")).unwrap_err().code(), 404);
+    let folder = tempfile::tempdir().unwrap();
+    write(folder.path(), "y.wasm", &wasm(&versioned_wat(6, 0)));
+    rt.load_dir(folder.path()).unwrap();
+    assert_eq!(rt.load_file(&file, Some("y")).unwrap_err().code(), 400, "a folder provides y");
+}
+
+#[test]
+fn cache_is_used_and_a_corrupt_file_is_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let scripts = tempfile::tempdir().unwrap();
+    write(scripts.path(), "sink.wasm", &wasm(&sink_wat()));
+    let config = json!({"cache_dir": cache.path()}).to_string();
+    let files = || {
+        let mut f: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        f.sort();
+        f
+    };
+    {
+        let rt = Runtime::from_json(Some(&config)).unwrap();
+        assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
+    }
+    let written = files();
+    assert_eq!(written.len(), 2, "one module and its digest: {written:?}");
+    let cwasm = written.iter().find(|p| p.extension().unwrap() == "cwasm").unwrap().clone();
+    let modified = std::fs::metadata(&cwasm).unwrap().modified().unwrap();
+
+    let rt = Runtime::from_json(Some(&config)).unwrap();
+    assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
+    assert_eq!(std::fs::metadata(&cwasm).unwrap().modified().unwrap(), modified, "served from the cache, not rewritten");
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x01]).unwrap(), vec![0x91, 0x01]);
+
+    // Truncated, then bit-flipped: both are recompiled, never trusted.
+    let original = std::fs::read(&cwasm).unwrap();
+    for damage in [original[..original.len() / 2].to_vec(), {
+        let mut flipped = original.clone();
+        let i = flipped.len() / 3;
+        flipped[i] ^= 0xff;
+        flipped
+    }] {
+        std::fs::write(&cwasm, &damage).unwrap();
+        let rt = Runtime::from_json(Some(&config)).unwrap();
+        assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
+        assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x02]).unwrap(), vec![0x91, 0x02]);
+        assert_eq!(std::fs::read(&cwasm).unwrap().len(), original.len(), "rewritten whole");
+    }
+    // A cache made with other engine settings is a different key.
+    let other = Runtime::from_json(Some(&json!({"cache_dir": cache.path(), "max_memory_mb": 32}).to_string())).unwrap();
+    other.load_dir(scripts.path()).unwrap();
+    assert_eq!(files().len(), 4, "other settings, other file");
+}
+
+#[test]
+fn config_errors_are_400() {
+    for bad in [r#"{"nope": 1}"#, r#"{"max_memory_mb": "big"}"#, "not json"] {
+        assert_eq!(Runtime::from_json(Some(bad)).err().unwrap().code(), 400, "{bad}");
+    }
+}
+
+#[test]
+fn runtimes_are_freed_without_leaking_threads() {
+    fn threads() -> usize {
+        std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+    }
+    let before = threads();
+    for _ in 0..20 {
+        let (rt, _dir) = sink_runtime("{}");
+        rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| Ok(vec![0xc0]))));
+        rt.exec("scripts.sink.CallHost", &[]).unwrap();
+    }
+    // Other tests run in parallel threads; allow for them, not for 20 tickers.
+    assert!(threads() < before + 10, "epoch threads leaked: {before} -> {}", threads());
+}
