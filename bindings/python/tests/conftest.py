@@ -7,7 +7,8 @@ import pytest
 
 from yaowasm import Runtime
 
-GUESTS = Path(__file__).parent / "guests"
+# The WAT test guest shared by the Python and Go bindings.
+GUESTS = Path(__file__).resolve().parents[2] / "testdata"
 
 
 def assemble(wat: Path, out: Path) -> Path:

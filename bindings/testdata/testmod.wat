@@ -1,4 +1,4 @@
-;; Test guest for the Python and Go bindings (assembled with wat2wasm).
+;; Test guest shared by the Python and Go binding tests (assembled with wat2wasm).
 ;; Functions (SPEC §3 script signature: (args_ptr, args_len) -> packed i64):
 ;;   Echo  returns its argument array unchanged
 ;;   Nil   returns nil
