@@ -1,0 +1,525 @@
+/* Native tests of yao.h: the MessagePack writer and reader (every int
+   width, malformed and truncated input), map lookup, yao_call and the
+   process/log wrappers through the test hooks. Build and run:
+     gcc -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -I.. codec_test.c -o codec_test && ./codec_test */
+#define YAO_IMPLEMENTATION
+#include "yao.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+static int failures, checks;
+#define CHECK(cond)                                                               \
+    do {                                                                          \
+        checks++;                                                                 \
+        if (!(cond)) {                                                            \
+            failures++;                                                           \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+        }                                                                         \
+    } while (0)
+
+/* The writer's bytes equal `n` expected bytes. */
+static bool bytes_are(const yao_writer *w, const uint8_t *want, size_t n) {
+    return !w->failed && w->len == n && memcmp(w->data, want, n) == 0;
+}
+#define EXPECT_BYTES(w, ...)                                                  \
+    do {                                                                      \
+        const uint8_t want_[] = {__VA_ARGS__};                                \
+        CHECK(bytes_are((w), want_, sizeof want_));                           \
+    } while (0)
+
+static void test_int_widths(void) {
+    struct { int64_t v; size_t size; uint8_t marker; } cases[] = {
+        {0, 1, 0x00}, {1, 1, 0x01}, {127, 1, 0x7f}, {128, 2, 0xcc}, {255, 2, 0xcc}, {256, 3, 0xcd},
+        {65535, 3, 0xcd}, {65536, 5, 0xce}, {4294967295LL, 5, 0xce}, {4294967296LL, 9, 0xcf},
+        {INT64_MAX, 9, 0xcf}, {-1, 1, 0xff}, {-32, 1, 0xe0}, {-33, 2, 0xd0}, {-128, 2, 0xd0},
+        {-129, 3, 0xd1}, {-32768, 3, 0xd1}, {-32769, 5, 0xd2}, {INT32_MIN, 5, 0xd2},
+        {(int64_t)INT32_MIN - 1, 9, 0xd3}, {INT64_MIN, 9, 0xd3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        yao_writer w = {0};
+        CHECK(yao_write_int(&w, cases[i].v));
+        CHECK(w.len == cases[i].size);
+        CHECK(w.data[0] == cases[i].marker);
+        yao_reader r = yao_reader_make(w.data, w.len);
+        int64_t got = 0;
+        CHECK(yao_peek(&r) == YAO_INT);
+        CHECK(yao_read_int(&r, &got) && got == cases[i].v);
+        CHECK(yao_reader_done(&r));
+        r = yao_reader_make(w.data, w.len);
+        uint64_t u = 0;
+        CHECK(yao_read_uint(&r, &u) == (cases[i].v >= 0));
+        if (cases[i].v >= 0) CHECK(u == (uint64_t)cases[i].v);
+        /* every strict prefix is truncated */
+        for (size_t cut = 0; cut < w.len; cut++) {
+            yao_reader t = yao_reader_make(w.data, cut);
+            CHECK(!yao_read_int(&t, &got));
+            CHECK(t.p == w.data); /* a failed read does not move */
+            CHECK(!yao_skip(&t));
+        }
+        yao_writer_free(&w);
+    }
+    /* Exact bytes, big-endian. */
+    yao_writer w = {0};
+    yao_write_int(&w, 0x1234);
+    EXPECT_BYTES(&w, 0xcd, 0x12, 0x34);
+    yao_writer_reset(&w);
+    yao_write_int(&w, -2);
+    EXPECT_BYTES(&w, 0xfe);
+    yao_writer_reset(&w);
+    yao_write_int(&w, -200);
+    EXPECT_BYTES(&w, 0xd1, 0xff, 0x38);
+    yao_writer_reset(&w);
+    yao_write_uint(&w, UINT64_MAX);
+    EXPECT_BYTES(&w, 0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+    /* Above INT64_MAX: only yao_read_uint takes it. */
+    yao_reader r = yao_reader_make(w.data, w.len);
+    int64_t i64;
+    uint64_t u64;
+    CHECK(!yao_read_int(&r, &i64));
+    CHECK(yao_read_uint(&r, &u64) && u64 == UINT64_MAX);
+    yao_writer_free(&w);
+
+    /* Signed encodings of positive values and unsigned of small ones, as
+       other encoders write them, read back right. */
+    const uint8_t other[] = {0xd0, 0x05, 0xd1, 0x7f, 0xff, 0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0, 0xcc, 0x01, 0xd2, 0xff, 0xff, 0xff, 0xfe};
+    r = yao_reader_make(other, sizeof other);
+    CHECK(yao_read_int(&r, &i64) && i64 == 5);
+    CHECK(yao_read_int(&r, &i64) && i64 == 32767);
+    CHECK(yao_read_int(&r, &i64) && i64 == INT64_MIN);
+    CHECK(yao_read_uint(&r, &u64) && u64 == 1);
+    CHECK(!yao_read_uint(&r, &u64));
+    CHECK(yao_read_int(&r, &i64) && i64 == -2);
+    CHECK(yao_reader_done(&r));
+}
+
+static void test_scalars(void) {
+    yao_writer w;
+    yao_writer_init(&w);
+    yao_write_nil(&w);
+    yao_write_bool(&w, true);
+    yao_write_bool(&w, false);
+    yao_write_float(&w, 1.5);
+    yao_write_float32(&w, -0.25f);
+    EXPECT_BYTES(&w, 0xc0, 0xc3, 0xc2, 0xcb, 0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 0xca, 0xbe, 0x80, 0, 0);
+    yao_reader r = yao_reader_make(w.data, w.len);
+    bool b;
+    double d;
+    int64_t i;
+    CHECK(yao_peek(&r) == YAO_NIL);
+    CHECK(!yao_read_bool(&r, &b));
+    CHECK(yao_read_nil(&r));
+    CHECK(yao_read_bool(&r, &b) && b);
+    CHECK(yao_read_bool(&r, &b) && !b);
+    CHECK(!yao_read_int(&r, &i)); /* a float is not an int */
+    CHECK(yao_peek(&r) == YAO_FLOAT);
+    CHECK(yao_read_float(&r, &d) && d == 1.5);
+    CHECK(yao_read_number(&r, &d) && d == -0.25);
+    CHECK(yao_reader_done(&r));
+    CHECK(yao_peek(&r) == YAO_INVALID);
+    CHECK(!yao_read_nil(&r));
+    /* read_number takes ints; read_float does not */
+    yao_writer_reset(&w);
+    yao_write_int(&w, -7);
+    r = yao_reader_make(w.data, w.len);
+    CHECK(!yao_read_float(&r, &d));
+    CHECK(yao_read_number(&r, &d) && d == -7.0);
+    yao_writer_reset(&w);
+    yao_write_float(&w, NAN);
+    r = yao_reader_make(w.data, w.len);
+    CHECK(yao_read_float(&r, &d) && isnan(d));
+    yao_writer_free(&w);
+}
+
+static void check_str_header(size_t len, uint8_t marker, size_t header) {
+    char *s = malloc(len + 1);
+    memset(s, 'x', len);
+    yao_writer w = {0};
+    CHECK(yao_write_str(&w, s, len));
+    CHECK(w.len == header + len);
+    CHECK(w.data[0] == marker);
+    yao_reader r = yao_reader_make(w.data, w.len);
+    const char *got;
+    uint32_t n;
+    CHECK(yao_peek(&r) == YAO_STR);
+    CHECK(yao_read_str(&r, &got, &n) && n == len && memcmp(got, s, len) == 0);
+    CHECK(yao_reader_done(&r));
+    /* the body cut short: the header alone is not enough */
+    r = yao_reader_make(w.data, w.len - 1);
+    if (len) CHECK(!yao_read_str(&r, &got, &n) && !yao_skip(&r));
+    /* the same length as bin */
+    yao_writer_reset(&w);
+    CHECK(yao_write_bin(&w, s, len));
+    r = yao_reader_make(w.data, w.len);
+    const uint8_t *bin;
+    CHECK(yao_peek(&r) == YAO_BIN);
+    CHECK(!yao_read_str(&r, &got, &n));
+    CHECK(yao_read_bin(&r, &bin, &n) && n == len && memcmp(bin, s, len) == 0);
+    CHECK(w.data[0] == (len <= 255 ? 0xc4 : len <= 65535 ? 0xc5 : 0xc6));
+    yao_writer_free(&w);
+    free(s);
+}
+
+static void test_strings_and_bins(void) {
+    check_str_header(0, 0xa0, 1);
+    check_str_header(31, 0xbf, 1);
+    check_str_header(32, 0xd9, 2);
+    check_str_header(255, 0xd9, 2);
+    check_str_header(256, 0xda, 3);
+    check_str_header(65535, 0xda, 3);
+    check_str_header(65536, 0xdb, 5);
+    yao_writer w = {0};
+    yao_write_cstr(&w, "hé");
+    EXPECT_BYTES(&w, 0xa3, 'h', 0xc3, 0xa9);
+    yao_writer_free(&w);
+    CHECK(yao_str_eq("abc", 3, "abc"));
+    CHECK(!yao_str_eq("abc", 3, "ab"));
+    CHECK(!yao_str_eq("abc", 3, "abcd"));
+    CHECK(!yao_str_eq("ab", 2, "abc"));
+    CHECK(yao_str_eq("", 0, ""));
+}
+
+static void test_containers(void) {
+    uint32_t sizes[] = {0, 15, 16, 65535, 65536};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        uint32_t n = sizes[i], got;
+        yao_writer w = {0};
+        yao_write_array(&w, n);
+        for (uint32_t k = 0; k < n; k++) yao_write_int(&w, k);
+        yao_write_map(&w, n);
+        for (uint32_t k = 0; k < n; k++) {
+            yao_write_int(&w, k);
+            yao_write_nil(&w);
+        }
+        CHECK(!w.failed);
+        CHECK(w.data[0] == (n <= 15 ? 0x90 | n : n <= 65535 ? 0xdc : 0xdd));
+        yao_reader r = yao_reader_make(w.data, w.len);
+        CHECK(yao_peek(&r) == YAO_ARRAY);
+        CHECK(!yao_read_map(&r, &got));
+        yao_reader copy = r;
+        CHECK(yao_read_array(&r, &got) && got == n);
+        CHECK(yao_skip(&copy)); /* skips the whole array */
+        for (uint32_t k = 0; k < n; k++) CHECK(yao_skip(&r));
+        CHECK(r.p == copy.p);
+        CHECK(yao_peek(&r) == YAO_MAP);
+        CHECK(yao_read_map(&r, &got) && got == n);
+        for (uint32_t k = 0; k < 2 * n; k++) CHECK(yao_skip(&r));
+        CHECK(yao_reader_done(&r));
+        yao_writer_free(&w);
+    }
+}
+
+/* A value with every type nested, for the truncation sweep. */
+static void write_sample(yao_writer *w) {
+    yao_write_map(w, 4);
+    yao_write_cstr(w, "name");
+    yao_write_cstr(w, "Ada Lovelace, the first programmer");
+    yao_write_cstr(w, "tags");
+    yao_write_array(w, 3);
+    yao_write_int(w, -100000);
+    yao_write_float(w, 2.5);
+    yao_write_bin(w, "\x00\x01\x02", 3);
+    yao_write_cstr(w, "deep");
+    yao_write_array(w, 1);
+    yao_write_map(w, 1);
+    yao_write_int(w, 7); /* a non-string key */
+    yao_write_bool(w, true);
+    yao_write_cstr(w, "n");
+    yao_write_uint(w, UINT64_MAX);
+}
+
+static void test_truncated_and_malformed(void) {
+    yao_writer w = {0};
+    write_sample(&w);
+    CHECK(!w.failed);
+    yao_reader r = yao_reader_make(w.data, w.len);
+    const uint8_t *raw;
+    size_t raw_len;
+    CHECK(yao_read_raw(&r, &raw, &raw_len) && raw == w.data && raw_len == w.len);
+    for (size_t cut = 0; cut < w.len; cut++) {
+        yao_reader t = yao_reader_make(w.data, cut), v;
+        CHECK(!yao_skip(&t));
+        CHECK(t.p == w.data);
+        CHECK(yao_map_find(&t, "n", &v) == -1);
+    }
+    /* 0xc1 is never used */
+    const uint8_t never[] = {0xc1};
+    r = yao_reader_make(never, 1);
+    CHECK(yao_peek(&r) == YAO_INVALID);
+    CHECK(!yao_skip(&r));
+    /* counts that the input cannot hold */
+    const uint8_t huge_array[] = {0xdd, 0xff, 0xff, 0xff, 0xff, 0x01};
+    uint32_t n;
+    r = yao_reader_make(huge_array, sizeof huge_array);
+    CHECK(!yao_read_array(&r, &n));
+    CHECK(!yao_skip(&r));
+    const uint8_t huge_map[] = {0xdf, 0x80, 0, 0, 0, 0xa0, 0xc0};
+    r = yao_reader_make(huge_map, sizeof huge_map);
+    CHECK(!yao_read_map(&r, &n));
+    CHECK(!yao_skip(&r));
+    const uint8_t huge_str[] = {0xdb, 0xff, 0xff, 0xff, 0xf0, 'a'};
+    const char *s;
+    r = yao_reader_make(huge_str, sizeof huge_str);
+    CHECK(yao_peek(&r) == YAO_STR);
+    CHECK(!yao_read_str(&r, &s, &n));
+    CHECK(!yao_skip(&r));
+    /* ext values are skippable (but not Yao values) */
+    const uint8_t ext[] = {0xd4, 0x01, 0x02, 0xc7, 0x02, 0x05, 0xaa, 0xbb, 0xc0};
+    r = yao_reader_make(ext, sizeof ext);
+    CHECK(yao_peek(&r) == YAO_EXT);
+    CHECK(yao_skip(&r) && yao_skip(&r) && yao_read_nil(&r) && yao_reader_done(&r));
+    /* a nesting far deeper than any stack: no recursion */
+    size_t depth = 1000000;
+    uint8_t *deep = malloc(depth + 1);
+    memset(deep, 0x91, depth);
+    deep[depth] = 0xc0;
+    r = yao_reader_make(deep, depth + 1);
+    CHECK(yao_skip(&r) && yao_reader_done(&r));
+    r = yao_reader_make(deep, depth);
+    CHECK(!yao_skip(&r));
+    free(deep);
+    /* empty and NULL input */
+    r = yao_reader_make(NULL, 0);
+    CHECK(yao_peek(&r) == YAO_INVALID && !yao_skip(&r) && yao_reader_done(&r));
+    /* random bytes: nothing may crash or read out of bounds (ASan) */
+    srand(1234);
+    for (int round = 0; round < 20000; round++) {
+        uint8_t buf[24];
+        size_t len = (size_t)(rand() % (int)sizeof buf);
+        for (size_t k = 0; k < len; k++) buf[k] = (uint8_t)rand();
+        uint8_t *heap = malloc(len ? len : 1); /* exact size so ASan sees overreads */
+        memcpy(heap, buf, len);
+        yao_reader t = yao_reader_make(heap, len), v;
+        yao_reader u = t;
+        const uint8_t *rawp;
+        size_t rawn;
+        (void)yao_map_find(&t, "a", &v);
+        while (yao_read_raw(&u, &rawp, &rawn)) CHECK(rawn > 0 && rawp + rawn <= heap + len);
+        free(heap);
+    }
+    yao_writer_free(&w);
+}
+
+static void test_map_find(void) {
+    yao_writer w = {0};
+    write_sample(&w);
+    yao_reader map = yao_reader_make(w.data, w.len), v;
+    const char *s;
+    uint32_t n;
+    uint64_t u;
+    CHECK(yao_map_find(&map, "name", &v) == 1);
+    CHECK(yao_read_str(&v, &s, &n) && yao_str_eq(s, n, "Ada Lovelace, the first programmer") && yao_reader_done(&v));
+    CHECK(yao_map_find(&map, "n", &v) == 1 && yao_read_uint(&v, &u) && u == UINT64_MAX);
+    CHECK(yao_map_find(&map, "missing", &v) == 0);
+    CHECK(yao_map_find(&map, "nam", &v) == 0);
+    CHECK(map.p == w.data); /* the cursor did not move */
+    CHECK(yao_map_find(&map, "tags", &v) == 1 && yao_peek(&v) == YAO_ARRAY && yao_skip(&v) && yao_reader_done(&v));
+    /* not a map */
+    yao_writer_reset(&w);
+    yao_write_array(&w, 0);
+    map = yao_reader_make(w.data, w.len);
+    CHECK(yao_map_find(&map, "a", &v) == -1);
+    /* duplicate keys: the last wins */
+    yao_writer_reset(&w);
+    yao_write_map(&w, 2);
+    yao_write_cstr(&w, "a");
+    yao_write_int(&w, 1);
+    yao_write_cstr(&w, "a");
+    yao_write_int(&w, 2);
+    map = yao_reader_make(w.data, w.len);
+    int64_t i;
+    CHECK(yao_map_find(&map, "a", &v) == 1 && yao_read_int(&v, &i) && i == 2);
+    /* a malformed value after the key is an error, not "not found" */
+    const uint8_t bad[] = {0x82, 0xa1, 'a', 0x01, 0xa1, 'b', 0xc1};
+    map = yao_reader_make(bad, sizeof bad);
+    CHECK(yao_map_find(&map, "a", &v) == -1);
+    yao_writer_free(&w);
+}
+
+static void test_writer_copy_and_growth(void) {
+    yao_writer w = {0};
+    for (int k = 0; k < 100000; k++) yao_write_int(&w, k);
+    CHECK(!w.failed && w.cap >= w.len);
+    yao_reader r = yao_reader_make(w.data, w.len);
+    int64_t v;
+    bool ordered = true;
+    for (int k = 0; k < 100000; k++) ordered = ordered && yao_read_int(&r, &v) && v == k;
+    CHECK(ordered && yao_reader_done(&r));
+    yao_writer other = {0};
+    yao_write_array(&other, 1);
+    yao_write_raw(&other, w.data, 3); /* 0, 1, 2 as raw values */
+    EXPECT_BYTES(&other, 0x91, 0x00, 0x01, 0x02);
+    yao_writer_free(&other);
+    yao_writer_free(&w);
+    CHECK(w.data == NULL && w.len == 0);
+}
+
+/* ---- script functions through yao_call ---------------------------------- */
+
+static int32_t add(yao_reader *args, uint32_t argc, yao_writer *out) {
+    int64_t a, b;
+    if (argc < 2 || !yao_read_int(args, &a) || !yao_read_int(args, &b))
+        return yao_fail(out, 400, "Add expects two integers");
+    yao_write_int(out, a + b);
+    return 0;
+}
+
+static int32_t teapot(yao_reader *args, uint32_t argc, yao_writer *out) {
+    (void)args;
+    (void)argc;
+    yao_write_cstr(out, "half-written");
+    return 418; /* without yao_fail */
+}
+
+static int32_t nothing(yao_reader *args, uint32_t argc, yao_writer *out) {
+    (void)args;
+    (void)out;
+    return argc == 0 ? 0 : 400;
+}
+
+static void expect_error(const yao_writer *out, int64_t code, const char *message) {
+    yao_reader r = yao_reader_make(out->data, out->len), v;
+    int64_t c = 0;
+    const char *m;
+    uint32_t n;
+    CHECK(yao_map_find(&r, "code", &v) == 1 && yao_read_int(&v, &c) && c == code);
+    CHECK(yao_map_find(&r, "message", &v) == 1 && yao_read_str(&v, &m, &n) && yao_str_eq(m, n, message));
+}
+
+static void test_calls(void) {
+    yao_writer args = {0}, out = {0};
+    yao_write_array(&args, 2);
+    yao_write_int(&args, 40);
+    yao_write_int(&args, 2);
+    CHECK(yao_call(add, args.data, args.len, &out) == 0);
+    EXPECT_BYTES(&out, 42);
+    yao_writer_reset(&out);
+    yao_writer_reset(&args);
+    yao_write_array(&args, 2);
+    yao_write_int(&args, 1);
+    yao_write_cstr(&args, "x");
+    CHECK(yao_call(add, args.data, args.len, &out) == 400);
+    expect_error(&out, 400, "Add expects two integers");
+    yao_writer_reset(&out);
+    yao_writer_reset(&args);
+    yao_write_int(&args, 5); /* args that are not an array */
+    CHECK(yao_call(add, args.data, args.len, &out) == 400);
+    expect_error(&out, 400, "arguments are not a MessagePack array");
+    yao_writer_reset(&out);
+    CHECK(yao_call(teapot, NULL, 0, &out) == 418);
+    expect_error(&out, 418, "error");
+    yao_writer_reset(&out);
+    CHECK(yao_call(nothing, NULL, 0, &out) == 0 && out.len == 0);
+    const uint8_t empty[] = {0x90};
+    CHECK(yao_call(nothing, empty, 1, &out) == 0 && out.len == 0);
+    yao_writer_free(&args);
+    yao_writer_free(&out);
+}
+
+/* ---- processes and logs through the test hooks -------------------------- */
+
+static char last_name[64];
+static size_t last_args_len;
+static int log_count, last_level;
+static char last_log[64];
+
+static void answer(const char *name, const uint8_t *args, size_t args_len, yao_answer *out) {
+    snprintf(last_name, sizeof last_name, "%s", name);
+    last_args_len = args_len;
+    yao_reader r = yao_reader_make(args, args_len);
+    uint32_t n;
+    int64_t id = -1;
+    if (!yao_read_array(&r, &n) || (n && !yao_read_int(&r, &id))) {
+        out->code = 400;
+        out->message = "bad args";
+        out->message_len = 8;
+        return;
+    }
+    if (id == 1) {
+        yao_writer w = {0};
+        yao_write_map(&w, 1);
+        yao_write_cstr(&w, "id");
+        yao_write_int(&w, 1);
+        out->code = 0;
+        out->data = w.data;
+        out->len = (uint32_t)w.len;
+        return;
+    }
+    out->code = 404;
+    out->message = "user not found";
+    out->message_len = 14;
+}
+
+static void logged(int32_t level, const char *msg, size_t len) {
+    log_count++;
+    last_level = level;
+    snprintf(last_log, sizeof last_log, "%.*s", (int)len, msg);
+}
+
+static void test_process_and_log(void) {
+    yao_answer a;
+    CHECK(yao_process("models.user.Find", NULL, 0, &a) == 500); /* no hook yet */
+    yao_answer_free(&a);
+    yao_test_set_process(answer);
+    yao_writer args = {0};
+    yao_write_array(&args, 1);
+    yao_write_int(&args, 1);
+    CHECK(yao_process("models.user.Find", args.data, args.len, &a) == 0);
+    CHECK(strcmp(last_name, "models.user.Find") == 0 && last_args_len == 2);
+    yao_reader r = yao_answer_reader(&a), v;
+    int64_t id;
+    CHECK(yao_map_find(&r, "id", &v) == 1 && yao_read_int(&v, &id) && id == 1);
+    yao_answer_free(&a);
+    yao_writer_reset(&args);
+    yao_write_array(&args, 1);
+    yao_write_int(&args, 2);
+    CHECK(yao_process("models.user.Find", args.data, args.len, &a) == 404);
+    CHECK(a.message_len == 14 && memcmp(a.message, "user not found", 14) == 0);
+    r = yao_answer_reader(&a); /* an error answer reads as nil */
+    CHECK(yao_read_nil(&r));
+    yao_answer_free(&a);
+    CHECK(yao_process("x", NULL, 0, &a) == 0 || a.code == 404); /* no args: [] */
+    CHECK(last_args_len == 1);
+    yao_answer_free(&a);
+    yao_writer_free(&args);
+
+    /* error values from the wire, as the wasm side parses them */
+    yao_writer e = {0};
+    yao_fail(&e, 418, "teapot");
+    uint8_t *copy = yao_malloc(e.len);
+    memcpy(copy, e.data, e.len);
+    yao__answer_error(&a, copy, (uint32_t)e.len);
+    CHECK(a.code == 418 && a.message_len == 6 && memcmp(a.message, "teapot", 6) == 0);
+    yao_answer_free(&a);
+    const uint8_t junk[] = {0x92, 0x01, 0x02};
+    copy = yao_malloc(sizeof junk);
+    memcpy(copy, junk, sizeof junk);
+    yao__answer_error(&a, copy, sizeof junk);
+    CHECK(a.code == 500);
+    yao_answer_free(&a);
+    CHECK(yao_fail(&e, 0, "zero") == 500);
+    yao_writer_free(&e);
+
+    yao_test_set_log(logged);
+    yao_log_trace("t");
+    yao_log_warn("careful");
+    CHECK(log_count == 2 && last_level == YAO_WARN && strcmp(last_log, "careful") == 0);
+    yao_log(YAO_ERROR, "abcdef", 3);
+    CHECK(log_count == 3 && last_level == YAO_ERROR && strcmp(last_log, "abc") == 0);
+}
+
+int main(void) {
+    test_int_widths();
+    test_scalars();
+    test_strings_and_bins();
+    test_containers();
+    test_truncated_and_malformed();
+    test_map_find();
+    test_writer_copy_and_growth();
+    test_calls();
+    test_process_and_log();
+    printf("%d checks, %d failed\n", checks, failures);
+    return failures != 0;
+}

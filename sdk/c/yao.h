@@ -1,0 +1,886 @@
+/*
+ * yao.h — write Yao scripts in C for yaowasm. A single header.
+ *
+ * Build a script (with wasi-libc, as a reactor):
+ *     clang-19 --target=wasm32-wasi --sysroot=/usr -O2 -mexec-model=reactor \
+ *         -Wl,--strip-all -I sdk/c -o user.wasm user.c
+ * or without any libc:
+ *     clang-19 --target=wasm32 -O2 -nostdlib -Wl,--no-entry -Wl,--strip-all \
+ *         -I sdk/c -o user.wasm user.c
+ *
+ * In exactly ONE .c file of a module, define YAO_IMPLEMENTATION before the
+ * include: that file gets the code, including the `yao_alloc` / `yao_free`
+ * exports the host needs. Other files include the header plainly.
+ *
+ *     #define YAO_IMPLEMENTATION
+ *     #include "yao.h"
+ *
+ *     static int32_t add(yao_reader *args, uint32_t argc, yao_writer *out) {
+ *         int64_t a, b;
+ *         if (argc < 2 || !yao_read_int(args, &a) || !yao_read_int(args, &b))
+ *             return yao_fail(out, 400, "Add expects two integers");
+ *         yao_write_int(out, a + b);
+ *         return 0;
+ *     }
+ *     YAO_EXPORT(Add, add)   // the process scripts.<id>.Add
+ *
+ * A script function reads its arguments from `args` (a cursor just past the
+ * args array header; `argc` values follow) and writes exactly ONE value into
+ * `out` (writing nothing means nil). It returns 0, or an error code: use
+ * `return yao_fail(out, code, message);` so the host gets {code, message}.
+ *
+ * Values are MessagePack (SPEC §2). The writer and the reader below are a
+ * complete codec for Yao values; they never read or write out of bounds,
+ * whatever the input, and report every problem through their return values.
+ *
+ * Memory: every call runs in a fresh instance, so what a function allocates
+ * (the result included) is dropped with the instance. Without libc the
+ * allocator is a bump allocator that never reuses memory; with libc it is
+ * malloc. The header also compiles for the build machine (gcc/clang, no
+ * wasm), where yao_process and yao_log are served by test hooks
+ * (yao_test_set_process / yao_test_set_log), so script logic can be tested
+ * natively.
+ */
+#ifndef YAO_H
+#define YAO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Writer: builds one MessagePack value in a growable buffer.                */
+/* ------------------------------------------------------------------------ */
+
+/* A growable output buffer. Zero-initialise it (or yao_writer_init). After an
+   allocation failure `failed` is set, every later write does nothing and
+   returns false, so it is enough to check `failed` once at the end. */
+typedef struct yao_writer {
+    uint8_t *data;
+    size_t len;
+    size_t cap;
+    bool failed;
+} yao_writer;
+
+void yao_writer_init(yao_writer *w);
+/* Releases the buffer (not needed inside a script function: `out` is
+   handed to the host). */
+void yao_writer_free(yao_writer *w);
+/* Empties the buffer, keeping its memory; clears `failed`. */
+void yao_writer_reset(yao_writer *w);
+
+bool yao_write_nil(yao_writer *w);
+bool yao_write_bool(yao_writer *w, bool v);
+/* Integers in the smallest encoding that holds them. */
+bool yao_write_int(yao_writer *w, int64_t v);
+bool yao_write_uint(yao_writer *w, uint64_t v);
+bool yao_write_float(yao_writer *w, double v);   /* float 64 */
+bool yao_write_float32(yao_writer *w, float v);  /* float 32 */
+/* A UTF-8 string of `len` bytes (the bytes are not checked). */
+bool yao_write_str(yao_writer *w, const char *s, size_t len);
+/* A NUL-terminated string. */
+bool yao_write_cstr(yao_writer *w, const char *s);
+bool yao_write_bin(yao_writer *w, const void *data, size_t len);
+/* Headers: `n` values (array) or `n` key/value pairs (map) must follow. */
+bool yao_write_array(yao_writer *w, uint32_t n);
+bool yao_write_map(yao_writer *w, uint32_t n);
+/* Copies bytes that are already MessagePack (e.g. a span from a reader). */
+bool yao_write_raw(yao_writer *w, const void *data, size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Reader: a cursor over MessagePack bytes.                                  */
+/* ------------------------------------------------------------------------ */
+
+typedef enum yao_type {
+    YAO_INVALID = 0, /* malformed, truncated, or at the end */
+    YAO_NIL,
+    YAO_BOOL,
+    YAO_INT,   /* any integer, signed or not */
+    YAO_FLOAT, /* float 32 or float 64 */
+    YAO_STR,
+    YAO_BIN,
+    YAO_ARRAY,
+    YAO_MAP,
+    YAO_EXT    /* not a Yao value (SPEC §2), but skippable */
+} yao_type;
+
+/* A cursor over [p, end). Reads advance it only on success: a read that
+   fails (wrong type, truncated input) returns false and leaves the cursor
+   where it was, so the caller can yao_peek and try another type. */
+typedef struct yao_reader {
+    const uint8_t *p;
+    const uint8_t *end;
+} yao_reader;
+
+yao_reader yao_reader_make(const void *data, size_t len);
+/* True when every byte was consumed. */
+bool yao_reader_done(const yao_reader *r);
+/* The type of the next value, YAO_INVALID if its header is malformed or
+   truncated. Does not check the value's body. */
+yao_type yao_peek(const yao_reader *r);
+
+bool yao_read_nil(yao_reader *r);
+bool yao_read_bool(yao_reader *r, bool *out);
+/* Fails on an unsigned value above INT64_MAX. */
+bool yao_read_int(yao_reader *r, int64_t *out);
+/* Fails on a negative value. */
+bool yao_read_uint(yao_reader *r, uint64_t *out);
+/* Floats only; see yao_read_number for "any number". */
+bool yao_read_float(yao_reader *r, double *out);
+/* Any integer or float, as a double. */
+bool yao_read_number(yao_reader *r, double *out);
+/* Strings and binaries are not copied: *out points into the input and is
+   NOT NUL-terminated. */
+bool yao_read_str(yao_reader *r, const char **out, uint32_t *len);
+bool yao_read_bin(yao_reader *r, const uint8_t **out, uint32_t *len);
+/* Reads an array / map header: `*n` values / pairs follow. */
+bool yao_read_array(yao_reader *r, uint32_t *n);
+bool yao_read_map(yao_reader *r, uint32_t *n);
+/* Skips one complete value (nested ones included; no recursion, so deep
+   nesting cannot overflow the stack). False if it is malformed/truncated. */
+bool yao_skip(yao_reader *r);
+/* Reads one complete value and gives its raw bytes (to copy it into a
+   writer with yao_write_raw, or to read it again later). */
+bool yao_read_raw(yao_reader *r, const uint8_t **out, size_t *len);
+/* Looks `key` up in the map at the cursor without moving the cursor. On a
+   hit `*value` is a reader over exactly that value. Returns 1 found, 0 not
+   found (the map is well formed), -1 not a map or malformed. Keys that are
+   not strings are skipped; with duplicate keys, the last one wins. */
+int yao_map_find(const yao_reader *map, const char *key, yao_reader *value);
+/* Compares a string read with yao_read_str to a C string. */
+bool yao_str_eq(const char *s, uint32_t len, const char *cstr);
+
+/* ------------------------------------------------------------------------ */
+/* Script functions, processes, logs.                                        */
+/* ------------------------------------------------------------------------ */
+
+/* A script function: see the top of this file. */
+typedef int32_t (*yao_fn)(yao_reader *args, uint32_t argc, yao_writer *out);
+
+/* Replaces whatever `out` holds with the error value {code, message} and
+   returns `code` (a code of 0 becomes 500), for `return yao_fail(...)`. */
+int32_t yao_fail(yao_writer *out, int32_t code, const char *message);
+/* The same with a message of `len` bytes. */
+int32_t yao_fail_n(yao_writer *out, int32_t code, const char *message, size_t len);
+
+/* Runs `fn` on the encoded args array `args` (NULL/0 = no args) and leaves
+   its result (code 0) or its error value {code, message} (any other code)
+   in `out`, which must be initialised. Returns the code. Usable natively to
+   test script functions. */
+int32_t yao_call(yao_fn fn, const uint8_t *args, size_t args_len, yao_writer *out);
+/* Runs `fn` for the host: what YAO_EXPORT expands to. */
+int64_t yao_dispatch(yao_fn fn, int32_t args_ptr, int32_t args_len);
+
+/* Exports `fn` as the script function `Name` (the process
+   scripts.<id>.Name). Use at file scope, once per name. */
+#define YAO_EXPORT(Name, fn)                                                  \
+    __attribute__((export_name(#Name))) int64_t yao_export_##Name(            \
+        int32_t args_ptr, int32_t args_len) {                                 \
+        return yao_dispatch((fn), args_ptr, args_len);                        \
+    }
+
+/* What a process answered. On success (code 0) `data`/`len` hold its
+   MessagePack result (a nil result is the one byte 0xc0); on an error
+   answer `code` is its code and `message`/`message_len` its message (not
+   NUL-terminated, pointing into `data`). Free with yao_answer_free. */
+typedef struct yao_answer {
+    int32_t code;
+    uint8_t *data;
+    uint32_t len;
+    const char *message;
+    uint32_t message_len;
+} yao_answer;
+
+/* Calls the Yao process `name` (NUL-terminated) with `args`, the encoded
+   args ARRAY (e.g. a writer's data/len; NULL/0 means no args). Returns
+   out->code: 0, or the code of the error answer. `out` is always set. */
+int32_t yao_process(const char *name, const uint8_t *args, size_t args_len, yao_answer *out);
+/* A reader over a successful answer's result. */
+yao_reader yao_answer_reader(const yao_answer *a);
+void yao_answer_free(yao_answer *a);
+
+enum { YAO_TRACE = 0, YAO_DEBUG = 1, YAO_INFO = 2, YAO_WARN = 3, YAO_ERROR = 4 };
+/* Emits one log record; the message is `len` bytes, not NUL-terminated. */
+void yao_log(int32_t level, const char *msg, size_t len);
+void yao_log_trace(const char *msg);
+void yao_log_debug(const char *msg);
+void yao_log_info(const char *msg);
+void yao_log_warn(const char *msg);
+void yao_log_error(const char *msg);
+
+/* Memory for scripts: malloc/free with libc, the bump allocator without. */
+void *yao_malloc(size_t size);
+void yao_mfree(void *ptr);
+
+#if !defined(__wasm__)
+/* Build-machine test hooks (not in wasm builds). The process hook gets the
+   name and the args array and must answer into `out` (code 0 and a result
+   from yao_malloc, or an error code and message). */
+typedef void (*yao_test_process_fn)(const char *name, const uint8_t *args, size_t args_len,
+                                    yao_answer *out);
+typedef void (*yao_test_log_fn)(int32_t level, const char *msg, size_t len);
+void yao_test_set_process(yao_test_process_fn fn);
+void yao_test_set_log(yao_test_log_fn fn);
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* YAO_H */
+
+/* ======================================================================== */
+/* Implementation                                                           */
+/* ======================================================================== */
+#ifdef YAO_IMPLEMENTATION
+#ifndef YAO_IMPLEMENTATION_DONE
+#define YAO_IMPLEMENTATION_DONE
+
+#if defined(__wasm__) && !defined(__wasi__)
+#define YAO_NO_LIBC 1
+#endif
+
+#ifndef YAO_NO_LIBC
+#include <stdlib.h>
+#include <string.h>
+#endif
+
+/* ---- tiny libc-free helpers --------------------------------------------- */
+
+static void yao__copy(void *dst, const void *src, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *s = (const uint8_t *)src;
+    while (n--) *d++ = *s++;
+}
+
+static size_t yao__strlen(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    return n;
+}
+
+/* ---- memory --------------------------------------------------------------- */
+
+#ifdef YAO_NO_LIBC
+/* The compiler emits calls to these for struct copies and copy loops even
+   without a libc. Weak, so a module that links its own wins. (LLVM does not
+   turn the loops inside a function named memcpy/memset into calls to
+   themselves.) */
+__attribute__((weak)) void *memcpy(void *dst, const void *src, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *s = (const uint8_t *)src;
+    while (n--) *d++ = *s++;
+    return dst;
+}
+__attribute__((weak)) void *memmove(void *dst, const void *src, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    const uint8_t *s = (const uint8_t *)src;
+    if (d < s) while (n--) *d++ = *s++;
+    else while (n--) d[n] = s[n];
+    return dst;
+}
+__attribute__((weak)) void *memset(void *dst, int c, size_t n) {
+    uint8_t *d = (uint8_t *)dst;
+    while (n--) *d++ = (uint8_t)c;
+    return dst;
+}
+#endif
+
+#ifdef YAO_NO_LIBC
+extern unsigned char __heap_base;
+static uintptr_t yao__heap_top;
+
+/* Bump allocator: 8-byte aligned blocks with their size in front (so
+   realloc can copy), memory grown in 64 KiB pages as needed; never reused
+   (an instance lives for one call). */
+void *yao_malloc(size_t size) {
+    if (!yao__heap_top) yao__heap_top = (uintptr_t)&__heap_base;
+    uintptr_t start = (yao__heap_top + 7u) & ~(uintptr_t)7u;
+    uintptr_t block = start + 8u;
+    if (size > (uintptr_t)-1 - block - 8u) return 0;
+    uintptr_t end = block + size;
+    uintptr_t have = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
+    if (end > have) {
+        uintptr_t pages = (end - have + 65535u) / 65536u;
+        if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
+    }
+    *(size_t *)start = size;
+    yao__heap_top = end;
+    return (void *)block;
+}
+void yao_mfree(void *ptr) { (void)ptr; }
+static void *yao__realloc(void *ptr, size_t size) {
+    if (!ptr) return yao_malloc(size);
+    size_t old = *((size_t *)ptr - 1);
+    if (size <= old) return ptr;
+    /* Growing the last block in place avoids copying a growing writer. */
+    if ((uintptr_t)ptr + old == yao__heap_top) {
+        uintptr_t have = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
+        if (size > (uintptr_t)-1 - (uintptr_t)ptr) return 0;
+        uintptr_t end = (uintptr_t)ptr + size;
+        if (end > have && __builtin_wasm_memory_grow(0, (end - have + 65535u) / 65536u) == (size_t)-1)
+            return 0;
+        *((size_t *)ptr - 1) = size;
+        yao__heap_top = end;
+        return ptr;
+    }
+    void *fresh = yao_malloc(size);
+    if (fresh) yao__copy(fresh, ptr, old);
+    return fresh;
+}
+#else
+void *yao_malloc(size_t size) { return malloc(size ? size : 1); }
+void yao_mfree(void *ptr) { free(ptr); }
+static void *yao__realloc(void *ptr, size_t size) { return realloc(ptr, size ? size : 1); }
+#endif
+
+#ifdef __wasm__
+/* The host writes args and process results through these (SPEC §3). */
+__attribute__((export_name("yao_alloc"))) int32_t yao_alloc(int32_t size) {
+    if (size < 0) return 0;
+    return (int32_t)(uintptr_t)yao_malloc((size_t)size);
+}
+__attribute__((export_name("yao_free"))) void yao_free(int32_t ptr, int32_t size) {
+    (void)size;
+    yao_mfree((void *)(uintptr_t)ptr);
+}
+#endif
+
+/* ---- writer ---------------------------------------------------------------- */
+
+void yao_writer_init(yao_writer *w) {
+    w->data = 0;
+    w->len = 0;
+    w->cap = 0;
+    w->failed = false;
+}
+
+void yao_writer_free(yao_writer *w) {
+    yao_mfree(w->data);
+    yao_writer_init(w);
+}
+
+void yao_writer_reset(yao_writer *w) {
+    w->len = 0;
+    w->failed = false;
+}
+
+static bool yao__reserve(yao_writer *w, size_t more) {
+    if (w->failed) return false;
+    if (more > (size_t)-1 - w->len) {
+        w->failed = true;
+        return false;
+    }
+    size_t need = w->len + more;
+    if (need <= w->cap) return true;
+    size_t cap = w->cap ? w->cap : 64;
+    while (cap < need) cap = cap > (size_t)-1 / 2 ? need : cap * 2;
+    uint8_t *data = (uint8_t *)yao__realloc(w->data, cap);
+    if (!data) {
+        w->failed = true;
+        return false;
+    }
+    w->data = data;
+    w->cap = cap;
+    return true;
+}
+
+static bool yao__put(yao_writer *w, const void *bytes, size_t n) {
+    if (!yao__reserve(w, n)) return false;
+    yao__copy(w->data + w->len, bytes, n);
+    w->len += n;
+    return true;
+}
+
+/* A marker byte followed by `size` big-endian bytes of `v`. */
+static bool yao__put_be(yao_writer *w, uint8_t marker, uint64_t v, int size) {
+    uint8_t buf[9];
+    buf[0] = marker;
+    for (int i = 0; i < size; i++) buf[1 + i] = (uint8_t)(v >> (8 * (size - 1 - i)));
+    return yao__put(w, buf, (size_t)size + 1);
+}
+
+bool yao_write_nil(yao_writer *w) { return yao__put_be(w, 0xc0, 0, 0); }
+bool yao_write_bool(yao_writer *w, bool v) { return yao__put_be(w, v ? 0xc3 : 0xc2, 0, 0); }
+
+bool yao_write_uint(yao_writer *w, uint64_t v) {
+    if (v < 128) return yao__put_be(w, (uint8_t)v, 0, 0);
+    if (v <= 0xff) return yao__put_be(w, 0xcc, v, 1);
+    if (v <= 0xffff) return yao__put_be(w, 0xcd, v, 2);
+    if (v <= 0xffffffffu) return yao__put_be(w, 0xce, v, 4);
+    return yao__put_be(w, 0xcf, v, 8);
+}
+
+bool yao_write_int(yao_writer *w, int64_t v) {
+    if (v >= 0) return yao_write_uint(w, (uint64_t)v);
+    if (v >= -32) return yao__put_be(w, (uint8_t)(int8_t)v, 0, 0);
+    if (v >= INT8_MIN) return yao__put_be(w, 0xd0, (uint64_t)v & 0xff, 1);
+    if (v >= INT16_MIN) return yao__put_be(w, 0xd1, (uint64_t)v & 0xffff, 2);
+    if (v >= INT32_MIN) return yao__put_be(w, 0xd2, (uint64_t)v & 0xffffffffu, 4);
+    return yao__put_be(w, 0xd3, (uint64_t)v, 8);
+}
+
+bool yao_write_float(yao_writer *w, double v) {
+    uint64_t bits;
+    yao__copy(&bits, &v, 8);
+    return yao__put_be(w, 0xcb, bits, 8);
+}
+
+bool yao_write_float32(yao_writer *w, float v) {
+    uint32_t bits;
+    yao__copy(&bits, &v, 4);
+    return yao__put_be(w, 0xca, bits, 4);
+}
+
+/* A header for a length `n`: `fix` is the fix-form marker (or 0 when the
+   type has none, as bin), then the 8/16/32-bit markers. */
+static bool yao__put_len(yao_writer *w, size_t n, uint8_t fix, size_t fix_max, uint8_t m8, uint8_t m16,
+                         uint8_t m32) {
+    if (fix && n <= fix_max) return yao__put_be(w, (uint8_t)(fix | n), 0, 0);
+    if (m8 && n <= 0xff) return yao__put_be(w, m8, n, 1);
+    if (n <= 0xffff) return yao__put_be(w, m16, n, 2);
+    if ((uint64_t)n <= 0xffffffffu) return yao__put_be(w, m32, n, 4);
+    w->failed = true;
+    return false;
+}
+
+bool yao_write_str(yao_writer *w, const char *s, size_t len) {
+    return yao__put_len(w, len, 0xa0, 31, 0xd9, 0xda, 0xdb) && yao__put(w, s, len);
+}
+bool yao_write_cstr(yao_writer *w, const char *s) { return yao_write_str(w, s, yao__strlen(s)); }
+bool yao_write_bin(yao_writer *w, const void *data, size_t len) {
+    return yao__put_len(w, len, 0, 0, 0xc4, 0xc5, 0xc6) && yao__put(w, data, len);
+}
+bool yao_write_array(yao_writer *w, uint32_t n) { return yao__put_len(w, n, 0x90, 15, 0, 0xdc, 0xdd); }
+bool yao_write_map(yao_writer *w, uint32_t n) { return yao__put_len(w, n, 0x80, 15, 0, 0xde, 0xdf); }
+bool yao_write_raw(yao_writer *w, const void *data, size_t len) { return yao__put(w, data, len); }
+
+/* ---- reader ---------------------------------------------------------------- */
+
+yao_reader yao_reader_make(const void *data, size_t len) {
+    yao_reader r;
+    r.p = (const uint8_t *)data;
+    r.end = r.p ? r.p + len : r.p;
+    return r;
+}
+
+bool yao_reader_done(const yao_reader *r) { return r->p >= r->end; }
+
+static uint64_t yao__be(const uint8_t *p, int size) {
+    uint64_t v = 0;
+    for (int i = 0; i < size; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Everything about the value header at the cursor. `size` is the header
+   length; `extra` the body bytes that follow (str/bin/ext data, float and
+   int payloads are inside `size`); `items` the values that follow (array:
+   n, map: 2n). False if the header is malformed or truncated. */
+typedef struct {
+    yao_type type;
+    size_t size;
+    uint64_t extra;
+    uint64_t items;
+    uint64_t u; /* the integer / length / raw float bits */
+    bool negative;
+} yao__head;
+
+static bool yao__header(const yao_reader *r, yao__head *h) {
+    if (!r->p || r->p >= r->end) return false;
+    const uint8_t *p = r->p;
+    size_t avail = (size_t)(r->end - p);
+    uint8_t m = p[0];
+    int n = 0; /* bytes of the length / value field after the marker */
+    h->size = 1;
+    h->extra = 0;
+    h->items = 0;
+    h->u = 0;
+    h->negative = false;
+    if (m <= 0x7f) { h->type = YAO_INT; h->u = m; return true; }
+    if (m >= 0xe0) { h->type = YAO_INT; h->u = (uint64_t)(int64_t)(int8_t)m; h->negative = true; return true; }
+    if (m >= 0x80 && m <= 0x8f) { h->type = YAO_MAP; h->u = m & 0x0f; h->items = 2 * h->u; return true; }
+    if (m >= 0x90 && m <= 0x9f) { h->type = YAO_ARRAY; h->u = m & 0x0f; h->items = h->u; return true; }
+    if (m >= 0xa0 && m <= 0xbf) { h->type = YAO_STR; h->u = m & 0x1f; h->extra = h->u; return true; }
+    switch (m) {
+    case 0xc0: h->type = YAO_NIL; return true;
+    case 0xc2: case 0xc3: h->type = YAO_BOOL; h->u = m == 0xc3; return true;
+    case 0xc4: h->type = YAO_BIN; n = 1; break;
+    case 0xc5: h->type = YAO_BIN; n = 2; break;
+    case 0xc6: h->type = YAO_BIN; n = 4; break;
+    case 0xc7: h->type = YAO_EXT; n = 1; break;
+    case 0xc8: h->type = YAO_EXT; n = 2; break;
+    case 0xc9: h->type = YAO_EXT; n = 4; break;
+    case 0xca: h->type = YAO_FLOAT; n = 4; break;
+    case 0xcb: h->type = YAO_FLOAT; n = 8; break;
+    case 0xcc: h->type = YAO_INT; n = 1; break;
+    case 0xcd: h->type = YAO_INT; n = 2; break;
+    case 0xce: h->type = YAO_INT; n = 4; break;
+    case 0xcf: h->type = YAO_INT; n = 8; break;
+    case 0xd0: h->type = YAO_INT; n = 1; h->negative = true; break;
+    case 0xd1: h->type = YAO_INT; n = 2; h->negative = true; break;
+    case 0xd2: h->type = YAO_INT; n = 4; h->negative = true; break;
+    case 0xd3: h->type = YAO_INT; n = 8; h->negative = true; break;
+    case 0xd4: h->type = YAO_EXT; h->extra = 1 + 1; break;
+    case 0xd5: h->type = YAO_EXT; h->extra = 1 + 2; break;
+    case 0xd6: h->type = YAO_EXT; h->extra = 1 + 4; break;
+    case 0xd7: h->type = YAO_EXT; h->extra = 1 + 8; break;
+    case 0xd8: h->type = YAO_EXT; h->extra = 1 + 16; break;
+    case 0xd9: h->type = YAO_STR; n = 1; break;
+    case 0xda: h->type = YAO_STR; n = 2; break;
+    case 0xdb: h->type = YAO_STR; n = 4; break;
+    case 0xdc: h->type = YAO_ARRAY; n = 2; break;
+    case 0xdd: h->type = YAO_ARRAY; n = 4; break;
+    case 0xde: h->type = YAO_MAP; n = 2; break;
+    case 0xdf: h->type = YAO_MAP; n = 4; break;
+    default: return false; /* 0xc1 is never used */
+    }
+    if (avail < 1 + (size_t)n) return false;
+    h->size = 1 + (size_t)n;
+    h->u = yao__be(p + 1, n);
+    switch (h->type) {
+    case YAO_INT:
+        if (h->negative) {
+            /* sign-extend the n-byte two's complement value */
+            if (n < 8 && (h->u >> (8 * n - 1)) & 1) h->u |= ~(uint64_t)0 << (8 * n);
+            h->negative = (int64_t)h->u < 0;
+        }
+        break;
+    case YAO_STR: case YAO_BIN: h->extra = h->u; break;
+    case YAO_EXT: /* ext 8/16/32: the type byte, then data (fixext set extra above) */
+        if (n) h->extra = h->u + 1;
+        break;
+    case YAO_ARRAY: h->items = h->u; break;
+    case YAO_MAP: h->items = 2 * h->u; break;
+    default: break;
+    }
+    return true;
+}
+
+/* The header plus its body bytes fit in the input. */
+static bool yao__whole(const yao_reader *r, const yao__head *h) {
+    size_t avail = (size_t)(r->end - r->p);
+    return h->size <= avail && h->extra <= (uint64_t)(avail - h->size);
+}
+
+yao_type yao_peek(const yao_reader *r) {
+    yao__head h;
+    return yao__header(r, &h) ? h.type : YAO_INVALID;
+}
+
+static bool yao__expect(const yao_reader *r, yao_type type, yao__head *h) {
+    return yao__header(r, h) && h->type == type && yao__whole(r, h);
+}
+
+bool yao_read_nil(yao_reader *r) {
+    yao__head h;
+    if (!yao__expect(r, YAO_NIL, &h)) return false;
+    r->p += h.size;
+    return true;
+}
+
+bool yao_read_bool(yao_reader *r, bool *out) {
+    yao__head h;
+    if (!yao__expect(r, YAO_BOOL, &h)) return false;
+    *out = h.u != 0;
+    r->p += h.size;
+    return true;
+}
+
+bool yao_read_int(yao_reader *r, int64_t *out) {
+    yao__head h;
+    if (!yao__expect(r, YAO_INT, &h)) return false;
+    if (!h.negative && h.u > (uint64_t)INT64_MAX) return false;
+    *out = (int64_t)h.u;
+    r->p += h.size;
+    return true;
+}
+
+bool yao_read_uint(yao_reader *r, uint64_t *out) {
+    yao__head h;
+    if (!yao__expect(r, YAO_INT, &h) || h.negative) return false;
+    *out = h.u;
+    r->p += h.size;
+    return true;
+}
+
+static double yao__float_of(const yao__head *h) {
+    if (h->size == 5) {
+        uint32_t bits = (uint32_t)h->u;
+        float f;
+        yao__copy(&f, &bits, 4);
+        return (double)f;
+    }
+    double d;
+    yao__copy(&d, &h->u, 8);
+    return d;
+}
+
+bool yao_read_float(yao_reader *r, double *out) {
+    yao__head h;
+    if (!yao__expect(r, YAO_FLOAT, &h)) return false;
+    *out = yao__float_of(&h);
+    r->p += h.size;
+    return true;
+}
+
+bool yao_read_number(yao_reader *r, double *out) {
+    yao__head h;
+    if (!yao__header(r, &h) || !yao__whole(r, &h)) return false;
+    if (h.type == YAO_FLOAT) *out = yao__float_of(&h);
+    else if (h.type == YAO_INT) *out = h.negative ? (double)(int64_t)h.u : (double)h.u;
+    else return false;
+    r->p += h.size;
+    return true;
+}
+
+static bool yao__read_bytes(yao_reader *r, yao_type type, const uint8_t **out, uint32_t *len) {
+    yao__head h;
+    if (!yao__expect(r, type, &h)) return false;
+    *out = r->p + h.size;
+    *len = (uint32_t)h.extra;
+    r->p += h.size + (size_t)h.extra;
+    return true;
+}
+
+bool yao_read_str(yao_reader *r, const char **out, uint32_t *len) {
+    return yao__read_bytes(r, YAO_STR, (const uint8_t **)out, len);
+}
+bool yao_read_bin(yao_reader *r, const uint8_t **out, uint32_t *len) {
+    return yao__read_bytes(r, YAO_BIN, out, len);
+}
+
+static bool yao__read_container(yao_reader *r, yao_type type, uint32_t *n) {
+    yao__head h;
+    if (!yao__expect(r, type, &h)) return false;
+    /* Each item takes at least one byte: a count beyond the input is a lie. */
+    if (h.items > (uint64_t)(r->end - r->p - h.size)) return false;
+    *n = (uint32_t)h.u;
+    r->p += h.size;
+    return true;
+}
+
+bool yao_read_array(yao_reader *r, uint32_t *n) { return yao__read_container(r, YAO_ARRAY, n); }
+bool yao_read_map(yao_reader *r, uint32_t *n) { return yao__read_container(r, YAO_MAP, n); }
+
+bool yao_skip(yao_reader *r) {
+    yao_reader c = *r;
+    uint64_t pending = 1;
+    while (pending) {
+        yao__head h;
+        if (!yao__header(&c, &h) || !yao__whole(&c, &h)) return false;
+        c.p += h.size + (size_t)h.extra;
+        pending--;
+        /* Counts beyond the remaining bytes can never be satisfied. */
+        if (h.items > (uint64_t)(c.end - c.p)) return false;
+        pending += h.items;
+    }
+    r->p = c.p;
+    return true;
+}
+
+bool yao_read_raw(yao_reader *r, const uint8_t **out, size_t *len) {
+    const uint8_t *start = r->p;
+    if (!yao_skip(r)) return false;
+    *out = start;
+    *len = (size_t)(r->p - start);
+    return true;
+}
+
+bool yao_str_eq(const char *s, uint32_t len, const char *cstr) {
+    for (uint32_t i = 0; i < len; i++)
+        if (cstr[i] != s[i] || cstr[i] == 0) return false;
+    return cstr[len] == 0;
+}
+
+int yao_map_find(const yao_reader *map, const char *key, yao_reader *value) {
+    yao_reader c = *map;
+    uint32_t n;
+    int found = 0;
+    if (!yao_read_map(&c, &n)) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *k;
+        uint32_t klen;
+        bool match = false;
+        if (yao_read_str(&c, &k, &klen)) match = yao_str_eq(k, klen, key);
+        else if (!yao_skip(&c)) return -1;
+        const uint8_t *start = c.p;
+        if (!yao_skip(&c)) return -1;
+        if (match) {
+            value->p = start;
+            value->end = c.p;
+            found = 1;
+        }
+    }
+    return found;
+}
+
+/* ---- calls, processes, logs ---------------------------------------------- */
+
+/* {"code": 500, "message": "out of memory"}: answered when even the error
+   value cannot be allocated. */
+static const uint8_t yao__oom_error[] = {
+    0x82, 0xa4, 'c', 'o', 'd', 'e', 0xcd, 0x01, 0xf4, 0xa7, 'm', 'e', 's', 's', 'a', 'g', 'e',
+    0xad, 'o', 'u', 't', ' ', 'o', 'f', ' ', 'm', 'e', 'm', 'o', 'r', 'y'};
+
+int32_t yao_fail_n(yao_writer *out, int32_t code, const char *message, size_t len) {
+    if (code == 0) code = 500;
+    yao_writer_reset(out);
+    yao_write_map(out, 2);
+    yao_write_cstr(out, "code");
+    yao_write_int(out, code);
+    yao_write_cstr(out, "message");
+    yao_write_str(out, message, len);
+    return code;
+}
+
+int32_t yao_fail(yao_writer *out, int32_t code, const char *message) {
+    return yao_fail_n(out, code, message, yao__strlen(message));
+}
+
+static int64_t yao__pack(const void *ptr, size_t len, bool is_error) {
+    uint64_t l = (uint64_t)len | (is_error ? 0x80000000u : 0);
+    return (int64_t)(((uint64_t)(uintptr_t)ptr << 32) | (l & 0xffffffffu));
+}
+
+/* True if `out` holds exactly the error value {code: code, ...}. */
+static bool yao__is_error_value(const yao_writer *out, int32_t code) {
+    yao_reader r = yao_reader_make(out->data, out->len), v;
+    int64_t got;
+    return yao_map_find(&r, "code", &v) == 1 && yao_read_int(&v, &got) && got == code && yao_skip(&r) &&
+           yao_reader_done(&r);
+}
+
+int32_t yao_call(yao_fn fn, const uint8_t *args, size_t args_len, yao_writer *out) {
+    yao_reader r = yao_reader_make(args, args ? args_len : 0);
+    uint32_t argc = 0;
+    int32_t code;
+    if (!args || !args_len) code = fn(&r, 0, out);
+    else if (!yao_read_array(&r, &argc)) return yao_fail(out, 400, "arguments are not a MessagePack array");
+    else code = fn(&r, argc, out);
+    /* A function that returned a code without yao_fail still raises an
+       error value the host can read. */
+    if (code != 0 && !out->failed && !yao__is_error_value(out, code)) yao_fail(out, code, "error");
+    return code;
+}
+
+int64_t yao_dispatch(yao_fn fn, int32_t args_ptr, int32_t args_len) {
+    yao_writer out;
+    yao_writer_init(&out);
+    int32_t code = yao_call(fn, (const uint8_t *)(uintptr_t)args_ptr, args_len > 0 ? (size_t)args_len : 0, &out);
+    if (out.failed || out.len >= 0x80000000u) return yao__pack(yao__oom_error, sizeof yao__oom_error, true);
+    if (out.len == 0) return 0; /* nil */
+    return yao__pack(out.data, out.len, code != 0);
+}
+
+static const uint8_t yao__nil = 0xc0;
+
+/* Fills `out` from an error value's bytes (taking ownership of them). */
+static void yao__answer_error(yao_answer *out, uint8_t *data, uint32_t len) {
+    yao_reader r = yao_reader_make(data, len), v;
+    int64_t code = 500;
+    const char *msg = "unreadable error value";
+    uint32_t mlen = (uint32_t)yao__strlen(msg);
+    out->data = data;
+    out->len = len;
+    if (yao_map_find(&r, "code", &v) == 1 && yao_read_int(&v, &code) && code > 0 && code <= 0x7fffffff) {
+        const char *m;
+        uint32_t ml;
+        msg = "";
+        mlen = 0;
+        if (yao_map_find(&r, "message", &v) == 1 && yao_read_str(&v, &m, &ml)) {
+            msg = m;
+            mlen = ml;
+        }
+    } else {
+        code = 500;
+    }
+    out->code = (int32_t)code;
+    out->message = msg;
+    out->message_len = mlen;
+}
+
+#ifdef __wasm__
+/* The raw `yao` imports (SPEC §3). */
+__attribute__((import_module("yao"), import_name("process"))) int64_t yao__sys_process(
+    const char *name, uint32_t name_len, const uint8_t *args, uint32_t args_len);
+__attribute__((import_module("yao"), import_name("log"))) void yao__sys_log(int32_t level, const char *msg,
+                                                                             uint32_t len);
+
+int32_t yao_process(const char *name, const uint8_t *args, size_t args_len, yao_answer *out) {
+    static const uint8_t no_args = 0x90;
+    if (!args || !args_len) {
+        args = &no_args;
+        args_len = 1;
+    }
+    uint64_t raw = (uint64_t)yao__sys_process(name, (uint32_t)yao__strlen(name), args, (uint32_t)args_len);
+    uint8_t *ptr = (uint8_t *)(uintptr_t)(uint32_t)(raw >> 32);
+    uint32_t len = (uint32_t)raw & 0x7fffffffu;
+    bool is_error = ((uint32_t)raw & 0x80000000u) != 0;
+    out->message = 0;
+    out->message_len = 0;
+    if (is_error) {
+        yao__answer_error(out, ptr, ptr ? len : 0);
+        return out->code;
+    }
+    out->code = 0;
+    out->data = ptr;
+    out->len = ptr ? len : 0;
+    return 0;
+}
+
+void yao_log(int32_t level, const char *msg, size_t len) { yao__sys_log(level, msg, (uint32_t)len); }
+#else
+static yao_test_process_fn yao__test_process;
+static yao_test_log_fn yao__test_log;
+void yao_test_set_process(yao_test_process_fn fn) { yao__test_process = fn; }
+void yao_test_set_log(yao_test_log_fn fn) { yao__test_log = fn; }
+
+int32_t yao_process(const char *name, const uint8_t *args, size_t args_len, yao_answer *out) {
+    static const uint8_t no_args = 0x90;
+    static const char none[] = "no process hook outside wasm (yao_test_set_process)";
+    if (!args || !args_len) {
+        args = &no_args;
+        args_len = 1;
+    }
+    out->code = 500;
+    out->data = 0;
+    out->len = 0;
+    out->message = none;
+    out->message_len = sizeof none - 1;
+    if (yao__test_process) yao__test_process(name, args, args_len, out);
+    if (out->code == 0) {
+        out->message = 0;
+        out->message_len = 0;
+    }
+    return out->code;
+}
+
+void yao_log(int32_t level, const char *msg, size_t len) {
+    if (yao__test_log) yao__test_log(level, msg, len);
+}
+#endif
+
+yao_reader yao_answer_reader(const yao_answer *a) {
+    if (a->code != 0 || !a->data || !a->len) return yao_reader_make(&yao__nil, 1);
+    return yao_reader_make(a->data, a->len);
+}
+
+void yao_answer_free(yao_answer *a) {
+    yao_mfree(a->data);
+    a->data = 0;
+    a->len = 0;
+    a->message = 0;
+    a->message_len = 0;
+}
+
+void yao_log_trace(const char *msg) { yao_log(YAO_TRACE, msg, yao__strlen(msg)); }
+void yao_log_debug(const char *msg) { yao_log(YAO_DEBUG, msg, yao__strlen(msg)); }
+void yao_log_info(const char *msg) { yao_log(YAO_INFO, msg, yao__strlen(msg)); }
+void yao_log_warn(const char *msg) { yao_log(YAO_WARN, msg, yao__strlen(msg)); }
+void yao_log_error(const char *msg) { yao_log(YAO_ERROR, msg, yao__strlen(msg)); }
+
+#endif /* YAO_IMPLEMENTATION_DONE */
+#endif /* YAO_IMPLEMENTATION */

@@ -1,0 +1,170 @@
+//! Host-side tests of everything that does not need a wasm host.
+
+use crate::export::{call, Variadic};
+use crate::log::Level;
+use crate::memory::{pack, unpack, ERROR_BIT};
+use crate::{process, testing, Error, Value};
+use serde::{Deserialize, Serialize};
+
+fn mp<T: Serialize>(v: T) -> Vec<u8> {
+    rmp_serde::to_vec_named(&v).unwrap()
+}
+
+fn value_of(bytes: &[u8]) -> Value {
+    rmpv::decode::read_value(&mut &bytes[..]).unwrap()
+}
+
+#[derive(Deserialize, Debug, PartialEq)]
+struct User {
+    name: String,
+    age: Option<u32>,
+}
+
+#[derive(Serialize)]
+struct Verdict {
+    valid: bool,
+    errors: Vec<String>,
+}
+
+fn check(user: User) -> Result<Verdict, Error> {
+    Ok(Verdict { valid: !user.name.is_empty(), errors: vec![] })
+}
+
+fn add(a: i64, b: i64) -> Result<i64, Error> {
+    Ok(a + b)
+}
+
+fn maybe(a: Option<i64>, b: Option<String>) -> Result<(Option<i64>, Option<String>), Error> {
+    Ok((a, b))
+}
+
+fn deny() -> Result<(), Error> {
+    Err(Error::forbidden("denied"))
+}
+
+fn echo(args: Variadic<Vec<Value>>) -> Result<Vec<Value>, Error> {
+    Ok(args.0)
+}
+
+#[test]
+fn typed_args_decode_and_result_encodes_with_names() {
+    let args = mp((std::collections::BTreeMap::from([("name", "Ada")]),));
+    let out = call(check, &args).unwrap();
+    let v = value_of(&out);
+    assert_eq!(v["valid"], Value::Boolean(true));
+    assert_eq!(v["errors"], Value::Array(vec![]));
+    assert!(v.is_map(), "structs encode as maps with string keys: {v}");
+}
+
+#[test]
+fn two_args_and_extras_ignored() {
+    assert_eq!(value_of(&call(add, &mp((2, 40))).unwrap()), Value::from(42));
+    assert_eq!(value_of(&call(add, &mp((2, 40, "extra"))).unwrap()), Value::from(42));
+}
+
+#[test]
+fn missing_trailing_args_are_nil() {
+    assert_eq!(value_of(&call(maybe, &mp((7,))).unwrap()), Value::Array(vec![Value::from(7), Value::Nil]));
+    assert_eq!(value_of(&call(maybe, &[0x90]).unwrap()), Value::Array(vec![Value::Nil, Value::Nil]));
+    assert_eq!(value_of(&call(maybe, &[]).unwrap()), Value::Array(vec![Value::Nil, Value::Nil]));
+}
+
+#[test]
+fn bad_args_are_400_not_panics() {
+    // Missing required argument.
+    assert_eq!(call(add, &mp((1,))).unwrap_err().code, 400);
+    // Wrong type.
+    assert_eq!(call(add, &mp((1, "x"))).unwrap_err().code, 400);
+    // Not an array at all.
+    assert_eq!(call(add, &mp(5)).unwrap_err().code, 400);
+    // Truncated MessagePack.
+    assert_eq!(call(add, &[0x92, 0x01]).unwrap_err().code, 400);
+    assert_eq!(call(add, &[0x92, 0xcd, 0x01]).unwrap_err().code, 400);
+    // Garbage.
+    assert_eq!(call(check, &[0x91, 0xc1]).unwrap_err().code, 400);
+    // A struct from a non-map.
+    assert_eq!(call(check, &mp(("Ada",))).unwrap_err().code, 400);
+    // A struct whose field has the wrong type.
+    let args = mp((std::collections::BTreeMap::from([("name", 3)]),));
+    assert_eq!(call(check, &args).unwrap_err().code, 400);
+}
+
+#[test]
+fn errors_keep_code_and_message() {
+    assert_eq!(call(deny, &[0x90]).unwrap_err(), Error::new(403, "denied"));
+}
+
+#[test]
+fn variadic_gets_the_whole_array() {
+    let args = mp((1, "two", vec![3.5], ()));
+    assert_eq!(value_of(&call(echo, &args).unwrap()), value_of(&args));
+    assert_eq!(value_of(&call(echo, &[]).unwrap()), Value::Array(vec![]));
+    assert_eq!(call(echo, &mp("not an array")).unwrap_err().code, 400);
+}
+
+#[test]
+fn error_wire_form_round_trips() {
+    let e = Error::new(418, "teapot");
+    let v = value_of(&e.to_wire());
+    assert_eq!(v["code"], Value::from(418));
+    assert_eq!(v["message"], Value::from("teapot"));
+    assert_eq!(Error::from_wire(&e.to_wire()), e);
+    assert_eq!(Error::from_wire(&mp(std::collections::BTreeMap::from([("message", "x")]))).code, 500);
+    assert_eq!(Error::from_wire(&[0xc1]).code, 500);
+    assert_eq!(Error::from_wire(&[]).code, 500);
+}
+
+#[test]
+fn packing_sets_the_error_bit() {
+    let (_, len, is_error) = unpack(pack(vec![1, 2, 3], true));
+    assert_eq!((len, is_error), (3, true));
+    let (_, len, is_error) = unpack(pack(vec![1, 2, 3, 4], false));
+    assert_eq!((len, is_error), (4, false));
+    let raw = ((0x1234u64 << 32) | u64::from(5 | ERROR_BIT)) as i64;
+    assert_eq!(unpack(raw), (0x1234, 5, true));
+    assert_eq!(unpack(0), (0, 0, false));
+}
+
+#[test]
+fn process_encodes_args_and_passes_errors_on() {
+    testing::set_process_handler(|name, args| {
+        let args = value_of(args);
+        match name {
+            "models.user.Find" if args == Value::Array(vec![Value::from(1)]) => Ok(mp(std::collections::BTreeMap::from([("id", 1)]))),
+            "models.user.Find" => Err(Error::not_found("user not found")),
+            "none" => {
+                assert_eq!(args, Value::Array(vec![]));
+                Ok(vec![0xc0])
+            }
+            _ => Err(Error::new(599, name.to_owned())),
+        }
+    });
+    let found: Value = process("models.user.Find", (1,)).unwrap();
+    assert_eq!(found["id"], Value::from(1));
+    assert_eq!(process::<_, Value>("models.user.Find", (2,)).unwrap_err(), Error::new(404, "user not found"));
+    assert_eq!(process::<_, Value>("none", ()).unwrap(), Value::Nil);
+    assert_eq!(process::<_, Option<i64>>("none", Vec::<i64>::new()).unwrap(), None);
+    // A result of the wrong shape is a 500, args that are not an array a 400.
+    assert_eq!(process::<_, String>("models.user.Find", (1,)).unwrap_err().code, 500);
+    assert_eq!(process::<_, Value>("models.user.Find", 1).unwrap_err().code, 400);
+}
+
+#[test]
+fn logs_keep_level_and_message() {
+    testing::take_logs();
+    crate::log::warn("careful");
+    crate::log!(Error, "{} + {} = {}", 1, 2, 3);
+    assert_eq!(testing::take_logs(), vec![(Level::Warn, "careful".to_owned()), (Level::Error, "1 + 2 = 3".to_owned())]);
+}
+
+#[test]
+fn value_conversions() {
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    struct P {
+        x: i32,
+    }
+    let v = crate::to_value(P { x: 3 }).unwrap();
+    assert_eq!(v["x"], Value::from(3));
+    assert_eq!(crate::from_value::<P>(v).unwrap(), P { x: 3 });
+    assert_eq!(crate::from_value::<P>(Value::from("no")).unwrap_err().code, 400);
+}
