@@ -1,0 +1,56 @@
+package yaowasm
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// testWasm is bindings/testdata/testmod.wat assembled; scriptsDir holds it
+// as a/t.wasm (script a.t) and b.wasm (script b).
+var testWasm, scriptsDir string
+
+// Keep the main goroutine on the main thread so that no test goroutine runs
+// its cgo calls there: the core's nested-call stack check (src/nesting.rs
+// free_stack) measures the address of a promoted static instead of the
+// stack, and on the process's main thread it refuses every nested call with
+// "native stack nearly exhausted (0 KiB left)". Remove when that is fixed.
+func init() { runtime.LockOSThread() }
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "yaowasm-go-test")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		_, self, _, _ := runtime.Caller(0)
+		wat := filepath.Join(filepath.Dir(self), "..", "testdata", "testmod.wat")
+		testWasm = filepath.Join(dir, "testmod.wasm")
+		if out, err := exec.Command("wat2wasm", wat, "-o", testWasm).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "wat2wasm (wabt, from scripts/setup.sh) failed: %v\n%s", err, out)
+			return 1
+		}
+		scriptsDir = filepath.Join(dir, "scripts")
+		copyFile(testWasm, filepath.Join(scriptsDir, "a", "t.wasm"))
+		copyFile(testWasm, filepath.Join(scriptsDir, "b.wasm"))
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func copyFile(from, to string) {
+	data, err := os.ReadFile(from)
+	if err != nil {
+		panic(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile(to, data, 0o644); err != nil {
+		panic(err)
+	}
+}

@@ -1,0 +1,466 @@
+// Package yaowasm runs Yao scripts compiled to WebAssembly from Go, over
+// libyaowasm's C API (include/yaowasm.h) through cgo.
+//
+// A Runtime is safe for concurrent use by any number of goroutines; calls
+// run in parallel. Values cross as MessagePack (github.com/vmihailenco/msgpack/v5):
+// arguments may be any Go value it encodes (structs use their `json` tags);
+// results come back as nil, bool, int (uint64 beyond int64), float64,
+// string, []byte, []any and map[string]any.
+//
+// How the library is found (cgo flags) is described in README.md.
+package yaowasm
+
+/*
+#include <stdlib.h>
+#include "yaowasm.h"
+void yw_set_process_handler(yaowasm_runtime *rt, uintptr_t handle);
+void yw_set_log_handler(yaowasm_runtime *rt, uintptr_t handle);
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"runtime/cgo"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// Status codes of the C API (SPEC §4). A guest or a handler may raise any
+// other code in 100–599.
+const (
+	CodeBadRequest = 400
+	CodeNotFound   = 404
+	CodeTimeout    = 408
+	CodeTooLarge   = 413
+	CodeInternal   = 500
+)
+
+// Config is the runtime configuration (SPEC §4); zero fields take the
+// library's defaults.
+type Config struct {
+	MaxMemoryMB int         `json:"max_memory_mb,omitempty"` // default 64
+	TimeoutMs   int         `json:"timeout_ms,omitempty"`    // default 1000, per top-level Exec
+	CacheDir    string      `json:"cache_dir,omitempty"`     // precompiled modules
+	MaxDepth    int         `json:"max_depth,omitempty"`     // default 32
+	WASI        *WASIConfig `json:"wasi,omitempty"`
+	HTTPAllow   []string    `json:"http_allow,omitempty"`
+}
+
+// WASIConfig maps guest paths to host folders.
+type WASIConfig struct {
+	Preopen map[string]string `json:"preopen,omitempty"`
+}
+
+// Error is a failure with a Yao code (SPEC §4) and a message.
+type Error struct {
+	Code    int
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d: %s", e.Code, e.Message) }
+
+// Errorf makes an *Error; return it from a process handler to answer the
+// guest with that code.
+func Errorf(code int, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Coder is implemented by errors that carry a Yao code.
+type Coder interface{ YaoCode() int }
+
+// Code is the Yao code of err: 0 for nil, the code of an *Error or a Coder,
+// 408 for a context deadline or cancel, else 500. Codes outside 100–599
+// are 500.
+func Code(err error) int {
+	if err == nil {
+		return 0
+	}
+	code := CodeInternal
+	var e *Error
+	var c Coder
+	switch {
+	case errors.As(err, &e):
+		code = e.Code
+	case errors.As(err, &c):
+		code = c.YaoCode()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		code = CodeTimeout
+	}
+	if code < 100 || code > 599 {
+		return CodeInternal
+	}
+	return code
+}
+
+func message(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// ProcessHandler answers the guests' yao.process calls that the runtime does
+// not serve itself. ctx is the context of the Exec that started the chain.
+// A returned error answers with Code(err).
+type ProcessHandler func(ctx context.Context, name string, args []any) (any, error)
+
+// LogHandler receives yao.log records and WASI stdout/stderr lines; level
+// is 0 trace, 1 debug, 2 info, 3 warn, 4 error.
+type LogHandler func(level int, message string)
+
+// Runtime is a set of loaded scripts with the host's handlers.
+type Runtime struct {
+	mu       sync.Mutex
+	idle     *sync.Cond
+	inflight int
+	rt       *C.yaowasm_runtime
+	handles  []cgo.Handle
+	ids      atomic.Pointer[map[string]bool]
+}
+
+// New makes a runtime. A bad config is a 400 *Error.
+func New(cfg Config) (*Runtime, error) {
+	text, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, &Error{CodeBadRequest, err.Error()}
+	}
+	ctext := C.CString(string(text))
+	defer C.free(unsafe.Pointer(ctext))
+	runtime.LockOSThread() // yaowasm_last_error is per thread
+	rt := C.yaowasm_runtime_new(ctext)
+	msg := lastError()
+	runtime.UnlockOSThread()
+	if rt == nil {
+		return nil, &Error{CodeBadRequest, msg}
+	}
+	r := &Runtime{rt: rt}
+	r.idle = sync.NewCond(&r.mu)
+	r.ids.Store(&map[string]bool{})
+	r.SetLogHandler(nil)
+	return r, nil
+}
+
+func lastError() string {
+	if p := C.yaowasm_last_error(); p != nil {
+		return C.GoString(p)
+	}
+	return ""
+}
+
+// Version is the library's version.
+func Version() string { return C.GoString(C.yaowasm_version()) }
+
+func (r *Runtime) enter() (*C.yaowasm_runtime, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rt == nil {
+		return nil, &Error{CodeBadRequest, "runtime is closed"}
+	}
+	r.inflight++
+	return r.rt, nil
+}
+
+func (r *Runtime) leave() {
+	r.mu.Lock()
+	r.inflight--
+	if r.inflight == 0 {
+		r.idle.Broadcast()
+	}
+	r.mu.Unlock()
+}
+
+// Close waits for the calls in flight, then frees the runtime. Idempotent.
+// Do not call it from inside a handler of this runtime (it would wait for
+// itself).
+func (r *Runtime) Close() error {
+	r.mu.Lock()
+	rt := r.rt
+	r.rt = nil
+	for r.inflight > 0 {
+		r.idle.Wait()
+	}
+	handles := r.handles
+	r.handles = nil
+	r.mu.Unlock()
+	if rt != nil {
+		C.yaowasm_runtime_free(rt)
+	}
+	for _, h := range handles {
+		h.Delete()
+	}
+	return nil
+}
+
+// Problem is one file that LoadDir did not load.
+type Problem struct {
+	File    string
+	Message string
+	Code    int
+}
+
+// LoadReport says what LoadDir did.
+type LoadReport struct {
+	Loaded   int       // scripts now served from the folder
+	Problems []Problem // files skipped; the others loaded
+}
+
+// "file.wasm: message (code)" per file after a first summary line; a
+// message may span lines.
+var problemRE = regexp.MustCompile(`(?ms)^([^\n]*?\.wasm): (.*?) \((\d{3})\)$`)
+
+func parseProblems(text string) []Problem {
+	_, body, _ := strings.Cut(text, "\n")
+	var out []Problem
+	for _, m := range problemRE.FindAllStringSubmatch(body, -1) {
+		code, _ := strconv.Atoi(m[3])
+		out = append(out, Problem{File: m[1], Message: m[2], Code: code})
+	}
+	if out == nil && strings.TrimSpace(body) != "" {
+		out = []Problem{{Message: strings.TrimSpace(body), Code: CodeInternal}}
+	}
+	return out
+}
+
+// LoadDir loads (or atomically reloads) every .wasm under dir
+// (dir/a/b.wasm is script a.b). Files that fail are listed in the report's
+// Problems and do not stop the others; an unreadable dir is an error.
+func (r *Runtime) LoadDir(dir string) (LoadReport, error) {
+	rt, err := r.enter()
+	if err != nil {
+		return LoadReport{}, err
+	}
+	defer r.leave()
+	cdir := C.CString(dir)
+	defer C.free(unsafe.Pointer(cdir))
+	runtime.LockOSThread()
+	n := C.yaowasm_runtime_load_dir(rt, cdir)
+	text := lastError()
+	runtime.UnlockOSThread()
+	if n < 0 {
+		// The C API says -1 only; an unreadable dir is its 404 case.
+		return LoadReport{}, &Error{CodeNotFound, text}
+	}
+	r.refreshIDs(rt)
+	return LoadReport{Loaded: int(n), Problems: parseProblems(text)}, nil
+}
+
+// LoadFile loads one .wasm as script id ("" : the file name without
+// extension).
+func (r *Runtime) LoadFile(path, id string) error {
+	rt, err := r.enter()
+	if err != nil {
+		return err
+	}
+	defer r.leave()
+	cpath := C.CString(path)
+	defer C.free(unsafe.Pointer(cpath))
+	var cid *C.char
+	if id != "" {
+		cid = C.CString(id)
+		defer C.free(unsafe.Pointer(cid))
+	}
+	runtime.LockOSThread()
+	code := C.yaowasm_runtime_load_file(rt, cpath, cid)
+	text := lastError()
+	runtime.UnlockOSThread()
+	if code != 0 {
+		return &Error{int(code), text}
+	}
+	r.refreshIDs(rt)
+	return nil
+}
+
+// Unload removes script id (404 if it is not loaded).
+func (r *Runtime) Unload(id string) error {
+	rt, err := r.enter()
+	if err != nil {
+		return err
+	}
+	defer r.leave()
+	cid := C.CString(id)
+	defer C.free(unsafe.Pointer(cid))
+	runtime.LockOSThread()
+	code := C.yaowasm_runtime_unload(rt, cid)
+	text := lastError()
+	runtime.UnlockOSThread()
+	if code != 0 {
+		return &Error{int(code), text}
+	}
+	r.refreshIDs(rt)
+	return nil
+}
+
+// Script describes one loaded script.
+type Script struct {
+	ID        string   `msgpack:"id"`
+	File      string   `msgpack:"file"`
+	Functions []string `msgpack:"functions"`
+	Shadows   []string `msgpack:"shadows"`
+	Encoding  string   `msgpack:"encoding"`
+	WASI      bool     `msgpack:"wasi"`
+	Size      int64    `msgpack:"size"`
+}
+
+// List describes the loaded scripts, sorted by ID.
+func (r *Runtime) List() ([]Script, error) {
+	rt, err := r.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer r.leave()
+	return list(rt)
+}
+
+func list(rt *C.yaowasm_runtime) ([]Script, error) {
+	var out C.yaowasm_buf
+	code := C.yaowasm_runtime_list(rt, &out)
+	data := take(out)
+	if code != 0 {
+		return nil, &Error{int(code), "list failed"}
+	}
+	var scripts []Script
+	if err := unmarshalStrict(data, &scripts); err != nil {
+		return nil, &Error{CodeInternal, err.Error()}
+	}
+	return scripts, nil
+}
+
+func (r *Runtime) refreshIDs(rt *C.yaowasm_runtime) {
+	scripts, err := list(rt)
+	if err != nil {
+		return
+	}
+	ids := make(map[string]bool, len(scripts))
+	for _, s := range scripts {
+		ids[s.ID] = true
+	}
+	r.ids.Store(&ids)
+}
+
+// HasScript tells whether script id (lower case, as gou's Process.ID) is
+// loaded. It reads a snapshot taken after the last load or unload.
+func (r *Runtime) HasScript(id string) bool { return (*r.ids.Load())[id] }
+
+func take(buf C.yaowasm_buf) []byte {
+	defer C.yaowasm_buf_free(buf)
+	if buf.len == 0 {
+		return nil
+	}
+	return C.GoBytes(unsafe.Pointer(buf.ptr), C.int(buf.len))
+}
+
+// Exec runs process name (scripts.<id>.<Function>) with args in a fresh
+// instance and returns its result. Errors are *Error with the Yao code.
+//
+// ctx: a ctx already done returns 408 without running. While the guest
+// runs, ctx is checked each time it calls back into the host (yao.process
+// to the ProcessHandler): a done ctx answers that call with 408, which the
+// guest passes on unless it handles it. The C API has no way to interrupt
+// wasm code from outside, so a guest that never calls the host runs until
+// it returns or hits the runtime's timeout_ms (also 408).
+func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{CodeTimeout, "context: " + err.Error()}
+	}
+	if args == nil {
+		args = []any{} // no args: an empty array, not nil
+	}
+	payload, err := marshal(args)
+	if err != nil {
+		return nil, &Error{CodeBadRequest, "args cannot be encoded: " + err.Error()}
+	}
+	cname := make([]byte, len(name)+1)
+	copy(cname, name)
+	if strings.IndexByte(name, 0) >= 0 {
+		return nil, &Error{CodeBadRequest, "name contains a NUL byte"}
+	}
+	rt, err := r.enter()
+	if err != nil {
+		return nil, err
+	}
+	defer r.leave()
+
+	// Callbacks run on this OS thread: remember ctx for them.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pop := pushContext(ctx)
+	defer pop()
+
+	var out C.yaowasm_buf
+	code := C.yaowasm_runtime_exec(rt, (*C.char)(unsafe.Pointer(&cname[0])),
+		(*C.uint8_t)(unsafe.Pointer(&payload[0])), C.size_t(len(payload)), &out)
+	data := take(out)
+	if code != 0 {
+		return nil, &Error{int(code), string(data)}
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	value, err := unmarshal(data)
+	if err != nil {
+		return nil, &Error{CodeInternal, "result cannot be decoded: " + err.Error()}
+	}
+	return value, nil
+}
+
+// SetProcessHandler sets the handler for guests' yao.process calls that the
+// runtime does not serve itself (nil removes it: those calls get 404).
+// It runs on the goroutine that called Exec and may call Exec again.
+func (r *Runtime) SetProcessHandler(fn ProcessHandler) {
+	var h cgo.Handle
+	if fn != nil {
+		h = cgo.NewHandle(fn)
+	}
+	r.setHandler(h, func(rt *C.yaowasm_runtime) { C.yw_set_process_handler(rt, C.uintptr_t(h)) })
+}
+
+// SetLogHandler sets the log hook. nil (the default) sends records to
+// slog.Default() with the attribute source=yaowasm: 0 → Debug-4, 1 Debug,
+// 2 Info, 3 Warn, 4 Error.
+func (r *Runtime) SetLogHandler(fn LogHandler) {
+	if fn == nil {
+		fn = slogHandler
+	}
+	h := cgo.NewHandle(fn)
+	r.setHandler(h, func(rt *C.yaowasm_runtime) { C.yw_set_log_handler(rt, C.uintptr_t(h)) })
+}
+
+// setHandler keeps h alive until Close: calls already running keep the
+// handler they started with.
+func (r *Runtime) setHandler(h cgo.Handle, set func(*C.yaowasm_runtime)) {
+	rt, err := r.enter()
+	if err != nil {
+		if h != 0 {
+			h.Delete()
+		}
+		return
+	}
+	defer r.leave()
+	if h != 0 {
+		r.mu.Lock()
+		r.handles = append(r.handles, h)
+		r.mu.Unlock()
+	}
+	set(rt)
+}
+
+// LogLevels maps yaowasm log levels to slog levels.
+var LogLevels = [...]slog.Level{slog.LevelDebug - 4, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
+
+func slogHandler(level int, msg string) {
+	l := slog.LevelWarn
+	if level >= 0 && level < len(LogLevels) {
+		l = LogLevels[level]
+	}
+	slog.Default().Log(context.Background(), l, msg, "source", "yaowasm")
+}
