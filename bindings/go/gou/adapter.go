@@ -1,0 +1,161 @@
+// Package gou plugs yaowasm into gou's process system
+// (github.com/yaoapp/gou/process): `scripts.<id>.<Fn>` (and, with a studio
+// runtime, `studio.<id>.<Fn>`) calls whose script ID yaowasm has loaded run
+// in yaowasm; every other call goes to the handler registered before (V8),
+// so a .wasm shadows the .ts of the same ID (SPEC §1). Guests' yao.process
+// calls that yaowasm does not serve itself run as gou processes.
+//
+// Codes cross both ways: a yaowasm error is thrown as
+// exception.New(msg, code); a gou exception thrown by a Go process reaches
+// the guest with its code.
+package gou
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/yaoapp/gou/process"
+	"github.com/yaoapp/kun/exception"
+	yaowasm "github.com/yaoapp/yaowasm/bindings/go"
+)
+
+// Options says which runtime serves which group.
+type Options struct {
+	// Scripts serves scripts.<id>.<Fn> for the IDs it has loaded. Required.
+	Scripts *yaowasm.Runtime
+	// Studio, if set, serves studio.<id>.<Fn> for the IDs it has loaded
+	// (run there as scripts.<id>.<Fn>: yaowasm names every script so).
+	Studio *yaowasm.Runtime
+	// Context gives the context of a call coming from gou (gou's Process
+	// carries none). Default: context.Background().
+	Context func(p *process.Process) context.Context
+}
+
+// Adapter is the registration made by Register.
+type Adapter struct {
+	opts Options
+	prev map[string]process.Handler
+}
+
+// Register installs the adapter into gou's process table and sets each
+// runtime's process handler to gou. gou's table is a plain map: call it at
+// start-up, after V8's handlers are registered and before processes run.
+func Register(opts Options) (*Adapter, error) {
+	if opts.Scripts == nil {
+		return nil, errors.New("yaowasm/gou: Options.Scripts is required")
+	}
+	if opts.Context == nil {
+		opts.Context = func(*process.Process) context.Context { return context.Background() }
+	}
+	a := &Adapter{opts: opts, prev: map[string]process.Handler{}}
+	for group, rt := range map[string]*yaowasm.Runtime{"scripts": opts.Scripts, "studio": opts.Studio} {
+		if rt == nil {
+			continue
+		}
+		prev, had := process.Handlers[group]
+		if had {
+			a.prev[group] = prev
+		}
+		process.Register(group, a.handler(rt, prev))
+		rt.SetProcessHandler(ExecProcess)
+	}
+	return a, nil
+}
+
+// Unregister puts back the handlers that were registered before.
+func (a *Adapter) Unregister() {
+	for _, group := range []string{"scripts", "studio"} {
+		if prev, ok := a.prev[group]; ok {
+			process.Handlers[group] = prev
+		} else if group == "scripts" || a.opts.Studio != nil {
+			delete(process.Handlers, group)
+		}
+	}
+	a.opts.Scripts.SetProcessHandler(nil)
+	if a.opts.Studio != nil {
+		a.opts.Studio.SetProcessHandler(nil)
+	}
+}
+
+func (a *Adapter) handler(rt *yaowasm.Runtime, prev process.Handler) process.Handler {
+	return func(p *process.Process) interface{} {
+		// gou has lower-cased p.ID and kept p.Method's case.
+		if rt.HasScript(p.ID) {
+			value, err := rt.Exec(a.opts.Context(p), "scripts."+p.ID+"."+p.Method, p.Args...)
+			if err != nil {
+				Throw(err)
+			}
+			return value
+		}
+		if prev != nil {
+			return prev(p)
+		}
+		exception.New("%s not found", 404, p.Name).Throw()
+		return nil
+	}
+}
+
+// Throw raises err as a gou exception with its Yao code.
+func Throw(err error) {
+	var e *yaowasm.Error
+	msg := err.Error()
+	if errors.As(err, &e) {
+		msg = e.Message
+	}
+	exception.New("%s", yaowasm.Code(err), msg).Throw()
+}
+
+// ExecProcess runs a guest's yao.process call as a gou process: like
+// process.New(name, args...).Exec(), but keeping the code of a thrown
+// exception (Exec turns it into a plain error without one).
+func ExecProcess(ctx context.Context, name string, args []any) (value any, err error) {
+	p, err := process.Of(name, args...)
+	if err != nil {
+		return nil, fromGouError(err.Error())
+	}
+	handler, ok := process.Handlers[p.Handler]
+	if !ok {
+		return nil, yaowasm.Errorf(404, "%s (%s) not found", name, p.Handler)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			value, err = nil, FromPanic(r)
+		}
+	}()
+	return handler(p), nil
+}
+
+// FromPanic turns what a gou handler panicked with into an error with a
+// Yao code: exception.Exception keeps its code, a yaowasm error its own,
+// "Exception|404:..." strings their number, anything else is 500.
+func FromPanic(r any) error {
+	switch x := r.(type) {
+	case exception.Exception:
+		return &yaowasm.Error{Code: x.Code, Message: x.Message}
+	case *exception.Exception:
+		return &yaowasm.Error{Code: x.Code, Message: x.Message}
+	case error:
+		if yaowasm.Code(x) != 500 {
+			return x
+		}
+		return fromGouError(x.Error())
+	case string:
+		return fromGouError(x)
+	default:
+		return &yaowasm.Error{Code: 500, Message: fmt.Sprint(r)}
+	}
+}
+
+var gouCode = regexp.MustCompile(`^Exception\|(\d{3}):(.*)$`)
+
+// fromGouError reads gou's "Exception|<code>:<message>" error texts.
+func fromGouError(text string) error {
+	if m := gouCode.FindStringSubmatch(text); m != nil {
+		code, _ := strconv.Atoi(m[1])
+		return &yaowasm.Error{Code: code, Message: m[2]}
+	}
+	return &yaowasm.Error{Code: 500, Message: text}
+}
