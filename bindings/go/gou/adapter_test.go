@@ -121,7 +121,7 @@ func TestRouting(t *testing.T) {
 		{"scripts.A.T.Echo", []interface{}{2}, []interface{}{2}},           // gou lower-cases the ID
 		{"scripts.b.Nil", nil, nil},
 		{"scripts.v8only.Hello", nil, "v8:v8only.Hello"}, // no .wasm: V8 keeps it
-		{"scripts.a.Echo", nil, "v8:a.Echo"},            // ID a is not loaded (a.t is)
+		{"scripts.a.Echo", nil, "v8:a.Echo"},             // ID a is not loaded (a.t is)
 		{"studio.s.Echo", []interface{}{3}, []interface{}{3}},
 		{"studio.other.Run", nil, "v8studio:other.Run"},
 		{"scripts.s.Echo", nil, "v8:s.Echo"}, // studio's scripts are not scripts.*

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The Go binding and its gou adapter under the race detector, then the
+# examples-go program built and run on the shared WAT test guest. Links
+# target/debug/libyaowasm.so (built by 10-rust.sh).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+[ -e target/debug/libyaowasm.so ] || cargo build --lib
+unset RUST_BACKTRACE
+(cd bindings/go && go vet ./... && go test -race -count=1 ./...)
+(cd bindings/go/gou && go vet ./... && go test -race -count=1 ./...)
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+wat2wasm bindings/testdata/testmod.wat -o "$tmp/demo.wasm"
+(cd examples-go && go build -o "$tmp/examples-go" .)
+"$tmp/examples-go" "$tmp"
