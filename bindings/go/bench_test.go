@@ -152,4 +152,3 @@ func BenchmarkWazeroExecHostCall(b *testing.B) {
 		}
 	}
 }
-
