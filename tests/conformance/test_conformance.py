@@ -1,0 +1,177 @@
+"""Cross-language conformance: every case of cases.json against the example
+`user` script of every language, all loaded from examples/app/scripts into one
+runtime (scripts.<lang>.user.<Function>).
+
+The languages are ["rust", "c", "go", "assemblyscript"]; a language whose
+module is missing FAILS (build it with examples/guests/build-*.sh), unless
+YAO_CONFORMANCE_LANGS (comma-separated) narrows the list.
+
+The host serves models.user.Find (id 1 → the user of cases.json, any other →
+404 "user not found") and records every process call and log record, which
+the cases check in order.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from yaowasm import Runtime, YaoError
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPTS = ROOT / "examples" / "app" / "scripts"
+TABLE = json.loads((Path(__file__).with_name("cases.json")).read_text(encoding="utf-8"))
+CASES = TABLE["cases"]
+HOST_USER = TABLE["host_user"]
+LEVELS = ["trace", "debug", "info", "warn", "error"]
+ALL_LANGS = ["rust", "c", "go", "assemblyscript"]
+
+
+def languages() -> list[str]:
+    wanted = os.environ.get("YAO_CONFORMANCE_LANGS", "").strip()
+    if not wanted:
+        return ALL_LANGS
+    langs = [lang.strip() for lang in wanted.split(",") if lang.strip()]
+    unknown = sorted(set(langs) - set(ALL_LANGS))
+    assert not unknown, f"YAO_CONFORMANCE_LANGS names unknown languages: {unknown}"
+    return langs
+
+
+def decode(value: Any) -> Any:
+    """cases.json → Python values: {"$bytes": b64} is bytes and
+    {"$repeat": c, "times": n} a long string."""
+    if isinstance(value, dict):
+        if set(value) == {"$bytes"}:
+            return base64.b64decode(value["$bytes"])
+        if set(value) == {"$repeat", "times"}:
+            return value["$repeat"] * value["times"]
+        return {k: decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [decode(v) for v in value]
+    return value
+
+
+def same(got: Any, want: Any, path: str = "$") -> str | None:
+    """Strict equality: bool, int, float, str, bytes, nil are different
+    types (Python's 1 == 1.0 == True does not count). Returns the first
+    difference, or None."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            return f"{path}: want a map, got {got!r}"
+        if set(got) != set(want):
+            return f"{path}: keys {sorted(map(str, got))} != {sorted(map(str, want))}"
+        for key in want:
+            diff = same(got[key], want[key], f"{path}.{key}")
+            if diff:
+                return diff
+        return None
+    if isinstance(want, list):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            return f"{path}: want {want!r}, got {got!r}"
+        for i, (g, w) in enumerate(zip(got, want)):
+            diff = same(g, w, f"{path}[{i}]")
+            if diff:
+                return diff
+        return None
+    if type(got) is not type(want) or got != want:
+        return f"{path}: want {want!r} ({type(want).__name__}), got {got!r} ({type(got).__name__})"
+    return None
+
+
+class Host:
+    """The host side: serves models.user.Find, records calls and logs."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.calls: list[list] = []
+        self.logs: list[list] = []
+
+    def reset(self) -> None:
+        with self.lock:
+            self.calls.clear()
+            self.logs.clear()
+
+    def process(self, name: str, args: list) -> Any:
+        with self.lock:
+            self.calls.append([name, args])
+        if name == "models.user.Find":
+            if len(args) >= 1 and type(args[0]) is int and args[0] == HOST_USER["id"]:
+                return dict(HOST_USER)
+            raise YaoError(404, "user not found")
+        raise YaoError(404, f"no such process: {name}")
+
+    def log(self, level: int, message: str) -> None:
+        with self.lock:
+            self.logs.append([LEVELS[level] if 0 <= level < len(LEVELS) else str(level), message])
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    # The compiled-module cache keeps reruns fast: compiling the Go module
+    # with a debug build of the runtime takes minutes.
+    cache = Path(os.environ.get("YAO_CONFORMANCE_CACHE", Path(__file__).parent / ".cache"))
+    cache.mkdir(parents=True, exist_ok=True)
+    rt = Runtime({"timeout_ms": 10000, "cache_dir": str(cache)})
+    host = Host()
+    rt.set_process_handler(host.process)
+    rt.set_log_handler(host.log)
+    try:
+        rt.load_dir(SCRIPTS)
+    except YaoError as e:  # per-file problems must not hide the others
+        pytest.fail(f"load_dir({SCRIPTS}) failed: {e}")
+    loaded = {entry["id"] for entry in rt.list()}
+    yield rt, host, loaded
+    rt.close()
+
+
+@pytest.mark.parametrize("lang", languages())
+def test_module_is_built_and_loaded(runtime, lang):
+    _, _, loaded = runtime
+    module = SCRIPTS / lang / "user.wasm"
+    assert module.is_file(), f"{module.relative_to(ROOT)} is missing: run examples/guests/build-*.sh"
+    assert f"{lang}.user" in loaded, f"{module.relative_to(ROOT)} exists but did not load (see the runtime's last error)"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
+@pytest.mark.parametrize("lang", languages())
+def test_case(runtime, lang, case):
+    rt, host, loaded = runtime
+    module = SCRIPTS / lang / "user.wasm"
+    assert module.is_file(), f"{module.relative_to(ROOT)} is missing: run examples/guests/build-*.sh"
+    assert f"{lang}.user" in loaded, f"{module.relative_to(ROOT)} did not load"
+    process = f"scripts.{lang}.user.{case['function']}"
+    host.reset()
+    raised = None
+    result = None
+    try:
+        result = rt.exec(process, *decode(case["args"]))
+    except YaoError as e:
+        raised = e
+    if "error" in case:
+        want = case["error"]
+        assert raised is not None, f"{process} returned {result!r}; want error {want}"
+        assert (raised.code, raised.message) == (want["code"], want["message"])
+    else:
+        assert raised is None, f"{process} raised {raised.code}: {raised.message}"
+        diff = same(result, decode(case["expect"]))
+        assert diff is None, f"{process}: {diff}"
+    with host.lock:
+        calls, logs = list(host.calls), list(host.logs)
+    assert same(calls, decode(case["host_calls"])) is None, f"host calls: {calls!r}, want {case['host_calls']!r}"
+    assert same(logs, decode(case["logs"])) is None, f"logs: {logs!r}, want {case['logs']!r}"
+
+
+def test_cases_are_well_formed():
+    names = [c["name"] for c in CASES]
+    assert len(names) == len(set(names)), "case names must be unique"
+    for c in CASES:
+        assert set(c) <= {"name", "function", "args", "expect", "error", "host_calls", "logs"}, c["name"]
+        assert isinstance(c["args"], list), c["name"]
+        assert "error" not in c or c.get("expect") is None, f"{c['name']}: expect and error both set"
+        for level, _ in c["logs"]:
+            assert level in LEVELS, c["name"]
