@@ -14,7 +14,7 @@ go=go
 command -v go >/dev/null || go=/usr/local/go/bin/go
 echo "--- sdk/go"
 (cd sdk/go && "$go" test ./... && GOOS=wasip1 GOARCH=wasm "$go" vet ./...)
-(cd examples/guests/go && GOOS=wasip1 GOARCH=wasm "$go" vet ./...)
+(cd examples/guests/go && "$go" test ./... && GOOS=wasip1 GOARCH=wasm "$go" vet ./...)
 
 echo "--- sdk/assemblyscript"
 [ -x sdk/assemblyscript/node_modules/.bin/asc ] || bash scripts/setup.d/40-assemblyscript.sh
