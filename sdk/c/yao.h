@@ -302,12 +302,14 @@ void *yao_malloc(size_t size) {
     uintptr_t block = start + 8u;
     if (size > (uintptr_t)-1 - block - 8u) return 0;
     uintptr_t end = block + size;
-    uintptr_t have = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
+    /* 64-bit: a full 4 GiB memory's size does not fit in a wasm32 word. */
+    uint64_t have = (uint64_t)__builtin_wasm_memory_size(0) * 65536u;
     if (end > have) {
-        uintptr_t pages = (end - have + 65535u) / 65536u;
+        size_t pages = (size_t)(((uint64_t)end - have + 65535u) / 65536u);
         if (__builtin_wasm_memory_grow(0, pages) == (size_t)-1) return 0;
     }
-    *(size_t *)start = size;
+    /* The size sits in the word just before the block (yao__realloc). */
+    *((size_t *)block - 1) = size;
     yao__heap_top = end;
     return (void *)block;
 }
@@ -318,10 +320,10 @@ static void *yao__realloc(void *ptr, size_t size) {
     if (size <= old) return ptr;
     /* Growing the last block in place avoids copying a growing writer. */
     if ((uintptr_t)ptr + old == yao__heap_top) {
-        uintptr_t have = (uintptr_t)__builtin_wasm_memory_size(0) * 65536u;
+        uint64_t have = (uint64_t)__builtin_wasm_memory_size(0) * 65536u;
         if (size > (uintptr_t)-1 - (uintptr_t)ptr) return 0;
         uintptr_t end = (uintptr_t)ptr + size;
-        if (end > have && __builtin_wasm_memory_grow(0, (end - have + 65535u) / 65536u) == (size_t)-1)
+        if (end > have && __builtin_wasm_memory_grow(0, (size_t)(((uint64_t)end - have + 65535u) / 65536u)) == (size_t)-1)
             return 0;
         *((size_t *)ptr - 1) = size;
         yao__heap_top = end;
