@@ -151,6 +151,8 @@ bool yao_read_raw(yao_reader *r, const uint8_t **out, size_t *len);
    found (the map is well formed), -1 not a map or malformed. Keys that are
    not strings are skipped; with duplicate keys, the last one wins. */
 int yao_map_find(const yao_reader *map, const char *key, yao_reader *value);
+/* The same with a key of `key_len` bytes (not NUL-terminated). */
+int yao_map_find_n(const yao_reader *map, const char *key, size_t key_len, yao_reader *value);
 /* Compares a string read with yao_read_str to a C string. */
 bool yao_str_eq(const char *s, uint32_t len, const char *cstr);
 
@@ -697,7 +699,7 @@ bool yao_str_eq(const char *s, uint32_t len, const char *cstr) {
     return cstr[len] == 0;
 }
 
-int yao_map_find(const yao_reader *map, const char *key, yao_reader *value) {
+int yao_map_find_n(const yao_reader *map, const char *key, size_t key_len, yao_reader *value) {
     yao_reader c = *map;
     uint32_t n;
     int found = 0;
@@ -706,8 +708,12 @@ int yao_map_find(const yao_reader *map, const char *key, yao_reader *value) {
         const char *k;
         uint32_t klen;
         bool match = false;
-        if (yao_read_str(&c, &k, &klen)) match = yao_str_eq(k, klen, key);
-        else if (!yao_skip(&c)) return -1;
+        if (yao_read_str(&c, &k, &klen)) {
+            match = klen == key_len;
+            for (uint32_t j = 0; match && j < klen; j++) match = k[j] == key[j];
+        } else if (!yao_skip(&c)) {
+            return -1;
+        }
         const uint8_t *start = c.p;
         if (!yao_skip(&c)) return -1;
         if (match) {
@@ -717,6 +723,10 @@ int yao_map_find(const yao_reader *map, const char *key, yao_reader *value) {
         }
     }
     return found;
+}
+
+int yao_map_find(const yao_reader *map, const char *key, yao_reader *value) {
+    return yao_map_find_n(map, key, yao__strlen(key), value);
 }
 
 /* ---- calls, processes, logs ---------------------------------------------- */

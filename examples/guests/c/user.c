@@ -76,14 +76,8 @@ static int32_t before_save(yao_reader *args, uint32_t argc, yao_writer *out) {
             const char *name;
             uint32_t name_len;
             bool overridden = false;
-            if (yao_read_str(&k, &name, &name_len)) {
-                char buf[128];
-                if (name_len < sizeof buf) {
-                    for (uint32_t c = 0; c < name_len; c++) buf[c] = name[c];
-                    buf[name_len] = 0;
-                    overridden = yao_map_find(&payload, buf, &ignored) == 1;
-                }
-            }
+            if (yao_read_str(&k, &name, &name_len))
+                overridden = yao_map_find_n(&payload, name, name_len, &ignored) == 1;
             if (!yao_read_raw(&f, &key, &key_len) || !yao_read_raw(&f, &value, &value_len))
                 return yao_fail(out, 500, "models.user.Find returned a malformed map");
             if (overridden) continue;

@@ -314,6 +314,8 @@ static void test_map_find(void) {
     CHECK(yao_map_find(&map, "n", &v) == 1 && yao_read_uint(&v, &u) && u == UINT64_MAX);
     CHECK(yao_map_find(&map, "missing", &v) == 0);
     CHECK(yao_map_find(&map, "nam", &v) == 0);
+    CHECK(yao_map_find_n(&map, "name_and_more", 4, &v) == 1 && yao_peek(&v) == YAO_STR);
+    CHECK(yao_map_find_n(&map, "n\0", 2, &v) == 0);
     CHECK(map.p == w.data); /* the cursor did not move */
     CHECK(yao_map_find(&map, "tags", &v) == 1 && yao_peek(&v) == YAO_ARRAY && yao_skip(&v) && yao_reader_done(&v));
     /* not a map */
