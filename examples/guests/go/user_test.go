@@ -1,3 +1,5 @@
+//go:build !wasip1
+
 // The script's functions tested on the host machine (plain `go test`, no
 // wasm): yao.SetTestHost stands in for yaowasm.
 package main
