@@ -57,27 +57,15 @@ func take(ptr, n uint32) []byte {
 	return append([]byte(nil), unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(nil), ptr)), n)...)
 }
 
-// lastResult is the buffer of the previous script call's result: the host
-// reads it after the call has returned, so it is released only when the next
-// call starts.
-var lastResult uint32
-
-func releaseResult() {
-	if lastResult != 0 {
-		delete(pinned, lastResult)
-		lastResult = 0
-	}
-}
-
 // pack pins data and returns it as a packed result (ptr << 32 | len, bit 31
-// of len for an error).
+// of len for an error). The host reads the result after the call has
+// returned, so it stays pinned until the next call starts.
 func pack(data []byte, isError bool) uint64 {
 	if len(data) == 0 {
 		return 0
 	}
 	ptr := uint32(uintptr(unsafe.Pointer(&data[0])))
 	pinned[ptr] = data
-	lastResult = ptr
 	n := uint32(len(data))
 	if isError {
 		n |= errorBit
@@ -96,8 +84,11 @@ func hostLog(level Level, msg string) {
 	yaoLog(uint32(level), unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
 }
 
-// readArgs is the first thing every script call does.
+// readArgs is the first thing every script call does: it takes the
+// arguments the host just wrote, then releases everything pinned for earlier
+// calls (their results, and buffers the host never handed back).
 func readArgs(ptr, n uint32) []byte {
-	releaseResult()
-	return take(ptr, n)
+	args := take(ptr, n)
+	clear(pinned)
+	return args
 }
