@@ -108,7 +108,7 @@ macro_rules! export {
     ($($name:ident => $function:path),+ $(,)?) => {
         $(
             #[allow(non_snake_case)]
-            #[cfg_attr(target_arch = "wasm32", no_mangle)]
+            #[cfg_attr(target_arch = "wasm32", unsafe(no_mangle))]
             pub extern "C" fn $name(args_ptr: i32, args_len: i32) -> i64 {
                 // SAFETY: the host calls a script function with the args it
                 // wrote through yao_alloc (SPEC §3).

@@ -17,7 +17,7 @@ fn layout(size: usize) -> Option<Layout> {
 }
 
 /// Gives the host `size` bytes to write into; 0 means out of memory.
-#[cfg_attr(target_arch = "wasm32", no_mangle)]
+#[cfg_attr(target_arch = "wasm32", unsafe(no_mangle))]
 pub extern "C" fn yao_alloc(size: i32) -> i32 {
     if size < 0 {
         return 0;
@@ -30,7 +30,7 @@ pub extern "C" fn yao_alloc(size: i32) -> i32 {
 }
 
 /// Gives back a block from `yao_alloc` (size as asked). Null does nothing.
-#[cfg_attr(target_arch = "wasm32", no_mangle)]
+#[cfg_attr(target_arch = "wasm32", unsafe(no_mangle))]
 pub extern "C" fn yao_free(ptr: i32, size: i32) {
     if ptr == 0 || size < 0 {
         return;
