@@ -1,0 +1,119 @@
+//! A Yao app on disk and the runtime that serves it.
+//!
+//! An app is a folder with `scripts/` (every `.wasm` under it is a script)
+//! and optionally `apis/` (HTTP routes for `serve`). Its precompiled modules
+//! live in `<app>/.yaowasm/cache` unless told otherwise.
+
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use yaowasm::{Error, LoadReport, Runtime};
+
+/// Options shared by every command that makes a runtime.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RuntimeOpts {
+    /// Runtime config: JSON text, or @file with JSON (keys: max_memory_mb,
+    /// timeout_ms, max_depth, cache_dir, wasi, http_allow)
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub config: Option<String>,
+    /// Folder of precompiled modules [default: <app>/.yaowasm/cache, used
+    /// when it exists]
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not read or write the module cache
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+}
+
+pub struct App {
+    pub root: PathBuf,
+    pub scripts: PathBuf,
+    pub apis: PathBuf,
+}
+
+impl App {
+    /// Opens an app folder: a 404 if it or its `scripts/` is missing.
+    pub fn open(root: &Path) -> Result<App, Error> {
+        if !root.is_dir() {
+            return Err(Error::not_found(format!("app folder {} does not exist", root.display())));
+        }
+        let scripts = root.join("scripts");
+        if !scripts.is_dir() {
+            return Err(Error::not_found(format!(
+                "{} is not a Yao app: it has no scripts/ folder",
+                root.display()
+            )));
+        }
+        Ok(App { root: root.to_path_buf(), apis: root.join("apis"), scripts })
+    }
+
+    pub fn default_cache_dir(&self) -> PathBuf {
+        self.root.join(".yaowasm").join("cache")
+    }
+}
+
+/// When to use the app's default cache folder.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    /// Only if it exists (`run`, `serve`).
+    IfPresent,
+    /// Always, creating it (`compile`).
+    Create,
+}
+
+/// The runtime config: `--config`, then the cache folder chosen by the
+/// options (an explicit `cache_dir` in `--config` wins over the default).
+pub fn config_json(opts: &RuntimeOpts, app: Option<&App>, cache: CacheUse) -> Result<String, Error> {
+    let mut config = match &opts.config {
+        None => serde_json::Value::Object(Default::default()),
+        Some(text) => {
+            let text = match text.strip_prefix('@') {
+                Some(file) => std::fs::read_to_string(file)
+                    .map_err(|e| Error::bad_request(format!("--config: cannot read {file}: {e}")))?,
+                None => text.clone(),
+            };
+            serde_json::from_str(&text).map_err(|e| Error::bad_request(format!("--config: not JSON: {e}")))?
+        }
+    };
+    let Some(map) = config.as_object_mut() else {
+        return Err(Error::bad_request("--config: must be a JSON object"));
+    };
+    if opts.no_cache {
+        map.remove("cache_dir");
+    } else if let Some(dir) = &opts.cache_dir {
+        map.insert("cache_dir".into(), dir.display().to_string().into());
+    } else if let Some(app) = app {
+        let dir = app.default_cache_dir();
+        if !map.contains_key("cache_dir") && (cache == CacheUse::Create || dir.is_dir()) {
+            map.insert("cache_dir".into(), dir.display().to_string().into());
+        }
+    }
+    Ok(config.to_string())
+}
+
+/// Makes a runtime for the standalone binary: no Yao engine behind it, so a
+/// `yao.process` call the runtime cannot serve itself (anything but a loaded
+/// `scripts.*`) is a 404 that says so.
+pub fn runtime(config_json: &str) -> Result<Runtime, Error> {
+    let runtime = Runtime::from_json(Some(config_json))?;
+    runtime.set_process_handler(Some(Arc::new(|name: &str, _args: &[u8]| {
+        Err(Error::not_found(format!(
+            "process {name} not found: the standalone yaowasm runtime serves only the scripts.* \
+             processes of its app (and the yao host API); other Yao processes need the Yao engine"
+        )))
+    })));
+    Ok(runtime)
+}
+
+/// Loads the app's scripts and prints every file that did not load.
+pub fn load(runtime: &Runtime, app: &App) -> Result<LoadReport, Error> {
+    let report = runtime.load_dir(&app.scripts)?;
+    print_problems(&report);
+    Ok(report)
+}
+
+pub fn print_problems(report: &LoadReport) {
+    for p in &report.problems {
+        eprintln!("yaowasm: warning: {} not loaded: {} ({})", p.file.display(), p.message, p.code);
+    }
+}

@@ -1,0 +1,65 @@
+//! `yaowasm`: the WASM-only Yao Runtime.
+//!
+//! One binary that runs a Yao app's WebAssembly scripts without V8 or Go:
+//! `run` one process, `serve` an app over HTTP, `inspect` modules, `compile`
+//! them into the cache. Exit codes follow the error codes (see `exit.rs` and
+//! cli/README.md).
+
+mod app;
+mod build;
+mod compile;
+mod exit;
+mod inspect;
+mod run;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "yaowasm",
+    version = yaowasm::VERSION,
+    about = "The WASM-only Yao Runtime: runs a Yao app's WebAssembly scripts",
+    long_about = "The WASM-only Yao Runtime: runs a Yao app's WebAssembly scripts.\n\n\
+An app is a folder with scripts/ (scripts/a/b.wasm is the script a.b, its \
+function Check the process scripts.a.b.Check) and optionally apis/ (HTTP \
+routes, *.http.yao).\n\n\
+Exit codes: 0 ok, 1 internal error (500) or any other code, 2 bad input (400, \
+also bad command lines), 3 not found (404), 4 timeout (408), 5 limit hit \
+(413), 6 forbidden (403)."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one process and print its result as JSON
+    Run(run::RunArgs),
+    /// Serve an app over HTTP (process endpoint, apis/*.http.yao routes, /health)
+    Serve(serve::ServeArgs),
+    /// Describe WebAssembly modules: language, size, imports, functions, problems
+    Inspect(inspect::InspectArgs),
+    /// Precompile every module of an app into the cache, for fast cold starts
+    Compile(compile::CompileArgs),
+    // ---- `yaowasm build`: owned by the JS/TS engineer (cli/src/build.rs). ----
+    /// Build TypeScript/JavaScript scripts into WebAssembly
+    Build(build::BuildArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Compile(args) => compile::run(args),
+        Command::Build(args) => build::run(args).map_err(exit::Failure::from),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}

@@ -1,0 +1,207 @@
+//! The `yaowasm` binary, command by command, each success and error path.
+
+mod common;
+
+use assert_cmd::Command;
+use common::TestApp;
+use predicates::prelude::*;
+use serde_json::{json, Value};
+
+fn yaowasm() -> Command {
+    let mut cmd = Command::cargo_bin("yaowasm").unwrap();
+    cmd.env_remove("RUST_BACKTRACE");
+    cmd
+}
+
+fn stderr_json(output: &std::process::Output) -> Value {
+    let text = String::from_utf8_lossy(&output.stderr);
+    let line = text.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("stderr is not a JSON error line ({e}): {text}"))
+}
+
+#[test]
+fn help_on_every_command() {
+    for cmd in [vec![], vec!["run"], vec!["serve"], vec!["inspect"], vec!["compile"], vec!["build"]] {
+        let mut args = cmd.clone();
+        args.push("--help");
+        yaowasm().args(&args).assert().success().stdout(predicate::str::contains("Usage: yaowasm"));
+    }
+    yaowasm().arg("--help").assert().stdout(predicate::str::contains("Exit codes"));
+}
+
+#[test]
+fn bad_command_lines_exit_2() {
+    yaowasm().assert().code(2);
+    yaowasm().arg("teleport").assert().code(2);
+    yaowasm().args(["run", "only-an-app"]).assert().code(2);
+}
+
+#[test]
+fn run_prints_the_result_as_json() {
+    let app = TestApp::new();
+    let out = yaowasm()
+        .args(["run"]).arg(app.path())
+        .args(["scripts.t.Echo", r#"{"name":"Ada","email":"ada@example.com"}"#, "7", r#""text""#])
+        .output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result, json!([{"name": "Ada", "email": "ada@example.com"}, 7, "text"]));
+    // A JSON guest gets the same answer through the host's conversion.
+    yaowasm().args(["run"]).arg(app.path()).args(["scripts.j.Echo", "[1,2]"])
+        .assert().success().stdout("[[1,2]]\n");
+}
+
+#[test]
+fn run_reads_args_from_stdin_and_writes_msgpack() {
+    let app = TestApp::new();
+    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "-"])
+        .write_stdin(r#"["a", {"b": null}]"#)
+        .assert().success().stdout("[\"a\",{\"b\":null}]\n");
+    // [-1] in MessagePack is 0x91 0xff (and a negative number is an arg, not an option).
+    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "-1", "--msgpack"])
+        .assert().success().stdout(predicate::eq(&[0x91u8, 0xff][..]));
+    let out = yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "-"])
+        .write_stdin(r#"{"not": "an array"}"#).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stderr_json(&out)["code"], 400);
+}
+
+#[test]
+fn run_error_paths_map_to_exit_codes() {
+    let app = TestApp::new();
+    let cases: &[(&[&str], i32, i32, &str)] = &[
+        (&["scripts.t.Echo", "not-json"], 400, 2, "argument 1 is not JSON"),
+        (&["scripts.nope.Check"], 404, 3, "no script nope"),
+        (&["scripts.t.Nope"], 404, 3, "Nope"),
+        (&["studio.thing"], 404, 3, "only scripts.*"),
+        (&["scripts.t.Fail"], 418, 1, "teapot"),
+        (&["scripts.t.CallHost"], 404, 3, "standalone yaowasm runtime"),
+    ];
+    for (args, code, status, needle) in cases {
+        let out = yaowasm().args(["run"]).arg(app.path()).args(*args).output().unwrap();
+        assert_eq!(out.status.code(), Some(*status), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stdout.is_empty(), "{args:?}: stdout must be empty on failure");
+        let err = stderr_json(&out);
+        assert_eq!(err["code"], *code, "{args:?}: {err}");
+        assert!(err["message"].as_str().unwrap().contains(needle), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn run_times_out_with_408() {
+    let app = TestApp::new();
+    let out = yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Spin", "--config", r#"{"timeout_ms": 200}"#])
+        .timeout(std::time::Duration::from_secs(20)).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert_eq!(stderr_json(&out)["code"], 408);
+}
+
+#[test]
+fn run_refuses_what_is_not_an_app_or_a_config() {
+    let app = TestApp::new();
+    let out = yaowasm().args(["run", "/definitely/not/here", "scripts.t.Echo"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr_json(&out)["message"].as_str().unwrap().contains("does not exist"));
+    let out = yaowasm().args(["run"]).arg(app.file("scripts")).arg("scripts.t.Echo").output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "a scripts folder is not an app");
+    assert!(stderr_json(&out)["message"].as_str().unwrap().contains("no scripts/ folder"));
+    let out = yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "--config", r#"{"timeout": 1}"#]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_json(&out)["message"].as_str().unwrap().contains("timeout"));
+}
+
+#[test]
+fn run_warns_about_modules_that_do_not_load_and_runs_the_rest() {
+    let app = TestApp::new();
+    app.write("scripts/bad.wasm", common::bad_guest());
+    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "1"])
+        .assert().success().stdout("[1]\n")
+        .stderr(predicate::str::contains("bad.wasm not loaded").and(predicate::str::contains("yao.teleport")));
+}
+
+#[test]
+fn inspect_describes_modules() {
+    let app = TestApp::new();
+    let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let j = &list[0];
+    assert_eq!(j["id"], "j");
+    assert_eq!(j["encoding"], "json");
+    let t = &list[1];
+    assert_eq!(t["id"], "t");
+    assert_eq!(t["encoding"], "msgpack");
+    assert_eq!(t["functions"], json!(["CallHost", "Echo", "Fail", "Spin", "Version"]));
+    assert_eq!(t["imports"], json!(["yao.process"]));
+    assert_eq!(t["problems"], json!([]));
+    assert_eq!(t["size"], common::guest("v1").len());
+    assert_eq!(t["memory"]["initial_pages"], 1);
+
+    yaowasm().arg("inspect").arg(app.file("scripts/t.wasm")).assert().success()
+        .stdout(predicate::str::contains("functions: CallHost, Echo, Fail, Spin, Version")
+            .and(predicate::str::contains("problems:  none")));
+}
+
+#[test]
+fn inspect_detects_languages_from_producers_and_custom_sections() {
+    let app = TestApp::new();
+    // A producers section as rustc writes it, and yaowasm build's marker.
+    let rust = wat::parse_str(r#"(module (memory (export "memory") 1)
+        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "Go") (param i32 i32) (result i64) (i64.const 0))
+        (@producers (language "Rust" "") (processed-by "rustc" "1.95.0")))"#).unwrap();
+    app.write("scripts/rust.wasm", &rust);
+    let mut js = common::json_guest();
+    // A custom section: id 0, size, name "yaowasm.js", no payload.
+    js.extend_from_slice(&[0, 11, 10]);
+    js.extend_from_slice(b"yaowasm.js");
+    app.write("scripts/js.wasm", &js);
+    let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_id = |id: &str| list.as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
+    assert_eq!(by_id("rust")["language"], "Rust (1.95.0)");
+    assert_eq!(by_id("js")["language"], "JavaScript/TypeScript (QuickJS, yaowasm build)");
+    assert_eq!(by_id("t")["language"], Value::Null);
+}
+
+#[test]
+fn inspect_names_problems_in_plain_words() {
+    let app = TestApp::new();
+    app.write("scripts/bad.wasm", common::bad_guest());
+    app.write("scripts/junk.wasm", b"hello");
+    let out = yaowasm().args(["inspect"]).arg(app.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "problems make inspect fail");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("yao.teleport"), "{text}");
+    assert!(text.contains("not a WebAssembly binary"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("2 of 4 module(s) have problems"));
+    yaowasm().args(["inspect", "/definitely/not/here.wasm"]).assert().code(3);
+}
+
+#[test]
+fn compile_fills_the_cache_and_run_uses_it() {
+    let app = TestApp::new();
+    yaowasm().arg("compile").arg(app.path()).assert().success()
+        .stdout(predicate::str::contains("compiled 2 script(s)"));
+    let cache = app.file(".yaowasm/cache");
+    let cwasm = std::fs::read_dir(&cache).unwrap().flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count();
+    assert_eq!(cwasm, 2, "one precompiled module per script");
+    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Version"]).assert().success().stdout("\"v1\"\n");
+
+    let elsewhere = tempfile::tempdir().unwrap();
+    yaowasm().arg("compile").arg(app.path()).arg("--cache-dir").arg(elsewhere.path()).assert().success();
+    assert!(std::fs::read_dir(elsewhere.path()).unwrap().count() >= 2);
+}
+
+#[test]
+fn compile_error_paths() {
+    let app = TestApp::new();
+    app.write("scripts/bad.wasm", common::bad_guest());
+    yaowasm().arg("compile").arg(app.path()).assert().code(2)
+        .stderr(predicate::str::contains("yao.teleport").and(predicate::str::contains("1 module(s) did not compile")));
+    yaowasm().args(["compile", "/definitely/not/here"]).assert().code(3);
+    yaowasm().arg("compile").arg(app.path()).arg("--no-cache").assert().code(2);
+}
