@@ -5,6 +5,12 @@ fn main() {
     let crate_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     println!("cargo:rerun-if-changed=src/ffi.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    // The JS engine (js/engine/build.sh) is embedded when it has been built.
+    println!("cargo::rustc-check-cfg=cfg(yaowasm_js_engine)");
+    println!("cargo:rerun-if-changed=js/engine/build");
+    if std::path::Path::new(&format!("{crate_dir}/js/engine/build/engine.wasm")).exists() {
+        println!("cargo:rustc-cfg=yaowasm_js_engine");
+    }
     let config = cbindgen::Config::from_file(format!("{crate_dir}/cbindgen.toml")).expect("cbindgen.toml is readable");
     let bindings = cbindgen::Builder::new()
         .with_config(config)

@@ -1,1 +1,89 @@
-fn main(){}
+//! exec of a trivial echo guest (64-byte MessagePack args), a fresh instance
+//! per call, through the Rust API and through the C ABI, beside two
+//! baselines measured in the same run: raw wasmtime (InstancePre +
+//! pooling, no yaowasm bridge: the floor) and wasmtime's default on-demand
+//! allocator (what a naive embedding pays). Run: `env -u RUST_BACKTRACE
+//! cargo bench --bench exec`.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::ffi::CString;
+use yaowasm::ffi::*;
+
+fn args_64() -> Vec<u8> {
+    let args = common::mp(&serde_json::json!([{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com", "ok": true}]));
+    assert!((60..=70).contains(&args.len()), "{}", args.len());
+    args
+}
+
+fn bench_exec(c: &mut Criterion) {
+    let args = args_64();
+    let (rt, dir) = common::sink_runtime("{}");
+    let mut g = c.benchmark_group("exec_echo_64B");
+
+    g.bench_function("yaowasm_rust_api", |b| b.iter(|| rt.exec("scripts.sink.Echo", &args).unwrap()));
+
+    let path = CString::new(dir.path().to_str().unwrap()).unwrap();
+    let crt = unsafe { yaowasm_runtime_new(std::ptr::null()) };
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(crt, path.as_ptr()) }, 1);
+    let name = CString::new("scripts.sink.Echo").unwrap();
+    g.bench_function("yaowasm_c_abi", |b| {
+        b.iter(|| {
+            let mut out = yaowasm_buf { ptr: std::ptr::null_mut(), len: 0 };
+            let code = unsafe { yaowasm_runtime_exec(crt, name.as_ptr(), args.as_ptr(), args.len(), &mut out) };
+            assert_eq!(code, 0);
+            unsafe { yaowasm_buf_free(out) };
+        })
+    });
+
+    // Baselines: the same module, instantiated and called with nothing else.
+    let wasm = common::wasm(&common::sink_wat());
+    for (label, pooling) in [("baseline_wasmtime_pooled_no_bridge", true), ("baseline_wasmtime_on_demand", false)] {
+        let mut config = wasmtime::Config::new();
+        if pooling {
+            let mut pool = wasmtime::PoolingAllocationConfig::default();
+            pool.total_core_instances(100).total_memories(100).total_tables(100).max_memory_size(64 << 20)
+                .linear_memory_keep_resident(256 << 10).table_keep_resident(64 << 10);
+            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool)).memory_reservation(64 << 20);
+        }
+        let engine = wasmtime::Engine::new(&config).unwrap();
+        let module = wasmtime::Module::new(&engine, &wasm).unwrap();
+        let mut linker = wasmtime::Linker::<()>::new(&engine);
+        linker.func_wrap("yao", "process", |_: i32, _: i32, _: i32, _: i32| 0i64).unwrap();
+        linker.func_wrap("yao", "log", |_: i32, _: i32, _: i32| ()).unwrap();
+        let pre = linker.instantiate_pre(&module).unwrap();
+        g.bench_function(label, |b| {
+            b.iter(|| {
+                let mut store = wasmtime::Store::new(&engine, ());
+                let instance = pre.instantiate(&mut store).unwrap();
+                let echo = instance.get_typed_func::<(i32, i32), i64>(&mut store, "Echo").unwrap();
+                echo.call(&mut store, (4096, 64)).unwrap()
+            })
+        });
+    }
+    g.finish();
+    unsafe { yaowasm_runtime_free(crt) };
+}
+
+fn bench_parallel(c: &mut Criterion) {
+    // Two threads calling at once: per-call time as seen by one of them.
+    let args = args_64();
+    let (rt, _dir) = common::sink_runtime("{}");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background = {
+        let (rt, args, stop) = (rt.clone(), args.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                rt.exec("scripts.sink.Echo", &args).unwrap();
+            }
+        })
+    };
+    c.bench_function("exec_echo_64B/yaowasm_rust_api_2_threads", |b| b.iter(|| rt.exec("scripts.sink.Echo", &args).unwrap()));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    background.join().unwrap();
+}
+
+criterion_group!(benches, bench_exec, bench_parallel);
+criterion_main!(benches);

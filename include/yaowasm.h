@@ -24,6 +24,12 @@
 
 
 /**
+ * A cancel flag for `yaowasm_runtime_exec_with`: lets another thread stop
+ * a running call (a Go context, a client that went away). Opaque.
+ */
+typedef struct yaowasm_cancel yaowasm_cancel;
+
+/**
  * The answer slot of one process-handler call. Opaque; valid only during the
  * handler call it was passed to.
  */
@@ -150,6 +156,34 @@ int32_t yaowasm_runtime_exec(yaowasm_runtime *rt, const char *process, const uin
  * ownership as `yaowasm_runtime_exec`. Thread-safe.
  */
 int32_t yaowasm_runtime_exec_json(yaowasm_runtime *rt, const char *process, const char *args_json, yaowasm_buf *out);
+
+/**
+ * Makes a cancel flag, not yet triggered. Free it with `yaowasm_cancel_free`
+ * once no call uses it. Thread-safe.
+ */
+yaowasm_cancel *yaowasm_cancel_new(void);
+
+/**
+ * Triggers the flag: every call running with it ends with 408 ("cancelled
+ * by the host") at its next epoch tick (about 1 ms), or as soon as a host
+ * callback it waits on returns. Later calls with it end at once. NULL does
+ * nothing. Thread-safe: meant to be called from another thread.
+ */
+void yaowasm_cancel_trigger(const yaowasm_cancel *cancel);
+
+/**
+ * Frees a cancel flag. NULL does nothing. No call may still be using it.
+ */
+void yaowasm_cancel_free(yaowasm_cancel *cancel);
+
+/**
+ * `yaowasm_runtime_exec` with per-call limits: `timeout_ms` (0: the
+ * runtime's `timeout_ms`; a larger value is capped at it) and `cancel` (NULL
+ * or a flag another thread may trigger). Nested calls share both. A call
+ * stopped by either returns 408. Codes and ownership as
+ * `yaowasm_runtime_exec`. Thread-safe.
+ */
+int32_t yaowasm_runtime_exec_with(yaowasm_runtime *rt, const char *process, const uint8_t *args, size_t args_len, uint64_t timeout_ms, const yaowasm_cancel *cancel, yaowasm_buf *out);
 
 /**
  * Frees a buf the library returned. `{NULL, 0}` does nothing. Thread-safe.

@@ -54,6 +54,21 @@ impl ModuleCache {
         Ok(module)
     }
 
+    /// Like `load_or_compile` for a module that `build` derives (at a cost)
+    /// from `key`: a hit skips `build` too. Used for the JS engine snapshot.
+    pub(crate) fn load_or_build(&self, runtime: &Inner, key: &[u8], build: impl FnOnce() -> Result<Vec<u8>>) -> Result<Module> {
+        let path = self.path_for(key);
+        let digest_path = path.with_extension("sha256");
+        if let Some(module) = self.load(&runtime.engine, &path, &digest_path) {
+            return Ok(module);
+        }
+        let module = compile_module(&runtime.engine, &build()?)?;
+        if let Err(e) = self.store(&module, &path, &digest_path) {
+            runtime.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
+        }
+        Ok(module)
+    }
+
     fn load(&self, engine: &Engine, path: &Path, digest_path: &Path) -> Option<Module> {
         let want = std::fs::read_to_string(digest_path).ok()?;
         let bytes = std::fs::read(path).ok()?;

@@ -3,13 +3,13 @@
 
 use crate::bridge::{self, Guest, Packed};
 use crate::error::{Error, Result, INTERNAL, TIMEOUT, TOO_LARGE};
+use crate::nesting::Budget;
 use crate::runtime::Inner;
 use crate::script::{Encoding, Script};
 use crate::value;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Instant;
 use wasmtime::{Instance, ModuleExport, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -19,7 +19,7 @@ pub struct CallState {
     pub encoding: Encoding,
     /// Set right after instantiation, before `_initialize`.
     pub guest: Option<Guest>,
-    pub deadline: Instant,
+    pub budget: Budget,
     pub limiter: MemoryLimiter,
     /// Present exactly when the script imports WASI preview 1.
     pub wasi: Option<WasiP1Ctx>,
@@ -70,25 +70,23 @@ struct ErrorValue {
 pub(crate) fn instantiate(
     runtime: &Arc<Inner>,
     script: &Script,
-    deadline: Instant,
+    budget: &Budget,
 ) -> Result<(Store<CallState>, Instance, Guest)> {
     let state = CallState {
         runtime: runtime.clone(),
         encoding: script.encoding,
         guest: None,
-        deadline,
+        budget: budget.clone(),
         limiter: MemoryLimiter { max_bytes: runtime.config.max_memory_bytes() },
         wasi: if script.uses_wasi { Some(crate::wasi::context(runtime)?) } else { None },
     };
     let mut store = Store::new(&runtime.engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
-    store.epoch_deadline_callback(move |_| {
-        if Instant::now() >= deadline {
-            Err(Trap::Interrupt.into())
-        } else {
-            Ok(UpdateDeadline::Continue(1))
-        }
+    let budget = budget.clone();
+    store.epoch_deadline_callback(move |_| match budget.check() {
+        Ok(()) => Ok(UpdateDeadline::Continue(1)),
+        Err(stop) => Err(stop.into()),
     });
     let timeout_ms = runtime.config.timeout_ms;
     let instance = script.pre.instantiate(&mut store).map_err(|e| classify(e, timeout_ms).context("instantiate"))?;
@@ -118,9 +116,9 @@ pub(crate) fn instantiate(
 
 /// Runs `function` of `script` with MessagePack `args` in a fresh instance and
 /// returns the MessagePack result.
-pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: &ModuleExport, args: &[u8], deadline: Instant) -> Result<Vec<u8>> {
+pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: &ModuleExport, args: &[u8], budget: &Budget) -> Result<Vec<u8>> {
     let timeout_ms = runtime.config.timeout_ms;
-    let (mut store, instance, guest) = instantiate(runtime, script, deadline)?;
+    let (mut store, instance, guest) = instantiate(runtime, script, budget)?;
     let func = instance
         .get_module_export(&mut store, function)
         .and_then(|e| e.into_func())

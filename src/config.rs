@@ -62,6 +62,10 @@ impl Config {
     pub fn from_json(text: Option<&str>) -> Result<Config> {
         let config = match text.map(str::trim) {
             None | Some("") => Config::default(),
+            // serde would also read a struct from a JSON array, by position.
+            Some(text) if !text.starts_with('{') => {
+                return Err(Error::bad_request("config: expected a JSON object"));
+            }
             Some(text) => serde_json::from_str(text)
                 .map_err(|e| Error::bad_request(format!("config: {e}")))?,
         };

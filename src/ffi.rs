@@ -316,6 +316,74 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_json(
     )
 }
 
+/// A cancel flag for `yaowasm_runtime_exec_with`: lets another thread stop
+/// a running call (a Go context, a client that went away). Opaque.
+pub struct yaowasm_cancel {
+    token: crate::CancelToken,
+}
+
+/// Makes a cancel flag, not yet triggered. Free it with `yaowasm_cancel_free`
+/// once no call uses it. Thread-safe.
+#[no_mangle]
+pub extern "C" fn yaowasm_cancel_new() -> *mut yaowasm_cancel {
+    Box::into_raw(Box::new(yaowasm_cancel { token: crate::CancelToken::new() }))
+}
+
+/// Triggers the flag: every call running with it ends with 408 ("cancelled
+/// by the host") at its next epoch tick (about 1 ms), or as soon as a host
+/// callback it waits on returns. Later calls with it end at once. NULL does
+/// nothing. Thread-safe: meant to be called from another thread.
+#[no_mangle]
+pub unsafe extern "C" fn yaowasm_cancel_trigger(cancel: *const yaowasm_cancel) {
+    // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
+    if let Some(cancel) = unsafe { cancel.as_ref() } {
+        cancel.token.cancel();
+    }
+}
+
+/// Frees a cancel flag. NULL does nothing. No call may still be using it.
+#[no_mangle]
+pub unsafe extern "C" fn yaowasm_cancel_free(cancel: *mut yaowasm_cancel) {
+    if !cancel.is_null() {
+        // SAFETY: from yaowasm_cancel_new, freed once.
+        drop(unsafe { Box::from_raw(cancel) });
+    }
+}
+
+/// `yaowasm_runtime_exec` with per-call limits: `timeout_ms` (0: the
+/// runtime's `timeout_ms`; a larger value is capped at it) and `cancel` (NULL
+/// or a flag another thread may trigger). Nested calls share both. A call
+/// stopped by either returns 408. Codes and ownership as
+/// `yaowasm_runtime_exec`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn yaowasm_runtime_exec_with(
+    rt: *mut yaowasm_runtime,
+    process: *const c_char,
+    args: *const u8,
+    args_len: usize,
+    timeout_ms: u64,
+    cancel: *const yaowasm_cancel,
+    out: *mut yaowasm_buf,
+) -> i32 {
+    guard(
+        |e| {
+            unsafe { put(out, buf_from(e.message().as_bytes().to_vec())) };
+            e.code()
+        },
+        || {
+            let options = crate::ExecOptions {
+                timeout: (timeout_ms > 0).then(|| std::time::Duration::from_millis(timeout_ms)),
+                // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
+                cancel: unsafe { cancel.as_ref() }.map(|c| c.token.clone()),
+            };
+            let runtime = unsafe { runtime(rt) }?;
+            let result = runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?;
+            unsafe { put(out, buf_from(result)) };
+            Ok(0)
+        },
+    )
+}
+
 /// Frees a buf the library returned. `{NULL, 0}` does nothing. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn yaowasm_buf_free(buf: yaowasm_buf) {

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::log::LogLevel;
 use crate::script::Encoding;
 use crate::value;
-use std::time::Instant;
 use wasmtime::{Caller, Engine, Linker};
 
 /// The import module of the host API.
@@ -48,17 +47,17 @@ fn process(mut caller: Caller<'_, CallState>, name_ptr: i32, name_len: i32, args
     let guest = guest_of(&caller, "process")?;
     let name = bridge::read(&caller, &guest, name_ptr, name_len, "process name")?;
     let args = bridge::read(&caller, &guest, args_ptr, args_len, "process args")?;
-    let (encoding, deadline, runtime) = {
+    let (encoding, budget, runtime) = {
         let state = caller.data();
-        (state.encoding, state.deadline, state.runtime.clone())
+        (state.encoding, state.budget.clone(), state.runtime.clone())
     };
     let answer = match String::from_utf8(name) {
         Err(_) => Err(Error::bad_request("process name is not UTF-8")),
         Ok(name) => decode_args(&args, encoding).and_then(|args| runtime.dispatch(&name, &args)),
     };
-    if Instant::now() >= deadline {
-        return Err(Error::timeout(runtime.config.timeout_ms).into());
-    }
+    // A handler that blocked past the deadline (or a cancel meanwhile) ends
+    // the call now, not at the guest's next loop back-edge.
+    budget.check()?;
     let (bytes, is_error) = match answer {
         Ok(result) => match encoding {
             Encoding::MsgPack => (result, false),

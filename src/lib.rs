@@ -12,10 +12,12 @@ mod engine;
 pub mod error;
 pub mod ffi;
 mod host;
+pub mod js;
 mod loader;
 pub mod log;
 pub mod names;
 mod nesting;
+pub use nesting::CancelToken;
 mod runtime;
 mod script;
 pub mod value;
@@ -25,7 +27,7 @@ pub use config::{Config, WasiConfig};
 pub use error::{Error, Result};
 pub use loader::{LoadReport, Problem};
 pub use log::{LogHandler, LogLevel};
-pub use runtime::{ProcessHandler, Runtime, ScriptInfo};
+pub use runtime::{ExecOptions, ProcessHandler, Runtime, ScriptInfo};
 
 /// The library's version, as `yaowasm_version` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

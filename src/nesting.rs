@@ -7,14 +7,58 @@
 //! process that calls another wasm script), is nested: it counts towards
 //! `max_depth` and shares the top-level call's deadline.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TIMEOUT};
 use std::cell::{Cell, RefCell};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Lets a host stop a running call from another thread (a Go context, an
+/// HTTP client that went away): the call ends with 408 at its next epoch
+/// tick, or when a host callback it is waiting on returns. Clones share one
+/// flag.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// What a top-level call may spend, shared by every call nested in it.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    pub deadline: Instant,
+    pub timeout_ms: u64,
+    pub cancel: Option<CancelToken>,
+}
+
+impl Budget {
+    /// 408 once the deadline has passed or the host cancelled.
+    pub fn check(&self) -> Result<()> {
+        if self.cancel.as_ref().is_some_and(CancelToken::is_cancelled) {
+            return Err(Error::new(TIMEOUT, "cancelled by the host"));
+        }
+        if Instant::now() >= self.deadline {
+            return Err(Error::timeout(self.timeout_ms));
+        }
+        Ok(())
+    }
+}
 
 struct Frame {
     runtime: usize,
     process: String,
-    deadline: Instant,
+    budget: Budget,
 }
 
 thread_local! {
@@ -24,7 +68,7 @@ thread_local! {
 
 /// A call in progress on this thread; leaving pops it.
 pub struct Entered {
-    pub deadline: Instant,
+    pub budget: Budget,
 }
 
 impl Drop for Entered {
@@ -37,14 +81,15 @@ impl Drop for Entered {
 /// default wasm stack (512 KiB) plus room for the host frames around it.
 const NESTED_STACK_NEEDED: usize = 768 << 10;
 
-/// Enters a call of `runtime` (any stable per-runtime number).
-pub fn enter(runtime: usize, process: &str, timeout: Duration, max_depth: u32) -> Result<Entered> {
+/// Enters a call of `runtime` (any stable per-runtime number). A top-level
+/// call gets `top_level()`'s budget; a nested one shares its caller's.
+pub fn enter(runtime: usize, process: &str, top_level: impl FnOnce() -> Budget, max_depth: u32) -> Result<Entered> {
     FRAMES.with(|frames| {
         let mut frames = frames.borrow_mut();
         let mut outer = frames.iter().filter(|f| f.runtime == runtime);
-        let (depth, deadline) = match outer.next() {
-            None => (1, Instant::now() + timeout),
-            Some(first) => (2 + outer.count() as u32, first.deadline),
+        let (depth, budget) = match outer.next() {
+            None => (1, top_level()),
+            Some(first) => (2 + outer.count() as u32, first.budget.clone()),
         };
         if depth > max_depth {
             let chain: Vec<&str> = frames.iter().filter(|f| f.runtime == runtime).map(|f| f.process.as_str()).collect();
@@ -63,8 +108,9 @@ pub fn enter(runtime: usize, process: &str, timeout: Duration, max_depth: u32) -
                 }
             }
         }
-        frames.push(Frame { runtime, process: process.to_owned(), deadline });
-        Ok(Entered { deadline })
+        budget.check()?;
+        frames.push(Frame { runtime, process: process.to_owned(), budget: budget.clone() });
+        Ok(Entered { budget })
     })
 }
 
@@ -111,12 +157,12 @@ mod tests {
 
     #[test]
     fn depth_and_deadline_are_shared_per_runtime() {
-        let t = Duration::from_secs(5);
+        let t = || Budget { deadline: Instant::now() + std::time::Duration::from_secs(5), timeout_ms: 5000, cancel: None };
         let a = enter(1, "scripts.a.F", t, 3).unwrap();
         let other = enter(2, "scripts.x.F", t, 1).unwrap();
-        assert_ne!(other.deadline, a.deadline);
+        assert_ne!(other.budget.deadline, a.budget.deadline);
         let b = enter(1, "scripts.b.G", t, 3).unwrap();
-        assert_eq!(b.deadline, a.deadline);
+        assert_eq!(b.budget.deadline, a.budget.deadline);
         let c = enter(1, "scripts.c.H", t, 3).unwrap();
         let e = enter(1, "scripts.d.I", t, 3).err().unwrap();
         assert_eq!(e.code(), 500);
@@ -124,5 +170,21 @@ mod tests {
         drop((c, b, other, a));
         assert!(enter(1, "scripts.a.F", t, 1).is_ok(), "depth is back to 1");
         assert!(free_stack().unwrap() > 0);
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn cancel_and_deadline_are_408() {
+        let cancel = CancelToken::new();
+        let budget = Budget { deadline: Instant::now() + std::time::Duration::from_secs(5), timeout_ms: 5000, cancel: Some(cancel.clone()) };
+        assert!(budget.check().is_ok());
+        cancel.cancel();
+        assert_eq!(budget.check().unwrap_err().code(), 408);
+        let late = Budget { deadline: Instant::now(), timeout_ms: 1, cancel: None };
+        assert_eq!(late.check().unwrap_err().code(), 408);
     }
 }

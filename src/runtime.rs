@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::loader::{self, LoadReport, Problem};
 use crate::log::{self, LogHandler, LogLevel};
 use crate::names;
-use crate::nesting;
+use crate::nesting::{self, Budget, CancelToken};
 use crate::script::{Origin, Script};
 use crate::value;
 use serde::Serialize;
@@ -21,7 +21,7 @@ use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use wasmtime::{Engine, Linker};
 
 /// Serves the `yao.process` calls the runtime does not serve itself: gets the
@@ -41,6 +41,17 @@ pub struct ScriptInfo {
     pub size: u64,
 }
 
+/// Options of one `exec_with` call. Nested calls share their top-level
+/// call's options.
+#[derive(Debug, Clone, Default)]
+pub struct ExecOptions {
+    /// A timeout shorter than `timeout_ms` for this call (a longer one is
+    /// capped at `timeout_ms`).
+    pub timeout: Option<Duration>,
+    /// Stops the call with 408 when cancelled.
+    pub cancel: Option<CancelToken>,
+}
+
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<Inner>,
@@ -52,6 +63,8 @@ pub struct Inner {
     pub(crate) linker: Linker<CallState>,
     pub(crate) cache: Option<ModuleCache>,
     pub(crate) ticker: Ticker,
+    /// The shared JS engine, made on first use (src/js.rs).
+    pub(crate) js_engine: crate::js::EngineCell,
     scripts: RwLock<HashMap<String, Arc<Script>>>,
     process_handler: RwLock<Option<Arc<ProcessHandler>>>,
     log_handler: RwLock<Option<Arc<LogHandler>>>,
@@ -71,6 +84,7 @@ impl Runtime {
             linker,
             cache,
             ticker,
+            js_engine: Default::default(),
             scripts: RwLock::default(),
             process_handler: RwLock::default(),
             log_handler: RwLock::default(),
@@ -81,6 +95,10 @@ impl Runtime {
     /// `Runtime::new` from config JSON (`None`: defaults).
     pub fn from_json(config: Option<&str>) -> Result<Runtime> {
         Runtime::new(Config::from_json(config)?)
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
     }
 
     pub fn config(&self) -> &Config {
@@ -172,7 +190,12 @@ impl Runtime {
     /// Runs a process: `args` is a MessagePack array (empty means `[]`); the
     /// answer is the MessagePack result.
     pub fn exec(&self, process: &str, args: &[u8]) -> Result<Vec<u8>> {
-        self.inner.exec(process, args)
+        self.inner.exec(process, args, &ExecOptions::default())
+    }
+
+    /// `exec` with per-call options: a shorter timeout, a cancel token.
+    pub fn exec_with(&self, process: &str, args: &[u8], options: &ExecOptions) -> Result<Vec<u8>> {
+        self.inner.exec(process, args, options)
     }
 
     /// `exec` with JSON text in and out (SPEC §2 conversions).
@@ -214,16 +237,26 @@ impl Inner {
         self.scripts.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
     }
 
-    pub(crate) fn exec(self: &Arc<Self>, process: &str, args: &[u8]) -> Result<Vec<u8>> {
+    /// The budget of a top-level call: `timeout_ms` from now, or less.
+    pub(crate) fn default_budget(&self, timeout: Option<Duration>, cancel: Option<CancelToken>) -> Budget {
+        let configured = Duration::from_millis(self.config.timeout_ms);
+        let timeout = timeout.map_or(configured, |t| t.min(configured));
+        Budget { deadline: Instant::now() + timeout, timeout_ms: timeout.as_millis() as u64, cancel }
+    }
+
+    pub(crate) fn exec(self: &Arc<Self>, process: &str, args: &[u8], options: &ExecOptions) -> Result<Vec<u8>> {
         let name = names::parse_process(process)?;
         value::validate_args(args)?;
         let args = if args.is_empty() { value::EMPTY_ARRAY } else { args };
         let script = self.script(&name.id).ok_or_else(|| Error::not_found(format!("no script {} (process {process})", name.id)))?;
         let function = script.function(name.function)?;
-        let timeout = Duration::from_millis(self.config.timeout_ms);
-        let entered = nesting::enter(self.key(), process, timeout, self.config.max_depth)?;
+        let top_level = || self.default_budget(options.timeout, options.cancel.clone());
+        let entered = nesting::enter(self.key(), process, top_level, self.config.max_depth)?;
         let _running = self.ticker.running();
-        call::run(self, &script, function, args, entered.deadline)
+        if let Some(js) = &script.js {
+            return crate::js::run(self, &script, js, name.function, args, &entered.budget);
+        }
+        call::run(self, &script, function, args, &entered.budget)
     }
 
     /// A `yao.process` call from a guest: loaded `scripts.*` in-runtime,
@@ -232,7 +265,7 @@ impl Inner {
         if names::is_script_process(name) {
             if let Ok(parsed) = names::parse_process(name) {
                 if self.script(&parsed.id).is_some() {
-                    return self.exec(name, args);
+                    return self.exec(name, args, &ExecOptions::default());
                 }
             }
         }

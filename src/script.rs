@@ -8,7 +8,6 @@ use crate::runtime::Inner;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType};
 
 /// Export names with a fixed meaning (SPEC §3); never script functions.
@@ -55,6 +54,8 @@ pub struct Script {
     pub encoding: Encoding,
     pub uses_wasi: bool,
     pub size: u64,
+    /// A JS/TS script: its bytecode, run by the shared engine (`pre`) (src/js.rs).
+    pub js: Option<Arc<crate::js::JsScript>>,
 }
 
 impl Script {
@@ -62,6 +63,9 @@ impl Script {
     /// Every problem is an error naming what is wrong, with its code: 400 for
     /// a bad module, 413 for one beyond the limits.
     pub(crate) fn compile(runtime: &Arc<Inner>, bytes: &[u8], file: PathBuf, id: String, origin: Origin) -> Result<Script> {
+        if let Some(hook) = crate::js::parse_hook(bytes) {
+            return crate::js::compile(runtime, hook?, bytes.len() as u64, file, id, origin);
+        }
         let module = match &runtime.cache {
             Some(cache) => cache.load_or_compile(runtime, bytes)?,
             None => compile_module(&runtime.engine, bytes)?,
@@ -134,6 +138,7 @@ impl Script {
             encoding: crate::script::Encoding::MsgPack,
             uses_wasi,
             size: bytes.len() as u64,
+            js: None,
         };
         if let Some(probe) = encoding_export {
             script.encoding = script.probe_encoding(runtime, &probe)?;
@@ -143,9 +148,8 @@ impl Script {
 
     /// Asks the module which encoding it speaks, once, at load.
     fn probe_encoding(&self, runtime: &Arc<Inner>, probe: &ModuleExport) -> Result<Encoding> {
-        let timeout = Duration::from_millis(runtime.config.timeout_ms);
         let _running = runtime.ticker.running();
-        let (mut store, instance, _) = call::instantiate(runtime, self, Instant::now() + timeout)?;
+        let (mut store, instance, _) = call::instantiate(runtime, self, &runtime.default_budget(None, None))?;
         let func = instance
             .get_module_export(&mut store, probe)
             .and_then(|e| e.into_func())

@@ -105,7 +105,8 @@ fn memory_growth_past_the_cap_is_413() {
 
 #[test]
 fn host_process_handler_gets_calls_and_its_errors_keep_their_code() {
-    let (rt, _dir) = sink_runtime("{}");
+    // Generous timeout: a panic with RUST_BACKTRACE=1 in a debug build is slow.
+    let (rt, _dir) = sink_runtime(r#"{"timeout_ms": 60000}"#);
     assert_eq!(rt.exec("scripts.sink.CallHost", &[]).unwrap_err().code(), 404, "no handler set");
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = seen.clone();

@@ -1,0 +1,440 @@
+//! JavaScript and TypeScript scripts on one shared QuickJS-ng engine.
+//!
+//! A JS script is a tiny "hook" module (`yaowasm build` writes it): a valid
+//! wasm module with no code, whose custom section `yaowasm.js` names the
+//! engine, its ABI version and the script's functions, and whose section
+//! `yaowasm.js.bytecode` carries the QuickJS bytecode. The engine itself
+//! (js/engine/, QuickJS-ng for wasm32-wasi) is embedded in this library,
+//! pre-initialized once with wasmtime-wizer (runtime, context and prelude
+//! built), compiled once per runtime (through `cache_dir` when set) and
+//! shared by every JS script: a call instantiates the engine from its
+//! snapshot (copy-on-write) and runs `yao_js_call(bytecode, function, args)`.
+//! Why it is built this way: js/README.md, RATIONALE.
+
+use crate::bridge::{self, Packed};
+use crate::call::{self, CallState};
+use crate::error::{Error, Result};
+use crate::nesting::Budget;
+use crate::runtime::{Inner, Runtime};
+use crate::script::{Encoding, Origin, Script};
+use crate::value;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use wasmtime::{InstancePre, Module, ModuleExport};
+
+pub mod build;
+
+/// The engine's name, as hook modules name it.
+pub const ENGINE_NAME: &str = "quickjs-ng";
+/// The QuickJS-ng release the engine is built from (its bytecode format).
+pub const ENGINE_VERSION: &str = "0.16.2";
+/// Version of the contract between a hook's bytecode and the engine: the
+/// prelude's globals and `yao_js_call`. Equal to YAO_JS_ABI in engine.c.
+pub const JS_ABI: u32 = 1;
+/// Custom section holding the hook's metadata (JSON, [`HookMeta`]).
+pub const META_SECTION: &str = "yaowasm.js";
+/// Custom section holding the QuickJS bytecode.
+pub const BYTECODE_SECTION: &str = "yaowasm.js.bytecode";
+
+/// The engine built by js/engine/build.sh, when it was built before this
+/// library (build.rs sets the cfg).
+#[cfg(yaowasm_js_engine)]
+const ENGINE_WASM: Option<&[u8]> = Some(include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/js/engine/build/engine.wasm")));
+#[cfg(not(yaowasm_js_engine))]
+const ENGINE_WASM: Option<&[u8]> = None;
+
+/// What a hook module says about itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct HookMeta {
+    pub engine: String,
+    pub engine_version: String,
+    pub abi: u32,
+    /// The script's functions (its top-level functions).
+    pub functions: Vec<String>,
+    /// The source file it was built from, for messages.
+    #[serde(default)]
+    pub source: String,
+}
+
+/// A parsed hook module.
+pub struct Hook {
+    pub meta: HookMeta,
+    pub bytecode: Vec<u8>,
+}
+
+/// The per-script part of a JS script: its bytecode and the engine entry.
+pub struct JsScript {
+    bytecode: Vec<u8>,
+    call: ModuleExport,
+}
+
+/// The shared engine of one runtime, made on first use.
+#[derive(Default)]
+pub struct EngineCell(Mutex<Option<Arc<JsEngine>>>);
+
+pub struct JsEngine {
+    /// The engine as a script with no functions: what `call::instantiate`
+    /// needs. Hook scripts copy its pre-linked module and exports.
+    script: Script,
+    call: ModuleExport,
+    compile: ModuleExport,
+    /// Whether the module is the pre-initialized snapshot.
+    pub snapshot: bool,
+}
+
+// ---- hook module format ----------------------------------------------------
+
+fn leb(mut n: usize, out: &mut Vec<u8>) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn read_leb(bytes: &[u8], at: &mut usize) -> Option<usize> {
+    let mut n: u64 = 0;
+    for shift in (0..35).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        n |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return usize::try_from(n).ok();
+        }
+    }
+    None
+}
+
+fn custom_section(name: &str, payload: &[u8], out: &mut Vec<u8>) {
+    let mut body = Vec::with_capacity(name.len() + payload.len() + 5);
+    leb(name.len(), &mut body);
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    out.push(0);
+    leb(body.len(), out);
+    out.extend_from_slice(&body);
+}
+
+/// Writes a hook module: the wasm header and two custom sections.
+pub fn write_hook(meta: &HookMeta, bytecode: &[u8]) -> Vec<u8> {
+    let mut out = b"\0asm\x01\0\0\0".to_vec();
+    // serde_json cannot fail on this plain struct.
+    custom_section(META_SECTION, &serde_json::to_vec(meta).unwrap_or_default(), &mut out);
+    custom_section(BYTECODE_SECTION, bytecode, &mut out);
+    out
+}
+
+/// `Some` when `bytes` is a hook module (it has a `yaowasm.js` section),
+/// with an error when that section or the bytecode is unreadable.
+pub fn parse_hook(bytes: &[u8]) -> Option<Result<Hook>> {
+    if bytes.len() < 8 || &bytes[..8] != b"\0asm\x01\0\0\0" {
+        return None;
+    }
+    let mut at = 8;
+    let (mut meta, mut bytecode) = (None, None);
+    while at < bytes.len() {
+        let id = bytes[at];
+        at += 1;
+        let size = read_leb(bytes, &mut at)?;
+        let end = at.checked_add(size).filter(|&e| e <= bytes.len())?;
+        if id == 0 {
+            let mut p = at;
+            let name_len = read_leb(bytes, &mut p)?;
+            let name_end = p.checked_add(name_len).filter(|&e| e <= end)?;
+            match &bytes[p..name_end] {
+                n if n == META_SECTION.as_bytes() => meta = Some(&bytes[name_end..end]),
+                n if n == BYTECODE_SECTION.as_bytes() => bytecode = Some(&bytes[name_end..end]),
+                _ => {}
+            }
+        }
+        at = end;
+    }
+    let meta = meta?;
+    Some((|| {
+        let meta: HookMeta = serde_json::from_slice(meta)
+            .map_err(|e| Error::bad_request(format!("JS script: unreadable {META_SECTION} section: {e}")))?;
+        let bytecode = bytecode
+            .ok_or_else(|| Error::bad_request(format!("JS script: no {BYTECODE_SECTION} section")))?
+            .to_vec();
+        Ok(Hook { meta, bytecode })
+    })())
+}
+
+// ---- loading ---------------------------------------------------------------
+
+/// Turns a hook module into a script served by the runtime's shared engine.
+/// A hook built for another engine or ABI version is a 400 that says so.
+pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, size: u64, file: PathBuf, id: String, origin: Origin) -> Result<Script> {
+    let meta = &hook.meta;
+    if meta.engine != ENGINE_NAME || meta.engine_version != ENGINE_VERSION || meta.abi != JS_ABI {
+        return Err(Error::bad_request(format!(
+            "JS script built for engine {} {} ABI {}, but this runtime has {ENGINE_NAME} {ENGINE_VERSION} ABI {JS_ABI}: \
+             rebuild it with `yaowasm build`",
+            meta.engine, meta.engine_version, meta.abi
+        )));
+    }
+    if meta.functions.is_empty() {
+        return Err(Error::bad_request("JS script has no top-level function"));
+    }
+    let engine = engine(runtime)?;
+    let functions: BTreeMap<String, ModuleExport> = meta.functions.iter().map(|f| (f.clone(), engine.call)).collect();
+    let base = &engine.script;
+    Ok(Script {
+        id,
+        file,
+        origin,
+        shadows: Vec::new(),
+        functions,
+        pre: base.pre.clone(),
+        memory: base.memory,
+        alloc: base.alloc,
+        initialize: base.initialize,
+        encoding: Encoding::MsgPack,
+        uses_wasi: true,
+        size,
+        js: Some(Arc::new(JsScript { bytecode: hook.bytecode, call: engine.call })),
+    })
+}
+
+/// The runtime's engine, made (snapshot, compile, link) on first use.
+pub(crate) fn engine(runtime: &Arc<Inner>) -> Result<Arc<JsEngine>> {
+    let mut cell = runtime.js_engine.0.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(engine) = cell.as_ref() {
+        return Ok(engine.clone());
+    }
+    let engine = Arc::new(make_engine(runtime)?);
+    *cell = Some(engine.clone());
+    Ok(engine)
+}
+
+/// `YAOWASM_JS_SNAPSHOT=0` turns the snapshot off (for measuring what it
+/// saves; every call then builds the JS runtime and context itself).
+fn snapshot_enabled() -> bool {
+    std::env::var("YAOWASM_JS_SNAPSHOT").map_or(true, |v| v != "0")
+}
+
+fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
+    let raw = ENGINE_WASM.ok_or_else(|| {
+        Error::internal(
+            "this yaowasm library was built without its JS engine: run scripts/setup.sh (js/engine/build.sh), then rebuild",
+        )
+    })?;
+    let snapshot = snapshot_enabled();
+    let module = match (snapshot, &runtime.cache) {
+        (true, Some(cache)) => {
+            let mut key = b"yaowasm-js-snapshot-v1\0".to_vec();
+            key.extend_from_slice(raw);
+            cache.load_or_build(runtime, &key, || wizen(raw))?
+        }
+        (true, None) => crate::script::compile_module(&runtime.engine, &wizen(raw)?)?,
+        (false, Some(cache)) => cache.load_or_compile(runtime, raw)?,
+        (false, None) => crate::script::compile_module(&runtime.engine, raw)?,
+    };
+    let export = |name: &str| {
+        module.get_export_index(name).ok_or_else(|| Error::internal(format!("the JS engine does not export {name}")))
+    };
+    let pre: InstancePre<CallState> = runtime
+        .linker
+        .instantiate_pre(&module)
+        .map_err(|e| Error::internal(format!("JS engine: cannot link: {e:#}")))?;
+    let script = Script {
+        id: "<js engine>".into(),
+        file: PathBuf::new(),
+        origin: Origin::File,
+        shadows: Vec::new(),
+        functions: BTreeMap::new(),
+        pre,
+        memory: export("memory")?,
+        alloc: export("yao_alloc")?,
+        // The snapshot ran _initialize already (and wasi-libc's traps if
+        // it runs twice).
+        initialize: if snapshot { None } else { module.get_export_index("_initialize") },
+        encoding: Encoding::MsgPack,
+        uses_wasi: true,
+        size: raw.len() as u64,
+        js: None,
+    };
+    Ok(JsEngine { call: export("yao_js_call")?, compile: export("yao_js_compile")?, script, snapshot })
+}
+
+// ---- snapshot ----------------------------------------------------------------
+
+/// Runs the engine's `yao_js_init` once (QuickJS runtime, context, prelude)
+/// and returns a module whose memory starts in that state.
+fn wizen(raw: &[u8]) -> Result<Vec<u8>> {
+    use wasmtime::{Config, Engine, Linker, Store};
+    use wasmtime_wasi::p1::WasiP1Ctx;
+    let fail = |what: &str, e: &dyn std::fmt::Display| Error::internal(format!("JS engine snapshot: {what}: {e:#}"));
+    let mut wizer = wasmtime_wizer::Wizer::new();
+    wizer.init_func("yao_js_init").keep_init_func(true);
+    let (cx, instrumented) = wizer.instrument(raw).map_err(|e| fail("instrument", &e))?;
+    // A throwaway engine: the instrumented module runs once, so compile it
+    // for speed rather than for run time.
+    let mut config = Config::new();
+    config.cranelift_opt_level(wasmtime::OptLevel::None);
+    let engine = Engine::new(&config).map_err(|e| fail("engine", &e))?;
+    let module = Module::new(&engine, &instrumented).map_err(|e| fail("compile", &e))?;
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).map_err(|e| fail("link", &e))?;
+    linker.define_unknown_imports_as_traps(&module).map_err(|e| fail("link", &e))?;
+    let mut store = Store::new(&engine, wasmtime_wasi::WasiCtxBuilder::new().build_p1());
+    let instance = linker.instantiate(&mut store, &module).map_err(|e| fail("instantiate", &e))?;
+    for name in ["_initialize", "yao_js_init"] {
+        let f = instance.get_typed_func::<(), ()>(&mut store, name).map_err(|e| fail(name, &e))?;
+        f.call(&mut store, ()).map_err(|e| fail(name, &e))?;
+    }
+    let mut state = WizerState { store: &mut store, instance };
+    block_on(wizer.snapshot(&cx, &mut state)).map_err(|e| fail("snapshot", &e))
+}
+
+struct WizerState<'a, T: 'static> {
+    store: &'a mut wasmtime::Store<T>,
+    instance: wasmtime::Instance,
+}
+
+impl<T: Send> wasmtime_wizer::InstanceState for WizerState<'_, T> {
+    async fn global_get(&mut self, name: &str, _: wasmtime_wizer::ValType) -> wasmtime_wizer::SnapshotVal {
+        use wasmtime::Val;
+        use wasmtime_wizer::SnapshotVal;
+        // Wizer only asks for globals its own instrumentation exported.
+        let global = self.instance.get_global(&mut *self.store, name).expect("wizer exported this global");
+        match global.get(&mut *self.store) {
+            Val::I32(x) => SnapshotVal::I32(x),
+            Val::I64(x) => SnapshotVal::I64(x),
+            Val::F32(x) => SnapshotVal::F32(x),
+            Val::F64(x) => SnapshotVal::F64(x),
+            Val::V128(x) => SnapshotVal::V128(x.as_u128()),
+            _ => panic!("reference-typed global in the JS engine"),
+        }
+    }
+
+    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
+        let memory = self.instance.get_memory(&mut *self.store, name).expect("wizer exported this memory");
+        contents(memory.data(&*self.store))
+    }
+}
+
+/// Polls a future that never waits (wizer's snapshot over a sync store).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+// ---- calls -----------------------------------------------------------------
+
+/// Runs function `function` of a JS script with MessagePack `args` in a
+/// fresh engine instance; returns the MessagePack result.
+pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function: &str, args: &[u8], budget: &Budget) -> Result<Vec<u8>> {
+    let timeout_ms = runtime.config.timeout_ms;
+    let (mut store, instance, guest) = call::instantiate(runtime, script, budget)?;
+    let entry = instance
+        .get_module_export(&mut store, &js.call)
+        .and_then(|e| e.into_func())
+        .ok_or_else(|| Error::internal("yao_js_call export vanished"))?
+        .typed::<(i32, i32, i32, i32, i32, i32), i64>(&store)
+        .map_err(|e| Error::internal(format!("yao_js_call: {e}")))?;
+    let code = bridge::write(&mut store, &guest, &js.bytecode).map_err(|e| call::classify(e, timeout_ms))?;
+    let name = bridge::write(&mut store, &guest, function.as_bytes()).map_err(|e| call::classify(e, timeout_ms))?;
+    let args_ptr = bridge::write(&mut store, &guest, args).map_err(|e| call::classify(e, timeout_ms))?;
+    let raw = entry
+        .call(
+            &mut store,
+            (code as i32, js.bytecode.len() as i32, name as i32, function.len() as i32, args_ptr as i32, args.len() as i32),
+        )
+        .map_err(|e| call::classify(e, timeout_ms))?;
+    let packed = Packed::unpack(raw);
+    if packed.is_nil() {
+        return Ok(vec![0xc0]);
+    }
+    let memory = guest.memory.data(&store);
+    let bytes = &memory[bridge::slice(memory, packed.ptr, packed.len, "result")?];
+    if packed.is_error {
+        return Err(call::decode_error_value(bytes, Encoding::MsgPack));
+    }
+    // The engine's encoder is ours, but the check is cheap and keeps the
+    // rule that nothing unchecked leaves a guest.
+    match value::validate(bytes) {
+        Ok(_) => Ok(bytes.to_vec()),
+        Err(why) => Err(Error::internal(format!("JS engine returned invalid MessagePack: {why}"))),
+    }
+}
+
+// ---- build -----------------------------------------------------------------
+
+/// Compiles bundled JavaScript (esbuild's output, which defines
+/// `__yao_exports`) to bytecode with the runtime's engine and returns the
+/// hook module. A syntax error is a 400 whose message names
+/// `source_name:line:col`.
+pub fn build_hook(runtime: &Runtime, source_name: &str, js_source: &str, functions: Vec<String>) -> Result<Vec<u8>> {
+    let inner = runtime.inner();
+    let engine = engine(inner)?;
+    let budget = inner.default_budget(None, None);
+    let _running = inner.ticker.running();
+    let timeout_ms = inner.config.timeout_ms;
+    let (mut store, instance, guest) = call::instantiate(inner, &engine.script, &budget)?;
+    let entry = instance
+        .get_module_export(&mut store, &engine.compile)
+        .and_then(|e| e.into_func())
+        .ok_or_else(|| Error::internal("yao_js_compile export vanished"))?
+        .typed::<(i32, i32, i32, i32), i64>(&store)
+        .map_err(|e| Error::internal(format!("yao_js_compile: {e}")))?;
+    let src = bridge::write(&mut store, &guest, js_source.as_bytes()).map_err(|e| call::classify(e, timeout_ms))?;
+    let name = bridge::write(&mut store, &guest, source_name.as_bytes()).map_err(|e| call::classify(e, timeout_ms))?;
+    let raw = entry
+        .call(&mut store, (src as i32, js_source.len() as i32, name as i32, source_name.len() as i32))
+        .map_err(|e| call::classify(e, timeout_ms))?;
+    let packed = Packed::unpack(raw);
+    let memory = guest.memory.data(&store);
+    let bytes = &memory[bridge::slice(memory, packed.ptr, packed.len, "bytecode")?];
+    if packed.is_error {
+        return Err(call::decode_error_value(bytes, Encoding::MsgPack));
+    }
+    let meta = HookMeta {
+        engine: ENGINE_NAME.into(),
+        engine_version: ENGINE_VERSION.into(),
+        abi: JS_ABI,
+        functions,
+        source: source_name.into(),
+    };
+    Ok(write_hook(&meta, bytes))
+}
+
+/// Whether this library carries its JS engine.
+pub fn engine_available() -> bool {
+    ENGINE_WASM.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hook_round_trip() {
+        let meta = HookMeta {
+            engine: ENGINE_NAME.into(),
+            engine_version: ENGINE_VERSION.into(),
+            abi: JS_ABI,
+            functions: vec!["Check".into(), "Echo".into()],
+            source: "user.ts".into(),
+        };
+        let code = vec![7u8; 300];
+        let wasm = write_hook(&meta, &code);
+        let hook = parse_hook(&wasm).expect("is a hook").expect("readable");
+        assert_eq!(hook.meta, meta);
+        assert_eq!(hook.bytecode, code);
+        // An ordinary module is not a hook; a cut one is not either.
+        assert!(parse_hook(b"\0asm\x01\0\0\0").is_none());
+        assert!(parse_hook(&wasm[..wasm.len() - 10]).is_none());
+    }
+}

@@ -1,0 +1,247 @@
+//! Building a TS/JS source into a hook module (`yaowasm build`, the tests).
+//!
+//! esbuild strips the types and bundles relative imports and npm packages
+//! into one script; the runtime's own engine compiles it to bytecode; the
+//! bytecode goes into a hook module (`super::write_hook`).
+//!
+//! Yao scripts are not modules to their authors: every top-level function,
+//! exported or not, is a script function. We keep that by finding the
+//! top-level functions of the file (in esbuild's type-stripped output of that
+//! file alone, where each top-level statement starts at column 0) and
+//! exporting the ones the author did not, before bundling as an IIFE whose
+//! exports land in `__yao_exports`.
+
+use crate::error::{Error, Result};
+use crate::runtime::Runtime;
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where `yaowasm build` looks for npm packages a script imports when the
+/// app has no node_modules of its own on the way up: js/node_modules.
+pub fn default_node_modules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("js/node_modules")
+}
+
+/// The esbuild binary: `explicit`, else $YAOWASM_ESBUILD, else js/node_modules
+/// of the checkout this library was built from, else `esbuild` on PATH.
+pub fn find_esbuild(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(path) = explicit.or_else(|| std::env::var_os("YAOWASM_ESBUILD").map(PathBuf::from)) {
+        return Ok(path);
+    }
+    let modules = default_node_modules();
+    // The native binary first: the npm shim in .bin costs a node start.
+    for candidate in [modules.join("@esbuild/linux-x64/bin/esbuild"), modules.join(".bin/esbuild")] {
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).map(|p| p.join("esbuild")).find(|p| p.is_file()));
+    on_path.flatten().ok_or_else(|| {
+        Error::not_found("esbuild not found: run scripts/setup.sh (it installs esbuild in js/), or pass --esbuild / set YAOWASM_ESBUILD")
+    })
+}
+
+/// Builds one file; on any error nothing is written and the message starts
+/// with `file:line:col` where the error has a place.
+pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> Result<usize> {
+    let shown = src.display().to_string();
+    let source = std::fs::read_to_string(src).map_err(|e| Error::not_found(format!("{shown}: cannot read: {e}")))?;
+    let dir = src.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let loader = if shown.ends_with(".ts") { "ts" } else { "js" };
+
+    // 1. This file alone, types stripped: its top-level functions.
+    let stripped = esbuild_run(esbuild, dir, &shown, loader, &source, &["--format=esm"])?;
+    let scan = scan_top_level(&stripped);
+    if scan.functions.is_empty() {
+        return Err(Error::bad_request(format!("{shown}: no top-level function: nothing to call")));
+    }
+
+    // 2. The bundle: the unexported functions exported too, as an IIFE.
+    let missing: Vec<&str> =
+        scan.functions.iter().filter(|f| !scan.exported.contains(*f)).map(String::as_str).collect();
+    let mut entry = source.clone();
+    if !missing.is_empty() {
+        entry.push_str(&format!("\n;export {{ {} }};\n", missing.join(", ")));
+    }
+    let bundle = esbuild_run(
+        esbuild,
+        dir,
+        &shown,
+        loader,
+        &entry,
+        &[
+            "--bundle",
+            "--format=iife",
+            "--global-name=__yao_exports",
+            "--platform=neutral",
+            "--main-fields=module,main",
+            "--target=es2023",
+            "--legal-comments=none",
+        ],
+    )?;
+
+    // 3. Bytecode from the engine itself, in a hook module.
+    let functions: Vec<String> = scan.functions.iter().chain(scan.exported_functions.iter()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let wasm = super::build_hook(runtime, &shown, &bundle, functions)
+        .map_err(|e| Error::new(e.code(), format!("{shown}: {}", e.message())))?;
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| Error::internal(format!("{shown}: cannot create {}: {e}", parent.display())))?;
+    }
+    let tmp = out.with_extension(format!("wasm.tmp{}", std::process::id()));
+    std::fs::write(&tmp, &wasm)
+        .and_then(|_| std::fs::rename(&tmp, out))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::internal(format!("{shown}: cannot write {}: {e}", out.display()))
+        })?;
+    Ok(wasm.len())
+}
+
+/// Runs esbuild on `input` (given on stdin, named `shown`, resolving imports
+/// from `dir`); returns its output or a 400 naming `file:line:col`.
+fn esbuild_run(esbuild: &Path, dir: &Path, shown: &str, loader: &str, input: &str, flags: &[&str]) -> Result<String> {
+    let mut command = Command::new(esbuild);
+    command
+        .current_dir(dir)
+        .args(flags)
+        .arg(format!("--loader={loader}"))
+        .arg(format!("--sourcefile={shown}"))
+        .args(["--log-level=error", "--color=false", "--charset=utf8"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // npm packages: the app's own node_modules (found walking up from
+    // `dir`) first, then the ones installed in js/.
+    let modules = default_node_modules();
+    if modules.is_dir() {
+        command.env("NODE_PATH", modules);
+    }
+    let mut child = command.spawn().map_err(|e| Error::internal(format!("cannot run {}: {e}", esbuild.display())))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).map_err(|e| Error::internal(format!("esbuild stdin: {e}")))?;
+    }
+    let output = child.wait_with_output().map_err(|e| Error::internal(format!("esbuild: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::bad_request(esbuild_errors(&String::from_utf8_lossy(&output.stderr), shown)));
+    }
+    String::from_utf8(output.stdout).map_err(|_| Error::internal("esbuild wrote output that is not UTF-8"))
+}
+
+/// esbuild's report as `file:line:col: message` lines.
+fn esbuild_errors(stderr: &str, shown: &str) -> String {
+    let mut errors = Vec::new();
+    let mut message: Option<String> = None;
+    for line in stderr.lines() {
+        if let Some(rest) = line.split("[ERROR] ").nth(1) {
+            if let Some(m) = message.take() {
+                errors.push(format!("{shown}: {m}"));
+            }
+            message = Some(rest.trim().to_string());
+            continue;
+        }
+        let t = line.trim();
+        if let (Some(m), Some(place)) = (&message, t.strip_suffix(':')) {
+            let mut parts = place.rsplitn(3, ':');
+            let (col, row) = (parts.next(), parts.next());
+            if col.is_some_and(|c| c.parse::<u32>().is_ok()) && row.is_some_and(|r| r.parse::<u32>().is_ok()) {
+                errors.push(format!("{place}: {m}"));
+                message = None;
+            }
+        }
+    }
+    if let Some(m) = message {
+        errors.push(format!("{shown}: {m}"));
+    }
+    if errors.is_empty() {
+        format!("{shown}: esbuild failed: {}", stderr.trim())
+    } else {
+        errors.join("\n")
+    }
+}
+
+#[derive(Debug, Default, PartialEq)]
+struct Scan {
+    /// Top-level function declarations, exported or not.
+    functions: Vec<String>,
+    /// Names the file exports itself (ESM), whatever they are.
+    exported: BTreeSet<String>,
+    /// Exported names bound to a function expression or arrow
+    /// (`export const F = () => ...`).
+    exported_functions: Vec<String>,
+}
+
+fn identifier(text: &str) -> Option<&str> {
+    let end = text.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(text.len());
+    (end > 0).then(|| &text[..end])
+}
+
+/// Reads esbuild's printing of one file: each top-level statement starts at
+/// column 0, nested code is indented.
+fn scan_top_level(js: &str) -> Scan {
+    let mut scan = Scan::default();
+    let mut in_export_list = false;
+    for line in js.lines() {
+        if in_export_list || line.starts_with("export {") {
+            let body = line.trim_start_matches("export {");
+            in_export_list = !body.contains('}');
+            for item in body.split(['}', ',']).map(str::trim).filter(|s| !s.is_empty() && *s != ";") {
+                let exported = item.rsplit(" as ").next().unwrap_or(item).trim();
+                if identifier(exported) == Some(exported) {
+                    scan.exported.insert(exported.to_string());
+                }
+            }
+            continue;
+        }
+        let (exported, rest) = match line.strip_prefix("export ") {
+            Some(rest) => (true, rest),
+            None => (false, line),
+        };
+        let decl = rest.strip_prefix("async ").unwrap_or(rest);
+        if let Some(after) = decl.strip_prefix("function") {
+            let after = after.trim_start_matches('*').trim_start();
+            if let Some(name) = identifier(after) {
+                scan.functions.push(name.to_string());
+                if exported {
+                    scan.exported.insert(name.to_string());
+                }
+            }
+        } else if exported {
+            for kw in ["const ", "let ", "var ", "class "] {
+                if let Some(after) = rest.strip_prefix(kw) {
+                    if let Some(name) = identifier(after) {
+                        scan.exported.insert(name.to_string());
+                        let init = after[name.len()..].trim_start().strip_prefix('=').map(str::trim_start).unwrap_or("");
+                        if init.starts_with("function") || init.starts_with("async") || init.contains("=>") {
+                            scan.exported_functions.push(name.to_string());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    scan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_top_level_functions_exported_or_not() {
+        let js = "import { x } from \"./lib\";\nexport function Check(p) {\n  function inner() {}\n  return 1;\n}\nasync function Later() {\n}\nfunction* Gen() {\n}\nexport const Arrow = (a) => a;\nexport const config = { a: 1 };\nconst hidden = () => 1;\nexport {\n  hidden as Shown,\n  x\n};\n";
+        let scan = scan_top_level(js);
+        assert_eq!(scan.functions, vec!["Check", "Later", "Gen"]);
+        assert_eq!(scan.exported_functions, vec!["Arrow"]);
+        let exported: Vec<&str> = scan.exported.iter().map(String::as_str).collect();
+        assert_eq!(exported, vec!["Arrow", "Check", "Shown", "config", "x"]);
+    }
+
+    #[test]
+    fn esbuild_errors_name_file_line_col() {
+        let stderr = "✘ [ERROR] Expected \";\" but found \"b\"\n\n    scripts/a.ts:3:6:\n      3 │ let a b\n        ╵       ^\n\n1 error\n";
+        assert_eq!(esbuild_errors(stderr, "scripts/a.ts"), "scripts/a.ts:3:6: Expected \";\" but found \"b\"");
+    }
+}

@@ -1,0 +1,210 @@
+//! The C API as a C host sees it: status codes, out bufs, the thread-local
+//! last error, handlers through function pointers, cancel.
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::ptr;
+use yaowasm::ffi::*;
+
+fn last_error() -> Option<String> {
+    let p = yaowasm_last_error();
+    (!p.is_null()).then(|| unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned())
+}
+
+fn cstr(s: &str) -> CString {
+    CString::new(s).unwrap()
+}
+
+struct Rt(*mut yaowasm_runtime, tempfile::TempDir);
+
+impl Rt {
+    fn new(config: Option<&str>) -> Rt {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
+        let config = config.map(cstr);
+        let rt = unsafe { yaowasm_runtime_new(config.as_ref().map_or(ptr::null(), |c| c.as_ptr())) };
+        assert!(!rt.is_null(), "{:?}", last_error());
+        let dir_c = cstr(dir.path().to_str().unwrap());
+        assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, dir_c.as_ptr()) }, 1, "{:?}", last_error());
+        Rt(rt, dir)
+    }
+
+    fn exec(&self, name: &str, args: &[u8]) -> (i32, Vec<u8>) {
+        let name = cstr(name);
+        let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+        let code = unsafe { yaowasm_runtime_exec(self.0, name.as_ptr(), args.as_ptr(), args.len(), &mut out) };
+        let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec();
+        assert_eq!(unsafe { *out.ptr.add(out.len) }, 0, "bufs end with a NUL byte");
+        unsafe { yaowasm_buf_free(out) };
+        (code, bytes)
+    }
+}
+
+impl Drop for Rt {
+    fn drop(&mut self) {
+        unsafe { yaowasm_runtime_free(self.0) };
+    }
+}
+
+#[test]
+fn bad_config_gives_null_and_last_error() {
+    let config = cstr(r#"{"max_memory_mb": 0}"#);
+    assert!(unsafe { yaowasm_runtime_new(config.as_ptr()) }.is_null());
+    assert!(last_error().unwrap().contains("max_memory_mb"));
+    let ok = unsafe { yaowasm_runtime_new(ptr::null()) };
+    assert!(!ok.is_null());
+    assert_eq!(last_error(), None, "every call clears the last error");
+    unsafe { yaowasm_runtime_free(ok) };
+    unsafe { yaowasm_runtime_free(ptr::null_mut()) };
+    unsafe { yaowasm_buf_free(yaowasm_buf { ptr: ptr::null_mut(), len: 0 }) };
+}
+
+#[test]
+fn exec_codes_and_messages() {
+    let rt = Rt::new(None);
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x07]), (0, vec![0x91, 0x07]));
+    let (code, message) = rt.exec("scripts.sink.Raise", &[]);
+    assert_eq!((code, message.as_slice()), (418, &b"teapot"[..]));
+    assert_eq!(last_error().as_deref(), Some("teapot"));
+    assert_eq!(rt.exec("scripts.sink.Trap", &[]).0, 500);
+    assert_eq!(rt.exec("scripts.nope.F", &[]).0, 404);
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0xc1]).0, 400);
+
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    let name = cstr("scripts.sink.Echo");
+    assert_eq!(unsafe { yaowasm_runtime_exec(ptr::null_mut(), name.as_ptr(), ptr::null(), 0, &mut out) }, 400);
+    unsafe { yaowasm_buf_free(out) };
+    assert_eq!(unsafe { yaowasm_runtime_exec(rt.0, ptr::null(), ptr::null(), 0, ptr::null_mut()) }, 400, "NULL out is allowed");
+
+    let args = cstr(r#"[{"a": [1, 2]}]"#);
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    assert_eq!(unsafe { yaowasm_runtime_exec_json(rt.0, name.as_ptr(), args.as_ptr(), &mut out) }, 0);
+    assert_eq!(unsafe { CStr::from_ptr(out.ptr.cast()) }.to_str().unwrap(), r#"[{"a":[1,2]}]"#);
+    unsafe { yaowasm_buf_free(out) };
+}
+
+#[test]
+fn list_load_file_unload() {
+    let rt = Rt::new(None);
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    assert_eq!(unsafe { yaowasm_runtime_list(rt.0, &mut out) }, 0);
+    let list = json(unsafe { std::slice::from_raw_parts(out.ptr, out.len) });
+    unsafe { yaowasm_buf_free(out) };
+    assert_eq!(list[0]["id"], "sink");
+    assert!(list[0]["functions"].as_array().unwrap().contains(&json!("Echo")));
+    assert_eq!(list[0]["shadows"], json!([]));
+
+    let file = cstr(rt.1.path().join("sink.wasm").to_str().unwrap());
+    let id = cstr("copy");
+    assert_eq!(unsafe { yaowasm_runtime_load_file(rt.0, file.as_ptr(), id.as_ptr()) }, 0);
+    assert_eq!(rt.exec("scripts.copy.Echo", &[0x90]).0, 0);
+    assert_eq!(unsafe { yaowasm_runtime_unload(rt.0, id.as_ptr()) }, 0);
+    assert_eq!(unsafe { yaowasm_runtime_unload(rt.0, id.as_ptr()) }, 404);
+    let missing = cstr("/no/such/dir");
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt.0, missing.as_ptr()) }, -1);
+    assert!(last_error().unwrap().contains("/no/such/dir"));
+}
+
+#[test]
+fn load_dir_reports_skipped_files_in_last_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "good.wasm", &wasm(&versioned_wat(1, 0)));
+    write(dir.path(), "bad.wasm", b"nope");
+    let rt = unsafe { yaowasm_runtime_new(ptr::null()) };
+    let d = cstr(dir.path().to_str().unwrap());
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr()) }, 1);
+    let err = last_error().unwrap();
+    assert!(err.contains("bad.wasm") && err.contains("(400)"), "{err}");
+    unsafe { yaowasm_runtime_free(rt) };
+}
+
+unsafe extern "C" fn answer(user: *mut c_void, name: *const c_char, len: usize, args: *const u8, args_len: usize, res: *mut yaowasm_result) {
+    let mode = unsafe { *(user as *const u8) };
+    let name = std::str::from_utf8(unsafe { std::slice::from_raw_parts(name.cast::<u8>(), len) }).unwrap();
+    let args = unsafe { std::slice::from_raw_parts(args, args_len) };
+    assert_eq!((name, args), ("models.user.Find", &[0x91u8, 0x01][..]));
+    match mode {
+        0 => {
+            let ok = mp(&json!({"id": 1}));
+            unsafe { yaowasm_result_ok(res, ok.as_ptr(), ok.len()) };
+            let ignored = b"nope";
+            unsafe { yaowasm_result_error(res, 500, ignored.as_ptr().cast(), ignored.len()) };
+        }
+        1 => {
+            let msg = b"no such user";
+            unsafe { yaowasm_result_error(res, 404, msg.as_ptr().cast(), msg.len()) };
+            unsafe { yaowasm_result_ok(res, [0xc0u8].as_ptr(), 1) };
+        }
+        2 => {} // never answers
+        _ => unsafe { yaowasm_result_error(res, 9999, ptr::null(), 0) },
+    }
+}
+
+#[test]
+fn process_handler_first_answer_counts() {
+    let rt = Rt::new(None);
+    for (mode, want_code) in [(0u8, 0), (1, 404), (2, 500), (3, 500)] {
+        let mut m = mode;
+        unsafe { yaowasm_runtime_set_process_handler(rt.0, Some(answer), (&mut m as *mut u8).cast()) };
+        let (code, bytes) = rt.exec("scripts.sink.CallHost", &[]);
+        assert_eq!(code, want_code, "mode {mode}: {}", String::from_utf8_lossy(&bytes));
+        if mode == 0 {
+            assert_eq!(json(&bytes), json!({"id": 1}));
+        }
+        if mode == 2 {
+            assert!(String::from_utf8_lossy(&bytes).contains("without answering"));
+        }
+        unsafe { yaowasm_runtime_set_process_handler(rt.0, None, ptr::null_mut()) };
+    }
+}
+
+unsafe extern "C" fn collect(user: *mut c_void, level: i32, msg: *const c_char, len: usize) {
+    let logs = unsafe { &*(user as *const std::sync::Mutex<Vec<(i32, String)>>) };
+    let msg = String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len) }).into_owned();
+    logs.lock().unwrap().push((level, msg));
+}
+
+#[test]
+fn log_handler_receives_records() {
+    let rt = Rt::new(None);
+    let logs: Box<std::sync::Mutex<Vec<(i32, String)>>> = Box::new(std::sync::Mutex::new(Vec::new()));
+    unsafe { yaowasm_runtime_set_log_handler(rt.0, Some(collect), &*logs as *const _ as *mut c_void) };
+    assert_eq!(rt.exec("scripts.sink.Log", &[]).0, 0);
+    assert_eq!(*logs.lock().unwrap(), vec![(2, "hello".to_owned()), (4, "hello".to_owned())]);
+    unsafe { yaowasm_runtime_set_log_handler(rt.0, None, ptr::null_mut()) };
+}
+
+#[test]
+fn cancel_and_per_call_timeout_end_calls_with_408() {
+    let rt = Rt::new(Some(r#"{"timeout_ms": 10000}"#));
+    let name = cstr("scripts.sink.Loop");
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    let start = std::time::Instant::now();
+    assert_eq!(unsafe { yaowasm_runtime_exec_with(rt.0, name.as_ptr(), ptr::null(), 0, 30, ptr::null(), &mut out) }, 408);
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    unsafe { yaowasm_buf_free(out) };
+
+    let cancel = yaowasm_cancel_new();
+    let trigger = cancel as usize;
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        unsafe { yaowasm_cancel_trigger(trigger as *const yaowasm_cancel) };
+    });
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    let start = std::time::Instant::now();
+    assert_eq!(unsafe { yaowasm_runtime_exec_with(rt.0, name.as_ptr(), ptr::null(), 0, 0, cancel, &mut out) }, 408);
+    assert!(start.elapsed() < std::time::Duration::from_secs(2), "cancelled, not timed out");
+    assert!(unsafe { CStr::from_ptr(out.ptr.cast()) }.to_str().unwrap().contains("cancelled"));
+    unsafe { yaowasm_buf_free(out) };
+    t.join().unwrap();
+    unsafe { yaowasm_cancel_free(cancel) };
+    assert_eq!(rt.exec("scripts.sink.Nil", &[]).0, 0);
+}
+
+#[test]
+fn version_is_the_crate_version() {
+    let v = unsafe { CStr::from_ptr(yaowasm_version()) }.to_str().unwrap();
+    assert_eq!(v, yaowasm::VERSION);
+}
