@@ -9,7 +9,6 @@ import (
 	"log"
 	"log/slog"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/yaoapp/gou/process"
@@ -17,18 +16,11 @@ import (
 	yaogou "github.com/yaoapp/yaowasm/bindings/go/gou"
 )
 
-// Keep main off the threads that run cgo calls: the core's nested-call
-// stack check misfires on the process's main thread (see the report in
-// bindings/go/README.md). Goroutines other than main never run there.
-func init() { runtime.LockOSThread() }
-
 func main() {
 	if len(os.Args) != 2 {
 		log.Fatal("usage: examples-go <scripts-dir>")
 	}
-	done := make(chan error)
-	go func() { done <- run(os.Args[1]) }()
-	if err := <-done; err != nil {
+	if err := run(os.Args[1]); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("all checks passed")
@@ -42,7 +34,7 @@ func run(dir string) error {
 		return map[string]interface{}{"go": true, "wasm": process.New("scripts.demo.Echo", p.Args...).Run()}
 	})
 
-	rt, err := yaowasm.New(yaowasm.Config{TimeoutMs: 300})
+	rt, err := yaowasm.New(yaowasm.Config{TimeoutMs: 2000})
 	if err != nil {
 		return err
 	}
@@ -80,6 +72,12 @@ func run(dir string) error {
 	start := time.Now()
 	_, err = rt.Exec(context.Background(), "scripts.demo.Loop")
 	errs = append(errs, check("infinite loop ends with code:", yaowasm.Code(err), 408))
+	fmt.Printf("%-45s %v\n", "  after (timeout_ms 2000):", time.Since(start).Round(10*time.Millisecond))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start = time.Now()
+	_, err = rt.Exec(ctx, "scripts.demo.Loop")
+	errs = append(errs, check("same loop under a 100 ms context:", yaowasm.Code(err), 408))
 	fmt.Printf("%-45s %v\n", "  after:", time.Since(start).Round(10*time.Millisecond))
 	for _, e := range errs {
 		if e != nil {

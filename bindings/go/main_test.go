@@ -13,13 +13,6 @@ import (
 // as a/t.wasm (script a.t) and b.wasm (script b).
 var testWasm, scriptsDir string
 
-// Keep the main goroutine on the main thread so that no test goroutine runs
-// its cgo calls there: the core's nested-call stack check (src/nesting.rs
-// free_stack) measures the address of a promoted static instead of the
-// stack, and on the process's main thread it refuses every nested call with
-// "native stack nearly exhausted (0 KiB left)". Remove when that is fixed.
-func init() { runtime.LockOSThread() }
-
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "yaowasm-go-test")
 	if err != nil {

@@ -362,12 +362,12 @@ func take(buf C.yaowasm_buf) []byte {
 // Exec runs process name (scripts.<id>.<Function>) with args in a fresh
 // instance and returns its result. Errors are *Error with the Yao code.
 //
-// ctx: a ctx already done returns 408 without running. While the guest
-// runs, ctx is checked each time it calls back into the host (yao.process
-// to the ProcessHandler): a done ctx answers that call with 408, which the
-// guest passes on unless it handles it. The C API has no way to interrupt
-// wasm code from outside, so a guest that never calls the host runs until
-// it returns or hits the runtime's timeout_ms (also 408).
+// ctx bounds the call and every call nested in it: its deadline becomes the
+// call's timeout (never beyond the runtime's timeout_ms) and a cancel stops
+// the running guest at its next epoch tick (about 1 ms), both ending in 408.
+// A ctx already done returns 408 without running. A host callback that
+// blocks is not interrupted: the 408 comes when it returns; the
+// ProcessHandler gets ctx (the innermost Exec's) to stop early itself.
 func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{CodeTimeout, "context: " + err.Error()}
@@ -396,9 +396,11 @@ func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, erro
 	pop := pushContext(ctx)
 	defer pop()
 
+	timeoutMs, cancel, release := execBudget(ctx)
 	var out C.yaowasm_buf
-	code := C.yaowasm_runtime_exec(rt, (*C.char)(unsafe.Pointer(&cname[0])),
-		(*C.uint8_t)(unsafe.Pointer(&payload[0])), C.size_t(len(payload)), &out)
+	code := C.yaowasm_runtime_exec_with(rt, (*C.char)(unsafe.Pointer(&cname[0])),
+		(*C.uint8_t)(unsafe.Pointer(&payload[0])), C.size_t(len(payload)), timeoutMs, cancel, &out)
+	release()
 	data := take(out)
 	if code != 0 {
 		return nil, &Error{int(code), string(data)}

@@ -183,6 +183,34 @@ func TestContextCancel(t *testing.T) {
 	_, err := r.Exec(ctx, "scripts.a.t.Echo")
 	wantCode(t, err, 408)
 
+	// A deadline or a cancel stops a guest that never calls the host.
+	start := time.Now()
+	dctx, dcancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer dcancel()
+	_, err = r.Exec(dctx, "scripts.a.t.Loop")
+	wantCode(t, err, 408)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("deadline ended the loop after %v (runtime timeout is 5s)", d)
+	}
+	cctx, ccancel := context.WithCancel(context.Background())
+	time.AfterFunc(50*time.Millisecond, ccancel)
+	start = time.Now()
+	_, err = r.Exec(cctx, "scripts.a.t.Loop")
+	wantCode(t, err, 408)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("cancel ended the loop after %v", d)
+	}
+	// A deadline further than timeout_ms does not extend it.
+	short := newRuntime(t, Config{TimeoutMs: 100})
+	lctx, lcancel := context.WithTimeout(context.Background(), time.Hour)
+	defer lcancel()
+	start = time.Now()
+	_, err = short.Exec(lctx, "scripts.a.t.Loop")
+	wantCode(t, err, 408)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("timeout_ms ended the loop after %v", d)
+	}
+
 	// A cancel during the call reaches the guest's next host call.
 	var innerCalled atomic.Bool
 	ctx, cancel = context.WithCancel(context.Background())

@@ -16,10 +16,6 @@ import (
 	yaowasm "github.com/yaoapp/yaowasm/bindings/go"
 )
 
-// See bindings/go/main_test.go: the core's nested-call stack check fails on
-// the process's main thread; keep test goroutines off it.
-func init() { runtime.LockOSThread() }
-
 var scriptsDir, studioDir string
 
 func TestMain(m *testing.M) {

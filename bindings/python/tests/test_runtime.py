@@ -206,11 +206,9 @@ def test_nested_calls_from_handler(rt):
     assert e.value.code == 418
 
 
-@pytest.mark.xfail(strict=True, reason="core bug: src/nesting.rs free_stack() takes `&0u8`, which "
-                   "Rust promotes to a static, so it measures a .rodata address, not the stack: on the "
-                   "main thread (stack above the library) every nested call fails with 'native stack "
-                   "nearly exhausted (0 KiB left)'; on other threads the check never bites")
 def test_nested_call_on_main_thread(rt):
+    # Once broken in the core (its stack guard measured a static, so every
+    # nested call on the main thread failed): keep it covered.
     assert threading.current_thread() is threading.main_thread()
     assert rt.exec("scripts.a.t.Call", "scripts.b.Echo", [1]) == [1]
 
