@@ -205,6 +205,37 @@ int32_t yao_process(const char *name, const uint8_t *args, size_t args_len, yao_
 yao_reader yao_answer_reader(const yao_answer *a);
 void yao_answer_free(yao_answer *a);
 
+/* The host API (docs/ABI.md §5-§8). Each answers like yao_process: out->code
+   0 with the MessagePack result in out->data/len (a nil result has len 0 or
+   is the byte 0xc0; yao_answer_reader gives nil for both), or the code and
+   message of the error (400 bad args, 403 refused, 404 not found, 408
+   timeout, 413 too large, 502 remote end failed). Strings are
+   NUL-terminated; `args` is the encoded args ARRAY of the method (NULL/0 =
+   no args). `out` is always set; free it with yao_answer_free. */
+
+/* Any Store method on store `name`: Get [key], Set [key, value, ttl?], Has
+   [key], Del [key], Keys [], Len [], Clear [], GetSet [key, value, ttl?],
+   GetDel [key]. ttl in seconds; nil or 0 = no expiry. */
+int32_t yao_store(const char *name, const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
+/* Fast paths. get: the value (nil when absent). set: `value` is ONE encoded
+   value; ttl_seconds <= 0 = no expiry. del: fine when absent. */
+int32_t yao_store_get(const char *name, const char *key, yao_answer *out);
+int32_t yao_store_set(const char *name, const char *key, const uint8_t *value, size_t value_len,
+                      int64_t ttl_seconds, yao_answer *out);
+int32_t yao_store_del(const char *name, const char *key, yao_answer *out);
+/* Any FS method under root `root` ("data", "system"): ReadFile,
+   ReadFileBuffer, WriteFile, WriteFileBuffer, AppendFile, Exists, IsDir,
+   IsFile, ReadDir, Mkdir, MkdirAll, Remove, RemoveAll, Size, Move, Copy.
+   Paths are relative to the root. */
+int32_t yao_fs(const char *root, const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
+/* An HTTP request: Get [url, query?, headers?, timeout_ms?], Post [url,
+   payload?, nil, query?, headers?, timeout_ms?], Put/Patch/Delete/Head [url,
+   payload?, query?, headers?, timeout_ms?], Send [method, url, payload?,
+   query?, headers?, timeout_ms?]. Result: {status, headers, data}. */
+int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
+/* A QueryDSL query, run by the host as the process query.Run. */
+int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out);
+
 enum { YAO_TRACE = 0, YAO_DEBUG = 1, YAO_INFO = 2, YAO_WARN = 3, YAO_ERROR = 4 };
 /* Emits one log record; the message is `len` bytes, not NUL-terminated. */
 void yao_log(int32_t level, const char *msg, size_t len);
@@ -815,7 +846,68 @@ static void yao__answer_error(yao_answer *out, uint8_t *data, uint32_t len) {
 }
 
 #ifdef __wasm__
-/* The raw `yao` imports (SPEC §3). */
+/* Fills `out` from a packed result of any `yao` import. */
+static int32_t yao__answer_packed(uint64_t raw, yao_answer *out) {
+    uint8_t *ptr = (uint8_t *)(uintptr_t)(uint32_t)(raw >> 32);
+    uint32_t len = (uint32_t)raw & 0x7fffffffu;
+    bool is_error = ((uint32_t)raw & 0x80000000u) != 0;
+    out->message = 0;
+    out->message_len = 0;
+    if (is_error) {
+        yao__answer_error(out, ptr, ptr ? len : 0);
+        return out->code;
+    }
+    out->code = 0;
+    out->data = ptr;
+    out->len = ptr ? len : 0;
+    return 0;
+}
+
+/* The raw `yao` imports (SPEC §3, docs/ABI.md). */
+__attribute__((import_module("yao"), import_name("store"))) int64_t yao__sys_store(
+    const char *name, uint32_t name_len, const char *method, uint32_t method_len, const uint8_t *args, uint32_t args_len);
+__attribute__((import_module("yao"), import_name("store_get"))) int64_t yao__sys_store_get(
+    const char *name, uint32_t name_len, const char *key, uint32_t key_len);
+__attribute__((import_module("yao"), import_name("store_set"))) int64_t yao__sys_store_set(
+    const char *name, uint32_t name_len, const char *key, uint32_t key_len, const uint8_t *value, uint32_t value_len,
+    int64_t ttl_seconds);
+__attribute__((import_module("yao"), import_name("store_del"))) int64_t yao__sys_store_del(
+    const char *name, uint32_t name_len, const char *key, uint32_t key_len);
+__attribute__((import_module("yao"), import_name("fs"))) int64_t yao__sys_fs(
+    const char *root, uint32_t root_len, const char *method, uint32_t method_len, const uint8_t *args, uint32_t args_len);
+__attribute__((import_module("yao"), import_name("http"))) int64_t yao__sys_http(
+    const char *method, uint32_t method_len, const uint8_t *args, uint32_t args_len);
+__attribute__((import_module("yao"), import_name("query"))) int64_t yao__sys_query(const uint8_t *args, uint32_t args_len);
+
+#define YAO__LEN(s) (uint32_t)yao__strlen(s)
+#define YAO__ARGS(a, n) (a) ? (a) : &yao__no_args, (a) && (n) ? (uint32_t)(n) : 1u
+static const uint8_t yao__no_args = 0x90;
+
+int32_t yao_store(const char *name, const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_store(name, YAO__LEN(name), method, YAO__LEN(method), YAO__ARGS(args, args_len)), out);
+}
+int32_t yao_store_get(const char *name, const char *key, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_store_get(name, YAO__LEN(name), key, YAO__LEN(key)), out);
+}
+int32_t yao_store_set(const char *name, const char *key, const uint8_t *value, size_t value_len,
+                      int64_t ttl_seconds, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_store_set(name, YAO__LEN(name), key, YAO__LEN(key), value,
+                                                            (uint32_t)value_len, ttl_seconds), out);
+}
+int32_t yao_store_del(const char *name, const char *key, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_store_del(name, YAO__LEN(name), key, YAO__LEN(key)), out);
+}
+int32_t yao_fs(const char *root, const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_fs(root, YAO__LEN(root), method, YAO__LEN(method), YAO__ARGS(args, args_len)), out);
+}
+int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_http(method, YAO__LEN(method), YAO__ARGS(args, args_len)), out);
+}
+int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_query(YAO__ARGS(args, args_len)), out);
+}
+#undef YAO__LEN
+#undef YAO__ARGS
 __attribute__((import_module("yao"), import_name("process"))) int64_t yao__sys_process(
     const char *name, uint32_t name_len, const uint8_t *args, uint32_t args_len);
 __attribute__((import_module("yao"), import_name("log"))) void yao__sys_log(int32_t level, const char *msg,
@@ -872,6 +964,68 @@ int32_t yao_process(const char *name, const uint8_t *args, size_t args_len, yao_
 
 void yao_log(int32_t level, const char *msg, size_t len) {
     if (yao__test_log) yao__test_log(level, msg, len);
+}
+
+/* Outside wasm the host API goes to the process hook under the names of the
+   Yao processes it mirrors: stores.<name>.<Method>, fs.<root>.<Method>,
+   http.<Method>, query.Run. */
+static int32_t yao__test_call(const char *a, const char *b, const char *c, const uint8_t *args, size_t args_len,
+                              yao_answer *out) {
+    size_t la = yao__strlen(a), lb = b ? yao__strlen(b) : 0, lc = c ? yao__strlen(c) : 0;
+    char *name = (char *)yao_malloc(la + lb + lc + 3);
+    if (!name) {
+        out->code = 500;
+        out->data = 0;
+        out->len = 0;
+        out->message = "out of memory";
+        out->message_len = 13;
+        return 500;
+    }
+    size_t at = 0;
+    yao__copy(name, a, la), at = la;
+    if (b) name[at++] = '.', yao__copy(name + at, b, lb), at += lb;
+    if (c) name[at++] = '.', yao__copy(name + at, c, lc), at += lc;
+    name[at] = 0;
+    int32_t code = yao_process(name, args, args_len, out);
+    yao_mfree(name);
+    return code;
+}
+
+int32_t yao_store(const char *name, const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__test_call("stores", name, method, args, args_len, out);
+}
+static int32_t yao__test_store_key(const char *name, const char *method, const char *key, const uint8_t *value,
+                                   size_t value_len, int64_t ttl, yao_answer *out) {
+    yao_writer w;
+    yao_writer_init(&w);
+    yao_write_array(&w, value ? 3 : 1);
+    yao_write_cstr(&w, key);
+    if (value) {
+        yao__put(&w, value, value_len);
+        yao_write_int(&w, ttl > 0 ? ttl : 0);
+    }
+    int32_t code = yao__test_call("stores", name, method, w.data, w.len, out);
+    yao_writer_free(&w);
+    return code;
+}
+int32_t yao_store_get(const char *name, const char *key, yao_answer *out) {
+    return yao__test_store_key(name, "Get", key, 0, 0, 0, out);
+}
+int32_t yao_store_set(const char *name, const char *key, const uint8_t *value, size_t value_len,
+                      int64_t ttl_seconds, yao_answer *out) {
+    return yao__test_store_key(name, "Set", key, value, value_len, ttl_seconds, out);
+}
+int32_t yao_store_del(const char *name, const char *key, yao_answer *out) {
+    return yao__test_store_key(name, "Del", key, 0, 0, 0, out);
+}
+int32_t yao_fs(const char *root, const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__test_call("fs", root, method, args, args_len, out);
+}
+int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__test_call("http", method, 0, args, args_len, out);
+}
+int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__test_call("query", "Run", 0, args, args_len, out);
 }
 #endif
 

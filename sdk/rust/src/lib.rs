@@ -33,9 +33,14 @@
 mod args;
 mod error;
 pub mod export;
+pub mod fs;
+mod host;
+pub mod http;
 pub mod log;
 pub mod memory;
 mod process;
+pub mod query;
+pub mod store;
 mod sys;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;

@@ -168,3 +168,65 @@ fn value_conversions() {
     assert_eq!(crate::from_value::<P>(v).unwrap(), P { x: 3 });
     assert_eq!(crate::from_value::<P>(Value::from("no")).unwrap_err().code, 400);
 }
+
+#[test]
+fn host_api_calls_mirror_yao_process_names() {
+    use crate::{fs::Fs, http, query, store::Store};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::time::Duration;
+    let seen: Rc<RefCell<Vec<(String, Value)>>> = Rc::default();
+    let log = seen.clone();
+    testing::set_process_handler(move |name, args| {
+        log.borrow_mut().push((name.to_owned(), value_of(args)));
+        Ok(match name {
+            "stores.cache.Get" => mp("cached"),
+            "stores.cache.Keys" => mp(vec!["a", "b"]),
+            "stores.cache.GetSet" => mp(7),
+            "fs.data.ReadFile" => mp("text"),
+            "fs.data.Exists" => mp(true),
+            "http.Get" | "http.Send" => mp(serde_json_like()),
+            "query.Run" => mp(vec![1, 2]),
+            "stores.cache.Len" => return Err(Error::new(502, "redis down")),
+            _ => vec![0xc0],
+        })
+    });
+    let cache = Store::named("cache");
+    assert_eq!(cache.get::<String>("k").unwrap(), Some("cached".to_owned()));
+    assert_eq!(Store::named("other").get::<String>("k").unwrap(), None);
+    cache.set("k", (1, "x"), Some(Duration::from_secs(5))).unwrap();
+    cache.set("k", 1, Some(Duration::from_millis(1500))).unwrap();
+    cache.del("k").unwrap();
+    assert_eq!(cache.keys().unwrap(), vec!["a", "b"]);
+    assert_eq!(cache.get_set::<_, i64>("n", 7, None).unwrap(), 7);
+    assert_eq!(cache.len().unwrap_err(), Error::new(502, "redis down"));
+    let data = Fs::root("data");
+    assert_eq!(data.read_file("a.txt").unwrap(), "text");
+    assert!(data.exists("a.txt").unwrap());
+    let got = http::get("http://h:1/").unwrap();
+    assert_eq!((got.status, got.header("Content-Type")), (200, Some("application/json")));
+    assert_eq!(got.json::<Vec<i64>>().unwrap(), vec![1]);
+    http::Request::new("PUT", "http://h:1/").header("X", "y").text("body").timeout(Duration::from_millis(50)).send().unwrap();
+    assert_eq!(query::run::<_, Vec<i64>>(std::collections::BTreeMap::from([("from", "user")])).unwrap(), vec![1, 2]);
+    let names: Vec<String> = seen.borrow().iter().map(|(n, _)| n.clone()).collect();
+    assert_eq!(
+        names,
+        [
+            "stores.cache.Get", "stores.other.Get", "stores.cache.Set", "stores.cache.Set", "stores.cache.Del",
+            "stores.cache.Keys", "stores.cache.GetSet", "stores.cache.Len", "fs.data.ReadFile", "fs.data.Exists",
+            "http.Get", "http.Send", "query.Run",
+        ]
+    );
+    let calls = seen.borrow();
+    assert_eq!(calls[2].1, value_of(&mp(("k", (1, "x"), 5))), "whole seconds: fast path");
+    assert_eq!(calls[3].1, value_of(&mp(("k", 1, 1.5))), "sub-second: Set with a float");
+    assert_eq!(calls[11].1, value_of(&mp(("PUT", "http://h:1/", "body", (), std::collections::BTreeMap::from([("X", "y")]), 50))));
+}
+
+fn serde_json_like() -> std::collections::BTreeMap<&'static str, Value> {
+    std::collections::BTreeMap::from([
+        ("status", Value::from(200)),
+        ("headers", Value::Map(vec![(Value::from("content-type"), Value::Array(vec![Value::from("application/json")]))])),
+        ("data", Value::Array(vec![Value::from(1)])),
+    ])
+}
