@@ -195,7 +195,20 @@ struct Facts {
     exports: Vec<(String, bool)>,
     function_names: Vec<String>,
     memory: Option<(u64, Option<u64>)>,
+    /// Source-language fingerprints found in data segments (stripped modules
+    /// have no producers or names, but keep their panic and runtime strings).
+    data_marks: Vec<&'static str>,
 }
+
+/// Byte strings that only one toolchain's runtime leaves in a module's data.
+const DATA_MARKS: &[(&str, &[u8])] = &[
+    ("rust", b"/rustlib/"),
+    ("rust", b"library/core/src/"),
+    ("rust", b"library/std/src/"),
+    ("rust", b"/rustc/"),
+    // AssemblyScript keeps strings in UTF-16: "~lib/".
+    ("assemblyscript", b"~\0l\0i\0b\0/\0"),
+];
 
 impl Facts {
     fn read(&mut self, bytes: &[u8]) -> Result<(), wasmparser::BinaryReaderError> {
@@ -245,6 +258,16 @@ impl Facts {
                         match e.kind {
                             wasmparser::ExternalKind::Func => func_exports.push((e.name.to_string(), e.index)),
                             _ => self.exports.push((e.name.to_string(), false)),
+                        }
+                    }
+                }
+                Payload::DataSection(reader) => {
+                    for data in reader {
+                        let data = data?;
+                        for (mark, needle) in DATA_MARKS {
+                            if !self.data_marks.contains(mark) && data.data.windows(needle.len()).any(|w| w == *needle) {
+                                self.data_marks.push(mark);
+                            }
                         }
                     }
                 }
@@ -320,6 +343,7 @@ impl Facts {
             return Some(format!("Go{target}"));
         }
         if self.function_names.iter().any(|n| n.starts_with("~lib/")) ||
+            self.data_marks.contains(&"assemblyscript") ||
             self.produced_by("processed-by", "asc").is_some() ||
             self.produced_by("processed-by", "AssemblyScript").is_some()
         {
@@ -327,6 +351,12 @@ impl Facts {
         }
         if self.produced_by("language", "Rust").is_some() || self.produced_by("processed-by", "rustc").is_some() {
             return Some(with_version("Rust", self.produced_by("processed-by", "rustc")));
+        }
+        if self.produced_by("language", "Go").is_some() {
+            return Some(with_version("Go", self.produced_by("language", "Go")));
+        }
+        if self.data_marks.contains(&"rust") {
+            return Some("Rust (from std/core paths in its data; no producers section)".into());
         }
         let clang = self.produced_by("processed-by", "clang");
         if let Some((_, lang, _)) = self.producers.iter().find(|(f, n, _)| f == "language" && n.starts_with("C")) {

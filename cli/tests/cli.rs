@@ -158,11 +158,20 @@ fn inspect_detects_languages_from_producers_and_custom_sections() {
     js.extend_from_slice(&[0, 11, 10]);
     js.extend_from_slice(b"yaowasm.js");
     app.write("scripts/js.wasm", &js);
+    // Stripped modules: a Rust panic path, AssemblyScript's UTF-16 "~lib/".
+    let stripped = |data: &str| wat::parse_str(format!(r#"(module (memory (export "memory") 1)
+        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "Go") (param i32 i32) (result i64) (i64.const 0))
+        (data (i32.const 8) "{data}"))"#)).unwrap();
+    app.write("scripts/stripped_rust.wasm", stripped("/usr/lib/rustlib/src/rust/library/core/src/num.rs"));
+    app.write("scripts/stripped_as.wasm", stripped("~\\00l\\00i\\00b\\00/\\00r\\00t"));
     let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let by_id = |id: &str| list.as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
     assert_eq!(by_id("rust")["language"], "Rust (1.95.0)");
     assert_eq!(by_id("js")["language"], "JavaScript/TypeScript (QuickJS, yaowasm build)");
+    assert!(by_id("stripped_rust")["language"].as_str().unwrap().starts_with("Rust (from std/core paths"));
+    assert_eq!(by_id("stripped_as")["language"], "AssemblyScript");
     assert_eq!(by_id("t")["language"], Value::Null);
 }
 
