@@ -232,6 +232,15 @@ void yaowasm_runtime_set_log_handler(yaowasm_runtime *rt, yaowasm_log_fn fn, voi
 const char *yaowasm_last_error(void);
 
 /**
+ * The Yao code of the calling thread's last error (400, 404, 408, 413,
+ * 500, or a code a guest raised), or 0 if the last call on this thread
+ * succeeded. Tells apart failures that return only NULL or -1
+ * (`yaowasm_runtime_new`, `yaowasm_runtime_load_dir`). For a load that
+ * skipped files it is the code of the first file listed.
+ */
+int32_t yaowasm_last_error_code(void);
+
+/**
  * The library version ("major.minor.patch"), a static string.
  */
 const char *yaowasm_version(void);

@@ -68,12 +68,13 @@ pub type yaowasm_process_fn = Option<
 pub type yaowasm_log_fn = Option<unsafe extern "C" fn(user_data: *mut c_void, level: i32, msg: *const c_char, len: usize)>;
 
 thread_local! {
-    static LAST_ERROR: RefCell<Option<CString>> = const { RefCell::new(None) };
+    /// The last error of this thread: its code and its text.
+    static LAST_ERROR: RefCell<Option<(i32, CString)>> = const { RefCell::new(None) };
 }
 
-fn set_last_error(message: &str) {
+fn set_last_error(code: i32, message: &str) {
     let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|e| *e.borrow_mut() = Some(text));
+    LAST_ERROR.with(|e| *e.borrow_mut() = Some((code, text)));
 }
 
 fn clear_last_error() {
@@ -90,7 +91,7 @@ fn guard<T>(failed: impl FnOnce(&Error) -> T, body: impl FnOnce() -> Result<T>) 
     match outcome {
         Ok(value) => value,
         Err(error) => {
-            set_last_error(error.message());
+            set_last_error(error.code(), error.message());
             failed(&error)
         }
     }
@@ -198,7 +199,8 @@ pub unsafe extern "C" fn yaowasm_runtime_load_dir(rt: *mut yaowasm_runtime, dir:
             let runtime = unsafe { runtime(rt) }?;
             let report = runtime.load_dir(Path::new(unsafe { text(dir, "dir") }?))?;
             if let Some(problems) = report.problems_text() {
-                set_last_error(&problems);
+                // The code of a partial load is that of its first problem.
+                set_last_error(report.problems[0].code, &problems);
             }
             Ok(report.loaded as i32)
         },
@@ -507,7 +509,17 @@ pub unsafe extern "C" fn yaowasm_runtime_set_log_handler(rt: *mut yaowasm_runtim
 /// sets it.
 #[no_mangle]
 pub extern "C" fn yaowasm_last_error() -> *const c_char {
-    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |s| s.as_ptr()))
+    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |(_, text)| text.as_ptr()))
+}
+
+/// The Yao code of the calling thread's last error (400, 404, 408, 413,
+/// 500, or a code a guest raised), or 0 if the last call on this thread
+/// succeeded. Tells apart failures that return only NULL or -1
+/// (`yaowasm_runtime_new`, `yaowasm_runtime_load_dir`). For a load that
+/// skipped files it is the code of the first file listed.
+#[no_mangle]
+pub extern "C" fn yaowasm_last_error_code() -> i32 {
+    LAST_ERROR.with(|e| e.borrow().as_ref().map_or(0, |(code, _)| *code))
 }
 
 /// The library version ("major.minor.patch"), a static string.

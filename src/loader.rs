@@ -23,19 +23,24 @@ pub struct LoadReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub file: PathBuf,
+    /// The script ID the file maps to, when it maps to one.
+    pub id: Option<String>,
     pub code: i32,
     pub message: String,
 }
 
 impl LoadReport {
-    /// All problems as one text, one line per file (for `yaowasm_last_error`).
+    /// All problems as one text, one line per file (for `yaowasm_last_error`):
+    /// `<file>: <message> (<code>)`, newlines inside a message (wasmtime's
+    /// parse errors have them) folded into `; `.
     pub fn problems_text(&self) -> Option<String> {
         if self.problems.is_empty() {
             return None;
         }
         let mut text = format!("{} file(s) not loaded:", self.problems.len());
         for p in &self.problems {
-            text.push_str(&format!("\n{}: {} ({})", p.file.display(), p.message, p.code));
+            let message = p.message.split('\n').map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ");
+            text.push_str(&format!("\n{}: {} ({})", p.file.display(), message, p.code));
         }
         Some(text)
     }
@@ -99,6 +104,7 @@ pub(crate) fn compile_all(runtime: &Arc<Inner>, scan: Scan, origin: &Origin) -> 
             for file in &files {
                 problems.push(Problem {
                     file: file.clone(),
+                    id: Some(id.clone()),
                     code: crate::error::BAD_REQUEST,
                     message: format!(
                         "script id {id} is claimed by {} files ({}); none of them is loaded",
@@ -138,7 +144,12 @@ pub(crate) fn compile_all(runtime: &Arc<Inner>, scan: Scan, origin: &Origin) -> 
     for (i, result) in results {
         match result {
             Ok(script) => scripts.push(script),
-            Err(e) => problems.push(Problem { file: jobs[i].1.clone(), code: e.code(), message: e.message().to_owned() }),
+            Err(e) => problems.push(Problem {
+                file: jobs[i].1.clone(),
+                id: Some(jobs[i].0.clone()),
+                code: e.code(),
+                message: e.message().to_owned(),
+            }),
         }
     }
     (scripts, problems)

@@ -107,7 +107,8 @@ impl Runtime {
 
     /// Loads, or atomically reloads, every `.wasm` under `dir` (SPEC §1).
     /// Per-file problems are in the report; the error is for a folder that
-    /// cannot be read at all (404).
+    /// cannot be read at all (404). On a reload, a script whose file is still
+    /// there but fails to load keeps its previous version.
     pub fn load_dir(&self, dir: impl AsRef<Path>) -> Result<LoadReport> {
         let dir = dir.as_ref();
         let root = dir
@@ -123,13 +124,18 @@ impl Runtime {
             match table.get(&script.id) {
                 Some(other) if other.origin != origin => problems.push(Problem {
                     file: script.file.clone(),
+                    id: Some(script.id.clone()),
                     code: crate::error::BAD_REQUEST,
                     message: format!("script id {} is already provided by {}", script.id, other.file.display()),
                 }),
                 _ => fresh.push(script),
             }
         }
-        table.retain(|_, s| s.origin != origin);
+        // A file that is still there but no longer loads (caught half-written
+        // by a deploy, say) keeps serving its last good version; the problem
+        // is reported. A file that is gone is unloaded.
+        let failed: std::collections::HashSet<&str> = problems.iter().filter_map(|p| p.id.as_deref()).collect();
+        table.retain(|id, s| s.origin != origin || failed.contains(id.as_str()));
         let loaded = fresh.len();
         for script in fresh {
             table.insert(script.id.clone(), Arc::new(script));

@@ -53,9 +53,11 @@ fn bad_config_gives_null_and_last_error() {
     let config = cstr(r#"{"max_memory_mb": 0}"#);
     assert!(unsafe { yaowasm_runtime_new(config.as_ptr()) }.is_null());
     assert!(last_error().unwrap().contains("max_memory_mb"));
+    assert_eq!(yaowasm_last_error_code(), 400);
     let ok = unsafe { yaowasm_runtime_new(ptr::null()) };
     assert!(!ok.is_null());
     assert_eq!(last_error(), None, "every call clears the last error");
+    assert_eq!(yaowasm_last_error_code(), 0);
     unsafe { yaowasm_runtime_free(ok) };
     unsafe { yaowasm_runtime_free(ptr::null_mut()) };
     unsafe { yaowasm_buf_free(yaowasm_buf { ptr: ptr::null_mut(), len: 0 }) };
@@ -104,6 +106,7 @@ fn list_load_file_unload() {
     assert_eq!(unsafe { yaowasm_runtime_unload(rt.0, id.as_ptr()) }, 404);
     let missing = cstr("/no/such/dir");
     assert_eq!(unsafe { yaowasm_runtime_load_dir(rt.0, missing.as_ptr()) }, -1);
+    assert_eq!(yaowasm_last_error_code(), 404);
     assert!(last_error().unwrap().contains("/no/such/dir"));
 }
 
@@ -117,6 +120,8 @@ fn load_dir_reports_skipped_files_in_last_error() {
     assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr()) }, 1);
     let err = last_error().unwrap();
     assert!(err.contains("bad.wasm") && err.contains("(400)"), "{err}");
+    assert_eq!(err.lines().count(), 2, "a header and one line per file: {err}");
+    assert_eq!(yaowasm_last_error_code(), 400);
     unsafe { yaowasm_runtime_free(rt) };
 }
 

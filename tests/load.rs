@@ -114,6 +114,15 @@ fn reload_replaces_a_folder_atomically_and_keeps_other_folders() {
     assert_eq!(rt.exec("scripts.v.Version", &[]).unwrap(), vec![2]);
     assert_eq!(rt.exec("scripts.gone.Version", &[]).unwrap_err().code(), 404, "removed file unloaded");
     assert_eq!(rt.exec("scripts.other.Version", &[]).unwrap(), vec![7], "other folder stays");
+
+    // A file caught half-written keeps its last good version, reported.
+    write(one.path(), "v.wasm", b"\0asm\x01\0\0\0truncated");
+    let report = rt.load_dir(one.path()).unwrap();
+    assert_eq!(problem_for(&report, "v.wasm").code, 400);
+    assert_eq!(rt.exec("scripts.v.Version", &[]).unwrap(), vec![2], "still served");
+    write(one.path(), "v.wasm", &wasm(&versioned_wat(3, 0)));
+    assert_eq!(rt.load_dir(one.path()).unwrap().loaded, 1);
+    assert_eq!(rt.exec("scripts.v.Version", &[]).unwrap(), vec![3]);
 }
 
 #[test]
