@@ -133,16 +133,21 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: &ModuleExport
     };
     let ptr = bridge::write(&mut store, &guest, &payload).map_err(|e| classify(e, timeout_ms))?;
     let raw = func.call(&mut store, (ptr as i32, payload.len() as i32)).map_err(|e| classify(e, timeout_ms))?;
+    decode_packed(guest.memory.data(&store), raw, script.encoding)
+}
+
+/// A script function's packed result, read from the guest's `memory`:
+/// nil, the checked result, or the error value the guest raised.
+pub(crate) fn decode_packed(memory: &[u8], raw: i64, encoding: Encoding) -> Result<Vec<u8>> {
     let packed = Packed::unpack(raw);
     if packed.is_nil() {
         return Ok(vec![0xc0]);
     }
-    let memory = guest.memory.data(&store);
     let bytes = &memory[bridge::slice(memory, packed.ptr, packed.len, "result")?];
     if packed.is_error {
-        return Err(decode_error_value(bytes, script.encoding));
+        return Err(decode_error_value(bytes, encoding));
     }
-    decode_result(bytes, script.encoding)
+    decode_result(bytes, encoding)
 }
 
 /// The guest's result bytes → MessagePack, checked: a guest that returns

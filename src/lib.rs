@@ -11,6 +11,8 @@ pub mod config;
 mod engine;
 pub mod error;
 pub mod ffi;
+#[doc(hidden)]
+pub mod fuzzing;
 mod host;
 pub mod js;
 mod loader;

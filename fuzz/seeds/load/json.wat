@@ -1,0 +1,35 @@
+(module
+  (import "yao" "process" (func $process (param i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "{\"a\":[1,2.5,\"x\"],\"b\":null}")
+  (data (i32.const 64) "{\"code\":409,\"message\":\"conflict\"}")
+  (data (i32.const 128) "models.user.Find")
+  (data (i32.const 160) "[7,\"q\"]")
+  (data (i32.const 176) "not json")
+  
+  (global $heap (mut i32) (i32.const 4096))
+  (func $alloc (export "yao_alloc") (param $n i32) (result i32)
+    (local $p i32) (local $end i32)
+    (local.set $p (global.get $heap))
+    (local.set $end (i32.add (local.get $p) (local.get $n)))
+    (if (i32.gt_u (local.get $end) (i32.mul (memory.size) (i32.const 65536)))
+      (then
+        (if (i32.eq (memory.grow (i32.add (i32.shr_u (i32.sub (local.get $end) (i32.mul (memory.size) (i32.const 65536))) (i32.const 16)) (i32.const 1))) (i32.const -1))
+          (then (return (i32.const 0))))))
+    (global.set $heap (local.get $end))
+    (local.get $p))
+
+  
+  (func $pack (param $p i32) (param $n i32) (result i64)
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n))))
+  (func $err (param $p i32) (param $n i32) (result i64)
+    (call $pack (local.get $p) (i32.or (local.get $n) (i32.const 0x80000000))))
+
+  (func (export "yao_encoding") (result i32) (i32.const 1))
+  (func (export "Echo") (param $p i32) (param $n i32) (result i64) (call $pack (local.get $p) (local.get $n)))
+  (func (export "Obj") (param i32 i32) (result i64) (call $pack (i32.const 16) (i32.const 26)))
+  (func (export "Conflict") (param i32 i32) (result i64) (call $err (i32.const 64) (i32.const 33)))
+  (func (export "Bad") (param i32 i32) (result i64) (call $pack (i32.const 176) (i32.const 8)))
+  (func (export "CallHost") (param i32 i32) (result i64)
+    (call $process (i32.const 128) (i32.const 16) (i32.const 160) (i32.const 7)))
+)

@@ -1,0 +1,898 @@
+//! The fault table (issue 8, RELIABILITY.md): every hostile behaviour of a
+//! guest, a host or the files around them, each ending in its documented code
+//! with the runtime still serving: every row checks the code, then makes one
+//! more call on the same runtime and checks that it succeeds.
+//!
+//! Test names start with the row's number in RELIABILITY.md (`f07_...`).
+
+mod common;
+use common::*;
+use serde_json::json;
+use std::ffi::{c_char, c_void, CString};
+use std::path::Path;
+use std::ptr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use yaowasm::ffi::*;
+use yaowasm::{Error, Runtime};
+
+// ---------------------------------------------------------------------------
+// Guests
+
+/// The hostile guest: one function per misbehaviour. Data layout (offsets):
+/// 16 0xc1 | 20 truncated array | 24 trailing byte | 32 ext | 40 array32 that
+/// claims 4G items | 48 str32 that claims 4 GiB | 64 str with invalid UTF-8 |
+/// 80 {"code":418,"message":"teapot"} | 112 {"message":"x"} |
+/// 128 {"code":0,"message":"zero"} | 160 {"code":2^40,"message":"x"} |
+/// 192 "models.user.Find" | 208 [1] | 212 non-UTF-8 name | 216 0xc1 |
+/// 224 {"code":"x"} | 1024 300 nested arrays.
+fn hostile_wat() -> String {
+    let deep: String = "\\91".repeat(300) + "\\c0";
+    format!(
+        r#"(module
+  (import "yao" "process" (func $process (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (type $binary (func (param i32 i32) (result i32)))
+  (table $t 2 funcref)
+  (elem (i32.const 1) $wrong_type)
+  (func $wrong_type (param i64) (result i64) (local.get 0))
+  (data (i32.const 16) "\c1")
+  (data (i32.const 20) "\92\01")
+  (data (i32.const 24) "\91\01\02")
+  (data (i32.const 32) "\d4\01\02")
+  (data (i32.const 40) "\dd\ff\ff\ff\ff")
+  (data (i32.const 48) "\db\ff\ff\ff\ff\61")
+  (data (i32.const 64) "\a2\ff\fe")
+  (data (i32.const 80) "\82\a4code\cd\01\a2\a7message\a6teapot")
+  (data (i32.const 112) "\81\a7message\a1x")
+  (data (i32.const 128) "\82\a4code\00\a7message\a4zero")
+  (data (i32.const 160) "\82\a4code\cf\00\00\01\00\00\00\00\00\a7message\a1x")
+  (data (i32.const 192) "models.user.Find")
+  (data (i32.const 208) "\91\01")
+  (data (i32.const 212) "\ff\fe")
+  (data (i32.const 216) "\c1")
+  (data (i32.const 224) "\81\a4code\a1x")
+  (data (i32.const 1024) "{deep}")
+  {ALLOC}
+  {PACK}
+  (func (export "Echo") (param $p i32) (param $n i32) (result i64) (call $pack (local.get $p) (local.get $n)))
+  (func (export "Nil") (param i32 i32) (result i64) (i64.const 0))
+
+  ;; time and space
+  (func (export "Loop") (param i32 i32) (result i64) (loop $l (br $l)) (i64.const 0))
+  (func (export "Grow") (param i32 i32) (result i64)
+    (loop $l (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1)))) (i64.const 0))
+  (func (export "GrowAll") (param i32 i32) (result i64)
+    (drop (memory.grow (i32.const 65535))) (i64.const 0))
+  (func $recurse (export "Recurse") (param i32 i32) (result i64) (call $recurse (local.get 0) (local.get 1)))
+  (func $recurse_big (export "RecurseBigFrames") (param i32 i32) (result i64)
+    (local f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64 f64)
+    (call $recurse_big (local.get 0) (local.get 1)))
+
+  ;; every kind of trap
+  (func (export "Unreachable") (param i32 i32) (result i64) unreachable)
+  (func (export "DivZero") (param i32 i32) (result i64) (i64.extend_i32_s (i32.div_s (i32.const 1) (i32.const 0))))
+  (func (export "RemZero") (param i32 i32) (result i64) (i64.rem_u (i64.const 1) (i64.const 0)))
+  (func (export "IntOverflow") (param i32 i32) (result i64) (i64.extend_i32_s (i32.div_s (i32.const 0x80000000) (i32.const -1))))
+  (func (export "NanToInt") (param i32 i32) (result i64) (i64.trunc_f64_s (f64.div (f64.const 0) (f64.const 0))))
+  (func (export "FloatTooBig") (param i32 i32) (result i64) (i64.extend_i32_u (i32.trunc_f64_u (f64.const 1e20))))
+  (func (export "OobLoad") (param i32 i32) (result i64) (i64.load (i32.const 0xfffffff0)))
+  (func (export "OobStore") (param i32 i32) (result i64) (i64.store (i32.const 65535) (i64.const 1)) (i64.const 0))
+  (func (export "OobFill") (param i32 i32) (result i64) (memory.fill (i32.const 65000) (i32.const 0) (i32.const 1000)) (i64.const 0))
+  (func (export "OobCopy") (param i32 i32) (result i64) (memory.copy (i32.const 0) (i32.const 65000) (i32.const 1000)) (i64.const 0))
+  (func (export "NullCall") (param i32 i32) (result i64)
+    (i64.extend_i32_s (call_indirect (type $binary) (i32.const 1) (i32.const 2) (i32.const 0))))
+  (func (export "TableOob") (param i32 i32) (result i64)
+    (i64.extend_i32_s (call_indirect (type $binary) (i32.const 1) (i32.const 2) (i32.const 99))))
+  (func (export "WrongSignature") (param i32 i32) (result i64)
+    (i64.extend_i32_s (call_indirect (type $binary) (i32.const 1) (i32.const 2) (i32.const 1))))
+
+  ;; wild pointers and lengths in the packed result
+  (func (export "PtrPastEnd") (param i32 i32) (result i64) (call $pack (i32.const 0xffff0000) (i32.const 100)))
+  (func (export "LenPastEnd") (param i32 i32) (result i64) (call $pack (i32.const 16) (i32.const 65536)))
+  (func (export "HugeResult") (param i32 i32) (result i64) (call $pack (i32.const 0) (i32.const 0x7fffffff)))
+  (func (export "Wrapping") (param i32 i32) (result i64) (call $pack (i32.const 0xfffffff0) (i32.const 0x20)))
+  (func (export "NegativePtr") (param i32 i32) (result i64) (i64.const -1))
+  (func (export "ErrorWild") (param i32 i32) (result i64) (call $err (i32.const 0xfffffff0) (i32.const 0x20)))
+  (func (export "ErrorHuge") (param i32 i32) (result i64) (call $err (i32.const 16) (i32.const 0x7ffffff0)))
+
+  ;; error values that are not {{code, message}}
+  (func (export "Raise") (param i32 i32) (result i64) (call $err (i32.const 80) (i32.const 24)))
+  (func (export "ErrorEmpty") (param i32 i32) (result i64) (call $err (i32.const 16) (i32.const 0)))
+  (func (export "ErrorNotMsgpack") (param i32 i32) (result i64) (call $err (i32.const 16) (i32.const 1)))
+  (func (export "ErrorNoCode") (param i32 i32) (result i64) (call $err (i32.const 112) (i32.const 11)))
+  (func (export "ErrorCodeZero") (param i32 i32) (result i64) (call $err (i32.const 128) (i32.const 20)))
+  (func (export "ErrorCodeHuge") (param i32 i32) (result i64) (call $err (i32.const 160) (i32.const 25)))
+  (func (export "ErrorCodeString") (param i32 i32) (result i64) (call $err (i32.const 224) (i32.const 8)))
+
+  ;; invalid MessagePack results
+  (func (export "Reserved") (param i32 i32) (result i64) (call $pack (i32.const 16) (i32.const 1)))
+  (func (export "Truncated") (param i32 i32) (result i64) (call $pack (i32.const 20) (i32.const 2)))
+  (func (export "Trailing") (param i32 i32) (result i64) (call $pack (i32.const 24) (i32.const 3)))
+  (func (export "Ext") (param i32 i32) (result i64) (call $pack (i32.const 32) (i32.const 3)))
+  (func (export "HugeCount") (param i32 i32) (result i64) (call $pack (i32.const 40) (i32.const 5)))
+  (func (export "HugeStr") (param i32 i32) (result i64) (call $pack (i32.const 48) (i32.const 6)))
+  (func (export "TooDeep") (param i32 i32) (result i64) (call $pack (i32.const 1024) (i32.const 301)))
+  (func (export "BadUtf8") (param i32 i32) (result i64) (call $pack (i32.const 64) (i32.const 3)))
+
+  ;; yao.process and yao.log with wild pointers
+  (func (export "CallHost") (param i32 i32) (result i64)
+    (call $process (i32.const 192) (i32.const 16) (i32.const 208) (i32.const 2)))
+  (func (export "ProcessWildName") (param i32 i32) (result i64)
+    (call $process (i32.const 0xfffffff0) (i32.const 64) (i32.const 208) (i32.const 2)))
+  (func (export "ProcessWildArgs") (param i32 i32) (result i64)
+    (call $process (i32.const 192) (i32.const 16) (i32.const 0xffff0000) (i32.const 2)))
+  (func (export "ProcessNegativeLen") (param i32 i32) (result i64)
+    (call $process (i32.const 192) (i32.const -1) (i32.const 208) (i32.const 2)))
+  (func (export "ProcessWrapping") (param i32 i32) (result i64)
+    (call $process (i32.const 192) (i32.const 16) (i32.const 0xffffffff) (i32.const 2)))
+  (func (export "ProcessArgsPastEnd") (param i32 i32) (result i64)
+    (call $process (i32.const 192) (i32.const 16) (i32.const 65530) (i32.const 100)))
+  (func (export "ProcessBadArgs") (param i32 i32) (result i64)
+    (call $process (i32.const 192) (i32.const 16) (i32.const 216) (i32.const 1)))
+  (func (export "ProcessBadName") (param i32 i32) (result i64)
+    (call $process (i32.const 212) (i32.const 2) (i32.const 208) (i32.const 2)))
+  (func (export "LogWild") (param i32 i32) (result i64)
+    (call $log (i32.const 2) (i32.const 65530) (i32.const 100)) (i64.const 0))
+  (func (export "LogNegative") (param i32 i32) (result i64)
+    (call $log (i32.const 2) (i32.const 16) (i32.const -5)) (i64.const 0))
+  (func (export "CallHostThenRecurse") (param i32 i32) (result i64)
+    (drop (call $process (i32.const 192) (i32.const 16) (i32.const 208) (i32.const 2)))
+    (call $recurse (local.get 0) (local.get 1)))
+)"#
+    )
+}
+
+/// A guest whose `yao_alloc` is `alloc_body` (locals: `$n` the size; global
+/// `$calls` counts calls before this one). Echo and CallHost as usual.
+fn alloc_wat(alloc_body: &str) -> String {
+    format!(
+        r#"(module
+  (import "yao" "process" (func $process (param i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 192) "models.user.Find")
+  (data (i32.const 208) "\91\01")
+  (global $calls (mut i32) (i32.const 0))
+  (global $heap (mut i32) (i32.const 4096))
+  (func (export "yao_alloc") (param $n i32) (result i32)
+    (local $r i32)
+    (local.set $r (block (result i32) {alloc_body}))
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (local.get $r))
+  {PACK}
+  (func (export "Echo") (param $p i32) (param $n i32) (result i64) (call $pack (local.get $p) (local.get $n)))
+  (func (export "CallHost") (param i32 i32) (result i64)
+    (call $process (i32.const 192) (i32.const 16) (i32.const 208) (i32.const 2)))
+)"#
+    )
+}
+
+/// A bump allocation inside `alloc_wat`.
+const BUMP: &str = "(global.get $heap) (global.set $heap (i32.add (global.get $heap) (local.get $n)))";
+
+/// A JSON guest (`yao_encoding` → 1) whose functions return bad JSON.
+fn json_hostile_wat() -> String {
+    let deep = "[".repeat(200) + &"]".repeat(200);
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  (data (i32.const 16) "not json")
+  (data (i32.const 32) "1 2")
+  (data (i32.const 48) "1e400")
+  (data (i32.const 64) "{{\"code\":409,\"message\":\"conflict\"}}")
+  (data (i32.const 128) "\ff\fe\"")
+  (data (i32.const 1024) "{deep}")
+  {ALLOC}
+  {PACK}
+  (func (export "yao_encoding") (result i32) (i32.const 1))
+  (func (export "Echo") (param $p i32) (param $n i32) (result i64) (call $pack (local.get $p) (local.get $n)))
+  (func (export "NotJson") (param i32 i32) (result i64) (call $pack (i32.const 16) (i32.const 8)))
+  (func (export "Trailing") (param i32 i32) (result i64) (call $pack (i32.const 32) (i32.const 3)))
+  (func (export "HugeNumber") (param i32 i32) (result i64) (call $pack (i32.const 48) (i32.const 5)))
+  (func (export "TooDeep") (param i32 i32) (result i64) (call $pack (i32.const 1024) (i32.const 400)))
+  (func (export "NotUtf8") (param i32 i32) (result i64) (call $pack (i32.const 128) (i32.const 3)))
+  (func (export "ErrorNotJson") (param i32 i32) (result i64) (call $err (i32.const 16) (i32.const 8)))
+  (func (export "Conflict") (param i32 i32) (result i64) (call $err (i32.const 64) (i32.const 33)))
+)"#
+    )
+}
+
+/// A minimal script module with extra module-level text.
+fn module_with(extra: &str) -> String {
+    format!(
+        r#"(module
+  (memory (export "memory") 1)
+  {ALLOC}
+  {PACK}
+  (func (export "Echo") (param $p i32) (param $n i32) (result i64) (call $pack (local.get $p) (local.get $n)))
+  {extra}
+)"#
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+/// A runtime with `sink` (the healthy guest of tests/common) and `guests`
+/// loaded from one folder. Every guest must load.
+fn runtime_with(config: &str, guests: &[(&str, Vec<u8>)]) -> (Runtime, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
+    for (id, bytes) in guests {
+        write(dir.path(), &format!("{id}.wasm"), bytes);
+    }
+    let rt = Runtime::from_json(Some(config)).unwrap();
+    let report = rt.load_dir(dir.path()).unwrap();
+    assert_eq!(report.loaded, guests.len() + 1, "{:?}", report.problems);
+    (rt, dir)
+}
+
+fn hostile(config: &str) -> (Runtime, tempfile::TempDir) {
+    runtime_with(config, &[("hostile", wasm(&hostile_wat()))])
+}
+
+/// The very next call on the runtime must succeed.
+fn still_serving(rt: &Runtime, after: &str) {
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x2a]).unwrap(), vec![0x91, 0x2a], "the call after {after} failed");
+}
+
+/// Runs `process`, which must fail with `code` and a message containing
+/// `needle`, then checks the runtime still serves.
+fn fault(rt: &Runtime, process: &str, args: &[u8], code: i32, needle: &str) -> Error {
+    let e = rt.exec(process, args).expect_err(process);
+    assert_eq!(e.code(), code, "{process}: {e}");
+    assert!(e.message().contains(needle), "{process}: expected {needle:?} in {e}");
+    still_serving(rt, process);
+    e
+}
+
+/// Runs every `(function, code, needle)` of `rows` on `scripts.<id>.*`.
+fn fault_rows(rt: &Runtime, id: &str, rows: &[(&str, i32, &str)]) {
+    for (function, code, needle) in rows {
+        fault(rt, &format!("scripts.{id}.{function}"), &[], *code, needle);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1–4: time and space
+
+#[test]
+fn f01_infinite_loop_is_408_on_time() {
+    let (rt, _dir) = hostile(r#"{"timeout_ms": 50}"#);
+    let start = Instant::now();
+    fault(&rt, "scripts.hostile.Loop", &[], 408, "timeout_ms (50 ms)");
+    assert!(start.elapsed() < Duration::from_secs(2), "took {:?}", start.elapsed());
+}
+
+#[test]
+fn f02_memory_bomb_is_413() {
+    let (rt, _dir) = hostile(r#"{"max_memory_mb": 4}"#);
+    fault(&rt, "scripts.hostile.Grow", &[], 413, "max_memory_mb is 4");
+    fault(&rt, "scripts.hostile.GrowAll", &[], 413, "max_memory_mb is 4");
+    // Args bigger than the guest may grow to: its yao_alloc grows past the cap.
+    fault(&rt, "scripts.hostile.Echo", &mp(&json!(["x".repeat(5 << 20)])), 413, "max_memory_mb is 4");
+}
+
+#[test]
+fn f03_deep_wasm_recursion_is_500() {
+    let (rt, _dir) = hostile("{}");
+    fault_rows(&rt, "hostile", &[("Recurse", 500, "stack overflow"), ("RecurseBigFrames", 500, "stack overflow")]);
+}
+
+#[test]
+fn f04_native_stack_exhaustion_through_nested_calls_is_500() {
+    // A host handler that calls back into the runtime, whose guest calls the
+    // host again: with max_depth at its highest, the native stack runs out
+    // first; the deepest guest then recurses in wasm with little native
+    // stack left. Both must end as a 500, never a crash. A 4 MiB thread
+    // (like a small goroutine-owned C thread) makes the edge near.
+    let (rt, _dir) = hostile(r#"{"max_depth": 1024, "timeout_ms": 60000}"#);
+    let inner = rt.clone();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| inner.exec("scripts.hostile.CallHost", &[]))));
+    let worker = rt.clone();
+    let e = std::thread::Builder::new()
+        .stack_size(4 << 20)
+        .spawn(move || worker.exec("scripts.hostile.CallHost", &[]).unwrap_err())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(e.code(), 500, "{e}");
+    assert!(e.message().contains("native stack nearly exhausted"), "{e}");
+    still_serving(&rt, "native stack exhaustion");
+
+    let inner = rt.clone();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| inner.exec("scripts.hostile.CallHostThenRecurse", &[]))));
+    let worker = rt.clone();
+    let e = std::thread::Builder::new()
+        .stack_size(4 << 20)
+        .spawn(move || worker.exec("scripts.hostile.CallHostThenRecurse", &[]).unwrap_err())
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(e.code(), 500, "{e}");
+    assert!(e.message().contains("stack overflow"), "{e}");
+    still_serving(&rt, "wasm recursion at the native stack's edge");
+}
+
+// ---------------------------------------------------------------------------
+// 5: every kind of trap
+
+#[test]
+fn f05_every_kind_of_trap_is_500() {
+    let (rt, _dir) = hostile("{}");
+    fault_rows(
+        &rt,
+        "hostile",
+        &[
+            ("Unreachable", 500, "unreachable"),
+            ("DivZero", 500, "divide by zero"),
+            ("RemZero", 500, "divide by zero"),
+            ("IntOverflow", 500, "integer overflow"),
+            ("NanToInt", 500, "invalid conversion to integer"),
+            ("FloatTooBig", 500, "integer overflow"),
+            ("OobLoad", 500, "out of bounds memory access"),
+            ("OobStore", 500, "out of bounds memory access"),
+            ("OobFill", 500, "out of bounds memory access"),
+            ("OobCopy", 500, "out of bounds memory access"),
+            ("NullCall", 500, "uninitialized element"),
+            ("TableOob", 500, "undefined element"),
+            ("WrongSignature", 500, "indirect call type mismatch"),
+            ("Recurse", 500, "stack overflow"),
+        ],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 6–7: wild pointers and lengths; a result larger than memory
+
+#[test]
+fn f06_wild_result_pointers_and_lengths_are_500() {
+    let (rt, _dir) = hostile("{}");
+    fault_rows(
+        &rt,
+        "hostile",
+        &[
+            ("PtrPastEnd", 500, "out-of-bounds result"),
+            ("LenPastEnd", 500, "out-of-bounds result"),
+            ("Wrapping", 500, "out-of-bounds result"),
+            // -1: every bit set, so also the error bit, with a wild pointer.
+            ("NegativePtr", 500, "out-of-bounds result"),
+            ("ErrorWild", 500, "out-of-bounds result"),
+            ("ErrorHuge", 500, "out-of-bounds result"),
+        ],
+    );
+}
+
+#[test]
+fn f07_result_larger_than_memory_is_500() {
+    let (rt, _dir) = hostile("{}");
+    fault(&rt, "scripts.hostile.HugeResult", &[], 500, "2147483647 bytes at 0x0, memory is 65536 bytes");
+}
+
+// ---------------------------------------------------------------------------
+// 8–9: invalid MessagePack / JSON out of the guest
+
+#[test]
+fn f08_invalid_messagepack_results_are_500() {
+    let (rt, _dir) = hostile("{}");
+    fault_rows(
+        &rt,
+        "hostile",
+        &[
+            ("Reserved", 500, "reserved byte"),
+            ("Truncated", 500, "claims more values"),
+            ("Trailing", 500, "trailing"),
+            ("Ext", 500, "ext values"),
+            ("HugeCount", 500, "claims more values"),
+            ("HugeStr", 500, "truncated"),
+            ("TooDeep", 500, "nested deeper"),
+            ("ErrorEmpty", 500, "unreadable error value"),
+            ("ErrorNotMsgpack", 500, "unreadable error value"),
+            ("ErrorNoCode", 500, "without a code"),
+            ("ErrorCodeZero", 500, "zero"),
+            ("ErrorCodeHuge", 500, ""),
+            ("ErrorCodeString", 500, "unreadable error value"),
+        ],
+    );
+    // A well-formed error value keeps its code (the control row).
+    fault(&rt, "scripts.hostile.Raise", &[], 418, "teapot");
+    // A MessagePack string that is not UTF-8 passes `exec` unchanged (str is
+    // opaque to the hot path), and is a 500 where it must become JSON.
+    assert_eq!(rt.exec("scripts.hostile.BadUtf8", &[]).unwrap(), vec![0xa2, 0xff, 0xfe]);
+    let e = rt.exec_json("scripts.hostile.BadUtf8", "[]").unwrap_err();
+    assert_eq!(e.code(), 500, "{e}");
+    still_serving(&rt, "BadUtf8 through exec_json");
+}
+
+#[test]
+fn f09_invalid_json_results_are_500() {
+    let (rt, _dir) = runtime_with("{}", &[("j", wasm(&json_hostile_wat()))]);
+    fault_rows(
+        &rt,
+        "j",
+        &[
+            ("NotJson", 500, "invalid JSON"),
+            ("Trailing", 500, "invalid JSON"),
+            ("HugeNumber", 500, "invalid JSON"),
+            ("TooDeep", 500, "recursion limit"),
+            ("NotUtf8", 500, "invalid JSON"),
+            ("ErrorNotJson", 500, "unreadable error value"),
+        ],
+    );
+    fault(&rt, "scripts.j.Conflict", &[], 409, "conflict");
+    assert_eq!(rt.exec_json("scripts.j.Echo", "[1]").unwrap(), "[1]");
+}
+
+// ---------------------------------------------------------------------------
+// 10: yao_alloc returning 0, a wild pointer, or trapping
+
+#[test]
+fn f10_bad_yao_alloc_is_413_or_500() {
+    let guests = [
+        ("zero", alloc_wat("(i32.const 0)")),
+        ("wild", alloc_wat("(i32.const 0xfffffff0)")),
+        ("minus", alloc_wat("(i32.const -1)")),
+        ("edge", alloc_wat("(i32.const 65535)")),
+        ("traps", alloc_wat("unreachable")),
+        ("spins", alloc_wat("(loop $l (br $l)) (i32.const 0)")),
+        ("bomb", alloc_wat("(drop (memory.grow (i32.const 60000))) (i32.const 0)")),
+        // Good for the args, wild for the process result written back.
+        ("second", alloc_wat(&format!("(if (result i32) (global.get $calls) (then (i32.const 0xfffffff0)) (else {BUMP}))"))),
+        ("secondzero", alloc_wat(&format!("(if (result i32) (global.get $calls) (then (i32.const 0)) (else {BUMP}))"))),
+    ];
+    let guests: Vec<(&str, Vec<u8>)> = guests.iter().map(|(id, wat)| (*id, wasm(wat))).collect();
+    let (rt, _dir) = runtime_with(r#"{"timeout_ms": 200, "max_memory_mb": 8}"#, &guests);
+    let args = [0x91, 0x01];
+    fault(&rt, "scripts.zero.Echo", &args, 413, "yao_alloc(2) returned 0");
+    fault(&rt, "scripts.wild.Echo", &args, 500, "outside its memory");
+    fault(&rt, "scripts.minus.Echo", &args, 500, "outside its memory");
+    fault(&rt, "scripts.edge.Echo", &args, 500, "outside its memory");
+    fault(&rt, "scripts.traps.Echo", &args, 500, "unreachable");
+    fault(&rt, "scripts.spins.Echo", &args, 408, "timeout");
+    fault(&rt, "scripts.bomb.Echo", &args, 413, "max_memory_mb is 8");
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| Ok(vec![0x91, 0x07]))));
+    assert_eq!(rt.exec("scripts.second.Echo", &args).unwrap(), args, "the first yao_alloc is good");
+    fault(&rt, "scripts.second.CallHost", &args, 500, "outside its memory");
+    fault(&rt, "scripts.secondzero.CallHost", &args, 413, "returned 0");
+}
+
+// ---------------------------------------------------------------------------
+// 11: yao.process / yao.log with wild pointers
+
+#[test]
+fn f11_yao_process_and_log_with_wild_pointers_are_500() {
+    let (rt, _dir) = hostile("{}");
+    rt.set_process_handler(Some(Arc::new(|name: &str, _: &[u8]| panic!("{name}: a wild call must not reach the host"))));
+    fault_rows(
+        &rt,
+        "hostile",
+        &[
+            ("ProcessWildName", 500, "out-of-bounds process name"),
+            ("ProcessWildArgs", 500, "out-of-bounds process args"),
+            ("ProcessNegativeLen", 500, "negative process name length"),
+            ("ProcessWrapping", 500, "out-of-bounds process args"),
+            ("ProcessArgsPastEnd", 500, "out-of-bounds process args"),
+            ("LogWild", 500, "out-of-bounds log message"),
+            ("LogNegative", 500, "negative log message length"),
+        ],
+    );
+    // Readable but bad input comes back to the guest as an error value; this
+    // guest passes it on, so its code reaches the host.
+    fault(&rt, "scripts.hostile.ProcessBadArgs", &[], 400, "args are not valid MessagePack");
+    fault(&rt, "scripts.hostile.ProcessBadName", &[], 400, "not UTF-8");
+}
+
+// ---------------------------------------------------------------------------
+// 12: host callbacks that answer twice, never, badly, late, or panic (C API)
+
+struct Host {
+    mode: u8,
+    rt: *mut yaowasm_runtime,
+    calls: AtomicUsize,
+}
+
+unsafe extern "C" fn hostile_host(user: *mut c_void, _name: *const c_char, _len: usize, _args: *const u8, _args_len: usize, res: *mut yaowasm_result) {
+    let host = unsafe { &*(user as *const Host) };
+    host.calls.fetch_add(1, Ordering::SeqCst);
+    let ok = mp(&json!({"id": 1}));
+    let msg = b"no such user";
+    match host.mode {
+        // Twice: ok then error; the first answer counts.
+        0 => unsafe {
+            yaowasm_result_ok(res, ok.as_ptr(), ok.len());
+            yaowasm_result_error(res, 500, msg.as_ptr().cast(), msg.len());
+        },
+        // Twice: error then ok.
+        1 => unsafe {
+            yaowasm_result_error(res, 404, msg.as_ptr().cast(), msg.len());
+            yaowasm_result_ok(res, ok.as_ptr(), ok.len());
+        },
+        // Never answers.
+        2 => {}
+        // Answers bytes that are not MessagePack.
+        3 => unsafe { yaowasm_result_ok(res, [0xc1u8, 0x00].as_ptr(), 2) },
+        // A code outside 100–599, a NULL message.
+        4 => unsafe { yaowasm_result_error(res, -7, ptr::null(), 0) },
+        // NULL bytes with a length.
+        5 => unsafe { yaowasm_result_ok(res, ptr::null(), 5) },
+        // Answers into a NULL slot (ignored), so never really answers.
+        6 => unsafe { yaowasm_result_ok(ptr::null_mut(), ok.as_ptr(), ok.len()) },
+        // Blocks past the call's timeout, then answers.
+        7 => unsafe {
+            std::thread::sleep(Duration::from_millis(300));
+            yaowasm_result_ok(res, ok.as_ptr(), ok.len());
+        },
+        // Calls back into the runtime, endlessly.
+        8 => unsafe {
+            let name = CString::new("scripts.hostile.CallHost").unwrap();
+            let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+            let code = yaowasm_runtime_exec(host.rt, name.as_ptr(), ptr::null(), 0, &mut out);
+            let text = std::slice::from_raw_parts(out.ptr, out.len).to_vec();
+            if code == 0 {
+                yaowasm_result_ok(res, text.as_ptr(), text.len());
+            } else {
+                yaowasm_result_error(res, code, text.as_ptr().cast(), text.len());
+            }
+            yaowasm_buf_free(out);
+        },
+        // Non-UTF-8 error message.
+        _ => unsafe { yaowasm_result_error(res, 422, [0xffu8, 0xfe].as_ptr().cast(), 2) },
+    }
+}
+
+fn c_exec(rt: *mut yaowasm_runtime, name: &str) -> (i32, Vec<u8>) {
+    let name = CString::new(name).unwrap();
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    let code = unsafe { yaowasm_runtime_exec(rt, name.as_ptr(), [0x90u8].as_ptr(), 1, &mut out) };
+    let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec();
+    unsafe { yaowasm_buf_free(out) };
+    (code, bytes)
+}
+
+#[test]
+fn f12_host_callbacks_that_misbehave_through_the_c_api() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
+    write(dir.path(), "hostile.wasm", &wasm(&hostile_wat()));
+    let config = CString::new(r#"{"timeout_ms": 100, "max_depth": 8}"#).unwrap();
+    let rt = unsafe { yaowasm_runtime_new(config.as_ptr()) };
+    assert!(!rt.is_null());
+    let d = CString::new(dir.path().to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr()) }, 2);
+    let rows: &[(u8, &str, i32, &str)] = &[
+        (0, "answers twice, ok first", 0, ""),
+        (1, "answers twice, error first", 404, "no such user"),
+        (2, "never answers", 500, "without answering"),
+        (3, "answers invalid MessagePack", 500, "invalid MessagePack"),
+        (4, "answers code -7", 500, ""),
+        (5, "answers NULL bytes with a length", 500, "invalid MessagePack"),
+        (6, "answers into a NULL slot", 500, "without answering"),
+        (7, "blocks past the timeout", 408, "timeout"),
+        (8, "re-enters the runtime endlessly", 500, "max_depth 8"),
+        (9, "answers a non-UTF-8 message", 422, "\u{fffd}"),
+    ];
+    for &(mode, what, want, needle) in rows {
+        let host = Box::new(Host { mode, rt, calls: AtomicUsize::new(0) });
+        unsafe { yaowasm_runtime_set_process_handler(rt, Some(hostile_host), &*host as *const Host as *mut c_void) };
+        let (code, bytes) = c_exec(rt, "scripts.hostile.CallHost");
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(code, want, "{what}: {text}");
+        assert!(host.calls.load(Ordering::SeqCst) >= 1, "{what}: the handler ran");
+        if code == 0 {
+            assert_eq!(json(&bytes), json!({"id": 1}), "{what}");
+        } else {
+            assert!(text.contains(needle), "{what}: expected {needle:?} in {text}");
+        }
+        assert_eq!(c_exec(rt, "scripts.sink.Echo"), (0, vec![0x90]), "the call after {what}");
+        unsafe { yaowasm_runtime_set_process_handler(rt, None, ptr::null_mut()) };
+    }
+    unsafe { yaowasm_runtime_free(rt) };
+    // After free, a fresh runtime's last error is clean.
+    let again = unsafe { yaowasm_runtime_new(ptr::null()) };
+    assert!(!again.is_null() && yaowasm_last_error().is_null());
+    unsafe { yaowasm_runtime_free(again) };
+}
+
+#[test]
+fn f13_host_callbacks_that_panic_are_500() {
+    // A C function cannot unwind into Rust (a Rust `extern "C"` callback that
+    // panics aborts by the language's own rule, before reaching us); a Rust
+    // host's panicking closure is caught at the handler boundary.
+    let (rt, _dir) = hostile(r#"{"timeout_ms": 60000}"#);
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| panic!("host bug"))));
+    fault(&rt, "scripts.hostile.CallHost", &[], 500, "panicked");
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| std::panic::panic_any(42u32))));
+    fault(&rt, "scripts.hostile.CallHost", &[], 500, "panicked");
+    // A log handler that panics loses the record, never the call.
+    rt.set_log_handler(Some(Arc::new(|_, _: &str| panic!("log bug"))));
+    assert_eq!(rt.exec("scripts.sink.Log", &[]).unwrap(), vec![0xc0]);
+    still_serving(&rt, "a panicking log handler");
+}
+
+// ---------------------------------------------------------------------------
+// 14–17: modules that are too big in one way or another
+
+/// `n` functions; every one exported as a script function if `exported`,
+/// else only `Echo` is and the others are never referenced.
+fn many_functions_wat(n: usize, exported: bool) -> String {
+    let mut funcs = String::with_capacity(n * 80);
+    for i in 0..n {
+        let export = if exported { format!("(export \"F{i}\")") } else { String::new() };
+        funcs.push_str(&format!("(func {export} (param i32 i32) (result i64) (i64.const {i}))\n"));
+    }
+    module_with(&funcs)
+}
+
+#[test]
+fn f14_module_with_100k_functions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exported.wasm", &wasm(&many_functions_wat(100_000, true)));
+    write(dir.path(), "internal.wasm", &wasm(&many_functions_wat(100_000, false)));
+    write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
+    let rt = Runtime::from_json(None).unwrap();
+    let report = rt.load_dir(dir.path()).unwrap();
+    // 100k exported (escaping) functions need 3.2 MB of instance metadata,
+    // past the pool's 1 MiB per instance: refused at load, sizes named.
+    let p = report.problems.iter().find(|p| p.file.ends_with("exported.wasm")).expect("exported.wasm refused");
+    assert_eq!(p.code, 413, "{p:?}");
+    assert!(p.message.contains("3200288 bytes") && p.message.contains("1048576 bytes"), "{p:?}");
+    // 100k functions that do not escape cost no instance space: served.
+    assert_eq!(report.loaded, 2, "{:?}", report.problems);
+    assert_eq!(rt.exec("scripts.internal.Echo", &[0x91, 0x05]).unwrap(), vec![0x91, 0x05]);
+    still_serving(&rt, "a module with 100k functions");
+}
+
+#[test]
+fn f15_huge_data_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mib = |n: usize| "a".repeat(n << 20);
+    // 6 MiB of data in a memory that may not exceed 4 MiB: rejected at load.
+    write(dir.path(), "declared.wasm", &wasm(&format!(
+        r#"(module (memory (export "memory") 96) (data (i32.const 0) "{}") {ALLOC} {PACK}
+           (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
+        mib(6)
+    )));
+    // 6 MiB of data into a 1-page memory: every instantiation fails.
+    write(dir.path(), "overflowing.wasm", &wasm(&format!(
+        r#"(module (memory (export "memory") 1) (data (i32.const 0) "{}") {ALLOC} {PACK}
+           (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
+        mib(6)
+    )));
+    // 3 MiB that fit: loads and runs.
+    write(dir.path(), "fits.wasm", &wasm(&format!(
+        r#"(module (memory (export "memory") 48) (data (i32.const 0) "{}") {ALLOC} {PACK}
+           (func (export "Last") (param i32 i32) (result i64)
+             (call $pack (i32.const 3145727) (i32.const 1))))"#,
+        mib(3)
+    )));
+    write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
+    let rt = Runtime::from_json(Some(r#"{"max_memory_mb": 4}"#)).unwrap();
+    let report = rt.load_dir(dir.path()).unwrap();
+    let problem = report.problems.iter().find(|p| p.file.ends_with("declared.wasm")).expect("declared.wasm refused");
+    assert_eq!(problem.code, 413, "{problem:?}");
+    assert!(problem.message.contains("6 MiB") && problem.message.contains("max_memory_mb is 4"), "{problem:?}");
+    assert_eq!(report.loaded, 3, "{:?}", report.problems);
+    fault(&rt, "scripts.overflowing.F", &[], 500, "out of bounds memory access");
+    assert_eq!(rt.exec("scripts.fits.Last", &[]).unwrap(), vec![b'a']);
+    still_serving(&rt, "huge data segments");
+}
+
+#[test]
+fn f16_huge_tables_are_413() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "table.wasm", &wasm(&module_with("(table 10000000 funcref)")));
+    write(dir.path(), "tables.wasm", &wasm(&module_with("(table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref)")));
+    write(dir.path(), "memories.wasm", &wasm(&module_with("(memory 1)")));
+    write(dir.path(), "grows.wasm", &wasm(&module_with(
+        r#"(table $t 1 funcref)
+           (func (export "GrowTable") (param i32 i32) (result i64)
+             (if (i32.eq (table.grow $t (ref.null func) (i32.const 10000000)) (i32.const -1))
+               (then (return (i64.const 0))))
+             unreachable)"#,
+    )));
+    write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
+    let rt = Runtime::from_json(None).unwrap();
+    let report = rt.load_dir(dir.path()).unwrap();
+    for (file, needle) in [("table.wasm", "minimum element size of 10000000"), ("tables.wasm", ""), ("memories.wasm", "")] {
+        let p = report.problems.iter().find(|p| p.file.ends_with(file)).unwrap_or_else(|| panic!("{file} loaded: {report:?}"));
+        assert_eq!(p.code, 413, "{p:?}");
+        assert!(p.message.contains(needle), "{p:?}");
+    }
+    assert_eq!(report.loaded, 2, "{:?}", report.problems);
+    // A table that grows past the pool's limit at run time.
+    fault(&rt, "scripts.grows.GrowTable", &[], 413, "table limit");
+}
+
+#[test]
+fn f17_start_function_and_initialize_misbehave() {
+    let guests = [
+        ("starttrap", module_with("(func $s unreachable) (start $s)")),
+        ("initloop", module_with(r#"(func (export "_initialize") (loop $l (br $l)))"#)),
+        ("inittrap", module_with(r#"(func (export "_initialize") unreachable)"#)),
+        (
+            "startcall",
+            format!(
+                r#"(module (import "yao" "log" (func $log (param i32 i32 i32)))
+                   (memory (export "memory") 1) {ALLOC} {PACK}
+                   (func $s (call $log (i32.const 2) (i32.const 0) (i32.const 1))) (start $s)
+                   (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#
+            ),
+        ),
+    ];
+    let guests: Vec<(&str, Vec<u8>)> = guests.iter().map(|(id, wat)| (*id, wasm(wat))).collect();
+    let (rt, _dir) = runtime_with(r#"{"timeout_ms": 100}"#, &guests);
+    fault(&rt, "scripts.starttrap.Echo", &[], 500, "unreachable");
+    fault(&rt, "scripts.initloop.Echo", &[], 408, "timeout");
+    fault(&rt, "scripts.inittrap.Echo", &[], 500, "unreachable");
+    fault(&rt, "scripts.startcall.F", &[], 500, "start function");
+    // yao_encoding answering nonsense, or trapping, is refused at load.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "enc7.wasm", &wasm(&module_with(r#"(func (export "yao_encoding") (result i32) (i32.const 7))"#)));
+    write(dir.path(), "enctrap.wasm", &wasm(&module_with(r#"(func (export "yao_encoding") (result i32) unreachable)"#)));
+    let report = rt.load_dir(dir.path()).unwrap();
+    assert_eq!(report.loaded, 0);
+    let codes: Vec<i32> = report.problems.iter().map(|p| p.code).collect();
+    assert_eq!(codes, vec![400, 500], "{report:?}");
+    still_serving(&rt, "bad yao_encoding");
+}
+
+#[test]
+fn f18_arbitrary_bytes_as_a_module_are_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let valid = wasm(&sink_wat());
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("text", b"hello".to_vec()),
+        ("magic_only", b"\0asm".to_vec()),
+        ("truncated", valid[..valid.len() / 2].to_vec()),
+        ("wrong_version", b"\0asm\x02\0\0\0".to_vec()),
+        ("component", wasm("(component)")),
+    ];
+    let rt = Runtime::from_json(None).unwrap();
+    for (name, bytes) in &cases {
+        let path = write(dir.path(), &format!("{name}.wasm"), bytes);
+        let e = rt.load_file(&path, None).expect_err(name);
+        assert_eq!(e.code(), 400, "{name}: {e}");
+    }
+    let sink = write(dir.path(), "sink.wasm", &valid);
+    rt.load_file(&sink, None).unwrap();
+    still_serving(&rt, "arbitrary bytes");
+}
+
+// ---------------------------------------------------------------------------
+// 19: a corrupt or truncated cache file
+
+fn cache_files(dir: &Path, ext: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == ext)).collect()
+}
+
+#[test]
+fn f19_corrupt_or_truncated_cache_files_are_recompiled() {
+    use sha2::Digest;
+    let cache = tempfile::tempdir().unwrap();
+    let scripts = tempfile::tempdir().unwrap();
+    write(scripts.path(), "sink.wasm", &wasm(&sink_wat()));
+    let config = json!({"cache_dir": cache.path()}).to_string();
+    Runtime::from_json(Some(&config)).unwrap().load_dir(scripts.path()).unwrap();
+    let cwasm = cache_files(cache.path(), "cwasm").pop().unwrap();
+    let digest = cwasm.with_extension("sha256");
+    let original = std::fs::read(&cwasm).unwrap();
+    let hex = |bytes: &[u8]| sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect::<String>();
+
+    let mut garbage_elf = original.clone();
+    for b in garbage_elf.iter_mut().skip(64).step_by(7) {
+        *b = b.wrapping_mul(31).wrapping_add(17);
+    }
+    let damages: Vec<(&str, Box<dyn Fn()>)> = vec![
+        ("truncated to 0", Box::new(|| std::fs::write(&cwasm, b"").unwrap())),
+        ("truncated in half", Box::new(|| std::fs::write(&cwasm, &original[..original.len() / 2]).unwrap())),
+        ("digest garbage", Box::new(|| std::fs::write(&digest, b"zzz").unwrap())),
+        ("digest missing", Box::new(|| std::fs::remove_file(&digest).unwrap())),
+        // The digest is only a checksum, not a signature: bytes written with
+        // a matching digest must still be refused by wasmtime, not run.
+        ("random bytes with a matching digest", Box::new(|| {
+            let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+            std::fs::write(&cwasm, &junk).unwrap();
+            std::fs::write(&digest, hex(&junk)).unwrap();
+        })),
+        ("ELF header kept, body scrambled, matching digest", Box::new(|| {
+            std::fs::write(&cwasm, &garbage_elf).unwrap();
+            std::fs::write(&digest, hex(&garbage_elf)).unwrap();
+        })),
+        ("a directory where the file was", Box::new(|| {
+            std::fs::remove_file(&cwasm).unwrap();
+            std::fs::create_dir(&cwasm).unwrap();
+        })),
+    ];
+    for (what, damage) in damages {
+        damage();
+        let rt = Runtime::from_json(Some(&config)).unwrap();
+        let logs = capture_logs(&rt);
+        let report = rt.load_dir(scripts.path()).unwrap();
+        assert_eq!(report.loaded, 1, "{what}: {:?}", report.problems);
+        assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x02]).unwrap(), vec![0x91, 0x02], "{what}");
+        still_serving(&rt, what);
+        if cwasm.is_dir() {
+            assert!(logs.lock().unwrap().iter().any(|(_, m)| m.contains("cannot write cache file")), "{what}: warned");
+            std::fs::remove_dir(&cwasm).unwrap();
+        }
+        // Anything that was refused has been rewritten whole.
+        Runtime::from_json(Some(&config)).unwrap().load_dir(scripts.path()).unwrap();
+        let rewritten = std::fs::read(&cwasm).unwrap();
+        assert_eq!(rewritten.len(), original.len(), "{what}: rewritten whole");
+        assert_eq!(std::fs::read_to_string(&digest).unwrap(), hex(&rewritten), "{what}: digest rewritten");
+    }
+    // The cache folder removed under a live runtime: loads still work.
+    let rt = Runtime::from_json(Some(&config)).unwrap();
+    let _ = capture_logs(&rt);
+    std::fs::remove_dir_all(cache.path()).unwrap();
+    assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
+    still_serving(&rt, "cache folder removed");
+}
+
+// ---------------------------------------------------------------------------
+// 20: a script deleted, unloaded or reloaded while being called
+
+fn slow_runtime() -> (Runtime, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "v.wasm", &wasm(&versioned_wat(1, 200_000_000)));
+    write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
+    let rt = Runtime::from_json(Some(r#"{"timeout_ms": 20000}"#)).unwrap();
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 2);
+    (rt, dir)
+}
+
+fn in_flight(rt: &Runtime) -> std::thread::JoinHandle<yaowasm::Result<Vec<u8>>> {
+    let rt = rt.clone();
+    let handle = std::thread::spawn(move || rt.exec("scripts.v.Version", &[]));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!handle.is_finished(), "the call must still be running");
+    handle
+}
+
+#[test]
+fn f20_script_deleted_or_unloaded_while_being_called() {
+    let (rt, dir) = slow_runtime();
+    // The file deleted from disk: the call in flight and later calls run on
+    // the compiled module until the next load_dir.
+    let call = in_flight(&rt);
+    std::fs::remove_file(dir.path().join("v.wasm")).unwrap();
+    assert_eq!(call.join().unwrap().unwrap(), vec![1]);
+    still_serving(&rt, "file deleted mid-call");
+    write(dir.path(), "v.wasm", &wasm(&versioned_wat(1, 200_000_000)));
+
+    // Unloaded mid-call: the call finishes, the next one is a 404.
+    let call = in_flight(&rt);
+    rt.unload("v").unwrap();
+    assert_eq!(call.join().unwrap().unwrap(), vec![1], "the call in flight finishes");
+    fault(&rt, "scripts.v.Version", &[], 404, "no script v");
+
+    // Folder reloaded without the file mid-call: same.
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 2);
+    let call = in_flight(&rt);
+    std::fs::remove_file(dir.path().join("v.wasm")).unwrap();
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 1);
+    assert_eq!(call.join().unwrap().unwrap(), vec![1]);
+    fault(&rt, "scripts.v.Version", &[], 404, "no script v");
+}
+
+// ---------------------------------------------------------------------------
+// 21: bad input from the host side of exec
+
+#[test]
+fn f21_bad_exec_input_is_400_or_404() {
+    let (rt, _dir) = hostile("{}");
+    fault(&rt, "scripts.hostile.Echo", &[0xc1], 400, "not valid MessagePack");
+    fault(&rt, "scripts.hostile.Echo", &[0x01], 400, "must be a MessagePack array");
+    fault(&rt, "scripts.hostile.Echo", &[0xdd, 0xff, 0xff, 0xff, 0xff], 400, "claims more values");
+    fault(&rt, "scripts.hostile.Echo", &vec![0x91; 10_000], 400, "nested deeper");
+    fault(&rt, "scripts.hostile.Nope", &[], 404, "no function Nope");
+    fault(&rt, "scripts.nope.F", &[], 404, "no script nope");
+    fault(&rt, "studio.x.F", &[], 404, "not served by yaowasm");
+    fault(&rt, "scripts..F", &[], 400, "bad process name");
+    fault(&rt, "scripts", &[], 400, "bad process name");
+    assert_eq!(rt.exec_json("scripts.hostile.Echo", "[1,").unwrap_err().code(), 400);
+    still_serving(&rt, "bad JSON args");
+}
