@@ -33,6 +33,47 @@ pub struct Config {
     /// Hosts that scripts may reach through the http host API (`host:port` or
     /// `*.domain`); empty (the default) means none.
     pub http_allow: Vec<String>,
+    /// Cap on one HTTP response body a script receives, in bytes (default
+    /// 10 MiB, 1..=1 GiB). Beyond it: 413. Keeps one response from filling
+    /// the host's memory and the guest's.
+    pub http_max_response_bytes: u64,
+    /// Cap on one HTTP request of a script, in milliseconds (default 30000);
+    /// the call's own `timeout_ms` caps it further. Beyond it: 408.
+    pub http_timeout_ms: u64,
+    /// Store name → its backend (docs/ABI.md §5). A name not listed is an
+    /// in-process memory store.
+    pub stores: BTreeMap<String, StoreConfig>,
+    /// FS root name (`system`, `data`) → host directory that the `yao.fs`
+    /// import confines scripts to. Default: none, so every fs call is a 403.
+    pub fs: BTreeMap<String, PathBuf>,
+}
+
+/// Where one named store keeps its entries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    /// In this process (moka), shared by the scripts of one runtime.
+    #[default]
+    Memory,
+    /// The host's process handler, as `stores.<name>.<Method>` (gou's stores).
+    Process,
+    /// A Redis server, shared by every runtime that names it.
+    Redis,
+}
+
+/// One entry of `stores`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `memory` (default), `process` or `redis`.
+    #[serde(default)]
+    pub backend: StoreBackend,
+    /// redis only, required: `redis://host:port/db`.
+    pub url: Option<String>,
+    /// redis only: the key prefix of this store (default `yao:store:<name>:`).
+    pub prefix: Option<String>,
+    /// memory only: entries kept before eviction (default 100000).
+    pub max_entries: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -52,6 +93,10 @@ impl Default for Config {
             max_depth: 32,
             wasi: WasiConfig::default(),
             http_allow: Vec::new(),
+            http_max_response_bytes: 10 << 20,
+            http_timeout_ms: 30_000,
+            stores: BTreeMap::new(),
+            fs: BTreeMap::new(),
         }
     }
 }
@@ -115,12 +160,65 @@ impl Config {
         for host in &self.http_allow {
             validate_http_allow(host)?;
         }
+        if self.http_max_response_bytes == 0 || self.http_max_response_bytes > 1 << 30 {
+            return Err(Error::bad_request(format!(
+                "config: http_max_response_bytes must be 1..=1073741824, got {}",
+                self.http_max_response_bytes
+            )));
+        }
+        if self.http_timeout_ms == 0 || self.http_timeout_ms > 24 * 3600 * 1000 {
+            return Err(Error::bad_request(format!(
+                "config: http_timeout_ms must be 1..=86400000, got {}",
+                self.http_timeout_ms
+            )));
+        }
+        for (name, store) in &self.stores {
+            validate_store(name, store)?;
+        }
+        for (name, dir) in &self.fs {
+            let good = (1..=64).contains(&name.len())
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            if !good {
+                return Err(Error::bad_request(format!("config: fs root name {name:?} must be 1-64 of [A-Za-z0-9_.-]")));
+            }
+            if !dir.is_dir() {
+                return Err(Error::bad_request(format!("config: fs.{name}: {} is not a directory", dir.display())));
+            }
+        }
         Ok(())
     }
 
     pub(crate) fn max_memory_bytes(&self) -> u64 {
         u64::from(self.max_memory_mb) << 20
     }
+}
+
+fn validate_store(name: &str, store: &StoreConfig) -> Result<()> {
+    let bad = |why: String| Err(Error::bad_request(format!("config: stores.{name}: {why}")));
+    if name.is_empty() || name.len() > crate::store::MAX_NAME_LEN {
+        return bad(format!("a store name must be 1..={} bytes", crate::store::MAX_NAME_LEN));
+    }
+    let redis = store.backend == StoreBackend::Redis;
+    if !redis && (store.url.is_some() || store.prefix.is_some()) {
+        return bad("url and prefix are for the redis backend only".into());
+    }
+    if store.max_entries.is_some() && store.backend != StoreBackend::Memory {
+        return bad("max_entries is for the memory backend only".into());
+    }
+    if store.max_entries == Some(0) {
+        return bad("max_entries must be 1 or more".into());
+    }
+    if redis {
+        match &store.url {
+            None => return bad("the redis backend needs a url (redis://host:port/db)".into()),
+            Some(url) => {
+                if let Err(why) = crate::store::check_redis_url(url) {
+                    return bad(format!("url: {why}"));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn validate_http_allow(entry: &str) -> Result<()> {
@@ -159,5 +257,20 @@ mod tests {
             assert_eq!(Config::from_json(Some(bad)).unwrap_err().code(), 400, "{bad}");
         }
         Config::from_json(Some(r#"{"http_allow":["127.0.0.1:8080","*.example.com"]}"#)).unwrap();
+    }
+
+    #[test]
+    fn host_api_keys() {
+        let ok = r#"{"stores":{"a":{},"b":{"backend":"process"},"c":{"backend":"redis","url":"redis://127.0.0.1:1/0","prefix":"p:"},
+                     "d":{"backend":"memory","max_entries":5}},"fs":{"data":"/tmp"},"http_max_response_bytes":100,"http_timeout_ms":5}"#;
+        let c = Config::from_json(Some(ok)).unwrap();
+        assert_eq!(c.stores["b"].backend, StoreBackend::Process);
+        for bad in [r#"{"stores":{"a":{"backend":"mongo"}}}"#, r#"{"stores":{"a":{"backend":"redis"}}}"#,
+                    r#"{"stores":{"a":{"backend":"redis","url":"http://x"}}}"#, r#"{"stores":{"a":{"url":"redis://x"}}}"#,
+                    r#"{"stores":{"a":{"ttl":1}}}"#, r#"{"stores":{"a":{"max_entries":0}}}"#,
+                    r#"{"fs":{"data":"/definitely/not/here"}}"#, r#"{"fs":{"a/b":"/tmp"}}"#,
+                    r#"{"http_max_response_bytes":0}"#, r#"{"http_timeout_ms":0}"#, r#"{"fss":{}}"#] {
+            assert_eq!(Config::from_json(Some(bad)).unwrap_err().code(), 400, "{bad}");
+        }
     }
 }

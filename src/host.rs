@@ -20,6 +20,14 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
     let define = |e: wasmtime::Error| Error::internal(format!("linker: {e}"));
     linker.func_wrap(MODULE, "process", process).map_err(define)?;
     linker.func_wrap(MODULE, "log", log).map_err(define)?;
+    // The host API (docs/ABI.md §5–§8), in src/host_api.rs.
+    linker.func_wrap(MODULE, "store", crate::host_api::store).map_err(define)?;
+    linker.func_wrap(MODULE, "store_get", crate::host_api::store_get).map_err(define)?;
+    linker.func_wrap(MODULE, "store_set", crate::host_api::store_set).map_err(define)?;
+    linker.func_wrap(MODULE, "store_del", crate::host_api::store_del).map_err(define)?;
+    linker.func_wrap(MODULE, "fs", crate::host_api::fs).map_err(define)?;
+    linker.func_wrap(MODULE, "http", crate::host_api::http).map_err(define)?;
+    linker.func_wrap(MODULE, "query", crate::host_api::query).map_err(define)?;
     // Only scripts that import WASI get a context (call::instantiate), so for
     // every instance that can reach these functions `wasi` is Some.
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut CallState| {
@@ -31,9 +39,9 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
 
 /// The `yao` imports this runtime provides, for a clear load error naming
 /// any other.
-pub const PROVIDED: &[&str] = &["process", "log"];
+pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query"];
 
-fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
+pub(crate) fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
     caller.data().guest.clone().ok_or_else(|| {
         Error::internal(format!("yao.{import} called while the instance was being created (from a start function)")).into()
     })
@@ -73,7 +81,7 @@ fn process(mut caller: Caller<'_, CallState>, name_ptr: i32, name_len: i32, args
 }
 
 /// Guest args (in the guest's encoding) → a checked MessagePack array.
-fn decode_args(args: &[u8], encoding: Encoding) -> Result<Vec<u8>> {
+pub(crate) fn decode_args(args: &[u8], encoding: Encoding) -> Result<Vec<u8>> {
     match encoding {
         Encoding::MsgPack => {
             value::validate_args(args)?;

@@ -4,16 +4,20 @@
 //! functions of `include/yaowasm.h`). The contract (names, encodings, guest
 //! ABI, error codes) is SPEC.md.
 
+mod api_args;
 mod bridge;
 mod cache;
 mod call;
 pub mod config;
 mod engine;
+mod fs;
 pub mod error;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 mod host;
+mod host_api;
+mod http;
 pub mod js;
 mod loader;
 pub mod log;
@@ -22,10 +26,11 @@ mod nesting;
 pub use nesting::CancelToken;
 mod runtime;
 mod script;
+mod store;
 pub mod value;
 mod wasi;
 
-pub use config::{Config, WasiConfig};
+pub use config::{Config, StoreBackend, StoreConfig, WasiConfig};
 pub use error::{Error, Result};
 pub use loader::{LoadReport, Problem};
 pub use log::{LogHandler, LogLevel};

@@ -65,6 +65,11 @@ pub struct Inner {
     pub(crate) ticker: Ticker,
     /// The shared JS engine, made on first use (src/js.rs).
     pub(crate) js_engine: crate::js::EngineCell,
+    /// The host API's state (docs/ABI.md §5–§7): named stores, fs roots, the
+    /// HTTP client.
+    pub(crate) stores: crate::store::Stores,
+    pub(crate) roots: crate::fs::Roots,
+    pub(crate) http: crate::http::Http,
     scripts: RwLock<HashMap<String, Arc<Script>>>,
     process_handler: RwLock<Option<Arc<ProcessHandler>>>,
     log_handler: RwLock<Option<Arc<LogHandler>>>,
@@ -78,6 +83,9 @@ impl Runtime {
         let linker = crate::host::linker(&engine)?;
         let cache = config.cache_dir.clone().map(|dir| ModuleCache::new(dir, &engine));
         let ticker = Ticker::start(engine.clone())?;
+        let stores = crate::store::Stores::new(&config.stores);
+        let roots = crate::fs::Roots::new(&config.fs)?;
+        let http = crate::http::Http::new(&config);
         let inner = Inner {
             config,
             engine,
@@ -85,6 +93,9 @@ impl Runtime {
             cache,
             ticker,
             js_engine: Default::default(),
+            stores,
+            roots,
+            http,
             scripts: RwLock::default(),
             process_handler: RwLock::default(),
             log_handler: RwLock::default(),

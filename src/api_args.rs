@@ -1,0 +1,105 @@
+//! Arguments and results of the host API methods (docs/ABI.md §5–§8): the
+//! MessagePack args array as positional values, checked one by one, and
+//! results encoded back to MessagePack.
+
+use crate::error::{Error, Result};
+use rmpv::Value;
+
+/// The positional args of one method call, for error messages that name the
+/// method and the position.
+pub struct Args {
+    what: String,
+    values: Vec<Value>,
+}
+
+impl Args {
+    /// Decodes a checked MessagePack args array (empty bytes mean `[]`).
+    pub fn decode(what: impl Into<String>, msgpack: &[u8]) -> Result<Args> {
+        let what = what.into();
+        if msgpack.is_empty() {
+            return Ok(Args { what, values: Vec::new() });
+        }
+        match rmpv::decode::read_value(&mut &msgpack[..]) {
+            Ok(Value::Array(values)) => Ok(Args { what, values }),
+            Ok(_) => Err(Error::bad_request(format!("{what}: args must be an array"))),
+            Err(e) => Err(Error::bad_request(format!("{what}: args are not valid MessagePack: {e}"))),
+        }
+    }
+
+    /// Refuses more than `max` args.
+    pub fn at_most(&self, max: usize) -> Result<()> {
+        if self.values.len() > max {
+            return Err(Error::bad_request(format!("{}: takes at most {max} args, got {}", self.what, self.values.len())));
+        }
+        Ok(())
+    }
+
+    /// The value at `i`; nil when left out.
+    pub fn get(&self, i: usize) -> &Value {
+        static NIL: Value = Value::Nil;
+        self.values.get(i).unwrap_or(&NIL)
+    }
+
+    pub fn bad(&self, i: usize, expected: &str) -> Error {
+        Error::bad_request(format!("{}: arg {} must be {expected}", self.what, i + 1))
+    }
+
+    /// A required string.
+    pub fn string(&self, i: usize, name: &str) -> Result<&str> {
+        self.get(i).as_str().ok_or_else(|| self.bad(i, &format!("the {name} (a string)")))
+    }
+
+    /// An optional bool (nil or absent: false).
+    pub fn flag(&self, i: usize, name: &str) -> Result<bool> {
+        match self.get(i) {
+            Value::Nil => Ok(false),
+            Value::Boolean(b) => Ok(*b),
+            _ => Err(self.bad(i, &format!("{name} (a bool) or nil"))),
+        }
+    }
+
+    /// An optional non-negative integer.
+    pub fn opt_u64(&self, i: usize, name: &str) -> Result<Option<u64>> {
+        match self.get(i) {
+            Value::Nil => Ok(None),
+            Value::Integer(n) => n.as_u64().map(Some).ok_or_else(|| self.bad(i, &format!("{name} (a non-negative integer)"))),
+            _ => Err(self.bad(i, &format!("{name} (an integer) or nil"))),
+        }
+    }
+
+    /// An optional number of seconds (integer or float, ≥ 0); 0 means None.
+    pub fn opt_seconds(&self, i: usize, name: &str) -> Result<Option<std::time::Duration>> {
+        let seconds = match self.get(i) {
+            Value::Nil => return Ok(None),
+            Value::Integer(n) => n.as_f64().unwrap_or(-1.0),
+            Value::F32(f) => f64::from(*f),
+            Value::F64(f) => *f,
+            _ => return Err(self.bad(i, &format!("{name} in seconds (a number) or nil"))),
+        };
+        if !seconds.is_finite() || seconds < 0.0 || seconds > 1e10 {
+            return Err(self.bad(i, &format!("{name} in seconds, 0 or more")));
+        }
+        Ok(if seconds == 0.0 { None } else { Some(std::time::Duration::from_secs_f64(seconds)) })
+    }
+
+    /// Takes the value at `i` out (nil when absent).
+    pub fn take(&mut self, i: usize) -> Value {
+        self.values.get_mut(i).map(|v| std::mem::replace(v, Value::Nil)).unwrap_or(Value::Nil)
+    }
+}
+
+/// Encodes a result value as MessagePack.
+pub fn encode(value: &Value) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing into a Vec never fails.
+    let _ = rmpv::encode::write_value(&mut out, value);
+    out
+}
+
+/// MessagePack nil, the result of methods that answer nothing.
+pub const NIL: &[u8] = &[0xc0];
+
+/// Encodes one string as a MessagePack args array `[s]`.
+pub fn one_string_array(s: &str) -> Vec<u8> {
+    encode(&Value::Array(vec![Value::from(s)]))
+}

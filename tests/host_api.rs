@@ -1,0 +1,853 @@
+//! The host API imports (docs/ABI.md §5–§8) through WAT guests: every store,
+//! fs and http method, every refusal, the process and Redis store backends,
+//! and query.
+//!
+//! The `api` guest takes ONE bin arg holding length-prefixed fields (u32 LE
+//! length, then bytes) and hands them to an import unchanged, so a test can
+//! pass any name, method and args array, including wrong ones.
+
+mod common;
+
+use common::{json, mp, wasm, write, ALLOC, PACK};
+use serde_json::{json, Value as Json};
+use std::io::{BufRead, BufReader, Read, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use yaowasm::{Error, Runtime};
+
+fn api_wat() -> String {
+    format!(
+        r#"(module
+  (import "yao" "store" (func $store (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "yao" "store_get" (func $store_get (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "store_set" (func $store_set (param i32 i32 i32 i32 i32 i32 i64) (result i64)))
+  (import "yao" "store_del" (func $store_del (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "fs" (func $fs (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "yao" "http" (func $http (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "query" (func $query (param i32 i32) (result i64)))
+  (import "yao" "process" (func $process (param i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  {ALLOC}
+  {PACK}
+  ;; The length word of field $i; fields start after the 6-byte [bin32] header.
+  (func $field (param $base i32) (param $i i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.add (local.get $base) (i32.const 6)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $i)))
+      (local.set $p (i32.add (i32.add (local.get $p) (i32.const 4)) (i32.load (local.get $p))))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br $l)))
+    (local.get $p))
+  (func $fp (param $b i32) (param $i i32) (result i32) (i32.add (call $field (local.get $b) (local.get $i)) (i32.const 4)))
+  (func $fl (param $b i32) (param $i i32) (result i32) (i32.load (call $field (local.get $b) (local.get $i))))
+  (func (export "Store") (param $b i32) (param i32) (result i64)
+    (call $store (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
+                 (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))
+                 (call $fp (local.get $b) (i32.const 2)) (call $fl (local.get $b) (i32.const 2))))
+  (func (export "StoreGet") (param $b i32) (param i32) (result i64)
+    (call $store_get (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
+                     (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))))
+  (func (export "StoreSet") (param $b i32) (param i32) (result i64)
+    (call $store_set (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
+                     (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))
+                     (call $fp (local.get $b) (i32.const 2)) (call $fl (local.get $b) (i32.const 2))
+                     (i64.load (call $fp (local.get $b) (i32.const 3)))))
+  (func (export "StoreDel") (param $b i32) (param i32) (result i64)
+    (call $store_del (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
+                     (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))))
+  (func (export "Fs") (param $b i32) (param i32) (result i64)
+    (call $fs (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
+              (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))
+              (call $fp (local.get $b) (i32.const 2)) (call $fl (local.get $b) (i32.const 2))))
+  (func (export "Http") (param $b i32) (param i32) (result i64)
+    (call $http (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
+                (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))))
+  (func (export "Query") (param $b i32) (param i32) (result i64)
+    (call $query (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))))
+  (func (export "Process") (param $b i32) (param i32) (result i64)
+    (call $process (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
+                   (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))))
+  (func (export "WildStore") (param i32 i32) (result i64)
+    (call $store (i32.const 0xfffffff0) (i32.const 64) (i32.const 0) (i32.const 3) (i32.const 0) (i32.const 0)))
+  (func (export "WildFs") (param i32 i32) (result i64)
+    (call $fs (i32.const 0) (i32.const 4) (i32.const 0) (i32.const 4) (i32.const 65530) (i32.const 100)))
+)"#
+    )
+}
+
+/// A JSON guest (`yao_encoding` → 1): sets `{{"a":[1,"x"]}}` under "k" in store
+/// "j" through the fast path, then reads it back through `store`.
+fn json_api_wat() -> String {
+    format!(
+        r#"(module
+  (import "yao" "store" (func $store (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "yao" "store_set" (func $store_set (param i32 i32 i32 i32 i32 i32 i64) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "j")
+  (data (i32.const 20) "k")
+  (data (i32.const 24) "{{\"a\":[1,\"x\"]}}")
+  (data (i32.const 64) "Get")
+  (data (i32.const 72) "[\"k\"]")
+  (data (i32.const 96) "not json")
+  {ALLOC}
+  {PACK}
+  (func (export "yao_encoding") (result i32) (i32.const 1))
+  (func (export "RoundTrip") (param i32 i32) (result i64)
+    (local $r i64)
+    (local.set $r (call $store_set (i32.const 16) (i32.const 1) (i32.const 20) (i32.const 1) (i32.const 24) (i32.const 13) (i64.const 0)))
+    (if (i64.ne (local.get $r) (i64.const 0)) (then (return (local.get $r))))
+    (call $store (i32.const 16) (i32.const 1) (i32.const 64) (i32.const 3) (i32.const 72) (i32.const 5)))
+  (func (export "BadValue") (param i32 i32) (result i64)
+    (call $store_set (i32.const 16) (i32.const 1) (i32.const 20) (i32.const 1) (i32.const 96) (i32.const 8) (i64.const 0)))
+)"#
+    )
+}
+
+/// `[bin32(fields)]`, each field a u32 LE length and its bytes.
+fn fields(parts: &[&[u8]]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        body.extend_from_slice(part);
+    }
+    let mut out = vec![0x91, 0xc6];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn runtime(config: &Json) -> (Runtime, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "api.wasm", &wasm(&api_wat()));
+    write(dir.path(), "japi.wasm", &wasm(&json_api_wat()));
+    let rt = Runtime::from_json(Some(&config.to_string())).unwrap();
+    let report = rt.load_dir(dir.path()).unwrap();
+    assert_eq!(report.loaded, 2, "{:?}", report.problems);
+    (rt, dir)
+}
+
+fn exec(rt: &Runtime, function: &str, parts: &[&[u8]]) -> Result<Json, Error> {
+    rt.exec(&format!("scripts.api.{function}"), &fields(parts)).map(|r| json(&r))
+}
+
+/// `store(name, method, args)` with args as JSON.
+fn store(rt: &Runtime, name: &str, method: &str, args: Json) -> Result<Json, Error> {
+    exec(rt, "Store", &[name.as_bytes(), method.as_bytes(), &mp(&args)])
+}
+
+fn store_set(rt: &Runtime, name: &str, key: &str, value: &Json, ttl: i64) -> Result<Json, Error> {
+    exec(rt, "StoreSet", &[name.as_bytes(), key.as_bytes(), &mp(value), &ttl.to_le_bytes()])
+}
+
+fn store_get(rt: &Runtime, name: &str, key: &str) -> Result<Json, Error> {
+    exec(rt, "StoreGet", &[name.as_bytes(), key.as_bytes()])
+}
+
+fn code(result: Result<Json, Error>) -> i32 {
+    match result {
+        Ok(v) => panic!("expected an error, got {v}"),
+        Err(e) => e.code(),
+    }
+}
+
+// ------------------------------------------------------------------ store
+
+/// Every method of a store backend, in one sequence (memory and Redis run it).
+fn store_methods(rt: &Runtime, name: &str) {
+    assert_eq!(store(rt, name, "Clear", json!([])).unwrap(), Json::Null);
+    let value = json!({"n": 1, "list": [1, 2.5, "x", null, true], "nested": {"a": {}}});
+    assert_eq!(store(rt, name, "Set", json!(["user", value])).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "Get", json!(["user"])).unwrap(), value);
+    assert_eq!(store(rt, name, "Has", json!(["user"])).unwrap(), json!(true));
+    assert_eq!(store(rt, name, "Has", json!(["nobody"])).unwrap(), json!(false));
+    assert_eq!(store(rt, name, "Get", json!(["nobody"])).unwrap(), Json::Null);
+    store(rt, name, "Set", json!(["b", "two", 0])).unwrap();
+    store(rt, name, "Set", json!(["a", 1, null])).unwrap();
+    assert_eq!(store(rt, name, "Keys", json!([])).unwrap(), json!(["a", "b", "user"]));
+    assert_eq!(store(rt, name, "Len", json!([])).unwrap(), json!(3));
+    // GetSet: a live key is kept; a missing one is set and returned.
+    assert_eq!(store(rt, name, "GetSet", json!(["a", 99])).unwrap(), json!(1));
+    assert_eq!(store(rt, name, "Get", json!(["a"])).unwrap(), json!(1));
+    assert_eq!(store(rt, name, "GetSet", json!(["c", [3]])).unwrap(), json!([3]));
+    assert_eq!(store(rt, name, "Get", json!(["c"])).unwrap(), json!([3]));
+    assert_eq!(store(rt, name, "GetDel", json!(["c"])).unwrap(), json!([3]));
+    assert_eq!(store(rt, name, "GetDel", json!(["c"])).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "Del", json!(["b"])).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "Del", json!(["b"])).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "Keys", json!([])).unwrap(), json!(["a", "user"]));
+    // The fast paths see the same entries.
+    assert_eq!(store_get(rt, name, "a").unwrap(), json!(1));
+    assert_eq!(store_get(rt, name, "zz").unwrap(), Json::Null);
+    assert_eq!(store_set(rt, name, "f", &json!({"fast": true}), 0).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "Get", json!(["f"])).unwrap(), json!({"fast": true}));
+    assert_eq!(exec(rt, "StoreDel", &[name.as_bytes(), b"f"]).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "Has", json!(["f"])).unwrap(), json!(false));
+    // TTLs: a float ttl through store, whole seconds through store_set.
+    store(rt, name, "Set", json!(["short", "v", 0.15])).unwrap();
+    store_set(rt, name, "fastshort", &json!("w"), 1).unwrap();
+    assert_eq!(store(rt, name, "Get", json!(["short"])).unwrap(), json!("v"));
+    assert_eq!(store_get(rt, name, "fastshort").unwrap(), json!("w"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(store(rt, name, "Get", json!(["short"])).unwrap(), Json::Null, "expired");
+    assert_eq!(store(rt, name, "Has", json!(["short"])).unwrap(), json!(false));
+    assert_eq!(store(rt, name, "GetDel", json!(["short"])).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "GetSet", json!(["short", "new"])).unwrap(), json!("new"), "an expired key is set again");
+    std::thread::sleep(Duration::from_millis(900));
+    assert_eq!(store_get(rt, name, "fastshort").unwrap(), Json::Null, "expired after 1 s");
+    assert_eq!(store(rt, name, "Keys", json!([])).unwrap(), json!(["a", "short", "user"]));
+    assert_eq!(store(rt, name, "Clear", json!([])).unwrap(), Json::Null);
+    assert_eq!(store(rt, name, "Len", json!([])).unwrap(), json!(0));
+}
+
+#[test]
+fn memory_store_every_method() {
+    let (rt, _dir) = runtime(&json!({"stores": {"small": {"max_entries": 10}}}));
+    store_methods(&rt, "cache");
+    store_methods(&rt, "small");
+    // Stores are separate by name.
+    store(&rt, "one", "Set", json!(["k", 1])).unwrap();
+    assert_eq!(store(&rt, "two", "Get", json!(["k"])).unwrap(), Json::Null);
+    // Bytes and big values survive.
+    let big = "z".repeat(200_000);
+    store_set(&rt, "one", "big", &json!(big), 0).unwrap();
+    assert_eq!(store_get(&rt, "one", "big").unwrap(), json!(big));
+    let bytes = {
+        let mut v = Vec::new();
+        rmp::encode::write_bin(&mut v, &[0, 1, 255]).unwrap();
+        v
+    };
+    exec(&rt, "StoreSet", &[b"one", b"bin", &bytes, &0i64.to_le_bytes()]).unwrap();
+    assert_eq!(rt.exec("scripts.api.StoreGet", &fields(&[b"one", b"bin"])).unwrap(), bytes);
+}
+
+#[test]
+fn memory_store_max_entries_evicts() {
+    let (rt, _dir) = runtime(&json!({"stores": {"tiny": {"max_entries": 5}}}));
+    for i in 0..200 {
+        store_set(&rt, "tiny", &format!("k{i}"), &json!(i), 0).unwrap();
+    }
+    let len = store(&rt, "tiny", "Len", json!([])).unwrap().as_u64().unwrap();
+    assert!((1..=5).contains(&len), "{len} entries");
+}
+
+#[test]
+fn store_refusals() {
+    let (rt, _dir) = runtime(&json!({}));
+    assert_eq!(code(store(&rt, "s", "Teleport", json!([]))), 404);
+    assert_eq!(code(store(&rt, "s", "Get", json!([1]))), 400, "key must be a string");
+    assert_eq!(code(store(&rt, "s", "Get", json!([]))), 400, "key missing");
+    assert_eq!(code(store(&rt, "s", "Get", json!(["a", "b"]))), 400, "too many args");
+    assert_eq!(code(store(&rt, "s", "Set", json!(["a", 1, -1]))), 400, "negative ttl");
+    assert_eq!(code(store(&rt, "s", "Set", json!(["a", 1, "soon"]))), 400, "ttl not a number");
+    assert_eq!(code(exec(&rt, "Store", &[b"s", b"Get", &mp(&json!({"k": 1}))])), 400, "args not an array");
+    assert_eq!(code(exec(&rt, "Store", &[b"s", b"Get", &[0x91, 0xc1]])), 400, "args not MessagePack");
+    assert_eq!(code(exec(&rt, "Store", &[&[0xff, 0xfe], b"Get", &mp(&json!(["k"]))])), 400, "name not UTF-8");
+    assert_eq!(code(exec(&rt, "Store", &[b"", b"Get", &mp(&json!(["k"]))])), 400, "empty name");
+    assert_eq!(code(exec(&rt, "Store", &["n".repeat(129).as_bytes(), b"Get", &mp(&json!(["k"]))])), 400, "long name");
+    assert_eq!(code(exec(&rt, "StoreSet", &[b"s", b"k", &[0xc1], &0i64.to_le_bytes()])), 400, "bad value");
+    assert_eq!(code(exec(&rt, "StoreSet", &[b"s", b"k", &[0x01, 0x02], &0i64.to_le_bytes()])), 400, "two values");
+    assert_eq!(code(exec(&rt, "StoreGet", &[b"s", &[0xc3, 0x28]])), 400, "key not UTF-8");
+    let wild = rt.exec("scripts.api.WildStore", &[]).unwrap_err();
+    assert_eq!(wild.code(), 500, "{wild}");
+}
+
+#[test]
+fn json_guest_store_round_trip() {
+    let (rt, _dir) = runtime(&json!({}));
+    assert_eq!(json(&rt.exec("scripts.japi.RoundTrip", &[]).unwrap()), json!({"a": [1, "x"]}));
+    // What the JSON guest stored is a Yao value, seen the same by a MessagePack guest.
+    assert_eq!(store_get(&rt, "j", "k").unwrap(), json!({"a": [1, "x"]}));
+    assert_eq!(rt.exec("scripts.japi.BadValue", &[]).unwrap_err().code(), 400);
+}
+
+#[test]
+fn process_store_goes_to_the_host() {
+    let (rt, _dir) = runtime(&json!({"stores": {"gou": {"backend": "process"}}}));
+    let calls: Arc<Mutex<Vec<(String, Json)>>> = Arc::default();
+    let seen = calls.clone();
+    rt.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| {
+        seen.lock().unwrap().push((name.to_owned(), json(args)));
+        match name {
+            "stores.gou.Get" => Ok(mp(&json!("from gou"))),
+            "stores.gou.Len" => Err(Error::new(503, "gou store down")),
+            _ => Ok(mp(&Json::Null)),
+        }
+    })));
+    assert_eq!(store(&rt, "gou", "Get", json!(["k"])).unwrap(), json!("from gou"));
+    assert_eq!(store_get(&rt, "gou", "k").unwrap(), json!("from gou"));
+    assert_eq!(store_set(&rt, "gou", "k", &json!({"v": 1}), 30).unwrap(), Json::Null);
+    assert_eq!(exec(&rt, "StoreDel", &[b"gou", b"k"]).unwrap(), Json::Null);
+    let e = store(&rt, "gou", "Len", json!([])).unwrap_err();
+    assert_eq!((e.code(), e.message()), (503, "gou store down"));
+    // A name not configured stays in memory: the handler never sees it.
+    store(&rt, "local", "Set", json!(["k", 1])).unwrap();
+    assert_eq!(
+        *calls.lock().unwrap(),
+        vec![
+            ("stores.gou.Get".to_owned(), json!(["k"])),
+            ("stores.gou.Get".to_owned(), json!(["k"])),
+            ("stores.gou.Set".to_owned(), json!(["k", {"v": 1}, 30])),
+            ("stores.gou.Del".to_owned(), json!(["k"])),
+            ("stores.gou.Len".to_owned(), json!([])),
+        ]
+    );
+}
+
+#[test]
+fn process_store_without_handler_is_404() {
+    let (rt, _dir) = runtime(&json!({"stores": {"gou": {"backend": "process"}}}));
+    assert_eq!(code(store_get(&rt, "gou", "k")), 404);
+}
+
+// ------------------------------------------------------------------ redis
+
+/// A redis-server on a free port of 127.0.0.1, stopped when dropped.
+struct RedisServer {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (Debian package redis-server)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+                s.write_all(b"PING\r\n").unwrap();
+                let mut line = String::new();
+                if BufReader::new(&s).read_line(&mut line).is_ok() && line.starts_with("+PONG") {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RedisServer { child, port, _dir: dir }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn redis_store_every_method_and_shared_between_runtimes() {
+    let server = RedisServer::start();
+    let config = json!({"stores": {"shared": {"backend": "redis", "url": server.url()},
+                                    "other": {"backend": "redis", "url": server.url(), "prefix": "other*[x]:"}}});
+    let (a, _da) = runtime(&config);
+    let (b, _db) = runtime(&config);
+    store_methods(&a, "shared");
+    store_methods(&a, "other");
+    // Two runtimes, one store.
+    store_set(&a, "shared", "k", &json!({"from": "a"}), 0).unwrap();
+    assert_eq!(store_get(&b, "shared", "k").unwrap(), json!({"from": "a"}));
+    assert_eq!(store(&b, "shared", "GetSet", json!(["k", "b's"])).unwrap(), json!({"from": "a"}));
+    store(&b, "shared", "Set", json!(["k2", 2, 0.2])).unwrap();
+    assert_eq!(store(&a, "shared", "Keys", json!([])).unwrap(), json!(["k", "k2"]));
+    // Prefixes keep stores apart, even one full of glob characters.
+    store(&a, "other", "Set", json!(["x", 1])).unwrap();
+    assert_eq!(store(&b, "other", "Keys", json!([])).unwrap(), json!(["x"]));
+    assert_eq!(store(&b, "shared", "Len", json!([])).unwrap(), json!(2));
+    std::thread::sleep(Duration::from_millis(350));
+    assert_eq!(store_get(&b, "shared", "k2").unwrap(), Json::Null, "expired on the server");
+    store(&b, "other", "Clear", json!([])).unwrap();
+    assert_eq!(store(&a, "shared", "Keys", json!([])).unwrap(), json!(["k"]), "Clear of one prefix leaves the other");
+    // Redis gone: 502, and the runtime keeps serving other stores.
+    drop(server);
+    assert_eq!(code(store_get(&a, "shared", "k")), 502);
+    store(&a, "mem", "Set", json!(["k", 1])).unwrap();
+}
+
+// ------------------------------------------------------------------ fs
+
+fn fs(rt: &Runtime, root: &str, method: &str, args: Json) -> Result<Json, Error> {
+    exec(rt, "Fs", &[root.as_bytes(), method.as_bytes(), &mp(&args)])
+}
+
+struct FsFixture {
+    rt: Runtime,
+    _scripts: tempfile::TempDir,
+    base: tempfile::TempDir,
+}
+
+/// base/data is the root "data", base/system the root "system";
+/// base/outside holds secret.txt and is reachable only by escaping.
+fn fs_fixture() -> FsFixture {
+    let base = tempfile::tempdir().unwrap();
+    for d in ["data", "system", "outside"] {
+        std::fs::create_dir(base.path().join(d)).unwrap();
+    }
+    std::fs::write(base.path().join("outside/secret.txt"), "SECRET").unwrap();
+    std::fs::write(base.path().join("system/app.yao"), "{}").unwrap();
+    let config = json!({"fs": {"data": base.path().join("data"), "system": base.path().join("system")}});
+    let (rt, scripts) = runtime(&config);
+    FsFixture { rt, _scripts: scripts, base }
+}
+
+#[test]
+fn fs_every_method() {
+    let f = fs_fixture();
+    let rt = &f.rt;
+    let data = f.base.path().join("data");
+    assert_eq!(fs(rt, "data", "MkdirAll", json!(["a/b/c"])).unwrap(), Json::Null);
+    assert_eq!(fs(rt, "data", "MkdirAll", json!(["a/b/c"])).unwrap(), Json::Null, "fine when it exists");
+    assert_eq!(fs(rt, "data", "Mkdir", json!(["a/d"])).unwrap(), Json::Null);
+    assert_eq!(code(fs(rt, "data", "Mkdir", json!(["a/d"]))), 409);
+    assert_eq!(code(fs(rt, "data", "Mkdir", json!(["x/y"]))), 404, "parent missing");
+    assert_eq!(fs(rt, "data", "WriteFile", json!(["a/hello.txt", "héllo"])).unwrap(), json!(6));
+    assert_eq!(std::fs::read_to_string(data.join("a/hello.txt")).unwrap(), "héllo");
+    assert_eq!(fs(rt, "data", "ReadFile", json!(["a/hello.txt"])).unwrap(), json!("héllo"));
+    assert_eq!(fs(rt, "data", "AppendFile", json!(["a/hello.txt", " world"])).unwrap(), json!(6));
+    assert_eq!(fs(rt, "data", "ReadFile", json!(["./a//hello.txt"])).unwrap(), json!("héllo world"));
+    assert_eq!(fs(rt, "data", "Size", json!(["a/hello.txt"])).unwrap(), json!(12));
+    let bin = {
+        let mut v = vec![0x94];
+        rmp::encode::write_str(&mut v, "b.bin").unwrap();
+        rmp::encode::write_bin(&mut v, &[0, 159, 255]).unwrap();
+        v.push(0xcd);
+        v.extend_from_slice(&0o600u16.to_be_bytes());
+        v.push(0xc0);
+        v
+    };
+    assert_eq!(code(exec(rt, "Fs", &[b"data", b"WriteFileBuffer", &bin])), 400, "four args");
+    let bin3 = {
+        let mut v = bin.clone();
+        v[0] = 0x93;
+        v.pop();
+        v
+    };
+    assert_eq!(exec(rt, "Fs", &[b"data", b"WriteFileBuffer", &bin3]).unwrap(), json!(3));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(data.join("b.bin")).unwrap().permissions().mode() & 0o777, 0o600);
+    let read = rt.exec("scripts.api.Fs", &fields(&[b"data", b"ReadFileBuffer", &mp(&json!(["b.bin"]))])).unwrap();
+    let mut expect = Vec::new();
+    rmp::encode::write_bin(&mut expect, &[0, 159, 255]).unwrap();
+    assert_eq!(read, expect);
+    assert_eq!(code(fs(rt, "data", "ReadFile", json!(["b.bin"]))), 400, "not UTF-8");
+    assert_eq!(fs(rt, "data", "AppendFile", json!(["new.log", "1"])).unwrap(), json!(1), "creates");
+    assert_eq!(fs(rt, "data", "Exists", json!(["a"])).unwrap(), json!(true));
+    assert_eq!(fs(rt, "data", "Exists", json!(["nope"])).unwrap(), json!(false));
+    assert_eq!(fs(rt, "data", "IsDir", json!(["a"])).unwrap(), json!(true));
+    assert_eq!(fs(rt, "data", "IsDir", json!(["a/hello.txt"])).unwrap(), json!(false));
+    assert_eq!(fs(rt, "data", "IsFile", json!(["a/hello.txt"])).unwrap(), json!(true));
+    assert_eq!(fs(rt, "data", "IsFile", json!(["nope"])).unwrap(), json!(false));
+    assert_eq!(fs(rt, "data", "ReadDir", json!(["a"])).unwrap(), json!(["a/b", "a/d", "a/hello.txt"]));
+    assert_eq!(fs(rt, "data", "ReadDir", json!(["", true])).unwrap(),
+               json!(["a", "a/b", "a/b/c", "a/d", "a/hello.txt", "b.bin", "new.log"]));
+    assert_eq!(fs(rt, "data", "Copy", json!(["a/hello.txt", "a/b/copy.txt"])).unwrap(), Json::Null);
+    assert_eq!(fs(rt, "data", "ReadFile", json!(["a/b/copy.txt"])).unwrap(), json!("héllo world"));
+    assert_eq!(fs(rt, "data", "Move", json!(["a/b/copy.txt", "moved.txt"])).unwrap(), Json::Null);
+    assert_eq!(fs(rt, "data", "Exists", json!(["a/b/copy.txt"])).unwrap(), json!(false));
+    assert_eq!(fs(rt, "data", "ReadFile", json!(["moved.txt"])).unwrap(), json!("héllo world"));
+    assert_eq!(code(fs(rt, "data", "Remove", json!(["a"]))), 409, "not empty");
+    assert_eq!(fs(rt, "data", "Remove", json!(["moved.txt"])).unwrap(), Json::Null);
+    assert_eq!(code(fs(rt, "data", "Remove", json!(["moved.txt"]))), 404);
+    assert_eq!(fs(rt, "data", "Remove", json!(["a/d"])).unwrap(), Json::Null);
+    assert_eq!(fs(rt, "data", "RemoveAll", json!(["a"])).unwrap(), Json::Null);
+    assert_eq!(fs(rt, "data", "RemoveAll", json!(["a"])).unwrap(), Json::Null, "fine when absent");
+    assert!(!data.join("a").exists());
+    assert_eq!(code(fs(rt, "data", "ReadFile", json!(["gone.txt"]))), 404);
+    assert_eq!(code(fs(rt, "data", "Size", json!(["gone.txt"]))), 404);
+    assert_eq!(code(fs(rt, "data", "Teleport", json!([]))), 404);
+    // Roots are separate.
+    assert_eq!(fs(rt, "system", "ReadDir", json!(["."])).unwrap(), json!(["app.yao"]));
+    assert_eq!(fs(rt, "system", "Exists", json!(["b.bin"])).unwrap(), json!(false));
+    // The wild args pointer ends the call.
+    assert_eq!(rt.exec("scripts.api.WildFs", &[]).unwrap_err().code(), 500);
+}
+
+#[test]
+fn fs_refuses_every_escape() {
+    let f = fs_fixture();
+    let rt = &f.rt;
+    let data = f.base.path().join("data");
+    let outside = f.base.path().join("outside");
+    std::os::unix::fs::symlink(&outside, data.join("out_dir")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), data.join("out_file")).unwrap();
+    std::os::unix::fs::symlink("../outside/secret.txt", data.join("rel_out")).unwrap();
+    std::os::unix::fs::symlink(outside.join("missing.txt"), data.join("dangling")).unwrap();
+    std::fs::write(data.join("inside.txt"), "inside").unwrap();
+    std::os::unix::fs::symlink("inside.txt", data.join("in_link")).unwrap();
+
+    let refused: &[(&str, Json, i32)] = &[
+        ("ReadFile", json!(["../outside/secret.txt"]), 403),
+        ("ReadFile", json!(["a/../../outside/secret.txt"]), 403),
+        ("ReadFile", json!([".."]), 403),
+        ("ReadFile", json!([outside.join("secret.txt")]), 403),
+        ("ReadFile", json!(["/etc/passwd"]), 403),
+        ("ReadFile", json!(["out_dir/secret.txt"]), 403),
+        ("ReadFile", json!(["out_file"]), 403),
+        ("ReadFile", json!(["rel_out"]), 403),
+        ("ReadFile", json!(["dangling"]), 403),
+        ("WriteFile", json!(["out_dir/new.txt", "x"]), 403),
+        ("WriteFile", json!(["out_file", "overwritten"]), 403),
+        ("WriteFile", json!(["dangling", "created outside"]), 403),
+        ("AppendFile", json!(["rel_out", "x"]), 403),
+        ("MkdirAll", json!(["out_dir/sub/deeper"]), 403),
+        ("Mkdir", json!(["../made"]), 403),
+        ("ReadDir", json!(["out_dir"]), 403),
+        ("Exists", json!(["out_dir/secret.txt"]), 403),
+        ("Size", json!(["out_file"]), 403),
+        ("Copy", json!(["out_file", "stolen.txt"]), 403),
+        ("Copy", json!(["inside.txt", "out_dir/planted.txt"]), 403),
+        ("Move", json!(["inside.txt", "../outside/moved.txt"]), 403),
+        ("Move", json!(["out_dir/secret.txt", "stolen.txt"]), 403),
+        ("Remove", json!(["out_dir/secret.txt"]), 403),
+        ("RemoveAll", json!(["out_dir/"]), 403),
+        ("RemoveAll", json!([""]), 403),
+        ("Remove", json!(["."]), 403),
+        ("ReadFile", json!(["bad\u{0}name"]), 400),
+        ("WriteFile", json!(["inside.txt\u{0}/x", "x"]), 400),
+        ("ReadFile", json!(["a/".repeat(2049)]), 400),
+        ("ReadFile", json!(["n".repeat(256)]), 400),
+        ("ReadFile", json!([42]), 400),
+    ];
+    for (method, args, expect) in refused {
+        let got = fs(rt, "data", method, args.clone());
+        assert_eq!(code(got), *expect, "{method} {args}");
+    }
+    assert_eq!(code(fs(rt, "nope", "ReadFile", json!(["x"]))), 403, "root not configured");
+    // Nothing outside was read, written, moved or removed.
+    let names: Vec<_> = std::fs::read_dir(&outside).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("secret.txt")]);
+    assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "SECRET");
+    assert!(!f.base.path().join("made").exists());
+    assert!(!data.join("stolen.txt").exists());
+    // Symlinks that stay inside are followed.
+    assert_eq!(fs(rt, "data", "ReadFile", json!(["in_link"])).unwrap(), json!("inside"));
+    // A root that is itself reached through a symlink still works.
+    let linked = f.base.path().join("linked_root");
+    std::os::unix::fs::symlink(&data, &linked).unwrap();
+    let (rt2, _s) = runtime(&json!({"fs": {"data": linked}}));
+    assert_eq!(fs(&rt2, "data", "ReadFile", json!(["inside.txt"])).unwrap(), json!("inside"));
+    assert_eq!(code(fs(&rt2, "data", "ReadFile", json!(["out_file"]))), 403);
+}
+
+#[test]
+fn fs_symlink_swap_race_never_reads_outside() {
+    let f = fs_fixture();
+    let data = f.base.path().join("data");
+    let outside = f.base.path().join("outside");
+    // data/d flips between a real directory holding secret.txt = "inside"
+    // and a symlink to outside/ (whose secret.txt is "SECRET").
+    let real = data.join("real");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::write(real.join("secret.txt"), "inside").unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let (stop, data, outside) = (stop.clone(), data.clone(), outside.clone());
+        std::thread::spawn(move || {
+            let d = data.join("d");
+            let tmp = data.join("d.tmp");
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = std::fs::remove_file(&tmp);
+                std::os::unix::fs::symlink("real", &tmp).unwrap();
+                std::fs::rename(&tmp, &d).unwrap();
+                std::os::unix::fs::symlink(&outside, &tmp).unwrap();
+                std::fs::rename(&tmp, &d).unwrap();
+            }
+        })
+    };
+    let (mut inside, mut refused) = (0, 0);
+    let deadline = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < deadline {
+        match fs(&f.rt, "data", "ReadFile", json!(["d/secret.txt"])) {
+            Ok(v) => {
+                assert_eq!(v, json!("inside"), "read through the outside link");
+                inside += 1;
+            }
+            Err(e) => {
+                assert!(matches!(e.code(), 403 | 404), "{e}");
+                refused += 1;
+            }
+        }
+        // A write either lands inside (same content) or is refused; the
+        // outside file is checked untouched at the end.
+        if let Err(e) = fs(&f.rt, "data", "WriteFile", json!(["d/secret.txt", "inside"])) {
+            assert!(matches!(e.code(), 403 | 404), "{e}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "SECRET", "never written outside");
+    assert!(inside + refused > 10, "the loop ran ({inside} inside, {refused} refused)");
+}
+
+#[test]
+fn fs_without_roots_refuses_everything() {
+    let (rt, _dir) = runtime(&json!({}));
+    assert_eq!(code(fs(&rt, "data", "Exists", json!(["x"]))), 403);
+}
+
+#[test]
+fn fs_read_is_capped_by_guest_memory() {
+    let base = tempfile::tempdir().unwrap();
+    std::fs::write(base.path().join("big"), vec![b'x'; 2 << 20]).unwrap();
+    let (rt, _dir) = runtime(&json!({"fs": {"data": base.path()}, "max_memory_mb": 1}));
+    assert_eq!(code(fs(&rt, "data", "ReadFile", json!(["big"]))), 413);
+}
+
+// ------------------------------------------------------------------ http
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 for the tests: each connection on its
+/// own thread, one request per connection.
+fn http_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let _ = serve(stream, port);
+            });
+        }
+    });
+    port
+}
+
+fn serve(mut stream: TcpStream, port: u16) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, target) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+    let mut headers = serde_json::Map::new();
+    let mut length = 0usize;
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            if k == "content-length" {
+                length = v.parse().unwrap_or(0);
+            }
+            headers.insert(k, Json::String(v));
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let (path, query) = target.split_once('?').unwrap_or((&target, ""));
+    let (status, content_type, out): (&str, &str, Vec<u8>) = match path {
+        "/echo" => {
+            let echo = json!({"method": method, "query": query, "headers": headers,
+                              "body": String::from_utf8_lossy(&body)});
+            ("200 OK", "application/json; charset=utf-8", echo.to_string().into_bytes())
+        }
+        "/text" => ("200 OK", "text/plain", b"plain text".to_vec()),
+        "/bytes" => ("200 OK", "application/octet-stream", vec![0, 1, 2, 255]),
+        "/badjson" => ("200 OK", "application/json", b"{not json".to_vec()),
+        "/missing" => ("404 Not Found", "application/json", b"{\"error\":\"nope\"}".to_vec()),
+        "/big" => ("200 OK", "text/plain", vec![b'b'; 5000]),
+        "/slow" => {
+            std::thread::sleep(Duration::from_millis(1500));
+            ("200 OK", "text/plain", b"late".to_vec())
+        }
+        "/redirect" => {
+            let reply = format!(
+                "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{port}/echo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            return stream.write_all(reply.as_bytes());
+        }
+        "/chunked_big" => {
+            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")?;
+            for _ in 0..10 {
+                stream.write_all(b"3e8\r\n")?;
+                stream.write_all(&[b'c'; 1000])?;
+                stream.write_all(b"\r\n")?;
+            }
+            return stream.write_all(b"0\r\n\r\n");
+        }
+        _ => ("404 Not Found", "text/plain", b"no route".to_vec()),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nX-Multi: one\r\nX-Multi: two\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        out.len()
+    );
+    stream.write_all(head.as_bytes())?;
+    if method != "HEAD" {
+        stream.write_all(&out)?;
+    }
+    Ok(())
+}
+
+fn http(rt: &Runtime, method: &str, args: Json) -> Result<Json, Error> {
+    exec(rt, "Http", &[method.as_bytes(), &mp(&args)])
+}
+
+fn http_runtime(port: u16, extra: Json) -> (Runtime, tempfile::TempDir) {
+    let mut config = json!({"http_allow": [format!("127.0.0.1:{port}")], "http_max_response_bytes": 4096, "timeout_ms": 5000});
+    if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+        c.extend(e.clone());
+    }
+    runtime(&config)
+}
+
+#[test]
+fn http_every_method() {
+    let port = http_server();
+    let (rt, _dir) = http_runtime(port, json!({}));
+    let url = format!("http://127.0.0.1:{port}/echo");
+    let got = http(&rt, "Get", json!([url, {"q": "a b", "n": 1, "many": ["x", "y"]}, {"X-Token": "t1"}])).unwrap();
+    assert_eq!(got["status"], json!(200));
+    assert_eq!(got["headers"]["x-multi"], json!(["one", "two"]));
+    assert_eq!(got["data"]["method"], json!("GET"));
+    assert_eq!(got["data"]["query"], json!("many=x&many=y&n=1&q=a+b"));
+    assert_eq!(got["data"]["headers"]["x-token"], json!("t1"));
+    assert_eq!(got["data"]["body"], json!(""));
+
+    let post = http(&rt, "Post", json!([url, {"name": "Ada", "n": [1, 2]}])).unwrap();
+    assert_eq!(post["data"]["method"], json!("POST"));
+    assert_eq!(post["data"]["headers"]["content-type"], json!("application/json"));
+    let body: Json = serde_json::from_str(post["data"]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, json!({"name": "Ada", "n": [1, 2]}));
+
+    let text = http(&rt, "Put", json!([url, "raw text", {"v": "2"}, {"Content-Type": "text/csv"}])).unwrap();
+    assert_eq!(text["data"]["method"], json!("PUT"));
+    assert_eq!(text["data"]["query"], json!("v=2"));
+    assert_eq!(text["data"]["body"], json!("raw text"));
+    assert_eq!(text["data"]["headers"]["content-type"], json!("text/csv"));
+
+    let mut bytes_args = vec![0x92];
+    rmp::encode::write_str(&mut bytes_args, &url).unwrap();
+    rmp::encode::write_bin(&mut bytes_args, b"bin\x01").unwrap();
+    let patch = json(&rt.exec("scripts.api.Http", &fields(&[b"Patch", &bytes_args])).unwrap());
+    assert_eq!(patch["data"]["method"], json!("PATCH"));
+    assert_eq!(patch["data"]["headers"]["content-type"], json!("application/octet-stream"));
+    assert_eq!(patch["data"]["body"], json!("bin\u{1}"));
+
+    assert_eq!(http(&rt, "Delete", json!([url])).unwrap()["data"]["method"], json!("DELETE"));
+    let head = http(&rt, "Head", json!([url])).unwrap();
+    assert_eq!((head["status"].clone(), head["data"].clone()), (json!(200), Json::Null));
+    let send = http(&rt, "Send", json!(["options", url, null, {"k": "v"}, {"X-A": "b"}, 2000])).unwrap();
+    assert_eq!(send["data"]["method"], json!("OPTIONS"));
+    assert_eq!(send["data"]["query"], json!("k=v"));
+
+    let base = format!("http://127.0.0.1:{port}");
+    assert_eq!(http(&rt, "Get", json!([format!("{base}/text")])).unwrap()["data"], json!("plain text"));
+    let bytes = rt.exec("scripts.api.Http", &fields(&[b"Get", &mp(&json!([format!("{base}/bytes")]))])).unwrap();
+    let bytes = rmpv::decode::read_value(&mut &bytes[..]).unwrap();
+    let data = bytes.as_map().unwrap().iter().find(|(k, _)| k.as_str() == Some("data")).unwrap().1.clone();
+    assert_eq!(data, rmpv::Value::Binary(vec![0, 1, 2, 255]));
+    assert_eq!(http(&rt, "Get", json!([format!("{base}/badjson")])).unwrap()["data"], json!("{not json"));
+    let missing = http(&rt, "Get", json!([format!("{base}/missing")])).unwrap();
+    assert_eq!((missing["status"].clone(), missing["data"].clone()), (json!(404), json!({"error": "nope"})));
+    let redirect = http(&rt, "Get", json!([format!("{base}/redirect")])).unwrap();
+    assert_eq!(redirect["status"], json!(302), "redirects are not followed");
+}
+
+#[test]
+fn http_refusals() {
+    let port = http_server();
+    let (rt, _dir) = http_runtime(port, json!({}));
+    let base = format!("http://127.0.0.1:{port}");
+    // Hosts not in http_allow: another port, another name for the same host, another address.
+    assert_eq!(code(http(&rt, "Get", json!([format!("http://127.0.0.1:{}/echo", port.wrapping_add(1))]))), 403);
+    assert_eq!(code(http(&rt, "Get", json!([format!("http://localhost:{port}/echo")]))), 403);
+    assert_eq!(code(http(&rt, "Get", json!([format!("http://127.0.0.2:{port}/echo")]))), 403);
+    assert_eq!(code(http(&rt, "Get", json!([format!("http://user@127.0.0.2:{port}/")]))), 403);
+    assert_eq!(code(http(&rt, "Get", json!(["https://127.0.0.1/"]))), 400);
+    assert_eq!(code(http(&rt, "Get", json!(["ftp://127.0.0.1/"]))), 400);
+    assert_eq!(code(http(&rt, "Get", json!(["not a url"]))), 400);
+    assert_eq!(code(http(&rt, "Get", json!([]))), 400);
+    assert_eq!(code(http(&rt, "Teleport", json!([base]))), 404);
+    assert_eq!(code(http(&rt, "Send", json!(["TRACE", base]))), 400);
+    assert_eq!(code(http(&rt, "Post", json!([base, null, [{"file": "x"}]]))), 400, "files");
+    assert_eq!(code(http(&rt, "Get", json!([base, "q=1"]))), 400, "query must be a map");
+    assert_eq!(code(http(&rt, "Get", json!([base, null, {"h": 1}]))), 400, "headers are strings");
+    // Size cap: by Content-Length and by counting a chunked body.
+    assert_eq!(code(http(&rt, "Get", json!([format!("{base}/big")]))), 413);
+    assert_eq!(code(http(&rt, "Get", json!([format!("{base}/chunked_big")]))), 413);
+    // Timeout: the request's own, and http_timeout_ms.
+    let started = Instant::now();
+    assert_eq!(code(http(&rt, "Get", json!([format!("{base}/slow"), null, null, 200]))), 408);
+    assert!(started.elapsed() < Duration::from_millis(1200), "{:?}", started.elapsed());
+    let (short, _d) = http_runtime(port, json!({"http_timeout_ms": 200}));
+    assert_eq!(code(http(&short, "Get", json!([format!("{base}/slow")]))), 408);
+    // Nothing listening on an allowed port: 502.
+    let closed = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (rt2, _d2) = http_runtime(closed, json!({}));
+    assert_eq!(code(http(&rt2, "Get", json!([format!("http://127.0.0.1:{closed}/")]))), 502);
+    // No http_allow at all: every host is refused.
+    let (none, _d3) = runtime(&json!({}));
+    assert_eq!(code(http(&none, "Get", json!([format!("{base}/echo")]))), 403);
+}
+
+#[test]
+fn http_wildcard_allow() {
+    let (rt, _dir) = runtime(&json!({"http_allow": ["*.invalid"]}));
+    // Allowed by the pattern, so the refusal is the connection's (no such
+    // name), not the allow list's.
+    assert_eq!(code(http(&rt, "Get", json!(["http://api.yaowasm.invalid:9/"]))), 502);
+    assert_eq!(code(http(&rt, "Get", json!(["http://invalid:9/"]))), 403);
+    assert_eq!(code(http(&rt, "Get", json!(["http://api.yaowasm.invalid.evil:9/"]))), 403);
+}
+
+// ------------------------------------------------------------------ query, config, load
+
+#[test]
+fn query_goes_to_the_host_as_query_run() {
+    let (rt, _dir) = runtime(&json!({}));
+    assert_eq!(code(exec(&rt, "Query", &[&mp(&json!([{"select": ["id"]}]))])), 404, "no handler");
+    let calls: Arc<Mutex<Vec<(String, Json)>>> = Arc::default();
+    let seen = calls.clone();
+    rt.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| {
+        seen.lock().unwrap().push((name.to_owned(), json(args)));
+        Ok(mp(&json!([{"id": 1}])))
+    })));
+    let dsl = json!([{"select": ["id"], "from": "user", "wheres": [{":id": "id", "=": 1}]}]);
+    assert_eq!(exec(&rt, "Query", &[&mp(&dsl)]).unwrap(), json!([{"id": 1}]));
+    assert_eq!(*calls.lock().unwrap(), vec![("query.Run".to_owned(), dsl)]);
+    assert_eq!(code(exec(&rt, "Query", &[&mp(&json!("not an array"))])), 400);
+}
+
+#[test]
+fn config_keys_are_checked() {
+    for bad in [
+        json!({"stores": {"s": {"backend": "etcd"}}}),
+        json!({"stores": {"s": {"backend": "redis"}}}),
+        json!({"stores": {"s": {"backend": "memory", "typo": 1}}}),
+        json!({"fs": {"data": "/definitely/not/here"}}),
+        json!({"http_max_response_bytes": 0}),
+        json!({"http_timeout": 5}),
+    ] {
+        assert_eq!(Runtime::from_json(Some(&bad.to_string())).err().map(|e| e.code()), Some(400), "{bad}");
+    }
+}
+
+#[test]
+fn modules_importing_the_host_api_load() {
+    // The api guest imports all of them; an unknown yao import still fails.
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.wasm", &wasm(&format!(
+        r#"(module (import "yao" "store_teleport" (func (param i32))) (memory (export "memory") 1) {ALLOC}
+           (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#)));
+    let rt = Runtime::from_json(None).unwrap();
+    let report = rt.load_dir(dir.path()).unwrap();
+    assert_eq!(report.loaded, 0);
+    assert!(report.problems[0].message.contains("store_teleport"), "{:?}", report.problems);
+}
