@@ -8,15 +8,20 @@ YAO_CONFORMANCE_LANGS (comma-separated) narrows the list.
 YAO_CONFORMANCE_SCRIPTS points at another scripts folder of the same layout.
 
 The host serves models.user.Find (id 1 → the user of cases.json, any other →
-404 "user not found") and records every process call and log record, which
-the cases check in order.
+404 "user not found"), the store `hoststore` (stores.hoststore.*, a dict) and
+query.Run, and records every process call and log record, which the cases
+check in order. The host API cases (docs/ABI.md) also get an fs root `data`
+and a local HTTP server on 127.0.0.1 in http_allow. A case with a `langs`
+list is skipped, with that reason, for the languages not in it.
 """
 from __future__ import annotations
 
 import base64
 import json
 import os
+import tempfile
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +50,49 @@ def languages() -> list[str]:
     return langs
 
 
+class HttpHandler(BaseHTTPRequestHandler):
+    """The local HTTP server of the http cases."""
+
+    def log_message(self, *args: Any) -> None:  # quiet
+        pass
+
+    def reply(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self) -> None:
+        if self.path == "/json":
+            self.reply(200, "application/json", json.dumps({"hello": "world", "n": [1, 2.5]}).encode())
+        elif self.path == "/text":
+            self.reply(200, "text/plain; charset=utf-8", b"plain text")
+        else:
+            self.reply(404, "text/plain; charset=utf-8", b"no route")
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        echo = {"method": "POST", "type": self.headers.get("Content-Type"), "got": json.loads(body or b"null")}
+        self.reply(200, "application/json", json.dumps(echo).encode())
+
+
+HTTP_SERVER = ThreadingHTTPServer(("127.0.0.1", 0), HttpHandler)
+HTTP_SERVER.daemon_threads = True
+threading.Thread(target=HTTP_SERVER.serve_forever, daemon=True).start()
+HTTP_BASE = f"http://127.0.0.1:{HTTP_SERVER.server_address[1]}"
+
+
 def decode(value: Any) -> Any:
-    """cases.json → Python values: {"$bytes": b64} is bytes and
-    {"$repeat": c, "times": n} a long string."""
+    """cases.json → Python values: {"$bytes": b64} is bytes,
+    {"$repeat": c, "times": n} a long string, {"$url": path} a URL of the
+    local HTTP server."""
     if isinstance(value, dict):
         if set(value) == {"$bytes"}:
             return base64.b64decode(value["$bytes"])
+        if set(value) == {"$url"}:
+            return HTTP_BASE + value["$url"]
         if set(value) == {"$repeat", "times"}:
             return value["$repeat"] * value["times"]
         return {k: decode(v) for k, v in value.items()}
@@ -93,6 +135,7 @@ class Host:
         self.lock = threading.Lock()
         self.calls: list[list] = []
         self.logs: list[list] = []
+        self.store: dict[str, Any] = {}
 
     def reset(self) -> None:
         with self.lock:
@@ -106,7 +149,37 @@ class Host:
             if len(args) >= 1 and type(args[0]) is int and args[0] == HOST_USER["id"]:
                 return dict(HOST_USER)
             raise YaoError(404, "user not found")
+        if name.startswith("stores.hoststore."):
+            return self.host_store(name.rsplit(".", 1)[1], args)
+        if name == "query.Run":
+            return [{"id": 1}]
         raise YaoError(404, f"no such process: {name}")
+
+    def host_store(self, method: str, args: list) -> Any:
+        """gou's store, as a dict (no TTLs: the cases use none that expire)."""
+        s = self.store
+        if method == "Get":
+            return s.get(args[0])
+        if method == "Set":
+            s[args[0]] = args[1]
+            return None
+        if method == "Has":
+            return args[0] in s
+        if method == "Del":
+            s.pop(args[0], None)
+            return None
+        if method == "Keys":
+            return sorted(s)
+        if method == "Len":
+            return len(s)
+        if method == "Clear":
+            s.clear()
+            return None
+        if method == "GetSet":
+            return s.setdefault(args[0], args[1])
+        if method == "GetDel":
+            return s.pop(args[0], None)
+        raise YaoError(404, f"hoststore: no method {method}")
 
     def log(self, level: int, message: str) -> None:
         with self.lock:
@@ -119,7 +192,17 @@ def runtime():
     # with a debug build of the runtime takes minutes.
     cache = Path(os.environ.get("YAO_CONFORMANCE_CACHE", Path(__file__).parent / ".cache"))
     cache.mkdir(parents=True, exist_ok=True)
-    rt = Runtime({"timeout_ms": 10000, "cache_dir": str(cache)})
+    # The fs root `data`: hello.txt, and link_out leading to a folder outside.
+    files = tempfile.TemporaryDirectory(prefix="yao-conformance-")
+    data = Path(files.name) / "data"
+    (Path(files.name) / "outside").mkdir()
+    (Path(files.name) / "outside" / "secret.txt").write_text("SECRET")
+    data.mkdir()
+    (data / "hello.txt").write_text("hello from the data root")
+    (data / "link_out").symlink_to(Path(files.name) / "outside")
+    rt = Runtime({"timeout_ms": 10000, "cache_dir": str(cache), "fs": {"data": str(data)},
+                  "stores": {"hoststore": {"backend": "process"}},
+                  "http_allow": [HTTP_BASE.removeprefix("http://")]})
     host = Host()
     rt.set_process_handler(host.process)
     rt.set_log_handler(host.log)
@@ -130,6 +213,7 @@ def runtime():
     loaded = {entry["id"] for entry in rt.list()}
     yield rt, host, loaded
     rt.close()
+    files.cleanup()
 
 
 @pytest.mark.parametrize("lang", languages())
@@ -144,6 +228,8 @@ def test_module_is_built_and_loaded(runtime, lang):
 @pytest.mark.parametrize("lang", languages())
 def test_case(runtime, lang, case):
     rt, host, loaded = runtime
+    if "langs" in case and lang not in case["langs"]:
+        pytest.skip(f"{case['function']} is implemented for {case['langs']} only (the case's langs list)")
     module = SCRIPTS / lang / "user.wasm"
     assert module.is_file(), f"{module} is missing: run examples/guests/build-*.sh"
     assert f"{lang}.user" in loaded, f"{module} did not load"
@@ -173,7 +259,8 @@ def test_cases_are_well_formed():
     names = [c["name"] for c in CASES]
     assert len(names) == len(set(names)), "case names must be unique"
     for c in CASES:
-        assert set(c) <= {"name", "function", "args", "expect", "error", "host_calls", "logs"}, c["name"]
+        assert set(c) <= {"name", "function", "args", "expect", "error", "host_calls", "logs", "langs"}, c["name"]
+        assert set(c.get("langs", ALL_LANGS)) <= set(ALL_LANGS) and c.get("langs", ALL_LANGS), c["name"]
         assert isinstance(c["args"], list), c["name"]
         assert "error" not in c or c.get("expect") is None, f"{c['name']}: expect and error both set"
         for level, _ in c["logs"]:

@@ -161,3 +161,238 @@ static int32_t nested(yao_reader *args, uint32_t argc, yao_writer *out) {
     return 0;
 }
 YAO_EXPORT(Nested, nested)
+
+/* ---- the host API: store, fs, http, query (docs/ABI.md §5-§8) ---------- */
+
+/* Writes `key` and then an answer's result (nil when empty) into the map `out`. */
+static void put_answer(yao_writer *out, const char *key, const yao_answer *a) {
+    yao_write_cstr(out, key);
+    if (a->len) yao_write_raw(out, a->data, a->len);
+    else yao_write_nil(out);
+}
+
+/* Passes an error answer on with its code and message, freeing what it can. */
+static int32_t pass_on(yao_writer *out, yao_answer *a, yao_writer *args) {
+    int32_t code = yao_fail_n(out, a->code, a->message, a->message_len);
+    yao_answer_free(a);
+    if (args) yao_writer_free(args);
+    return code;
+}
+
+/* One store call with the args a writer holds (reset afterwards); the answer
+   goes under `key` in `out` when key is not NULL. */
+static int32_t store_step(const char *name, const char *method, yao_writer *args, const char *key, yao_writer *out) {
+    yao_answer a;
+    if (yao_store(name, method, args->data, args->len, &a) != 0) return pass_on(out, &a, 0);
+    if (key) put_answer(out, key, &a);
+    yao_answer_free(&a);
+    yao_writer_reset(args);
+    return 0;
+}
+
+/* StoreRoundTrip(store, key, value): every Store method, in order, on an
+   emptied store. */
+static int32_t store_round_trip(yao_reader *args, uint32_t argc, yao_writer *out) {
+    const char *s, *k;
+    uint32_t sl, kl;
+    const uint8_t *value;
+    size_t vlen;
+    char name[129], key[256];
+    if (argc < 3 || !yao_read_str(args, &s, &sl) || !yao_read_str(args, &k, &kl) || sl > 128 || kl > 255 ||
+        !yao_read_raw(args, &value, &vlen))
+        return yao_fail(out, 400, "StoreRoundTrip expects a store name, a key and a value");
+    for (uint32_t i = 0; i < sl; i++) name[i] = s[i];
+    name[sl] = 0;
+    for (uint32_t i = 0; i < kl; i++) key[i] = k[i];
+    key[kl] = 0;
+    yao_writer a = {0};
+    yao_answer r;
+    int32_t code;
+    yao_write_array(&a, 0);
+    if ((code = store_step(name, "Clear", &a, 0, out))) return code;
+    if (yao_store_set(name, key, value, vlen, 60, &r) != 0) return pass_on(out, &r, &a);
+    yao_answer_free(&r);
+    yao_write_map(out, 9);
+    if (yao_store_get(name, key, &r) != 0) return pass_on(out, &r, &a);
+    put_answer(out, "get", &r);
+    yao_answer_free(&r);
+    yao_write_array(&a, 1), yao_write_cstr(&a, key);
+    if ((code = store_step(name, "Has", &a, "has", out))) return code;
+    yao_write_array(&a, 2), yao_write_cstr(&a, key), yao_write_cstr(&a, "other");
+    if ((code = store_step(name, "GetSet", &a, "kept", out))) return code;
+    yao_write_array(&a, 2), yao_write_cstr(&a, "fresh"), yao_write_cstr(&a, "new");
+    if ((code = store_step(name, "GetSet", &a, "fresh", out))) return code;
+    yao_write_array(&a, 0);
+    if ((code = store_step(name, "Keys", &a, "keys", out))) return code;
+    yao_write_array(&a, 0);
+    if ((code = store_step(name, "Len", &a, "len", out))) return code;
+    yao_write_array(&a, 1), yao_write_cstr(&a, key);
+    if ((code = store_step(name, "GetDel", &a, "taken", out))) return code;
+    if (yao_store_get(name, key, &r) != 0) return pass_on(out, &r, &a);
+    put_answer(out, "after", &r);
+    yao_answer_free(&r);
+    if (yao_store_del(name, "fresh", &r) != 0) return pass_on(out, &r, &a);
+    yao_answer_free(&r);
+    yao_write_array(&a, 1), yao_write_cstr(&a, "fresh");
+    if ((code = store_step(name, "Has", &a, "has_after", out))) return code;
+    yao_writer_free(&a);
+    return 0;
+}
+YAO_EXPORT(StoreRoundTrip, store_round_trip)
+
+/* One fs call under "data" with args [p1, p2?] (p2 a string, or raw bytes
+   when raw is set); the answer goes under `key` in `out` when key is set. */
+static int32_t fs_step(const char *method, const char *p1, const char *p2, const uint8_t *raw, size_t raw_len,
+                       const char *key, yao_writer *out) {
+    yao_writer a = {0};
+    yao_answer r;
+    yao_write_array(&a, p2 || raw ? 2 : 1);
+    yao_write_cstr(&a, p1);
+    if (p2) yao_write_cstr(&a, p2);
+    else if (raw) yao_write_bin(&a, raw, raw_len);
+    if (yao_fs("data", method, a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
+    if (key) put_answer(out, key, &r);
+    yao_answer_free(&r);
+    yao_writer_free(&a);
+    return 0;
+}
+
+/* FsRoundTrip(dir, text): every FS method under the root "data". */
+static int32_t fs_round_trip(yao_reader *args, uint32_t argc, yao_writer *out) {
+    const char *d, *t;
+    uint32_t dl, tl;
+    char dir[200], text[1024], file[240], copy[240], moved[240], sub[240], raw[240];
+    if (argc < 2 || !yao_read_str(args, &d, &dl) || !yao_read_str(args, &t, &tl) || dl > 199 || tl > 1023)
+        return yao_fail(out, 400, "FsRoundTrip expects a folder and a text");
+    for (uint32_t i = 0; i < dl; i++) dir[i] = d[i];
+    dir[dl] = 0;
+    for (uint32_t i = 0; i < tl; i++) text[i] = t[i];
+    text[tl] = 0;
+    char *paths[] = {file, copy, moved, sub, raw};
+    const char *tails[] = {"/note.txt", "/copy.txt", "/moved.txt", "/sub", "/sub/raw.bin"};
+    for (int p = 0; p < 5; p++) {
+        uint32_t at = 0;
+        for (uint32_t i = 0; i < dl; i++) paths[p][at++] = dir[i];
+        for (const char *c = tails[p]; *c; c++) paths[p][at++] = *c;
+        paths[p][at] = 0;
+    }
+    static const uint8_t bang[] = {'!'}, bytes[] = {0, 1, 2};
+    int32_t code;
+    yao_write_map(out, 10);
+    if ((code = fs_step("MkdirAll", dir, 0, 0, 0, 0, out))) return code;
+    if ((code = fs_step("WriteFile", file, text, 0, 0, "written", out))) return code;
+    if ((code = fs_step("AppendFile", file, 0, bang, 1, "appended", out))) return code;
+    if ((code = fs_step("ReadFile", file, 0, 0, 0, "read", out))) return code;
+    if ((code = fs_step("Exists", file, 0, 0, 0, "exists", out))) return code;
+    if ((code = fs_step("IsFile", file, 0, 0, 0, "is_file", out))) return code;
+    if ((code = fs_step("IsDir", dir, 0, 0, 0, "is_dir", out))) return code;
+    if ((code = fs_step("Size", file, 0, 0, 0, "size", out))) return code;
+    if ((code = fs_step("Copy", file, copy, 0, 0, 0, out))) return code;
+    if ((code = fs_step("Move", copy, moved, 0, 0, 0, out))) return code;
+    if ((code = fs_step("ReadDir", dir, 0, 0, 0, "list", out))) return code;
+    if ((code = fs_step("Remove", moved, 0, 0, 0, 0, out))) return code;
+    if ((code = fs_step("Mkdir", sub, 0, 0, 0, 0, out))) return code;
+    if ((code = fs_step("WriteFileBuffer", raw, 0, bytes, 3, 0, out))) return code;
+    {
+        yao_writer a = {0};
+        yao_answer r;
+        yao_write_array(&a, 2), yao_write_cstr(&a, dir), yao_write_bool(&a, true);
+        if (yao_fs("data", "ReadDir", a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
+        put_answer(out, "tree", &r);
+        yao_answer_free(&r);
+        yao_writer_free(&a);
+    }
+    if ((code = fs_step("RemoveAll", dir, 0, 0, 0, 0, out))) return code;
+    {
+        yao_writer a = {0};
+        yao_answer r;
+        bool exists = true;
+        yao_write_array(&a, 1), yao_write_cstr(&a, dir);
+        if (yao_fs("data", "Exists", a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
+        yao_reader v = yao_answer_reader(&r);
+        yao_read_bool(&v, &exists);
+        yao_write_cstr(out, "gone");
+        yao_write_bool(out, !exists);
+        yao_answer_free(&r);
+        yao_writer_free(&a);
+    }
+    return 0;
+}
+YAO_EXPORT(FsRoundTrip, fs_round_trip)
+
+/* FsRead(path): the text of a file under "data" (errors pass on). */
+static int32_t fs_read(yao_reader *args, uint32_t argc, yao_writer *out) {
+    const uint8_t *raw;
+    size_t len;
+    yao_answer r;
+    if (argc < 1 || !yao_read_raw(args, &raw, &len)) return yao_fail(out, 400, "FsRead expects a path");
+    yao_writer a = {0};
+    yao_write_array(&a, 1), yao_write_raw(&a, raw, len);
+    if (yao_fs("data", "ReadFile", a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
+    yao_write_raw(out, r.data, r.len);
+    yao_answer_free(&r);
+    yao_writer_free(&a);
+    return 0;
+}
+YAO_EXPORT(FsRead, fs_read)
+
+/* HttpGet(url) / HttpPost(url, payload) -> {status, content_type, data}. */
+static int32_t http_call(const char *method, yao_reader *args, uint32_t argc, yao_writer *out) {
+    yao_writer a = {0};
+    yao_answer r;
+    yao_write_array(&a, argc);
+    for (uint32_t i = 0; i < argc; i++) {
+        const uint8_t *raw;
+        size_t len;
+        if (!yao_read_raw(args, &raw, &len)) return yao_fail(out, 400, "malformed arguments");
+        yao_write_raw(&a, raw, len);
+    }
+    if (yao_http(method, a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
+    yao_reader resp = yao_answer_reader(&r), v, h, first;
+    const uint8_t *raw;
+    size_t len;
+    int64_t status = 0;
+    uint32_t n;
+    yao_write_map(out, 3);
+    yao_write_cstr(out, "status");
+    if (yao_map_find(&resp, "status", &v) == 1) yao_read_int(&v, &status);
+    yao_write_int(out, status);
+    yao_write_cstr(out, "content_type");
+    if (yao_map_find(&resp, "headers", &h) == 1 && yao_map_find(&h, "content-type", &v) == 1 &&
+        yao_read_array(&v, &n) && n > 0 && (first = v, yao_read_raw(&first, &raw, &len)))
+        yao_write_raw(out, raw, len);
+    else
+        yao_write_nil(out);
+    yao_write_cstr(out, "data");
+    if (yao_map_find(&resp, "data", &v) == 1 && yao_read_raw(&v, &raw, &len)) yao_write_raw(out, raw, len);
+    else yao_write_nil(out);
+    yao_answer_free(&r);
+    yao_writer_free(&a);
+    return 0;
+}
+static int32_t http_get(yao_reader *args, uint32_t argc, yao_writer *out) {
+    return http_call("Get", args, argc > 1 ? 1 : argc, out);
+}
+YAO_EXPORT(HttpGet, http_get)
+static int32_t http_post(yao_reader *args, uint32_t argc, yao_writer *out) {
+    return http_call("Post", args, argc > 2 ? 2 : argc, out);
+}
+YAO_EXPORT(HttpPost, http_post)
+
+/* Query(dsl): the rows the host's QueryDSL answers. */
+static int32_t query_rows(yao_reader *args, uint32_t argc, yao_writer *out) {
+    const uint8_t *raw;
+    size_t len;
+    yao_answer r;
+    yao_writer a = {0};
+    yao_write_array(&a, 1);
+    if (argc >= 1 && yao_read_raw(args, &raw, &len)) yao_write_raw(&a, raw, len);
+    else yao_write_nil(&a);
+    if (yao_query(a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
+    if (r.len) yao_write_raw(out, r.data, r.len);
+    else yao_write_nil(out);
+    yao_answer_free(&r);
+    yao_writer_free(&a);
+    return 0;
+}
+YAO_EXPORT(Query, query_rows)

@@ -2,7 +2,10 @@
 //! tests/conformance/cases.json for the exact behaviour).
 
 use serde::Serialize;
-use yao_guest::{export, log, process, Error, Value, Variadic};
+use std::time::Duration;
+use yao_guest::fs::Fs;
+use yao_guest::store::Store;
+use yao_guest::{export, http, log, process, query, Error, Value, Variadic};
 
 /// What `Check` answers.
 #[derive(Serialize)]
@@ -86,7 +89,115 @@ fn nested(payload: Value) -> Result<bool, Error> {
     Ok(answer.valid)
 }
 
+/// What `StoreRoundTrip` saw, step by step.
+#[derive(Serialize)]
+struct StoreTrip {
+    get: Option<Value>,
+    has: bool,
+    kept: Value,
+    fresh: Value,
+    keys: Vec<String>,
+    len: u64,
+    taken: Option<Value>,
+    after: Option<Value>,
+    has_after: bool,
+}
+
+/// StoreRoundTrip(store, key, value): every Store method, in order, on an
+/// emptied store.
+fn store_round_trip(name: String, key: String, value: Value) -> Result<StoreTrip, Error> {
+    let store = Store::named(name);
+    store.clear()?;
+    store.set(&key, &value, Some(Duration::from_secs(60)))?;
+    let get = store.get(&key)?;
+    let has = store.has(&key)?;
+    let kept = store.get_set(&key, "other", None)?;
+    let fresh = store.get_set("fresh", "new", None)?;
+    let keys = store.keys()?;
+    let len = store.len()?;
+    let taken = store.get_del(&key)?;
+    let after = store.get(&key)?;
+    store.del("fresh")?;
+    let has_after = store.has("fresh")?;
+    Ok(StoreTrip { get, has, kept, fresh, keys, len, taken, after, has_after })
+}
+
+/// What `FsRoundTrip` saw, step by step.
+#[derive(Serialize)]
+struct FsTrip {
+    written: u64,
+    appended: u64,
+    read: String,
+    exists: bool,
+    is_file: bool,
+    is_dir: bool,
+    size: u64,
+    list: Vec<String>,
+    tree: Vec<String>,
+    gone: bool,
+}
+
+/// FsRoundTrip(dir, text): every FS method under the root "data".
+fn fs_round_trip(dir: String, text: String) -> Result<FsTrip, Error> {
+    let data = Fs::root("data");
+    let file = format!("{dir}/note.txt");
+    data.mkdir_all(&dir)?;
+    let written = data.write_file(&file, &text)?;
+    let appended = data.append_file(&file, b"!")?;
+    let read = data.read_file(&file)?;
+    let (exists, is_file, is_dir) = (data.exists(&file)?, data.is_file(&file)?, data.is_dir(&dir)?);
+    let size = data.size(&file)?;
+    data.copy(&file, &format!("{dir}/copy.txt"))?;
+    data.move_to(&format!("{dir}/copy.txt"), &format!("{dir}/moved.txt"))?;
+    let list = data.read_dir(&dir, false)?;
+    data.remove(&format!("{dir}/moved.txt"))?;
+    data.mkdir(&format!("{dir}/sub"))?;
+    data.write_file_buffer(&format!("{dir}/sub/raw.bin"), &[0, 1, 2])?;
+    let tree = data.read_dir(&dir, true)?;
+    data.remove_all(&dir)?;
+    let gone = !data.exists(&dir)?;
+    Ok(FsTrip { written, appended, read, exists, is_file, is_dir, size, list, tree, gone })
+}
+
+/// FsRead(path): the text of a file under "data" (errors pass on).
+fn fs_read(path: String) -> Result<String, Error> {
+    Fs::root("data").read_file(&path)
+}
+
+/// What `HttpGet` and `HttpPost` answer.
+#[derive(Serialize)]
+struct HttpSeen {
+    status: u16,
+    content_type: Option<String>,
+    data: Value,
+}
+
+fn seen(response: http::Response) -> HttpSeen {
+    HttpSeen { status: response.status, content_type: response.header("content-type").map(str::to_owned), data: response.data }
+}
+
+/// HttpGet(url)
+fn http_get(url: String) -> Result<HttpSeen, Error> {
+    http::get(&url).map(seen)
+}
+
+/// HttpPost(url, payload): a JSON body.
+fn http_post(url: String, payload: Value) -> Result<HttpSeen, Error> {
+    http::post(&url, payload).map(seen)
+}
+
+/// Query(dsl): the rows the host's QueryDSL answers.
+fn query_rows(dsl: Value) -> Result<Value, Error> {
+    query::run(dsl)
+}
+
 export!(
+    StoreRoundTrip => store_round_trip,
+    FsRoundTrip => fs_round_trip,
+    FsRead => fs_read,
+    HttpGet => http_get,
+    HttpPost => http_post,
+    Query => query_rows,
     Check => check,
     BeforeSave => before_save,
     Deny => deny,
