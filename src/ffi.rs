@@ -149,7 +149,11 @@ unsafe fn put(out: *mut yaowasm_buf, value: yaowasm_buf) {
 /// (none; folder of precompiled modules, created if missing), `max_depth` (32;
 /// nested process calls, the top-level call is depth 1), `wasi`
 /// (`{"preopen": {"/guest/path": "host/dir"}}`), `http_allow`
-/// (`["host:port", "*.domain"]`). An unknown key or a bad value is an error.
+/// (`["host:port", "*.domain"]`), and the host API's `stores`
+/// (`{"name": {"backend": "memory"|"process"|"redis", ...}}`), `fs`
+/// (`{"data": "host/dir"}`), `http_max_response_bytes` (10 MiB),
+/// `http_timeout_ms` (30000), each described in docs/ABI.md §9. An unknown
+/// key or a bad value is an error.
 ///
 /// Returns the runtime (free it with `yaowasm_runtime_free`), or NULL with the
 /// reason in `yaowasm_last_error` (400 bad config, 500 internal). Thread-safe.
