@@ -37,7 +37,7 @@ TABLE = json.loads((Path(__file__).with_name("cases.json")).read_text(encoding="
 CASES = TABLE["cases"]
 HOST_USER = TABLE["host_user"]
 LEVELS = ["trace", "debug", "info", "warn", "error"]
-ALL_LANGS = ["rust", "c", "go", "assemblyscript"]
+ALL_LANGS = ["rust", "c", "go", "assemblyscript", "ts"]
 
 
 def languages() -> list[str]:
