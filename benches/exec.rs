@@ -13,7 +13,7 @@ use std::ffi::CString;
 use yaowasm::ffi::*;
 
 fn args_64() -> Vec<u8> {
-    let args = common::mp(&serde_json::json!([{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com", "ok": true}]));
+    let args = common::mp(&serde_json::json!([{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com", "ok": true, "role": "admin", "n": 7}]));
     assert!((60..=70).contains(&args.len()), "{}", args.len());
     args
 }
