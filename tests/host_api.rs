@@ -549,8 +549,10 @@ fn fs_symlink_swap_race_never_reads_outside() {
     let f = fs_fixture();
     let data = f.base.path().join("data");
     let outside = f.base.path().join("outside");
-    // data/d flips between a real directory holding secret.txt = "inside"
-    // and a symlink to outside/ (whose secret.txt is "SECRET").
+    // data/real flips between a real directory holding secret.txt = "inside"
+    // and a symlink to outside/ (whose secret.txt is "SECRET"). A path the
+    // runtime checked while data/real was a directory must not be opened
+    // through the symlink that replaced it (openat2 RESOLVE_BENEATH).
     let real = data.join("real");
     std::fs::create_dir(&real).unwrap();
     std::fs::write(real.join("secret.txt"), "inside").unwrap();
@@ -558,21 +560,23 @@ fn fs_symlink_swap_race_never_reads_outside() {
     let flipper = {
         let (stop, data, outside) = (stop.clone(), data.clone(), outside.clone());
         std::thread::spawn(move || {
-            let d = data.join("d");
-            let tmp = data.join("d.tmp");
+            let (real, parked) = (data.join("real"), data.join("parked"));
+            let mut flips = 0u64;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                let _ = std::fs::remove_file(&tmp);
-                std::os::unix::fs::symlink("real", &tmp).unwrap();
-                std::fs::rename(&tmp, &d).unwrap();
-                std::os::unix::fs::symlink(&outside, &tmp).unwrap();
-                std::fs::rename(&tmp, &d).unwrap();
+                std::fs::rename(&real, &parked).unwrap();
+                std::os::unix::fs::symlink(&outside, &real).unwrap();
+                std::thread::yield_now();
+                std::fs::remove_file(&real).unwrap();
+                std::fs::rename(&parked, &real).unwrap();
+                flips += 1;
             }
+            flips
         })
     };
     let (mut inside, mut refused) = (0, 0);
-    let deadline = Instant::now() + Duration::from_millis(1500);
+    let deadline = Instant::now() + Duration::from_millis(2000);
     while Instant::now() < deadline {
-        match fs(&f.rt, "data", "ReadFile", json!(["d/secret.txt"])) {
+        match fs(&f.rt, "data", "ReadFile", json!(["real/secret.txt"])) {
             Ok(v) => {
                 assert_eq!(v, json!("inside"), "read through the outside link");
                 inside += 1;
@@ -584,14 +588,14 @@ fn fs_symlink_swap_race_never_reads_outside() {
         }
         // A write either lands inside (same content) or is refused; the
         // outside file is checked untouched at the end.
-        if let Err(e) = fs(&f.rt, "data", "WriteFile", json!(["d/secret.txt", "inside"])) {
+        if let Err(e) = fs(&f.rt, "data", "WriteFile", json!(["real/secret.txt", "inside"])) {
             assert!(matches!(e.code(), 403 | 404), "{e}");
         }
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    flipper.join().unwrap();
+    let flips = flipper.join().unwrap();
     assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "SECRET", "never written outside");
-    assert!(inside + refused > 10, "the loop ran ({inside} inside, {refused} refused)");
+    assert!(inside > 0 && refused > 0 && flips > 10, "the race ran ({inside} inside, {refused} refused, {flips} flips)");
 }
 
 #[test]
