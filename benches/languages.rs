@@ -1,0 +1,31 @@
+//! exec p50 of the example app's `user.Check` in every guest language that
+//! is built (examples/guests/build-*.sh), a fresh instance per call, with
+//! the module size beside it. Run: `env -u RUST_BACKTRACE cargo bench
+//! --bench languages`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::path::Path;
+
+fn bench_languages(c: &mut Criterion) {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/app/scripts");
+    let cache = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({"cache_dir": cache.path(), "timeout_ms": 10000}).to_string();
+    let rt = yaowasm::Runtime::from_json(Some(&config)).unwrap();
+    let report = rt.load_dir(&scripts).unwrap();
+    for p in &report.problems {
+        eprintln!("not loaded: {} ({})", p.file.display(), p.message);
+    }
+    let args = rmp_serde::to_vec(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
+    let mut g = c.benchmark_group("user_check_by_language");
+    for info in rt.list() {
+        let Some(lang) = info.id.strip_suffix(".user") else { continue };
+        let name = format!("scripts.{}.Check", info.id);
+        rt.exec(&name, &args).unwrap_or_else(|e| panic!("{name}: {e}"));
+        eprintln!("{lang}: module {} bytes", info.size);
+        g.bench_function(format!("{lang}_{}B", info.size), |b| b.iter(|| rt.exec(&name, &args).unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_languages);
+criterion_main!(benches);
