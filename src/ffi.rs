@@ -135,6 +135,13 @@ fn buf_from(bytes: Vec<u8>) -> yaowasm_buf {
     yaowasm_buf { ptr, len }
 }
 
+/// The failure side of the functions with an `out` buf: the message goes in
+/// `out`, the code is returned.
+unsafe fn message_into(out: *mut yaowasm_buf, error: &Error) -> i32 {
+    unsafe { put(out, buf_from(error.message().as_bytes().to_vec())) };
+    error.code()
+}
+
 unsafe fn put(out: *mut yaowasm_buf, value: yaowasm_buf) {
     // SAFETY: the caller passes NULL or a writable yaowasm_buf.
     match unsafe { out.as_mut() } {
@@ -253,10 +260,7 @@ pub unsafe extern "C" fn yaowasm_runtime_unload(rt: *mut yaowasm_runtime, id: *c
 #[no_mangle]
 pub unsafe extern "C" fn yaowasm_runtime_list(rt: *mut yaowasm_runtime, out: *mut yaowasm_buf) -> i32 {
     guard(
-        |e| {
-            unsafe { put(out, buf_from(e.message().as_bytes().to_vec())) };
-            e.code()
-        },
+        |e| unsafe { message_into(out, e) },
         || {
             let list = unsafe { runtime(rt) }?.list();
             let bytes = rmp_serde::to_vec_named(&list).map_err(|e| Error::internal(e.to_string()))?;
@@ -285,10 +289,7 @@ pub unsafe extern "C" fn yaowasm_runtime_exec(
     out: *mut yaowasm_buf,
 ) -> i32 {
     guard(
-        |e| {
-            unsafe { put(out, buf_from(e.message().as_bytes().to_vec())) };
-            e.code()
-        },
+        |e| unsafe { message_into(out, e) },
         || {
             let result = unsafe { runtime(rt) }?.exec(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) })?;
             unsafe { put(out, buf_from(result)) };
@@ -309,10 +310,7 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_json(
     out: *mut yaowasm_buf,
 ) -> i32 {
     guard(
-        |e| {
-            unsafe { put(out, buf_from(e.message().as_bytes().to_vec())) };
-            e.code()
-        },
+        |e| unsafe { message_into(out, e) },
         || {
             let args = if args_json.is_null() { "" } else { unsafe { text(args_json, "args_json") }? };
             let result = unsafe { runtime(rt) }?.exec_json(unsafe { text(process, "process") }?, args)?;
@@ -372,10 +370,7 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_with(
     out: *mut yaowasm_buf,
 ) -> i32 {
     guard(
-        |e| {
-            unsafe { put(out, buf_from(e.message().as_bytes().to_vec())) };
-            e.code()
-        },
+        |e| unsafe { message_into(out, e) },
         || {
             let options = crate::ExecOptions {
                 timeout: (timeout_ms > 0).then(|| std::time::Duration::from_millis(timeout_ms)),
