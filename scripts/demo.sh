@@ -41,6 +41,9 @@ if ((${#langs[@]} == 0)); then
 fi
 echo "guests found: ${langs[*]}"
 
+step "yaowasm compile $app (precompile every module into the app's cache)"
+"$bin" compile "$app"
+
 step "yaowasm inspect $app"
 "$bin" inspect "$app" || echo "(inspect found problems, listed above)"
 
@@ -57,7 +60,8 @@ log="$(mktemp)"
 "$bin" serve "$app" --listen 127.0.0.1:0 >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
-for _ in $(seq 100); do grep -q "^listening on" "$log" && break; sleep 0.1; done
+# Startup loads (and, without a cache, compiles) every module: allow for it.
+for _ in $(seq 600); do grep -q "^listening on" "$log" && break; sleep 0.2; done
 url="$(sed -n 's/^listening on //p' "$log" | head -1)"
 [ -n "$url" ] || { cat "$log"; echo "serve did not start"; exit 1; }
 echo "\$ curl $url/health"; curl -s "$url/health"; echo
