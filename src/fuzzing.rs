@@ -23,4 +23,3 @@ pub fn decode_packed(memory: &[u8], raw: i64, json: bool) -> Result<Vec<u8>> {
 pub fn decode_error_value(bytes: &[u8], json: bool) -> crate::Error {
     crate::call::decode_error_value(bytes, encoding(json))
 }
-
