@@ -1,8 +1,8 @@
 //! The `yao` imports a guest can call (SPEC §3) and the linker that provides
 //! them, with WASI preview 1 beside them.
 
-use crate::bridge::{self, Guest, Packed};
-use crate::call::{self, CallState};
+use crate::bridge::{self, Guest};
+use crate::call::CallState;
 use crate::error::{Error, Result};
 use crate::log::LogLevel;
 use crate::script::Encoding;
@@ -55,29 +55,14 @@ fn process(mut caller: Caller<'_, CallState>, name_ptr: i32, name_len: i32, args
     let guest = guest_of(&caller, "process")?;
     let name = bridge::read(&caller, &guest, name_ptr, name_len, "process name")?;
     let args = bridge::read(&caller, &guest, args_ptr, args_len, "process args")?;
-    let (encoding, budget, runtime) = {
-        let state = caller.data();
-        (state.encoding, state.budget.clone(), state.runtime.clone())
-    };
+    let (encoding, runtime) = (caller.data().encoding, caller.data().runtime.clone());
     let answer = match String::from_utf8(name) {
         Err(_) => Err(Error::bad_request("process name is not UTF-8")),
         Ok(name) => decode_args(&args, encoding).and_then(|args| runtime.dispatch(&name, &args)),
     };
-    // A handler that blocked past the deadline (or a cancel meanwhile) ends
-    // the call now, not at the guest's next loop back-edge.
-    budget.check()?;
-    let (bytes, is_error) = match answer {
-        Ok(result) => match encoding {
-            Encoding::MsgPack => (result, false),
-            Encoding::Json => match value::msgpack_to_json_text(&result) {
-                Ok(text) => (text.into_bytes(), false),
-                Err(why) => (call::encode_error_value(&Error::internal(format!("result: {why}")), encoding), true),
-            },
-        },
-        Err(error) => (call::encode_error_value(&error, encoding), true),
-    };
-    let ptr = bridge::write(&mut caller, &guest, &bytes)?;
-    Ok(Packed { ptr, len: bytes.len() as u32, is_error }.pack())
+    // reply checks the budget first: a handler that blocked past the
+    // deadline (or a cancel meanwhile) ends the call now.
+    crate::host_api::reply(&mut caller, &guest, answer.map(Some))
 }
 
 /// Guest args (in the guest's encoding) → a checked MessagePack array.

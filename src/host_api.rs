@@ -27,7 +27,7 @@ fn text(caller: &Caller<'_, CallState>, guest: &Guest, ptr: i32, len: i32, what:
 /// Writes `answer` (MessagePack, or None for nil) back in the guest's
 /// encoding and packs it; an error becomes an error value. A host operation
 /// that ran past the deadline ends the call here (408).
-fn reply(caller: &mut Caller<'_, CallState>, guest: &Guest, answer: Result<Option<Vec<u8>>>) -> wasmtime::Result<i64> {
+pub(crate) fn reply(caller: &mut Caller<'_, CallState>, guest: &Guest, answer: Result<Option<Vec<u8>>>) -> wasmtime::Result<i64> {
     let (encoding, budget) = {
         let state = caller.data();
         (state.encoding, state.budget.clone())
