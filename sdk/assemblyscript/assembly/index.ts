@@ -11,3 +11,7 @@ export { Kind, Value } from "./value";
 export { handle, fail, process, log, ScriptFunction } from "./yao";
 export { encode, encodeArray, encodeResult, Encoded, decode, decodeRaw, DecodeResult } from "./msgpack";
 export { yao_alloc, yao_free } from "./memory";
+export { Store } from "./store";
+export { FS } from "./fs";
+export { http, Response } from "./http";
+export { query } from "./query";

@@ -2,11 +2,9 @@
 // process() to call Yao processes, fail() to raise errors, log.* to log.
 
 import * as env from "./env";
+import { ERROR_BIT, unpack, Utf8 } from "./hostcall";
 import { decodeRaw, encode, encodeArray, encodeResult } from "./msgpack";
 import { Value } from "./value";
-
-/** Bit 31 of a packed length: the bytes are an error value (SPEC §3). */
-const ERROR_BIT: u64 = 0x80000000;
 
 /** A script function: the call's arguments in, a value (or an error value
  *  from fail()) out. */
@@ -19,7 +17,7 @@ let lastResult: Uint8Array | null = null;
 function pack(bytes: Uint8Array, isError: bool): i64 {
   if (bytes.length == 0) return 0;
   lastResult = bytes;
-  const len = <u64>bytes.length | (isError ? ERROR_BIT : 0);
+  const len = <u64>bytes.length | (isError ? <u64>ERROR_BIT : 0);
   return <i64>((<u64>bytes.dataStart << 32) | len);
 }
 
@@ -71,28 +69,14 @@ export function fail(code: i32, message: string): Value {
  *     if (user.isError()) return user; // passes the failure on
  */
 export function process(name: string, args: Value[] = []): Value {
-  const nameBytes = String.UTF8.encode(name);
+  const nameBytes = new Utf8(name);
   const argBytes = encodeArray(args);
-  const packed = <u64>env.process(
-    changetype<usize>(nameBytes), nameBytes.byteLength, argBytes.dataStart, argBytes.length,
-  );
-  const ptr = <usize>(packed >> 32);
-  const raw = <u32>packed;
-  const isError = (raw & <u32>ERROR_BIT) != 0;
-  const len = <i32>(raw & 0x7fffffff);
-  if (len == 0) return isError ? fail(500, name + ": empty error from the host") : Value.nil();
-  const decoded = decodeRaw(ptr, len);
-  heap.free(ptr); // written through yao_alloc, now decoded
-  if (!decoded.ok) return fail(500, name + ": unreadable answer: " + (decoded.error as string));
-  if (!isError) return decoded.value;
-  const e = decoded.value;
-  const code = e.get("code");
-  return fail(code.isInt() ? <i32>code.asInt() : 500, e.get("message").asString());
+  return unpack(env.process(nameBytes.ptr, nameBytes.len, argBytes.dataStart, argBytes.length), name);
 }
 
 function write(level: i32, message: string): void {
-  const bytes = String.UTF8.encode(message);
-  env.log(level, changetype<usize>(bytes), bytes.byteLength);
+  const bytes = new Utf8(message);
+  env.log(level, bytes.ptr, bytes.len);
 }
 
 /** Yao's log: `yao.log.info("saved " + id.toString())`. */

@@ -1,7 +1,7 @@
 // A script module that uses the SDK the way a user does, compiled by the
 // tests and driven from Node.js (sdk.test.mjs) through a stand-in host.
 import * as yao from "../index";
-import { Value, yao_alloc, yao_free } from "../index";
+import { FS, http, Response, Store, Value, yao_alloc, yao_free } from "../index";
 
 export { yao_alloc, yao_free };
 
@@ -14,6 +14,10 @@ export function Call(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, call
 export function Logs(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, logs); }
 export function Nothing(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, nothing); }
 export function Roundtrip(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, roundtrip); }
+export function StoreCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, storeCall); }
+export function FsCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fsCall); }
+export function HttpCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpCall); }
+export function QueryCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryCall); }
 
 function echo(args: Value[]): Value { return Value.fromArray(args); }
 
@@ -105,4 +109,89 @@ function roundtrip(args: Value[]): Value {
   const back = yao.decode(bytes);
   if (!back.ok) return yao.fail(500, back.error as string);
   return back.value;
+}
+
+function arg(args: Value[], k: i32): Value { return k < args.length ? args[k] : Value.nil(); }
+
+/** StoreCall(store, method, key?, value?, ttl?): one Store method; a ttl of
+ *  nil leaves the argument out (the default). */
+function storeCall(args: Value[]): Value {
+  const store = new Store(args[0].asString());
+  const method = args[1].asString();
+  const key = arg(args, 2).asString();
+  const value = arg(args, 3);
+  const ttl = arg(args, 4);
+  if (method == "Get") return store.Get(key);
+  if (method == "Set") return ttl.isNil() ? store.Set(key, value) : store.Set(key, value, ttl.asInt());
+  if (method == "Has") return store.Has(key);
+  if (method == "Del") return store.Del(key);
+  if (method == "Keys") return store.Keys();
+  if (method == "Len") return store.Len();
+  if (method == "Clear") return store.Clear();
+  if (method == "GetSet") return ttl.isNil() ? store.GetSet(key, value) : store.GetSet(key, value, ttl.asInt());
+  if (method == "GetDel") return store.GetDel(key);
+  if (method == "SetFailed") return store.Set(key, yao.process("utils.fails"));
+  if (method == "call") return store.call(key, value.asArray());
+  return yao.fail(400, "no such Store method " + method);
+}
+
+/** FsCall(root, method, path?, other?, perm?): one FS method. `other` is
+ *  the data, the destination or the recursive flag. */
+function fsCall(args: Value[]): Value {
+  const fs = new FS(args[0].asString());
+  const method = args[1].asString();
+  const path = arg(args, 2).asString();
+  const other = arg(args, 3);
+  const perm = arg(args, 4);
+  const p = perm.isNil() ? -1 : <i32>perm.asInt();
+  if (method == "ReadFile") return fs.ReadFile(path);
+  if (method == "ReadFileBuffer") return fs.ReadFileBuffer(path);
+  if (method == "WriteFile") return perm.isNil() ? fs.WriteFile(path, other.asString()) : fs.WriteFile(path, other.asString(), p);
+  if (method == "WriteFileBuffer") return fs.WriteFileBuffer(path, other.asBytes(), p);
+  if (method == "AppendFile") return other.isBytes() ? fs.AppendFile(path, other.asBytes(), p) : fs.AppendFile(path, other.asString(), p);
+  if (method == "Exists") return fs.Exists(path);
+  if (method == "IsDir") return fs.IsDir(path);
+  if (method == "IsFile") return fs.IsFile(path);
+  if (method == "ReadDir") return other.isNil() ? fs.ReadDir(path) : fs.ReadDir(path, other.asBool());
+  if (method == "Mkdir") return perm.isNil() ? fs.Mkdir(path) : fs.Mkdir(path, p);
+  if (method == "MkdirAll") return fs.MkdirAll(path, p);
+  if (method == "Remove") return fs.Remove(path);
+  if (method == "RemoveAll") return fs.RemoveAll(path);
+  if (method == "Size") return fs.Size(path);
+  if (method == "Move") return fs.Move(path, other.asString());
+  if (method == "Copy") return fs.Copy(path, other.asString());
+  return yao.fail(400, "no such FS method " + method);
+}
+
+/** HttpCall(method, url, payload?, query?, headers?, timeoutMs?): one http
+ *  function, answered as {status, headers, data, type} (type: the
+ *  Content-Type header through header()) or the error. */
+function httpCall(args: Value[]): Value {
+  const method = args[0].asString();
+  const url = args[1].asString();
+  const n = args.length;
+  let res: Response;
+  if (method == "Get") {
+    res = n <= 2 ? http.Get(url) : http.Get(url, arg(args, 3), arg(args, 4), arg(args, 5).asInt());
+  } else if (method == "Post") {
+    res = n <= 2 ? http.Post(url) : http.Post(url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5).asInt());
+  } else if (method == "Put") {
+    res = http.Put(url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5).asInt());
+  } else if (method == "Patch") {
+    res = http.Patch(url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5).asInt());
+  } else if (method == "Delete") {
+    res = http.Delete(url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5).asInt());
+  } else if (method == "Head") {
+    res = http.Head(url);
+  } else {
+    res = http.Send(method, url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5).asInt());
+  }
+  if (res.isError()) return res.error;
+  const type = res.header("Content-Type");
+  return res.toValue().set("type", type == null ? Value.nil() : Value.fromString(type));
+}
+
+/** QueryCall(dsl, ...bindings) */
+function queryCall(args: Value[]): Value {
+  return yao.query(arg(args, 0), args.slice(1));
 }

@@ -6,6 +6,11 @@ import { encode, decode } from '@msgpack/msgpack';
 export const ERROR_BIT = 0x80000000;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** An answer given as exact MessagePack bytes. */
+export class Raw {
+  constructor(bytes) { this.bytes = bytes; }
+}
+
 export class Host {
   /** @param {WebAssembly.Module} module */
   constructor(module) {
@@ -14,12 +19,38 @@ export class Host {
     this.calls = [];
     /** Answers yao.process: returns a value, or throws {code, message}. */
     this.process = () => { throw { code: 404, message: 'no process handler' }; };
+    /** Every call of the host-API imports (store, store_get, store_set,
+     *  store_del, fs, http, query), as a plain object: {import, name, key,
+     *  value, ttl, root, method, args}, whichever the import takes. */
+    this.apiCalls = [];
+    /** Answers them: returns a value (new Raw(bytes) for exact bytes), or
+     *  throws {code, message}. */
+    this.api = () => { throw { code: 404, message: 'no host API handler' }; };
+  }
+
+  /** Records `call`, answers it through this.api and packs the answer; a
+   *  nil answer is 0 on the fast paths (as yaowasm does), 0xc0 otherwise. */
+  answer(instance, call, fastPath) {
+    this.apiCalls.push(call);
+    let bytes, isError = false;
+    try {
+      const value = this.api(call);
+      if (value instanceof Raw) bytes = value.bytes;
+      else if (value === null && fastPath) return 0n;
+      else bytes = encode(value, { useBigInt64: true });
+    } catch (e) {
+      bytes = encode({ code: e.code ?? 500, message: String(e.message) });
+      isError = true;
+    }
+    return this.pack(instance, bytes, isError);
   }
 
   /** A fresh instance, as yaowasm makes one per call. */
   instantiate() {
     let instance;
     const read = (ptr, len) => new Uint8Array(instance.exports.memory.buffer, ptr >>> 0, len).slice();
+    const str = (ptr, len) => utf8.decode(read(ptr, len));
+    const args = (ptr, len) => (len ? decode(read(ptr, len), { useBigInt64: true }) : []);
     const yao = {
       process: (namePtr, nameLen, argsPtr, argsLen) => {
         const name = utf8.decode(read(namePtr, nameLen));
@@ -35,6 +66,20 @@ export class Host {
         return this.pack(instance, bytes, isError);
       },
       log: (level, ptr, len) => { this.logs.push([level, utf8.decode(read(ptr, len))]); },
+      store: (np, nl, mp, ml, ap, al) =>
+        this.answer(instance, { import: 'store', name: str(np, nl), method: str(mp, ml), args: args(ap, al) }),
+      store_get: (np, nl, kp, kl) =>
+        this.answer(instance, { import: 'store_get', name: str(np, nl), key: str(kp, kl) }, true),
+      store_set: (np, nl, kp, kl, vp, vl, ttl) => this.answer(instance, {
+        import: 'store_set', name: str(np, nl), key: str(kp, kl),
+        value: decode(read(vp, vl), { useBigInt64: true }), valueBytes: read(vp, vl), ttl,
+      }, true),
+      store_del: (np, nl, kp, kl) =>
+        this.answer(instance, { import: 'store_del', name: str(np, nl), key: str(kp, kl) }, true),
+      fs: (rp, rl, mp, ml, ap, al) =>
+        this.answer(instance, { import: 'fs', root: str(rp, rl), method: str(mp, ml), args: args(ap, al) }),
+      http: (mp, ml, ap, al) => this.answer(instance, { import: 'http', method: str(mp, ml), args: args(ap, al) }),
+      query: (ap, al) => this.answer(instance, { import: 'query', args: args(ap, al) }),
     };
     instance = new WebAssembly.Instance(this.module, { yao });
     return instance;

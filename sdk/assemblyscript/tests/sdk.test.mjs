@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encode, decode } from '@msgpack/msgpack';
-import { Host } from './host.mjs';
+import { Host, Raw } from './host.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const sdk = dirname(here);
@@ -28,14 +28,42 @@ before(() => {
       { cwd: sdk, stdio: 'inherit' });
     modules[runtime] = new WebAssembly.Module(readFileSync(file));
   }
+  const minimal = join(out, 'minimal.wasm');
+  execFileSync(join(sdk, 'node_modules/.bin/asc'),
+    ['tests/minimal.ts', '-O3', '--runtime', 'stub', '--use', 'abort=', '-o', minimal], { cwd: sdk, stdio: 'inherit' });
+  modules.minimal = new WebAssembly.Module(readFileSync(minimal));
+});
+
+test('a module imports only the host functions it calls', () => {
+  // minimal.ts uses handle() and Value only: none of yao.*.
+  assert.deepEqual(WebAssembly.Module.imports(modules.minimal), []);
 });
 
 for (const runtime of ['stub', 'incremental']) {
   const host = () => new Host(modules[runtime]);
 
-  test(`${runtime}: the module imports only yao.process and yao.log`, () => {
+  test(`${runtime}: the module imports the yao functions it uses, with the ABI's signatures, and nothing else`, () => {
     const imports = WebAssembly.Module.imports(modules[runtime]).map((i) => `${i.module}.${i.name}`);
-    assert.deepEqual(imports.sort(), ['yao.log', 'yao.process']);
+    assert.deepEqual(imports.sort(), ['yao.fs', 'yao.http', 'yao.log', 'yao.process', 'yao.query', 'yao.store',
+      'yao.store_del', 'yao.store_get', 'yao.store_set']);
+    // Instantiating against a host whose functions have the ABI's exact
+    // signatures (docs/ABI.md §4) checks the import types.
+    const sigs = {
+      process: [['i32', 'i32', 'i32', 'i32'], ['i64']],
+      log: [['i32', 'i32', 'i32'], []],
+      store: [['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i64']],
+      store_get: [['i32', 'i32', 'i32', 'i32'], ['i64']],
+      store_set: [['i32', 'i32', 'i32', 'i32', 'i32', 'i32', 'i64'], ['i64']],
+      store_del: [['i32', 'i32', 'i32', 'i32'], ['i64']],
+      fs: [['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i64']],
+      http: [['i32', 'i32', 'i32', 'i32'], ['i64']],
+      query: [['i32', 'i32'], ['i64']],
+    };
+    const yao = {};
+    for (const [name, [params, results]] of Object.entries(sigs)) {
+      yao[name] = wasmFunction(params, results);
+    }
+    assert.ok(new WebAssembly.Instance(modules[runtime], { yao }));
     const exports = WebAssembly.Module.exports(modules[runtime]).map((e) => e.name);
     for (const name of ['memory', 'yao_alloc', 'yao_free', 'Echo']) assert.ok(exports.includes(name), name);
   });
@@ -169,17 +197,7 @@ for (const runtime of ['stub', 'incremental']) {
   test(`${runtime}: process() calls, each with answers allocated in guest memory, do not leak`, () => {
     const h = host();
     h.process = (name, args) => 'x'.repeat(100000);
-    const instance = h.instantiate();
-    // Many calls in one instance: memory must stay bounded with incremental,
-    // and just work with stub.
-    const arg = encode(['utils.big']);
-    for (let k = 0; k < 50; k++) {
-      const ptr = instance.exports.yao_alloc(arg.length) >>> 0;
-      new Uint8Array(instance.exports.memory.buffer, ptr, arg.length).set(arg);
-      const packed = BigInt.asUintN(64, instance.exports.Call(ptr, arg.length));
-      assert.equal(Number(packed & 0x7fffffffn) > 100000, true);
-      assert.equal(Number(packed & 0x80000000n), 0);
-    }
+    callsInOneInstance(h, runtime, 'Call', ['utils.big']);
   });
 
   test(`${runtime}: log writes each level with the message unchanged`, () => {
@@ -188,10 +206,261 @@ for (const runtime of ['stub', 'incremental']) {
     assert.deepEqual(h.logs, [0, 1, 2, 3, 4].map((l) => [l, 'héllo %s']));
   });
 
+  // ---- host API: Store (docs/ABI.md §5)
+
+  test(`${runtime}: Store.Get uses store_get with the raw name and key; nil comes as 0 or 0xc0`, () => {
+    const h = host();
+    const stored = { name: 'Ada', tags: [1, 2.5], raw: new Uint8Array([0, 1, 2, 255]) };
+    h.api = (c) => (c.key === 'user' ? stored : null);
+    assert.deepEqual(h.call('StoreCall', 'cache', 'Get', 'user'), stored);
+    assert.equal(h.call('StoreCall', 'cache', 'Get', 'missing'), null);
+    h.api = () => new Raw(hex('c0'));
+    assert.equal(h.call('StoreCall', 'cäche', 'Get', 'ключ'), null);
+    assert.deepEqual(h.apiCalls, [
+      { import: 'store_get', name: 'cache', key: 'user' },
+      { import: 'store_get', name: 'cache', key: 'missing' },
+      { import: 'store_get', name: 'cäche', key: 'ключ' },
+    ]);
+  });
+
+  test(`${runtime}: Store.Set sends one encoded value and the ttl in seconds through store_set`, () => {
+    const h = host();
+    h.api = () => null;
+    const value = { name: 'Ada', n: [1, -2, 2.5, null, true], b: new Uint8Array([9]) };
+    assert.equal(h.call('StoreCall', 'cache', 'Set', 'user', value, 60), null);
+    assert.equal(h.call('StoreCall', 'cache', 'Set', 'plain', 'text'), null);
+    const [withTtl, noTtl] = h.apiCalls;
+    assert.equal(withTtl.import, 'store_set');
+    assert.equal(withTtl.name, 'cache');
+    assert.equal(withTtl.key, 'user');
+    assert.deepEqual(withTtl.value, value);
+    assert.equal(withTtl.ttl, 60n, 'the ttl is an i64 of whole seconds');
+    assert.equal(toHex(noTtl.valueBytes), 'a474657874', 'ONE encoded value, not an array');
+    assert.equal(noTtl.ttl, 0n, 'no ttl is 0: no expiry');
+  });
+
+  test(`${runtime}: Store.Set with a negative ttl goes to the generic Set, which refuses it`, () => {
+    const h = host();
+    h.api = (c) => { throw { code: 400, message: `bad ttl ${c.args[2]}` }; };
+    assert.throws(() => h.call('StoreCall', 'cache', 'Set', 'k', 1, -5), { code: 400, message: 'bad ttl -5' });
+    assert.deepEqual(h.apiCalls, [{ import: 'store', name: 'cache', method: 'Set', args: ['k', 1, -5] }]);
+  });
+
+  test(`${runtime}: Store.Set passes on an error value instead of storing it`, () => {
+    const h = host();
+    h.process = () => { throw { code: 404, message: 'no such process' }; };
+    h.api = () => null;
+    assert.throws(() => h.call('StoreCall', 'cache', 'SetFailed', 'k'), { code: 404, message: 'no such process' });
+    assert.deepEqual(h.apiCalls, []);
+  });
+
+  test(`${runtime}: Store methods send Yao's args arrays through the store import`, () => {
+    const h = host();
+    const answers = { Has: true, Keys: ['a', 'b'], Len: 2, Clear: null, GetSet: 'kept', GetDel: { v: 1 } };
+    h.api = (c) => answers[c.method];
+    assert.equal(h.call('StoreCall', 's', 'Has', 'a'), true);
+    assert.deepEqual(h.call('StoreCall', 's', 'Keys'), ['a', 'b']);
+    assert.equal(h.call('StoreCall', 's', 'Len'), 2);
+    assert.equal(h.call('StoreCall', 's', 'Clear'), null);
+    assert.equal(h.call('StoreCall', 's', 'GetSet', 'user', 'other'), 'kept');
+    assert.equal(h.call('StoreCall', 's', 'GetSet', 'user', 'other', 30), 'kept');
+    assert.deepEqual(h.call('StoreCall', 's', 'GetDel', 'user'), { v: 1 });
+    assert.deepEqual(h.apiCalls.map((c) => [c.import, c.name, c.method, c.args]), [
+      ['store', 's', 'Has', ['a']],
+      ['store', 's', 'Keys', []],
+      ['store', 's', 'Len', []],
+      ['store', 's', 'Clear', []],
+      ['store', 's', 'GetSet', ['user', 'other']], // ttl 0: left out
+      ['store', 's', 'GetSet', ['user', 'other', 30]],
+      ['store', 's', 'GetDel', ['user']],
+    ]);
+  });
+
+  test(`${runtime}: Store.Del uses store_del; store errors keep their code`, () => {
+    const h = host();
+    h.api = () => null;
+    assert.equal(h.call('StoreCall', 's', 'Del', 'gone'), null);
+    assert.deepEqual(h.apiCalls, [{ import: 'store_del', name: 's', key: 'gone' }]);
+    h.api = () => { throw { code: 502, message: 'redis unreachable' }; };
+    for (const method of ['Get', 'Set', 'Del', 'Has', 'Keys', 'GetSet']) {
+      assert.throws(() => h.call('StoreCall', 's', method, 'k', 1), { code: 502, message: 'redis unreachable' }, method);
+    }
+    h.api = () => { throw { code: 404, message: 'no method Nope' }; };
+    assert.throws(() => h.call('StoreCall', 's', 'call', 'Nope', []), { code: 404, message: 'no method Nope' });
+  });
+
+  test(`${runtime}: an answer that does not decode is a 500 naming the call`, () => {
+    const h = host();
+    h.api = () => new Raw(hex('c1'));
+    assert.throws(() => h.call('StoreCall', 'cache', 'Get', 'k'), (e) => e.code === 500 && /^stores\.cache\.Get: unreadable answer/.test(e.message));
+    assert.throws(() => h.call('FsCall', 'data', 'Size', 'a'), (e) => e.code === 500 && /^fs\.data\.Size: unreadable answer/.test(e.message));
+  });
+
+  // ---- host API: FS (docs/ABI.md §6)
+
+  test(`${runtime}: FS methods send their args arrays through the fs import`, () => {
+    const h = host();
+    const answers = {
+      ReadFile: 'text', ReadFileBuffer: new Uint8Array([0, 255]), WriteFile: 4, WriteFileBuffer: 2, AppendFile: 1,
+      Exists: true, IsDir: false, IsFile: true, ReadDir: ['d/a.txt'], Mkdir: null, MkdirAll: null, Remove: null,
+      RemoveAll: null, Size: 7, Move: null, Copy: null,
+    };
+    h.api = (c) => answers[c.method];
+    const bytes = new Uint8Array([1, 2, 3]);
+    const calls = [
+      [['ReadFile', 'a.txt'], 'text', ['a.txt']],
+      [['ReadFileBuffer', 'a.bin'], new Uint8Array([0, 255]), ['a.bin']],
+      [['WriteFile', 'a.txt', 'héllo'], 4, ['a.txt', 'héllo']],
+      [['WriteFile', 'a.txt', 'x', 0o600], 4, ['a.txt', 'x', 0o600]],
+      [['WriteFileBuffer', 'a.bin', bytes], 2, ['a.bin', bytes]],
+      [['AppendFile', 'a.txt', '!'], 1, ['a.txt', '!']],
+      [['AppendFile', 'a.bin', bytes], 1, ['a.bin', bytes]],
+      [['Exists', 'a'], true, ['a']],
+      [['IsDir', 'a'], false, ['a']],
+      [['IsFile', 'a'], true, ['a']],
+      [['ReadDir', 'd'], ['d/a.txt'], ['d', false]],
+      [['ReadDir', 'd', true], ['d/a.txt'], ['d', true]],
+      [['Mkdir', 'd'], null, ['d']],
+      [['Mkdir', 'd', null, 0o700], null, ['d', 0o700]],
+      [['MkdirAll', 'd/e/f'], null, ['d/e/f']],
+      [['Remove', 'a'], null, ['a']],
+      [['RemoveAll', 'd'], null, ['d']],
+      [['Size', 'a'], 7, ['a']],
+      [['Move', 'a', 'b'], null, ['a', 'b']],
+      [['Copy', 'b', 'c'], null, ['b', 'c']],
+    ];
+    for (const [[method, ...rest], want, sent] of calls) {
+      h.apiCalls = [];
+      assert.deepEqual(h.call('FsCall', 'data', method, ...rest), want, method);
+      assert.deepEqual(h.apiCalls, [{ import: 'fs', root: 'data', method, args: sent }], method);
+    }
+  });
+
+  test(`${runtime}: FS errors come back with the host's code and message unchanged`, () => {
+    const h = host();
+    const errors = [
+      [403, 'fs: "../secret.txt" has a \'..\' component'],
+      [404, 'fs: missing.txt: No such file or directory (os error 2)'],
+      [409, 'fs: d exists'],
+      [413, 'fs: big.bin is larger than max_memory_mb'],
+    ];
+    for (const [code, message] of errors) {
+      h.api = () => { throw { code, message }; };
+      assert.throws(() => h.call('FsCall', 'data', 'ReadFile', 'x'), { code, message });
+    }
+    h.api = () => { throw { code: 403, message: 'fs: root "system" is not configured' }; };
+    assert.throws(() => h.call('FsCall', 'system', 'Exists', ''), { code: 403 });
+    assert.equal(h.apiCalls.at(-1).root, 'system');
+  });
+
+  // ---- host API: http (docs/ABI.md §7)
+
+  test(`${runtime}: http functions send Yao's args, trailing options left out`, () => {
+    const h = host();
+    h.api = () => ({ status: 200, headers: {}, data: null });
+    const url = 'http://127.0.0.1:8080/x';
+    const q = { page: '2', tag: ['a', 'b'] };
+    const hd = { 'X-Token': 't' };
+    const calls = [
+      [['Get', url], 'Get', [url]],
+      [['Get', url, null, q, hd, 1500], 'Get', [url, q, hd, 1500]],
+      [['Get', url, null, null, hd, 0], 'Get', [url, null, hd]],
+      [['Post', url], 'Post', [url]],
+      [['Post', url, { a: 1 }], 'Post', [url, { a: 1 }]],
+      [['Post', url, 'text', null, hd], 'Post', [url, 'text', null, null, hd]], // the nil is `files`
+      [['Put', url, new Uint8Array([1])], 'Put', [url, new Uint8Array([1])]],
+      [['Patch', url, { p: true }, q], 'Patch', [url, { p: true }, q]],
+      [['Delete', url], 'Delete', [url]],
+      [['Head', url], 'Head', [url]],
+      [['OPTIONS', url], 'Send', ['OPTIONS', url]],
+      [['put', url, [1, 2], null, null, 10], 'Send', ['put', url, [1, 2], null, null, 10]],
+    ];
+    for (const [args, method, sent] of calls) {
+      h.apiCalls = [];
+      h.call('HttpCall', ...args);
+      assert.deepEqual(h.apiCalls, [{ import: 'http', method, args: sent }], JSON.stringify(args.slice(0, 1)));
+    }
+  });
+
+  test(`${runtime}: a Response keeps status, headers and data; header() ignores case`, () => {
+    const h = host();
+    const headers = { 'content-type': ['application/json'], 'set-cookie': ['a=1', 'b=2'] };
+    h.api = () => ({ status: 404, headers, data: { hello: 'world', n: [1, 2.5] } });
+    assert.deepEqual(h.call('HttpCall', 'Get', 'http://h/x'),
+      { status: 404, headers, data: { hello: 'world', n: [1, 2.5] }, type: 'application/json' });
+    h.api = () => ({ status: 200, headers: {}, data: new Uint8Array([0, 159]) });
+    assert.deepEqual(h.call('HttpCall', 'Get', 'http://h/x'),
+      { status: 200, headers: {}, data: new Uint8Array([0, 159]), type: null });
+  });
+
+  test(`${runtime}: http errors keep their code; an answer that is not a response is a 500`, () => {
+    const h = host();
+    h.api = () => { throw { code: 403, message: 'http: 127.0.0.1:1 is not in http_allow' }; };
+    assert.throws(() => h.call('HttpCall', 'Get', 'http://127.0.0.1:1/x'),
+      { code: 403, message: 'http: 127.0.0.1:1 is not in http_allow' });
+    h.api = () => { throw { code: 408, message: 'http: timed out' }; };
+    assert.throws(() => h.call('HttpCall', 'Post', 'http://h/', {}), { code: 408 });
+    h.api = () => 'not a response';
+    assert.throws(() => h.call('HttpCall', 'Get', 'http://h/'),
+      { code: 500, message: 'http.Get returned an unexpected value: a string without an integer status' });
+  });
+
+  // ---- host API: query (docs/ABI.md §8)
+
+  test(`${runtime}: query sends the DSL and its bindings and returns the rows`, () => {
+    const h = host();
+    h.api = () => [{ id: 1 }, { id: 2 }];
+    const dsl = { select: ['id'], from: 'user', wheres: [{ field: 'id', '>': '?:min' }] };
+    assert.deepEqual(h.call('QueryCall', dsl), [{ id: 1 }, { id: 2 }]);
+    assert.deepEqual(h.call('QueryCall', dsl, { min: 0 }), [{ id: 1 }, { id: 2 }]);
+    assert.deepEqual(h.apiCalls, [{ import: 'query', args: [dsl] }, { import: 'query', args: [dsl, { min: 0 }] }]);
+    h.api = () => { throw { code: 404, message: 'no process handler for query.Run' }; };
+    assert.throws(() => h.call('QueryCall', dsl), { code: 404, message: 'no process handler for query.Run' });
+  });
+
+  test(`${runtime}: host-API answers, allocated in guest memory, do not leak`, () => {
+    const h = host();
+    h.api = () => 'x'.repeat(100000);
+    callsInOneInstance(h, runtime, 'StoreCall', ['cache', 'Get', 'k']);
+  });
+
   test(`${runtime}: the SDK's own encode/decode round-trip`, () => {
     const values = [1, -1, 2 ** 53, 2.5, 'ü', new Uint8Array([9]), [null, [true]], { k: { j: [] } }];
     assert.deepEqual(host().call('Roundtrip', ...values), values);
   });
+}
+
+/** Calls fn 50 times in one instance, each answering 100000+ bytes written
+ *  through yao_alloc: memory must stay bounded with the incremental runtime
+ *  (the answers are freed once decoded), and the calls just work with stub. */
+function callsInOneInstance(h, runtime, fn, args) {
+  const instance = h.instantiate();
+  const arg = encode(args);
+  for (let k = 0; k < 50; k++) {
+    const ptr = instance.exports.yao_alloc(arg.length) >>> 0;
+    new Uint8Array(instance.exports.memory.buffer, ptr, arg.length).set(arg);
+    const packed = BigInt.asUintN(64, instance.exports[fn](ptr, arg.length));
+    assert.equal(Number(packed & 0x7fffffffn) > 100000, true);
+    assert.equal(Number(packed & 0x80000000n), 0);
+  }
+  // 50 answers of 100 KB each would need over 10 MB if none were freed.
+  if (runtime === 'incremental') assert.ok(instance.exports.memory.buffer.byteLength < 8 * 1024 * 1024);
+}
+
+/** A host function with exactly these wasm param and result types (a tiny
+ *  module that re-exports an import, so the engine checks the signature). */
+function wasmFunction(params, results) {
+  const code = { i32: 0x7f, i64: 0x7e };
+  const vec = (xs) => [xs.length, ...xs];
+  const str = (s) => vec([...Buffer.from(s)]);
+  const section = (id, body) => [id, body.length, ...body];
+  const bytes = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    // one type, one imported function m.f of it, exported as f
+    ...section(1, [1, 0x60, ...vec(params.map((p) => code[p])), ...vec(results.map((r) => code[r]))]),
+    ...section(2, [1, ...str('m'), ...str('f'), 0x00, 0x00]),
+    ...section(7, [1, ...str('f'), 0x00, 0x00])];
+  const f = () => (results.length ? 0n : undefined);
+  return new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(bytes)), { m: { f } }).exports.f;
 }
 
 /** The bytes of map entry `key` in the encoded map `bytes` (re-encoded by the

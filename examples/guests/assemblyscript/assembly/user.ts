@@ -3,7 +3,7 @@
 // scripts.assemblyscript.user.<Fn>. The same functions, with the same
 // behaviour, exist in every guest language.
 import * as yao from "@yaoapp/yaowasm-as";
-import { Value, yao_alloc, yao_free } from "@yaoapp/yaowasm-as";
+import { FS, http, Response, Store, Value, yao_alloc, yao_free } from "@yaoapp/yaowasm-as";
 
 // The host writes arguments through these: every script module exports them.
 export { yao_alloc, yao_free };
@@ -15,6 +15,12 @@ export function Log(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, logAl
 export function Echo(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, echo); }
 export function Add(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, add); }
 export function Nested(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, nested); }
+export function StoreRoundTrip(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, storeRoundTrip); }
+export function FsRoundTrip(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fsRoundTrip); }
+export function FsRead(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fsRead); }
+export function HttpGet(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpGet); }
+export function HttpPost(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpPost); }
+export function Query(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryRows); }
 
 /** The first argument, nil when there is none. */
 function first(args: Value[]): Value {
@@ -85,4 +91,152 @@ function nested(args: Value[]): Value {
   const valid = verdict.get("valid");
   if (!valid.isBool()) return yao.fail(500, "scripts.assemblyscript.user.Check returned no verdict");
   return valid;
+}
+
+/** Argument `k`, nil when there is none. */
+function arg(args: Value[], k: i32): Value {
+  return k < args.length ? args[k] : Value.nil();
+}
+
+/** The string argument `k`, or null (the caller answers 400). */
+function stringArg(args: Value[], k: i32): string | null {
+  const v = arg(args, k);
+  return v.isString() ? v.asString() : null;
+}
+
+/** StoreRoundTrip(store, key, value): every Store method, in order, on an
+ *  emptied store; each failure is passed on as it is. */
+function storeRoundTrip(args: Value[]): Value {
+  const name = stringArg(args, 0), key = stringArg(args, 1);
+  if (name == null || key == null) return yao.fail(400, "StoreRoundTrip expects a store name, a key and a value");
+  const store = new Store(name);
+  const value = arg(args, 2);
+  const cleared = store.Clear();
+  if (cleared.isError()) return cleared;
+  const set = store.Set(key, value, 60);
+  if (set.isError()) return set;
+  const get = store.Get(key);
+  if (get.isError()) return get;
+  const has = store.Has(key);
+  if (has.isError()) return has;
+  const kept = store.GetSet(key, Value.fromString("other"));
+  if (kept.isError()) return kept;
+  const fresh = store.GetSet("fresh", Value.fromString("new"));
+  if (fresh.isError()) return fresh;
+  const keys = store.Keys();
+  if (keys.isError()) return keys;
+  const count = store.Len();
+  if (count.isError()) return count;
+  const taken = store.GetDel(key);
+  if (taken.isError()) return taken;
+  const after = store.Get(key);
+  if (after.isError()) return after;
+  const deleted = store.Del("fresh");
+  if (deleted.isError()) return deleted;
+  const hasAfter = store.Has("fresh");
+  if (hasAfter.isError()) return hasAfter;
+  return Value.map()
+    .set("get", get)
+    .set("has", has)
+    .set("kept", kept)
+    .set("fresh", fresh)
+    .set("keys", keys)
+    .set("len", count)
+    .set("taken", taken)
+    .set("after", after)
+    .set("has_after", hasAfter);
+}
+
+/** FsRoundTrip(dir, text): every FS method under the root "data". */
+function fsRoundTrip(args: Value[]): Value {
+  const dir = stringArg(args, 0), text = stringArg(args, 1);
+  if (dir == null || text == null) return yao.fail(400, "FsRoundTrip expects a directory and a text");
+  const data = new FS("data");
+  const file = dir + "/note.txt";
+  const bang = new Uint8Array(1);
+  bang[0] = 0x21; // "!"
+  const raw = new Uint8Array(3);
+  raw[1] = 1; raw[2] = 2;
+  // Each step answers a value or an error value; the first error ends the trip.
+  const made = data.MkdirAll(dir);
+  if (made.isError()) return made;
+  const written = data.WriteFile(file, text);
+  if (written.isError()) return written;
+  const appended = data.AppendFile(file, bang);
+  if (appended.isError()) return appended;
+  const read = data.ReadFile(file);
+  if (read.isError()) return read;
+  const exists = data.Exists(file);
+  if (exists.isError()) return exists;
+  const isFile = data.IsFile(file);
+  if (isFile.isError()) return isFile;
+  const isDir = data.IsDir(dir);
+  if (isDir.isError()) return isDir;
+  const size = data.Size(file);
+  if (size.isError()) return size;
+  const copied = data.Copy(file, dir + "/copy.txt");
+  if (copied.isError()) return copied;
+  const moved = data.Move(dir + "/copy.txt", dir + "/moved.txt");
+  if (moved.isError()) return moved;
+  const list = data.ReadDir(dir, false);
+  if (list.isError()) return list;
+  const removed = data.Remove(dir + "/moved.txt");
+  if (removed.isError()) return removed;
+  const sub = data.Mkdir(dir + "/sub");
+  if (sub.isError()) return sub;
+  const rawWritten = data.WriteFileBuffer(dir + "/sub/raw.bin", raw);
+  if (rawWritten.isError()) return rawWritten;
+  const tree = data.ReadDir(dir, true);
+  if (tree.isError()) return tree;
+  const removedAll = data.RemoveAll(dir);
+  if (removedAll.isError()) return removedAll;
+  const still = data.Exists(dir);
+  if (still.isError()) return still;
+  return Value.map()
+    .set("written", written)
+    .set("appended", appended)
+    .set("read", read)
+    .set("exists", exists)
+    .set("is_file", isFile)
+    .set("is_dir", isDir)
+    .set("size", size)
+    .set("list", list)
+    .set("tree", tree)
+    .set("gone", Value.fromBool(!still.asBool()));
+}
+
+/** FsRead(path): the text of a file under "data" (errors pass on). */
+function fsRead(args: Value[]): Value {
+  const path = stringArg(args, 0);
+  if (path == null) return yao.fail(400, "FsRead expects a path");
+  return new FS("data").ReadFile(path);
+}
+
+/** What HttpGet and HttpPost answer: {status, content_type, data}. */
+function seen(res: Response): Value {
+  if (res.isError()) return res.error;
+  const contentType = res.header("content-type");
+  return Value.map()
+    .set("status", Value.fromInt(res.status))
+    .set("content_type", contentType == null ? Value.nil() : Value.fromString(contentType))
+    .set("data", res.data);
+}
+
+/** HttpGet(url) */
+function httpGet(args: Value[]): Value {
+  const url = stringArg(args, 0);
+  if (url == null) return yao.fail(400, "HttpGet expects a URL");
+  return seen(http.Get(url));
+}
+
+/** HttpPost(url, payload): a JSON body. */
+function httpPost(args: Value[]): Value {
+  const url = stringArg(args, 0);
+  if (url == null) return yao.fail(400, "HttpPost expects a URL and a payload");
+  return seen(http.Post(url, arg(args, 1)));
+}
+
+/** Query(dsl): the rows the host's QueryDSL answers. */
+function queryRows(args: Value[]): Value {
+  return yao.query(first(args));
 }

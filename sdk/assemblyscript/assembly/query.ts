@@ -1,0 +1,22 @@
+// QueryDSL queries (docs/ABI.md §8): the host runs them (gou owns QueryDSL)
+// as the process query.Run.
+
+import * as env from "./env";
+import { firstError, unpack } from "./hostcall";
+import { encodeArray } from "./msgpack";
+import { Value } from "./value";
+
+/**
+ * Runs the QueryDSL `dsl` (a map), with optional `bindings` after it, and
+ * returns what the host answers (the rows), or an error value:
+ *
+ *     const rows = yao.query(Value.map().set("select", Value.from<string[]>(["id"])).set("from", Value.fromString("user")));
+ *     if (rows.isError()) return rows;
+ */
+export function query(dsl: Value, bindings: Value[] = []): Value {
+  const args = [dsl].concat(bindings);
+  const bad = firstError(args);
+  if (bad != null) return bad;
+  const a = encodeArray(args);
+  return unpack(env.query(a.dataStart, a.length), "query.Run");
+}
