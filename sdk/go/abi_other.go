@@ -6,12 +6,23 @@
 
 package yao
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/vmihailenco/msgpack/v5"
+)
 
 // TestHost stands in for the yaowasm host in tests that run outside wasm.
+//
+// The host API reaches Process too, under the name of the Yao process each
+// call mirrors, with the args array the import would get:
+// `stores.<name>.<Method>` (the fast paths as Get [key], Set [key, value,
+// ttl seconds, 0 for none] and Del [key], the way yaowasm calls a store of
+// the `process` backend), `fs.<root>.<Method>`, `http.<Method>` and
+// `query.Run`.
 type TestHost interface {
-	// Process answers a yao.process call: the MessagePack result, or an error
-	// (an *Error keeps its code, anything else is a 500).
+	// Process answers a yao.process call and the host API's calls: the
+	// result, or an error (an *Error keeps its code, anything else is a 500).
 	Process(name string, args []any) (any, error)
 	// Log receives each log record.
 	Log(level Level, message string)
@@ -42,7 +53,7 @@ func currentTestHost() TestHost {
 func hostProcess(name string, args []byte) ([]byte, bool) {
 	h := currentTestHost()
 	if h == nil {
-		return mustMarshalError(NewError(500, "yao.Process: not running inside yaowasm (no test host set)")), true
+		return mustMarshalError(Errorf(500, "%s: not running inside yaowasm (no test host set)", name)), true
 	}
 	decoded, err := decodeArgs(args)
 	if err != nil {
@@ -57,6 +68,44 @@ func hostProcess(name string, args []byte) ([]byte, bool) {
 		return mustMarshalError(NewError(500, "result: "+err.Error())), true
 	}
 	return data, false
+}
+
+// hostProcessWith sends args, already Go values, through hostProcess.
+func hostProcessWith(name string, args ...any) ([]byte, bool) {
+	encoded, err := Marshal(args)
+	if err != nil {
+		return mustMarshalError(NewError(400, "args: "+err.Error())), true
+	}
+	return hostProcess(name, encoded)
+}
+
+func hostStore(name, method string, args []byte) ([]byte, bool) {
+	return hostProcess("stores."+name+"."+method, args)
+}
+
+func hostStoreGet(name, key string) ([]byte, bool) {
+	return hostProcessWith("stores."+name+".Get", key)
+}
+
+// hostStoreSet passes the encoded value on untouched, as yaowasm does.
+func hostStoreSet(name, key string, value []byte, ttlSeconds int64) ([]byte, bool) {
+	return hostProcessWith("stores."+name+".Set", key, msgpack.RawMessage(value), max(ttlSeconds, 0))
+}
+
+func hostStoreDel(name, key string) ([]byte, bool) {
+	return hostProcessWith("stores."+name+".Del", key)
+}
+
+func hostFS(root, method string, args []byte) ([]byte, bool) {
+	return hostProcess("fs."+root+"."+method, args)
+}
+
+func hostHTTP(method string, args []byte) ([]byte, bool) {
+	return hostProcess("http."+method, args)
+}
+
+func hostQuery(args []byte) ([]byte, bool) {
+	return hostProcess("query.Run", args)
 }
 
 func hostLog(level Level, msg string) {

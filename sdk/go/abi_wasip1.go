@@ -1,8 +1,8 @@
 //go:build wasip1
 
 // The raw guest ABI (SPEC §3): the `yao` imports and the memory exports.
-// Everything else in the package goes through the four functions at the end
-// of this file.
+// Everything else in the package goes through the host* functions, pack and
+// readArgs of this file.
 
 package yao
 
@@ -13,6 +13,30 @@ func yaoProcess(namePtr unsafe.Pointer, nameLen uint32, argsPtr unsafe.Pointer, 
 
 //go:wasmimport yao log
 func yaoLog(level uint32, msgPtr unsafe.Pointer, msgLen uint32)
+
+// The host API (docs/ABI.md §4–§8). Strings are raw UTF-8 (ptr, len) pairs;
+// args are the encoded args array; store_set's value is one encoded value.
+
+//go:wasmimport yao store
+func yaoStore(namePtr unsafe.Pointer, nameLen uint32, methodPtr unsafe.Pointer, methodLen uint32, argsPtr unsafe.Pointer, argsLen uint32) uint64
+
+//go:wasmimport yao store_get
+func yaoStoreGet(namePtr unsafe.Pointer, nameLen uint32, keyPtr unsafe.Pointer, keyLen uint32) uint64
+
+//go:wasmimport yao store_set
+func yaoStoreSet(namePtr unsafe.Pointer, nameLen uint32, keyPtr unsafe.Pointer, keyLen uint32, valuePtr unsafe.Pointer, valueLen uint32, ttlSeconds int64) uint64
+
+//go:wasmimport yao store_del
+func yaoStoreDel(namePtr unsafe.Pointer, nameLen uint32, keyPtr unsafe.Pointer, keyLen uint32) uint64
+
+//go:wasmimport yao fs
+func yaoFS(rootPtr unsafe.Pointer, rootLen uint32, methodPtr unsafe.Pointer, methodLen uint32, argsPtr unsafe.Pointer, argsLen uint32) uint64
+
+//go:wasmimport yao http
+func yaoHTTP(methodPtr unsafe.Pointer, methodLen uint32, argsPtr unsafe.Pointer, argsLen uint32) uint64
+
+//go:wasmimport yao query
+func yaoQuery(argsPtr unsafe.Pointer, argsLen uint32) uint64
 
 // pinned keeps every buffer handed to the host alive (Go's collector does
 // not move objects, so an address stays valid while the slice is
@@ -73,15 +97,74 @@ func pack(data []byte, isError bool) uint64 {
 	return uint64(ptr)<<32 | uint64(n)
 }
 
-func hostProcess(name string, args []byte) (answer []byte, isError bool) {
-	packed := yaoProcess(unsafe.Pointer(unsafe.StringData(name)), uint32(len(name)),
-		unsafe.Pointer(unsafe.SliceData(args)), uint32(len(args)))
+// received takes the bytes of a packed result an import just returned.
+func received(packed uint64) (answer []byte, isError bool) {
 	ptr, n, isError := unpack(packed)
 	return take(ptr, n), isError
 }
 
+// strArg and bufArg are the (ptr, len) pairs of the imports' arguments; the
+// callers keep s and b alive for the duration of the call.
+func strArg(s string) (unsafe.Pointer, uint32) {
+	return unsafe.Pointer(unsafe.StringData(s)), uint32(len(s))
+}
+func bufArg(b []byte) (unsafe.Pointer, uint32) {
+	return unsafe.Pointer(unsafe.SliceData(b)), uint32(len(b))
+}
+
+func hostProcess(name string, args []byte) (answer []byte, isError bool) {
+	np, nn := strArg(name)
+	ap, an := bufArg(args)
+	return received(yaoProcess(np, nn, ap, an))
+}
+
+func hostStore(name, method string, args []byte) ([]byte, bool) {
+	np, nn := strArg(name)
+	mp, mn := strArg(method)
+	ap, an := bufArg(args)
+	return received(yaoStore(np, nn, mp, mn, ap, an))
+}
+
+func hostStoreGet(name, key string) ([]byte, bool) {
+	np, nn := strArg(name)
+	kp, kn := strArg(key)
+	return received(yaoStoreGet(np, nn, kp, kn))
+}
+
+func hostStoreSet(name, key string, value []byte, ttlSeconds int64) ([]byte, bool) {
+	np, nn := strArg(name)
+	kp, kn := strArg(key)
+	vp, vn := bufArg(value)
+	return received(yaoStoreSet(np, nn, kp, kn, vp, vn, ttlSeconds))
+}
+
+func hostStoreDel(name, key string) ([]byte, bool) {
+	np, nn := strArg(name)
+	kp, kn := strArg(key)
+	return received(yaoStoreDel(np, nn, kp, kn))
+}
+
+func hostFS(root, method string, args []byte) ([]byte, bool) {
+	rp, rn := strArg(root)
+	mp, mn := strArg(method)
+	ap, an := bufArg(args)
+	return received(yaoFS(rp, rn, mp, mn, ap, an))
+}
+
+func hostHTTP(method string, args []byte) ([]byte, bool) {
+	mp, mn := strArg(method)
+	ap, an := bufArg(args)
+	return received(yaoHTTP(mp, mn, ap, an))
+}
+
+func hostQuery(args []byte) ([]byte, bool) {
+	ap, an := bufArg(args)
+	return received(yaoQuery(ap, an))
+}
+
 func hostLog(level Level, msg string) {
-	yaoLog(uint32(level), unsafe.Pointer(unsafe.StringData(msg)), uint32(len(msg)))
+	mp, mn := strArg(msg)
+	yaoLog(uint32(level), mp, mn)
 }
 
 // readArgs is the first thing every script call does: it takes the

@@ -1,6 +1,8 @@
 // Package yao is the Go guest SDK of yaowasm: it turns ordinary Go functions
-// into Yao script functions and lets them call Yao processes and write to
-// Yao's log.
+// into Yao script functions and lets them call Yao processes, write to Yao's
+// log, and use the host API: named stores ([Store]), files under the
+// configured roots ([FS]), HTTP to allowed hosts ([HTTP]) and QueryDSL
+// ([Query]).
 //
 // A script is a Go main package built for GOOS=wasip1 as a reactor
 // (-buildmode=c-shared). Each exported script function is one line that
@@ -27,6 +29,6 @@
 // recovered and reported as a 500 too.
 //
 // The package also builds for the host's GOOS so that code using it can be
-// unit-tested with a plain `go test`: there, [Process] and [Log] talk to a
-// stand-in set with [SetTestHost].
+// unit-tested with a plain `go test`: there, [Process], [Log] and the host
+// API talk to a stand-in set with [SetTestHost].
 package yao

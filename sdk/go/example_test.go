@@ -5,6 +5,7 @@ package yao_test
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	yao "github.com/yaoapp/yaowasm/sdk/go"
 )
@@ -69,4 +70,67 @@ func ExampleLogger() {
 	// Output:
 	// info saved user 7
 	// warn user 7 has no email
+}
+
+// A stand-in host for the host API: outside wasm the calls reach Process
+// under the name of the Yao process they mirror.
+type apiHost map[string]any
+
+func (h apiHost) Process(name string, args []any) (any, error) {
+	switch name {
+	case "stores.cache.Set":
+		h[args[0].(string)] = args[1]
+		return nil, nil
+	case "stores.cache.Get":
+		return h[args[0].(string)], nil
+	case "http.Get":
+		return map[string]any{"status": 200, "headers": map[string]any{"content-type": []any{"text/plain"}}, "data": "pong"}, nil
+	}
+	return nil, yao.NewError(403, name+": refused")
+}
+
+func (apiHost) Log(yao.Level, string) {}
+
+func ExampleStore() {
+	yao.SetTestHost(apiHost{})
+	defer yao.SetTestHost(nil)
+
+	cache := yao.Store("cache")
+	if err := cache.Set("user:1", map[string]any{"name": "Ada"}, time.Minute); err != nil {
+		fmt.Println(err)
+	}
+	user, err := cache.Get("user:1")
+	fmt.Println(user, err)
+	missing, err := cache.Get("user:2")
+	fmt.Println(missing, err)
+	// Output:
+	// map[name:Ada] <nil>
+	// <nil> <nil>
+}
+
+func ExampleHTTPClient_Get() {
+	yao.SetTestHost(apiHost{})
+	defer yao.SetTestHost(nil)
+
+	resp, err := yao.HTTP.Get("http://127.0.0.1:8080/ping", yao.WithTimeout(time.Second))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Status, resp.Header("Content-Type"), resp.Data)
+	// Output:
+	// 200 text/plain pong
+}
+
+func ExampleFS() {
+	yao.SetTestHost(apiHost{})
+	defer yao.SetTestHost(nil)
+
+	_, err := yao.FS("data").ReadFile("../secret.txt")
+	var e *yao.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Code, e.Message)
+	}
+	// Output:
+	// 403 fs.data.ReadFile: refused
 }

@@ -10,40 +10,55 @@ import "fmt"
 //	user, err := yao.Process("models.user.Find", id)
 func Process(name string, args ...any) (any, error) {
 	answer, err := call(name, args)
-	if err != nil {
-		return nil, err
-	}
-	var result any
-	if err := Unmarshal(answer, &result); err != nil {
-		return nil, Errorf(500, "%s: cannot decode the result: %v", name, err)
-	}
-	return result, nil
+	return decodeAnswer[any](name, answer, err)
 }
 
 // ProcessAs is Process with the result decoded into T.
 //
 //	user, err := yao.ProcessAs[User]("models.user.Find", id)
 func ProcessAs[T any](name string, args ...any) (T, error) {
-	var result T
 	answer, err := call(name, args)
+	return decodeAnswer[T](name, answer, err)
+}
+
+// decodeAnswer decodes the answer of an import into T, or passes err on. A
+// result that does not decode is a 500 naming what was called.
+func decodeAnswer[T any](what string, answer []byte, err error) (T, error) {
+	var result T
 	if err != nil {
 		return result, err
 	}
 	if err := Unmarshal(answer, &result); err != nil {
-		return result, Errorf(500, "%s: cannot decode the result into %T: %v", name, result, err)
+		if _, untyped := any(&result).(*any); untyped {
+			return result, Errorf(500, "%s: cannot decode the result: %v", what, err)
+		}
+		return result, Errorf(500, "%s: cannot decode the result into %T: %v", what, result, err)
 	}
 	return result, nil
 }
 
 func call(name string, args []any) ([]byte, error) {
+	return invoke(name, args, func(encoded []byte) ([]byte, bool) { return hostProcess(name, encoded) })
+}
+
+// invoke is every import that takes an args array: it encodes args (nil is
+// the empty array), hands them to send, and returns the encoded result (the
+// encoded nil for a packed 0) or the error value the host answered, as an
+// *Error. what names the call in the 400 of arguments that do not encode.
+func invoke(what string, args []any, send func(encoded []byte) (answer []byte, isError bool)) ([]byte, error) {
 	if args == nil {
 		args = []any{}
 	}
 	encoded, err := Marshal(args)
 	if err != nil {
-		return nil, Errorf(400, "%s: cannot encode the arguments: %v", name, err)
+		return nil, Errorf(400, "%s: cannot encode the arguments: %v", what, err)
 	}
-	answer, isError := hostProcess(name, encoded)
+	return answered(send(encoded))
+}
+
+// answered turns what an import answered into the encoded result or the
+// *Error it carries.
+func answered(answer []byte, isError bool) ([]byte, error) {
 	if isError {
 		return nil, decodeErrorValue(answer)
 	}

@@ -6,6 +6,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	yao "github.com/yaoapp/yaowasm/sdk/go"
 )
@@ -33,6 +34,24 @@ func add(p, n uint32) uint64 { return yao.Handle(p, n, Add) }
 
 //go:wasmexport Nested
 func nested(p, n uint32) uint64 { return yao.Handle(p, n, Nested) }
+
+//go:wasmexport StoreRoundTrip
+func storeRoundTrip(p, n uint32) uint64 { return yao.Handle(p, n, StoreRoundTrip) }
+
+//go:wasmexport FsRoundTrip
+func fsRoundTrip(p, n uint32) uint64 { return yao.Handle(p, n, FsRoundTrip) }
+
+//go:wasmexport FsRead
+func fsRead(p, n uint32) uint64 { return yao.Handle(p, n, FsRead) }
+
+//go:wasmexport HttpGet
+func httpGet(p, n uint32) uint64 { return yao.Handle(p, n, HttpGet) }
+
+//go:wasmexport HttpPost
+func httpPost(p, n uint32) uint64 { return yao.Handle(p, n, HttpPost) }
+
+//go:wasmexport Query
+func query(p, n uint32) uint64 { return yao.Handle(p, n, Query) }
 
 // payload returns the first argument as a map, or the 400 every function
 // that takes a payload answers.
@@ -142,4 +161,170 @@ func Nested(args []any) (any, error) {
 		}
 	}
 	return nil, yao.Errorf(500, "scripts.go.user.Check returned %v", verdict)
+}
+
+// stringArgs returns the first len(names) arguments as strings, or a 400
+// naming the first one that is missing or not a string.
+func stringArgs(fn string, args []any, names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for i, name := range names {
+		var ok bool
+		if i < len(args) {
+			out[i], ok = args[i].(string)
+		}
+		if !ok {
+			return nil, yao.Errorf(400, "%s: %s must be a string", fn, name)
+		}
+	}
+	return out, nil
+}
+
+// arg returns argument i, nil when it is missing.
+func arg(args []any, i int) any {
+	if i < len(args) {
+		return args[i]
+	}
+	return nil
+}
+
+// StoreRoundTrip(store, key, value): every Store method, in order, on an
+// emptied store. Answers what each step saw.
+func StoreRoundTrip(args []any) (any, error) {
+	names, err := stringArgs("StoreRoundTrip", args, "store", "key")
+	if err != nil {
+		return nil, err
+	}
+	store, key, value := yao.Store(names[0]), names[1], arg(args, 2)
+	if err := store.Clear(); err != nil {
+		return nil, err
+	}
+	if err := store.Set(key, value, 60*time.Second); err != nil {
+		return nil, err
+	}
+	get, err := store.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	has, err := store.Has(key)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := store.GetSet(key, "other", 0)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := store.GetSet("fresh", "new", 0)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := store.Keys()
+	if err != nil {
+		return nil, err
+	}
+	length, err := store.Len()
+	if err != nil {
+		return nil, err
+	}
+	taken, err := store.GetDel(key)
+	if err != nil {
+		return nil, err
+	}
+	after, err := store.Get(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Del("fresh"); err != nil {
+		return nil, err
+	}
+	hasAfter, err := store.Has("fresh")
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"get": get, "has": has, "kept": kept, "fresh": fresh, "keys": keys, "len": length,
+		"taken": taken, "after": after, "has_after": hasAfter,
+	}, nil
+}
+
+// FsRoundTrip(dir, text): every FS method under the root "data". Answers
+// what each step saw.
+func FsRoundTrip(args []any) (any, error) {
+	names, err := stringArgs("FsRoundTrip", args, "dir", "text")
+	if err != nil {
+		return nil, err
+	}
+	data, dir, text := yao.FS("data"), names[0], names[1]
+	file := dir + "/note.txt"
+	seen := map[string]any{}
+	// Each step runs only while the ones before it succeeded.
+	steps := []func() error{
+		func() error { return data.MkdirAll(dir) },
+		func() (err error) { seen["written"], err = data.WriteFile(file, text); return },
+		func() (err error) { seen["appended"], err = data.AppendFile(file, []byte("!")); return },
+		func() (err error) { seen["read"], err = data.ReadFile(file); return },
+		func() (err error) { seen["exists"], err = data.Exists(file); return },
+		func() (err error) { seen["is_file"], err = data.IsFile(file); return },
+		func() (err error) { seen["is_dir"], err = data.IsDir(dir); return },
+		func() (err error) { seen["size"], err = data.Size(file); return },
+		func() error { return data.Copy(file, dir+"/copy.txt") },
+		func() error { return data.Move(dir+"/copy.txt", dir+"/moved.txt") },
+		func() (err error) { seen["list"], err = data.ReadDir(dir, false); return },
+		func() error { return data.Remove(dir + "/moved.txt") },
+		func() error { return data.Mkdir(dir + "/sub") },
+		func() error { _, err := data.WriteFileBuffer(dir+"/sub/raw.bin", []byte{0, 1, 2}); return err },
+		func() (err error) { seen["tree"], err = data.ReadDir(dir, true); return },
+		func() error { return data.RemoveAll(dir) },
+		func() error { exists, err := data.Exists(dir); seen["gone"] = !exists; return err },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	return seen, nil
+}
+
+// FsRead(path): the text of a file under "data" (errors pass on).
+func FsRead(args []any) (any, error) {
+	names, err := stringArgs("FsRead", args, "path")
+	if err != nil {
+		return nil, err
+	}
+	return yao.FS("data").ReadFile(names[0])
+}
+
+// httpSeen is what HttpGet and HttpPost answer: the status, the
+// content-type header (nil when absent) and the body.
+func httpSeen(resp *yao.Response, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	var contentType any
+	if values := resp.Headers["content-type"]; len(values) > 0 {
+		contentType = values[0]
+	}
+	return map[string]any{"status": resp.Status, "content_type": contentType, "data": resp.Data}, nil
+}
+
+// HttpGet(url)
+func HttpGet(args []any) (any, error) {
+	names, err := stringArgs("HttpGet", args, "url")
+	if err != nil {
+		return nil, err
+	}
+	return httpSeen(yao.HTTP.Get(names[0]))
+}
+
+// HttpPost(url, payload): a JSON body.
+func HttpPost(args []any) (any, error) {
+	names, err := stringArgs("HttpPost", args, "url")
+	if err != nil {
+		return nil, err
+	}
+	return httpSeen(yao.HTTP.Post(names[0], arg(args, 1)))
+}
+
+// Query(dsl): the rows the host's QueryDSL answers.
+func Query(args []any) (any, error) {
+	return yao.Query(arg(args, 0))
 }

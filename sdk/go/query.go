@@ -1,0 +1,24 @@
+package yao
+
+// Query runs a QueryDSL query and returns its result (the rows, for a
+// select). The DSL is Yao's query map; bindings, when given, follow it in
+// the args array. The host runs the query (gou owns QueryDSL) as the process
+// `query.Run`; without a host that serves it the error is a 404.
+//
+//	rows, err := yao.Query(map[string]any{"select": []string{"id"}, "from": "user"})
+func Query(dsl any, bindings ...any) (any, error) {
+	answer, err := query(dsl, bindings)
+	return decodeAnswer[any]("query.Run", answer, err)
+}
+
+// QueryAs is Query with the result decoded into T.
+//
+//	users, err := yao.QueryAs[[]User](dsl)
+func QueryAs[T any](dsl any, bindings ...any) (T, error) {
+	answer, err := query(dsl, bindings)
+	return decodeAnswer[T]("query.Run", answer, err)
+}
+
+func query(dsl any, bindings []any) ([]byte, error) {
+	return invoke("query.Run", append([]any{dsl}, bindings...), hostQuery)
+}
