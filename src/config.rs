@@ -40,6 +40,10 @@ pub struct Config {
     /// Cap on one HTTP request of a script, in milliseconds (default 30000);
     /// the call's own `timeout_ms` caps it further. Beyond it: 408.
     pub http_timeout_ms: u64,
+    /// A PEM file of extra certificate authorities that `https://` requests
+    /// trust besides the bundled Mozilla roots (a private CA, a corporate
+    /// proxy). Default: none. A file without one readable certificate is a 400.
+    pub http_ca_file: Option<PathBuf>,
     /// Store name → its backend (docs/ABI.md §5). A name not listed is an
     /// in-process memory store.
     pub stores: BTreeMap<String, StoreConfig>,
@@ -95,6 +99,7 @@ impl Default for Config {
             http_allow: Vec::new(),
             http_max_response_bytes: 10 << 20,
             http_timeout_ms: 30_000,
+            http_ca_file: None,
             stores: BTreeMap::new(),
             fs: BTreeMap::new(),
         }

@@ -4,8 +4,10 @@
 //! before any connection; redirects are never followed (a 3xx comes back as
 //! the response), so an allowed host cannot bounce a script elsewhere. A
 //! response body over `http_max_response_bytes` is a 413, a request past its
-//! timeout a 408. The client is ureq's blocking agent (plain HTTP/1.1; this
-//! build has no TLS, so `https://` is a 400).
+//! timeout a 408. The client is ureq's blocking agent (HTTP/1.1); `https://`
+//! goes through rustls, trusting the bundled Mozilla roots (webpki-roots, so
+//! the answer does not depend on the machine's CA store) plus the PEM file
+//! named by `http_ca_file`. A certificate that does not verify is a 502.
 //!
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
@@ -13,7 +15,11 @@ use crate::api_args::{self, Args};
 use crate::config::Config;
 use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, TIMEOUT, TOO_LARGE};
 use rmpv::Value;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
 use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The remote end failed: connection refused or reset, a bad response.
@@ -53,15 +59,20 @@ pub struct Http {
 }
 
 impl Http {
-    /// From a validated config.
-    pub fn new(config: &Config) -> Http {
-        let agent = ureq::AgentBuilder::new().redirects(0).max_idle_connections_per_host(8).build();
-        Http {
+    /// From a validated config; 400 when `http_ca_file` cannot be used.
+    pub fn new(config: &Config) -> Result<Http> {
+        let tls = tls_config(config.http_ca_file.as_deref())?;
+        let agent = ureq::AgentBuilder::new()
+            .redirects(0)
+            .max_idle_connections_per_host(8)
+            .tls_config(Arc::new(tls))
+            .build();
+        Ok(Http {
             agent,
             allow: config.http_allow.iter().filter_map(|e| Allow::parse(e)).collect(),
             max_bytes: config.http_max_response_bytes,
             timeout: Duration::from_millis(config.http_timeout_ms),
-        }
+        })
     }
 
     /// `yao.http(method, args)`: args is a checked MessagePack array; the
@@ -160,9 +171,8 @@ impl Http {
 
     fn check_host(&self, url: &url::Url) -> Result<()> {
         match url.scheme() {
-            "http" => {}
-            "https" => return Err(Error::new(BAD_REQUEST, "http: https is not supported by this build (no TLS); use http")),
-            other => return Err(Error::new(BAD_REQUEST, format!("http: scheme {other:?} is not http"))),
+            "http" | "https" => {}
+            other => return Err(Error::new(BAD_REQUEST, format!("http: scheme {other:?} is not http or https"))),
         }
         let host = url.host_str().ok_or_else(|| Error::new(BAD_REQUEST, "http: the URL has no host"))?.to_ascii_lowercase();
         let port = url.port_or_known_default().unwrap_or(80);
@@ -208,6 +218,31 @@ impl Http {
             (Value::from("data"), data),
         ])))
     }
+}
+
+/// TLS 1.2 and 1.3 on ring, trusting the Mozilla roots and `ca_file`'s.
+fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+    if let Some(path) = ca_file {
+        let bad = |why: String| Error::new(BAD_REQUEST, format!("config: http_ca_file {}: {why}", path.display()));
+        let certs = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bad(e.to_string()))?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("holds no PEM certificate".into()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| bad(format!("a certificate is not usable as a CA: {e}")))?;
+        }
+    }
+    // The provider is named rather than left to rustls's process-wide
+    // default, which is ambiguous when another crate in the host enables a
+    // second one.
+    rustls::ClientConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
+        .map_err(|e| Error::new(crate::error::INTERNAL, format!("http: TLS setup: {e}")))
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
 }
 
 fn too_large(max: u64) -> Error {

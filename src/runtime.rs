@@ -85,7 +85,7 @@ impl Runtime {
         let ticker = Ticker::start(engine.clone())?;
         let stores = crate::store::Stores::new(&config.stores);
         let roots = crate::fs::Roots::new(&config.fs)?;
-        let http = crate::http::Http::new(&config);
+        let http = crate::http::Http::new(&config)?;
         let inner = Inner {
             config,
             engine,

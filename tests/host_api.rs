@@ -620,18 +620,18 @@ fn http_server() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
+        for mut stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
-                let _ = serve(stream, port);
+                let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = serve(&mut stream, port);
             });
         }
     });
     port
 }
 
-fn serve(mut stream: TcpStream, port: u16) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
+fn serve<S: Read + std::io::Write>(stream: &mut S, port: u16) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line)?;
     let mut parts = line.split_whitespace();
@@ -675,16 +675,16 @@ fn serve(mut stream: TcpStream, port: u16) -> std::io::Result<()> {
             let reply = format!(
                 "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{port}/echo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
             );
-            return stream.write_all(reply.as_bytes());
+            return reader.get_mut().write_all(reply.as_bytes());
         }
         "/chunked_big" => {
-            stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")?;
+            reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")?;
             for _ in 0..10 {
-                stream.write_all(b"3e8\r\n")?;
-                stream.write_all(&[b'c'; 1000])?;
-                stream.write_all(b"\r\n")?;
+                reader.get_mut().write_all(b"3e8\r\n")?;
+                reader.get_mut().write_all(&[b'c'; 1000])?;
+                reader.get_mut().write_all(b"\r\n")?;
             }
-            return stream.write_all(b"0\r\n\r\n");
+            return reader.get_mut().write_all(b"0\r\n\r\n");
         }
         _ => ("404 Not Found", "text/plain", b"no route".to_vec()),
     };
@@ -692,9 +692,9 @@ fn serve(mut stream: TcpStream, port: u16) -> std::io::Result<()> {
         "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nX-Multi: one\r\nX-Multi: two\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         out.len()
     );
-    stream.write_all(head.as_bytes())?;
+    reader.get_mut().write_all(head.as_bytes())?;
     if method != "HEAD" {
-        stream.write_all(&out)?;
+        reader.get_mut().write_all(&out)?;
     }
     Ok(())
 }
@@ -774,7 +774,7 @@ fn http_refusals() {
     assert_eq!(code(http(&rt, "Get", json!([format!("http://localhost:{port}/echo")]))), 403);
     assert_eq!(code(http(&rt, "Get", json!([format!("http://127.0.0.2:{port}/echo")]))), 403);
     assert_eq!(code(http(&rt, "Get", json!([format!("http://user@127.0.0.2:{port}/")]))), 403);
-    assert_eq!(code(http(&rt, "Get", json!(["https://127.0.0.1/"]))), 400);
+    assert_eq!(code(http(&rt, "Get", json!(["https://127.0.0.1/"]))), 403, "https on port 443 is another host:port");
     assert_eq!(code(http(&rt, "Get", json!(["ftp://127.0.0.1/"]))), 400);
     assert_eq!(code(http(&rt, "Get", json!(["not a url"]))), 400);
     assert_eq!(code(http(&rt, "Get", json!([]))), 400);
@@ -809,6 +809,85 @@ fn http_wildcard_allow() {
     assert_eq!(code(http(&rt, "Get", json!(["http://api.yaowasm.invalid:9/"]))), 502);
     assert_eq!(code(http(&rt, "Get", json!(["http://invalid:9/"]))), 403);
     assert_eq!(code(http(&rt, "Get", json!(["http://api.yaowasm.invalid.evil:9/"]))), 403);
+}
+
+/// A certificate authority and, signed by it, a certificate for `localhost`
+/// and 127.0.0.1: (CA PEM, server TLS config).
+fn test_ca() -> (String, Arc<rustls::ServerConfig>) {
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(rcgen::DnType::CommonName, "yaowasm test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = rcgen::KeyPair::generate().unwrap();
+    let leaf_params = rcgen::CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let server = rustls::ServerConfig::builder_with_provider(rustls::crypto::ring::default_provider().into())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key)
+        .unwrap();
+    (ca.pem(), Arc::new(server))
+}
+
+/// The test server of [`serve`] behind TLS.
+fn https_server(tls: Arc<rustls::ServerConfig>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let tls = tls.clone();
+            std::thread::spawn(move || {
+                let _ = tcp.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut stream = rustls::StreamOwned::new(rustls::ServerConnection::new(tls).unwrap(), tcp);
+                if serve(&mut stream, port).is_ok() {
+                    stream.conn.send_close_notify();
+                    let _ = stream.flush();
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn https_trusts_the_configured_ca_and_refuses_others() {
+    let (ca_pem, tls) = test_ca();
+    let port = https_server(tls);
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).unwrap();
+    let allow = json!([format!("localhost:{port}"), format!("127.0.0.1:{port}")]);
+    let (rt, _d) = runtime(&json!({"http_allow": allow, "http_ca_file": ca_file, "timeout_ms": 5000}));
+    for host in ["localhost", "127.0.0.1"] {
+        let got = http(&rt, "Post", json!([format!("https://{host}:{port}/echo"), {"a": 1}])).unwrap();
+        assert_eq!(got["status"], json!(200), "{host}");
+        assert_eq!((got["data"]["method"].clone(), got["data"]["body"].clone()), (json!("POST"), json!(r#"{"a":1}"#)));
+    }
+    // Without the CA the same server is an unknown issuer: 502, and the
+    // message says why.
+    let (untrusting, _d2) = runtime(&json!({"http_allow": allow, "timeout_ms": 5000}));
+    let err = http(&untrusting, "Get", json!([format!("https://localhost:{port}/echo")])).unwrap_err();
+    assert_eq!(err.code(), 502, "{err}");
+    assert!(err.to_string().to_lowercase().contains("certificate"), "{err}");
+    // Plain http to the TLS port is not an answer either.
+    assert_eq!(code(http(&rt, "Get", json!([format!("http://localhost:{port}/echo")]))), 502);
+    // The runtime keeps serving after the refusal.
+    assert_eq!(http(&rt, "Get", json!([format!("https://localhost:{port}/text")])).unwrap()["data"], json!("plain text"));
+}
+
+#[test]
+fn http_ca_file_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "no certificate here\n").unwrap();
+    for path in [dir.path().join("missing.pem"), empty] {
+        let err = Runtime::from_json(Some(&json!({"http_ca_file": path}).to_string())).err().unwrap();
+        assert_eq!(err.code(), 400, "{err}");
+        assert!(err.to_string().contains("http_ca_file"), "{err}");
+    }
 }
 
 // ------------------------------------------------------------------ query, config, load
