@@ -32,7 +32,7 @@ pub const ENGINE_NAME: &str = "quickjs-ng";
 pub const ENGINE_VERSION: &str = "0.16.2";
 /// Version of the contract between a hook's bytecode and the engine: the
 /// prelude's globals and `yao_js_call`. Equal to YAO_JS_ABI in engine.c.
-pub const JS_ABI: u32 = 1;
+pub const JS_ABI: u32 = 2;
 /// Custom section holding the hook's metadata (JSON, [`HookMeta`]).
 pub const META_SECTION: &str = "yaowasm.js";
 /// Custom section holding the QuickJS bytecode.
@@ -198,6 +198,7 @@ pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, size: u64, file: PathBuf
         encoding: Encoding::MsgPack,
         uses_wasi: true,
         size,
+        digest: [0; 32],
         js: Some(Arc::new(JsScript { bytecode: hook.bytecode, call: engine.call })),
     })
 }
@@ -258,6 +259,7 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         encoding: Encoding::MsgPack,
         uses_wasi: true,
         size: raw.len() as u64,
+        digest: [0; 32],
         js: None,
     };
     Ok(JsEngine { call: export("yao_js_call")?, compile: export("yao_js_compile")?, script, snapshot })

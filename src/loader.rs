@@ -5,7 +5,8 @@ use crate::error::{Error, Result};
 use crate::names;
 use crate::runtime::Inner;
 use crate::script::{Origin, Script};
-use std::collections::{BTreeMap, HashSet};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -95,8 +96,16 @@ fn walk(root: &Path, dir: &Path, scan: &mut Scan, visited: &mut HashSet<PathBuf>
 }
 
 /// Compiles every ID of a scan, in parallel over the machine's cores.
-/// Returns the scripts that compiled and the problems of the rest.
-pub(crate) fn compile_all(runtime: &Arc<Inner>, scan: Scan, origin: &Origin) -> (Vec<Script>, Vec<Problem>) {
+/// Returns the scripts that compiled and the problems of the rest. A script
+/// of `current` (what the runtime serves now) whose file, bytes and shadows
+/// are unchanged is kept as it is: a reload after one file changed compiles
+/// that file, not the folder.
+pub(crate) fn compile_all(
+    runtime: &Arc<Inner>,
+    scan: Scan,
+    origin: &Origin,
+    current: &HashMap<String, Arc<Script>>,
+) -> (Vec<Arc<Script>>, Vec<Problem>) {
     let mut problems = Vec::new();
     let mut jobs = Vec::new();
     for (id, files) in scan.wasm {
@@ -127,13 +136,18 @@ pub(crate) fn compile_all(runtime: &Arc<Inner>, scan: Scan, origin: &Origin) -> 
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((id, file, shadows)) = jobs.get(i) else { return };
-                let result = std::fs::read(file)
-                    .map_err(|e| Error::not_found(format!("cannot read: {e}")))
-                    .and_then(|bytes| Script::compile(runtime, &bytes, file.clone(), id.clone(), origin.clone()))
-                    .map(|mut script| {
-                        script.shadows = shadows.clone();
-                        script
-                    });
+                let result = std::fs::read(file).map_err(|e| Error::not_found(format!("cannot read: {e}"))).and_then(|bytes| {
+                    let digest: [u8; 32] = Sha256::digest(&bytes).into();
+                    if let Some(same) = current.get(id).filter(|s| {
+                        s.digest == digest && s.file == *file && s.origin == *origin && s.shadows == *shadows
+                    }) {
+                        return Ok(same.clone());
+                    }
+                    let mut script = Script::compile(runtime, &bytes, file.clone(), id.clone(), origin.clone())?;
+                    script.shadows = shadows.clone();
+                    script.digest = digest;
+                    Ok(Arc::new(script))
+                });
                 results.lock().unwrap_or_else(|p| p.into_inner()).push((i, result));
             });
         }

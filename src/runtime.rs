@@ -127,7 +127,9 @@ impl Runtime {
             .map_err(|e| Error::not_found(format!("cannot read scripts folder {}: {e}", dir.display())))?;
         let scan = loader::scan(&root)?;
         let origin = Origin::Dir(root);
-        let (scripts, mut problems) = loader::compile_all(&self.inner, scan, &origin);
+        let current = self.inner.scripts.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let (scripts, mut problems) = loader::compile_all(&self.inner, scan, &origin, &current);
+        drop(current);
 
         let mut table = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner());
         let mut fresh = Vec::with_capacity(scripts.len());
@@ -149,7 +151,7 @@ impl Runtime {
         table.retain(|id, s| s.origin != origin || failed.contains(id.as_str()));
         let loaded = fresh.len();
         for script in fresh {
-            table.insert(script.id.clone(), Arc::new(script));
+            table.insert(script.id.clone(), script);
         }
         drop(table);
         problems.sort_by(|a, b| a.file.cmp(&b.file));

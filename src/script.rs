@@ -54,6 +54,9 @@ pub struct Script {
     pub encoding: Encoding,
     pub uses_wasi: bool,
     pub size: u64,
+    /// SHA-256 of the file's bytes as loaded: a reload of a folder keeps a
+    /// script whose bytes are unchanged instead of compiling it again.
+    pub digest: [u8; 32],
     /// A JS/TS script: its bytecode, run by the shared engine (`pre`) (src/js.rs).
     pub js: Option<Arc<crate::js::JsScript>>,
 }
@@ -138,6 +141,7 @@ impl Script {
             encoding: crate::script::Encoding::MsgPack,
             uses_wasi,
             size: bytes.len() as u64,
+            digest: [0; 32],
             js: None,
         };
         if let Some(probe) = encoding_export {

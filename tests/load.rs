@@ -210,6 +210,35 @@ fn cache_is_used_and_a_corrupt_file_is_recompiled() {
 }
 
 #[test]
+fn reload_compiles_only_what_changed() {
+    let (dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write(dir.path(), "same.wasm", &wasm(&versioned_wat(1, 0)));
+    write(dir.path(), "edited.wasm", &wasm(&versioned_wat(2, 0)));
+    let rt = Runtime::from_json(Some(&json!({"cache_dir": cache.path()}).to_string())).unwrap();
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 2);
+    let cached = |ext: &str| {
+        std::fs::read_dir(cache.path()).unwrap().filter(|e| e.as_ref().unwrap().path().extension().unwrap() == ext).count()
+    };
+    assert_eq!(cached("cwasm"), 2);
+    // With the cache emptied, a reload shows what it compiled: only the
+    // edited file (same length, one byte different) lands in the cache again.
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        std::fs::remove_file(entry.unwrap().path()).unwrap();
+    }
+    write(dir.path(), "edited.wasm", &wasm(&versioned_wat(3, 0)));
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 2);
+    assert_eq!(cached("cwasm"), 1, "the unchanged script was kept, not recompiled");
+    assert_eq!(rt.exec("scripts.same.Version", &[]).unwrap(), vec![1]);
+    assert_eq!(rt.exec("scripts.edited.Version", &[]).unwrap(), vec![3]);
+    // A new shadowing source is a change too (list reports it), so the
+    // script is rebuilt with it.
+    write(dir.path(), "same.ts", b"function Version() { return 9 }");
+    assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 2);
+    let same = rt.list().into_iter().find(|s| s.id == "same").unwrap();
+    assert_eq!(same.shadows.len(), 1, "{:?}", same.shadows);
+}
+
+#[test]
 fn config_errors_are_400() {
     for bad in [r#"{"nope": 1}"#, r#"{"max_memory_mb": "big"}"#, "not json"] {
         assert_eq!(Runtime::from_json(Some(bad)).err().unwrap().code(), 400, "{bad}");
