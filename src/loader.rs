@@ -128,31 +128,53 @@ pub(crate) fn compile_all(
         jobs.push((id, files.into_iter().next().unwrap_or_default(), shadows));
     }
 
-    let next = AtomicUsize::new(0);
-    let results = Mutex::new(Vec::with_capacity(jobs.len()));
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len().max(1));
-    std::thread::scope(|s| {
-        for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((id, file, shadows)) = jobs.get(i) else { return };
-                let result = std::fs::read(file).map_err(|e| Error::not_found(format!("cannot read: {e}"))).and_then(|bytes| {
-                    let digest: [u8; 32] = Sha256::digest(&bytes).into();
-                    if let Some(same) = current.get(id).filter(|s| {
-                        s.digest == digest && s.file == *file && s.origin == *origin && s.shadows == *shadows
-                    }) {
-                        return Ok(same.clone());
-                    }
-                    let mut script = Script::compile(runtime, &bytes, file.clone(), id.clone(), origin.clone())?;
-                    script.shadows = shadows.clone();
-                    script.digest = digest;
-                    Ok(Arc::new(script))
+    // Read and digest every file first, on this thread: on a reload most
+    // are unchanged and kept, and threads are only worth starting for the
+    // ones that need compiling.
+    let mut results = Vec::with_capacity(jobs.len());
+    let mut to_compile = Vec::new();
+    for (i, (id, file, shadows)) in jobs.iter().enumerate() {
+        match std::fs::read(file) {
+            Err(e) => results.push((i, Err(Error::not_found(format!("cannot read: {e}"))))),
+            Ok(bytes) => {
+                let digest: [u8; 32] = Sha256::digest(&bytes).into();
+                let unchanged = current.get(id).filter(|s| {
+                    s.digest == digest && s.file == *file && s.origin == *origin && s.shadows == *shadows
                 });
-                results.lock().unwrap_or_else(|p| p.into_inner()).push((i, result));
-            });
+                match unchanged {
+                    Some(script) => results.push((i, Ok(script.clone()))),
+                    None => to_compile.push((i, bytes, digest)),
+                }
+            }
         }
-    });
-    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    }
+    let compile = |(i, bytes, digest): &(usize, Vec<u8>, [u8; 32])| {
+        let (id, file, shadows) = &jobs[*i];
+        let result = Script::compile(runtime, bytes, file.clone(), id.clone(), origin.clone()).map(|mut script| {
+            script.shadows = shadows.clone();
+            script.digest = *digest;
+            Arc::new(script)
+        });
+        (*i, result)
+    };
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(to_compile.len());
+    if workers <= 1 {
+        results.extend(to_compile.iter().map(compile));
+    } else {
+        let next = AtomicUsize::new(0);
+        let compiled = Mutex::new(Vec::with_capacity(to_compile.len()));
+        std::thread::scope(|s| {
+            for _ in 0..workers {
+                s.spawn(|| {
+                    while let Some(job) = to_compile.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let done = compile(job);
+                        compiled.lock().unwrap_or_else(|p| p.into_inner()).push(done);
+                    }
+                });
+            }
+        });
+        results.extend(compiled.into_inner().unwrap_or_else(|p| p.into_inner()));
+    }
     results.sort_by_key(|(i, _)| *i);
     let mut scripts = Vec::new();
     for (i, result) in results {
