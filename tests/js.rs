@@ -46,10 +46,14 @@ fn example_user_script() {
     let src = std::fs::read_to_string(repo().join("examples/app/scripts/ts/user.ts")).unwrap();
     let wasm = build(&rt, dir.path(), "user.ts", &src.replace("../../../../js/types/yao.d.ts", "/dev/null")).unwrap();
     let size = std::fs::metadata(&wasm).unwrap().len();
-    assert!(size <= 5 * 1024, "hook is {size} bytes, more than 5 KB");
+    // ~5 KB: bytecode of 13 functions, no engine inside.
+    assert!(size <= 8 * 1024, "hook is {size} bytes, more than 8 KB");
     rt.load_file(&wasm, Some("ts.user")).unwrap();
     let info = rt.list().into_iter().find(|s| s.id == "ts.user").unwrap();
-    assert_eq!(info.functions, ["Add", "BeforeSave", "Check", "Deny", "Echo", "Log", "Nested"]);
+    assert_eq!(
+        info.functions,
+        ["Add", "BeforeSave", "Check", "Deny", "Echo", "FsRead", "FsRoundTrip", "HttpGet", "HttpPost", "Log", "Nested", "Query", "StoreRoundTrip"]
+    );
     assert_eq!(
         exec(&rt, "scripts.ts.user.Check", json!([{"name": "", "email": "x", "age": 1.5}])).unwrap(),
         json!({"valid": false, "errors": ["name is required", "email is invalid", "age is out of range"]})
@@ -245,7 +249,8 @@ fn a_hook_for_another_engine_abi_is_a_clear_load_error() {
     std::fs::write(&path, yaowasm::js::write_hook(&meta, b"not bytecode")).unwrap();
     let e = rt.load_file(&path, None).unwrap_err();
     assert_eq!(e.code(), 400);
-    assert!(e.message().contains("ABI 2") && e.message().contains("rebuild it with `yaowasm build`"), "{}", e.message());
+    let built_for = format!("ABI {}", yaowasm::js::JS_ABI + 1);
+    assert!(e.message().contains(&built_for) && e.message().contains("rebuild it with `yaowasm build`"), "{}", e.message());
 }
 
 #[test]
@@ -273,4 +278,306 @@ function Chunks(list: number[]): number[][] { return chunk(sortBy(list), 2); }
     rt.load_file(&wasm, Some("npm")).unwrap();
     assert_eq!(exec(&rt, "scripts.npm.Format", json!(["2024-02-28T12:00:00Z"])).unwrap(), json!("2024-02-29"));
     assert_eq!(exec(&rt, "scripts.npm.Chunks", json!([[3, 1, 2]])).unwrap(), json!([[1, 2], [3]]));
+}
+
+// ---- the host API objects: Store, FS, http, Query (docs/ABI.md §5-§8) ------
+
+const HOST_API: &str = r#"
+function Catch(f: () => unknown): unknown {
+  try { return f(); } catch (e: any) { return { code: e.code, message: e.message, exception: e instanceof Exception }; }
+}
+
+function StoreValues(name: string) {
+  const s = new Store(name);
+  s.Clear();
+  s.Set("big", 2n ** 62n);
+  s.Set("raw", new Uint8Array([0, 255]), 60);
+  const big = s.Get("big");
+  const raw = s.Get("raw");
+  const computed = s.GetSet("lazy", (k: string) => k + "!", 30);
+  const cached = s.GetSet("lazy", () => { throw new Error("must not run"); });
+  return {
+    big, raw,
+    big_is_bigint: typeof big === "bigint",
+    raw_is_bytes: raw instanceof Uint8Array,
+    missing: s.Get("missing") === undefined,
+    missing_del: s.GetDel("missing") === undefined,
+    computed, cached,
+    keys: s.Keys(), len: s.Len(), has: s.Has("raw"),
+    bad_ttl: Catch(() => s.Set("k", 1, -1)),
+    name: s.name,
+  };
+}
+
+function StoreHost() {
+  const s = new Store("hoststore");
+  s.Set("a", 1);
+  s.Set("b", [2], 60);
+  s.Set("c", "x", 2.5);
+  s.Get("a");
+  s.GetSet("d", "v");
+  s.GetSet("e", "w", 5);
+  s.GetDel("a");
+  s.Del(42 as any);
+  return null;
+}
+
+function StoreUncaught(): unknown { return new Store("broken").Get("x"); }
+
+function StoreNoName(): unknown { return new Store(""); }
+
+function FsAll() {
+  const data = new FS("data");
+  data.MkdirAll("d/e");
+  const bytes = data.WriteFileBuffer("d/e/b.bin", new Uint8Array([0, 1, 255]));
+  const buffer = data.ReadFileBuffer("d/e/b.bin");
+  data.WriteFile("d/t.txt", "tëxt");
+  data.AppendFile("d/t.txt", "+");
+  return {
+    bytes, buffer, is_bytes: buffer instanceof Uint8Array,
+    text: data.ReadFile("d/t.txt"), size: data.Size("d/t.txt"),
+    flat: data.ReadDir("d"), tree: data.ReadDir("d", true),
+    exists: data.Exists("nope"), is_dir: data.IsDir("d"), is_file: data.IsFile("d"),
+    again: Catch(() => data.Mkdir("d")),
+    missing: Catch(() => data.Remove("nope")),
+    root_default: new FS().name,
+  };
+}
+
+function FsRead(root: string, path: string): string { return new FS(root).ReadFile(path); }
+
+function FsCaught(path: string) { return Catch(() => new FS("data").ReadFile(path)); }
+
+function HttpAll(base: string) {
+  const get = http.Get(base + "/echo", { q: "1", list: ["a", "b"] }, { "X-Token": "t" });
+  const post = http.Post(base + "/echo", { a: [1, 2] });
+  const text = http.Post(base + "/echo", "plain", null, null, { "Content-Type": "text/x-yao" });
+  const bytes = http.Put(base + "/echo", new Uint8Array([104, 105]));
+  const sent = http.Send("patch", base + "/echo", { p: true }, { z: 9 });
+  const del = http.Delete(base + "/echo");
+  const head = http.Head(base + "/echo");
+  const binary = http.Get(base + "/bytes");
+  return {
+    get: get.data, post: post.data, text: text.data, bytes: bytes.data, sent: sent.data, del: del.data,
+    head: [head.status, head.data],
+    binary: [binary.headers["content-type"], binary.data instanceof Uint8Array, binary.data],
+    missing: http.Get(base + "/nope").status,
+    refused: Catch(() => http.Get("http://127.0.0.1:1/x")),
+    upload: Catch(() => http.Post(base + "/echo", null, { f: "x" } as any)),
+  };
+}
+
+function QueryRows(dsl: Record<string, unknown>) {
+  return { rows: new Query().Get(dsl), bound: new Query("default").Get(dsl, { id: 7 }) };
+}
+"#;
+
+type Calls = Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// A one-request-per-connection HTTP/1.1 server: `/echo` answers the
+/// request as JSON, `/bytes` four bytes, anything else 404.
+fn echo_server() -> u16 {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || -> std::io::Result<()> {
+                stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                reader.read_line(&mut line)?;
+                let mut words = line.split_whitespace();
+                let (method, target) = (words.next().unwrap_or("").to_owned(), words.next().unwrap_or("").to_owned());
+                let (mut length, mut content_type, mut token) = (0, String::new(), String::new());
+                loop {
+                    let mut h = String::new();
+                    reader.read_line(&mut h)?;
+                    let Some((k, v)) = h.trim_end().split_once(':') else { break };
+                    match k.to_ascii_lowercase().as_str() {
+                        "content-length" => length = v.trim().parse().unwrap_or(0),
+                        "content-type" => content_type = v.trim().to_owned(),
+                        "x-token" => token = v.trim().to_owned(),
+                        _ => {}
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body)?;
+                let (status, kind, out) = match target.split_once('?').map_or(target.as_str(), |(p, _)| p) {
+                    "/echo" => {
+                        let echo = json!({"method": method, "target": target, "type": content_type, "token": token,
+                                          "body": String::from_utf8_lossy(&body)});
+                        ("200 OK", "application/json", echo.to_string().into_bytes())
+                    }
+                    "/bytes" => ("200 OK", "application/octet-stream", vec![0, 1, 2, 255]),
+                    _ => ("404 Not Found", "text/plain", b"no route".to_vec()),
+                };
+                let stream = reader.get_mut();
+                write!(stream, "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", out.len())?;
+                if method != "HEAD" {
+                    stream.write_all(&out)?;
+                }
+                Ok(())
+            });
+        }
+    });
+    port
+}
+
+struct HostApi {
+    rt: Runtime,
+    calls: Calls,
+    port: u16,
+    base: tempfile::TempDir,
+    _scripts: tempfile::TempDir,
+}
+
+/// The HOST_API script with a root `data` (hello.txt; link_out → a folder
+/// outside holding secret.txt), the process-backed stores `hoststore`
+/// (answers nil; Get answers "v") and `broken` (507), the echo server
+/// allowed, and query.Run answering its args.
+fn host_api() -> HostApi {
+    let base = tempfile::tempdir().unwrap();
+    let (data, outside) = (base.path().join("data"), base.path().join("outside"));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(data.join("hello.txt"), "hello").unwrap();
+    std::fs::write(outside.join("secret.txt"), "SECRET").unwrap();
+    std::os::unix::fs::symlink(&outside, data.join("link_out")).unwrap();
+    let port = echo_server();
+    let rt = runtime(json!({
+        "timeout_ms": 10000,
+        "stores": {"hoststore": {"backend": "process"}, "broken": {"backend": "process"}},
+        "fs": {"data": data},
+        "http_allow": [format!("127.0.0.1:{port}")],
+    }));
+    let calls: Calls = Arc::default();
+    let seen = calls.clone();
+    rt.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| {
+        seen.lock().unwrap().push((name.to_owned(), json(args)));
+        match name {
+            "stores.hoststore.Get" => Ok(mp(&json!("v"))),
+            "query.Run" => Ok(mp(&json!([{"args": json(args)}]))),
+            n if n.starts_with("stores.broken.") => Err(yaowasm::Error::new(507, "disk full")),
+            _ => Ok(mp(&json!(null))),
+        }
+    })));
+    let scripts = tempfile::tempdir().unwrap();
+    let wasm = build(&rt, scripts.path(), "api.ts", HOST_API).unwrap_or_else(|e| panic!("build: {e:?}"));
+    rt.load_file(&wasm, Some("api")).unwrap();
+    HostApi { rt, calls, port, base, _scripts: scripts }
+}
+
+#[test]
+fn store_keeps_bytes_and_int64_and_answers_undefined_when_absent() {
+    let h = host_api();
+    let out = h.rt.exec("scripts.api.StoreValues", &mp(&json!(["js-values"]))).unwrap();
+    // int64 and bytes as Yao values, not floats or base64 strings.
+    let v = rmpv::decode::read_value(&mut &out[..]).unwrap();
+    let get = |k: &str| v.as_map().unwrap().iter().find(|(key, _)| key.as_str() == Some(k)).map(|(_, v)| v.clone()).unwrap();
+    assert_eq!(get("big"), rmpv::Value::from(1i64 << 62));
+    assert_eq!(get("raw"), rmpv::Value::Binary(vec![0, 255]));
+    let out = json(&out);
+    assert_eq!(out["big_is_bigint"], json!(true));
+    assert_eq!(out["raw_is_bytes"], json!(true));
+    assert_eq!((&out["missing"], &out["missing_del"]), (&json!(true), &json!(true)));
+    assert_eq!((&out["computed"], &out["cached"]), (&json!("lazy!"), &json!("lazy!")));
+    assert_eq!(out["keys"], json!(["big", "lazy", "raw"]));
+    assert_eq!((&out["len"], &out["has"]), (&json!(3), &json!(true)));
+    assert_eq!(out["bad_ttl"]["code"], json!(400), "{}", out["bad_ttl"]);
+    assert_eq!(out["bad_ttl"]["exception"], json!(true));
+    assert_eq!(out["name"], json!("js-values"));
+}
+
+#[test]
+fn store_calls_reach_a_process_store_as_yao_args() {
+    let h = host_api();
+    exec(&h.rt, "scripts.api.StoreHost", json!([])).unwrap();
+    let calls = h.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        vec![
+            // Set: whole seconds on the fast path (0 = none); a fraction as Store's Set.
+            ("stores.hoststore.Set".into(), json!(["a", 1, 0])),
+            ("stores.hoststore.Set".into(), json!(["b", [2], 60])),
+            ("stores.hoststore.Set".into(), json!(["c", "x", 2.5])),
+            ("stores.hoststore.Get".into(), json!(["a"])),
+            // No trailing ttl when none is given.
+            ("stores.hoststore.GetSet".into(), json!(["d", "v"])),
+            ("stores.hoststore.GetSet".into(), json!(["e", "w", 5])),
+            ("stores.hoststore.GetDel".into(), json!(["a"])),
+            // Keys are strings, as Yao's .String().
+            ("stores.hoststore.Del".into(), json!(["42"])),
+        ]
+    );
+}
+
+#[test]
+fn an_uncaught_store_error_keeps_its_code() {
+    let h = host_api();
+    let e = exec(&h.rt, "scripts.api.StoreUncaught", json!([])).unwrap_err();
+    assert_eq!((e.code(), e.message()), (507, "disk full"));
+    let e = exec(&h.rt, "scripts.api.StoreNoName", json!([])).unwrap_err();
+    assert_eq!(e.code(), 400);
+}
+
+#[test]
+fn fs_every_method_with_buffers() {
+    let h = host_api();
+    let out = exec(&h.rt, "scripts.api.FsAll", json!([])).unwrap();
+    assert_eq!(out["bytes"], json!(3));
+    assert_eq!((&out["buffer"], &out["is_bytes"]), (&json!("AAH/"), &json!(true)), "bytes come back as a Uint8Array");
+    assert_eq!((&out["text"], &out["size"]), (&json!("tëxt+"), &json!(6)));
+    assert_eq!(out["flat"], json!(["d/e", "d/t.txt"]));
+    assert_eq!(out["tree"], json!(["d/e", "d/e/b.bin", "d/t.txt"]));
+    assert_eq!((&out["exists"], &out["is_dir"], &out["is_file"]), (&json!(false), &json!(true), &json!(false)));
+    assert_eq!((&out["again"]["code"], &out["missing"]["code"]), (&json!(409), &json!(404)));
+    assert_eq!(out["root_default"], json!("system"));
+    assert_eq!(std::fs::read(h.base.path().join("data/d/e/b.bin")).unwrap(), [0, 1, 255]);
+}
+
+#[test]
+fn fs_escapes_are_refused_with_403() {
+    let h = host_api();
+    for path in ["../outside/secret.txt", "/etc/passwd", "link_out/secret.txt"] {
+        let e = exec(&h.rt, "scripts.api.FsRead", json!(["data", path])).unwrap_err();
+        assert_eq!(e.code(), 403, "{path}: {}", e.message());
+        assert!(!e.message().contains("SECRET"));
+        let caught = exec(&h.rt, "scripts.api.FsCaught", json!([path])).unwrap();
+        assert_eq!((&caught["code"], &caught["exception"]), (&json!(403), &json!(true)), "{path}");
+    }
+    assert_eq!(exec(&h.rt, "scripts.api.FsRead", json!(["data", "hello.txt"])).unwrap(), json!("hello"));
+    // A root the config does not name.
+    assert_eq!(exec(&h.rt, "scripts.api.FsRead", json!(["system", "x"])).unwrap_err().code(), 403);
+}
+
+#[test]
+fn http_methods_send_what_yao_sends_and_answer_status_headers_data() {
+    let h = host_api();
+    let base = format!("http://127.0.0.1:{}", h.port);
+    let out = exec(&h.rt, "scripts.api.HttpAll", json!([base])).unwrap();
+    let get = &out["get"];
+    assert_eq!((&get["method"], &get["token"]), (&json!("GET"), &json!("t")));
+    let target = get["target"].as_str().unwrap();
+    assert!(target.starts_with("/echo?") && target.contains("q=1") && target.contains("list=a") && target.contains("list=b"), "{target}");
+    assert_eq!(out["post"], json!({"method": "POST", "target": "/echo", "type": "application/json", "token": "", "body": "{\"a\":[1,2]}"}));
+    assert_eq!((&out["text"]["type"], &out["text"]["body"]), (&json!("text/x-yao"), &json!("plain")));
+    assert_eq!((&out["bytes"]["method"], &out["bytes"]["type"], &out["bytes"]["body"]), (&json!("PUT"), &json!("application/octet-stream"), &json!("hi")));
+    assert_eq!((&out["sent"]["method"], &out["sent"]["target"], &out["sent"]["body"]), (&json!("PATCH"), &json!("/echo?z=9"), &json!("{\"p\":true}")));
+    assert_eq!(out["del"]["method"], json!("DELETE"));
+    assert_eq!(out["head"], json!([200, null]));
+    assert_eq!(out["binary"], json!([["application/octet-stream"], true, "AAEC/w=="]));
+    assert_eq!(out["missing"], json!(404));
+    assert_eq!(out["refused"]["code"], json!(403));
+    assert_eq!(out["upload"]["code"], json!(400));
+}
+
+#[test]
+fn query_get_goes_to_query_run() {
+    let h = host_api();
+    let dsl = json!({"select": ["id"], "from": "user"});
+    let out = exec(&h.rt, "scripts.api.QueryRows", json!([dsl])).unwrap();
+    assert_eq!(out, json!({"rows": [{"args": [dsl]}], "bound": [{"args": [dsl, {"id": 7}]}]}));
+    let calls = h.calls.lock().unwrap().clone();
+    assert_eq!(calls, vec![("query.Run".into(), json!([dsl])), ("query.Run".into(), json!([dsl, {"id": 7}]))]);
 }

@@ -2,8 +2,9 @@
  * yaowasm JS engine: QuickJS-ng as one wasm32-wasi reactor shared by every
  * JS/TS script. The host (src/js.rs) instantiates it per call, from a
  * pre-initialized snapshot, and calls yao_js_call with the script's bytecode,
- * the function name and the JSON args. Guest ABI: SPEC §3 (packed i64
- * results, yao_alloc, yao_encoding = JSON, imports yao.process / yao.log).
+ * the function name and the MessagePack args. Guest ABI: SPEC §3 and
+ * docs/ABI.md (packed i64 results, yao_alloc, MessagePack values, imports
+ * yao.process, yao.log and the host API: store*, fs, http, query).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 /* Bumped whenever what a hook module's bytecode relies on changes: the
  * globals of prelude.js, the calling convention of yao_js_call, or the
  * QuickJS-ng version (its bytecode format). Must equal JS_ABI in src/js.rs. */
-#define YAO_JS_ABI 1
+#define YAO_JS_ABI 2
 
 #define ERROR_BIT 0x80000000u
 
@@ -23,10 +24,25 @@ __attribute__((import_module("yao"), import_name("process")))
 int64_t yao_process(int32_t name_ptr, int32_t name_len, int32_t args_ptr, int32_t args_len);
 __attribute__((import_module("yao"), import_name("log")))
 void yao_log(int32_t level, int32_t msg_ptr, int32_t msg_len);
+/* The host API (docs/ABI.md §5-§8); every runtime provides all of them. */
+__attribute__((import_module("yao"), import_name("store")))
+int64_t yao_store(int32_t name_ptr, int32_t name_len, int32_t method_ptr, int32_t method_len, int32_t args_ptr, int32_t args_len);
+__attribute__((import_module("yao"), import_name("store_get")))
+int64_t yao_store_get(int32_t name_ptr, int32_t name_len, int32_t key_ptr, int32_t key_len);
+__attribute__((import_module("yao"), import_name("store_set")))
+int64_t yao_store_set(int32_t name_ptr, int32_t name_len, int32_t key_ptr, int32_t key_len, int32_t value_ptr, int32_t value_len, int64_t ttl_seconds);
+__attribute__((import_module("yao"), import_name("store_del")))
+int64_t yao_store_del(int32_t name_ptr, int32_t name_len, int32_t key_ptr, int32_t key_len);
+__attribute__((import_module("yao"), import_name("fs")))
+int64_t yao_fs(int32_t root_ptr, int32_t root_len, int32_t method_ptr, int32_t method_len, int32_t args_ptr, int32_t args_len);
+__attribute__((import_module("yao"), import_name("http")))
+int64_t yao_http(int32_t method_ptr, int32_t method_len, int32_t args_ptr, int32_t args_len);
+__attribute__((import_module("yao"), import_name("query")))
+int64_t yao_query(int32_t args_ptr, int32_t args_len);
 
 static JSRuntime *rt;
 static JSContext *ctx;
-static JSValue fn_invoke, fn_error;
+static JSValue fn_invoke, fn_error, ctor_exception;
 static uint64_t random_state; /* 0: not seeded in this instance yet */
 
 /* One spare zero byte after every block, so text the host writes here is
@@ -346,26 +362,67 @@ static int64_t pack_exception(void) {
     return r;
 }
 
-/* __yao_process_raw(name, argsArray) -> [isError, value] */
-static JSValue js_process_raw(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv) {
-    size_t name_len;
-    Buf args;
-    if (encode_all(c, argv[1], &args) < 0) return JS_EXCEPTION;
-    const char *name = JS_ToCStringLen(c, &name_len, argv[0]);
-    if (!name) { free(args.p); return JS_EXCEPTION; }
-    int64_t packed = yao_process((int32_t)(uintptr_t)name, (int32_t)name_len, (int32_t)(uintptr_t)args.p, (int32_t)args.len);
-    JS_FreeCString(c, name);
-    free(args.p);
+/* The natives behind Process, Store, FS, http and Query (prelude.js): one
+ * function per `yao` import, told apart by `magic`. Each takes its string
+ * arguments (names, methods, keys, roots: raw UTF-8, as String(x)), then at
+ * most one value to encode (the args array, or the value of store_set), then
+ * for store_set the ttl in whole seconds. It returns the decoded result (nil
+ * is null), or throws `new Exception(message, code)` with the host's error. */
+enum { HOST_PROCESS, HOST_STORE, HOST_STORE_GET, HOST_STORE_SET, HOST_STORE_DEL, HOST_FS, HOST_HTTP, HOST_QUERY };
+static const uint8_t host_strings[] = { 1, 2, 2, 2, 2, 2, 1, 0 };
+static const uint8_t host_value[] = { 1, 1, 0, 1, 0, 1, 1, 1 };
+
+static JSValue js_host(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int magic) {
+    const char *s[2] = { NULL, NULL };
+    size_t n[2] = { 0, 0 };
+    int ns = host_strings[magic];
+    Buf val = {0};
+    int64_t ttl = 0;
+    JSValue out = JS_EXCEPTION;
+    if (argc < ns + host_value[magic] + (magic == HOST_STORE_SET)) return JS_ThrowTypeError(c, "yaowasm host call: missing arguments");
+    for (int i = 0; i < ns; i++) {
+        s[i] = JS_ToCStringLen(c, &n[i], argv[i]);
+        if (!s[i]) goto done;
+    }
+    if (host_value[magic] && encode_all(c, argv[ns], &val) < 0) goto done;
+    if (magic == HOST_STORE_SET && JS_ToInt64(c, &ttl, argv[3]) < 0) goto done;
+#define P(i) (int32_t)(uintptr_t)s[i], (int32_t)n[i]
+#define V (int32_t)(uintptr_t)val.p, (int32_t)val.len
+    int64_t packed = 0;
+    switch (magic) {
+    case HOST_PROCESS: packed = yao_process(P(0), V); break;
+    case HOST_STORE: packed = yao_store(P(0), P(1), V); break;
+    case HOST_STORE_GET: packed = yao_store_get(P(0), P(1)); break;
+    case HOST_STORE_SET: packed = yao_store_set(P(0), P(1), V, ttl); break;
+    case HOST_STORE_DEL: packed = yao_store_del(P(0), P(1)); break;
+    case HOST_FS: packed = yao_fs(P(0), P(1), V); break;
+    case HOST_HTTP: packed = yao_http(P(0), V); break;
+    case HOST_QUERY: packed = yao_query(V); break;
+    }
+#undef P
+#undef V
     uint32_t len = (uint32_t)packed;
     uint8_t *ptr = (uint8_t *)(uintptr_t)(uint32_t)((uint64_t)packed >> 32);
     int is_error = (len & ERROR_BIT) != 0;
     len &= ~ERROR_BIT;
-    JSValue value = (len == 0 && !is_error) ? JS_NULL : decode_all(c, ptr, len);
+    out = (len == 0 && !is_error) ? JS_NULL : decode_all(c, ptr, len);
     if (ptr) free(ptr); /* the host wrote it through yao_alloc */
-    if (JS_IsException(value)) return value;
-    JSValue out = JS_NewArray(c);
-    JS_SetPropertyUint32(c, out, 0, JS_NewBool(c, is_error));
-    JS_SetPropertyUint32(c, out, 1, value);
+    if (is_error && !JS_IsException(out)) {
+        /* {code, message} → new Exception(message, code), which keeps both. */
+        JSValue args[2] = { JS_UNDEFINED, JS_UNDEFINED };
+        if (JS_IsObject(out)) {
+            args[0] = JS_GetPropertyStr(c, out, "message");
+            args[1] = JS_GetPropertyStr(c, out, "code");
+        }
+        JSValue e = JS_CallConstructor(c, ctor_exception, 2, args);
+        JS_FreeValue(c, args[0]);
+        JS_FreeValue(c, args[1]);
+        JS_FreeValue(c, out);
+        out = JS_IsException(e) ? e : JS_Throw(c, e);
+    }
+done:
+    for (int i = 0; i < 2; i++) if (s[i]) JS_FreeCString(c, s[i]);
+    free(val.p);
     return out;
 }
 
@@ -406,7 +463,11 @@ void yao_js_init(void) {
     JS_SetMaxStackSize(rt, 512 * 1024);
     ctx = JS_NewContext(rt);
     JSValue g = JS_GetGlobalObject(ctx);
-    JS_SetPropertyStr(ctx, g, "__yao_process_raw", JS_NewCFunction(ctx, js_process_raw, "__yao_process_raw", 2));
+    static const char *const host_names[] = { "process", "store", "store_get", "store_set", "store_del", "fs", "http", "query" };
+    JSValue host = JS_NewObject(ctx);
+    for (int i = 0; i < (int)(sizeof host_names / sizeof *host_names); i++)
+        JS_SetPropertyStr(ctx, host, host_names[i], JS_NewCFunctionMagic(ctx, js_host, host_names[i], 4, JS_CFUNC_generic_magic, i));
+    JS_SetPropertyStr(ctx, g, "__yao_host", host);
     JS_SetPropertyStr(ctx, g, "__yao_log_raw", JS_NewCFunction(ctx, js_log_raw, "__yao_log_raw", 2));
     JS_SetPropertyStr(ctx, g, "__yao_random", JS_NewCFunction(ctx, js_random, "random", 0));
     JS_FreeValue(ctx, g);
@@ -414,6 +475,7 @@ void yao_js_init(void) {
     if (JS_IsException(helpers)) __builtin_trap(); /* a broken prelude is a build bug */
     fn_invoke = JS_GetPropertyStr(ctx, helpers, "invoke");
     fn_error = JS_GetPropertyStr(ctx, helpers, "error");
+    ctor_exception = JS_GetPropertyStr(ctx, helpers, "Exception");
     JS_FreeValue(ctx, helpers);
     random_state = 0;
 }

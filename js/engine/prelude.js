@@ -1,13 +1,17 @@
 // The globals every Yao script sees, built once into the engine snapshot.
 // Natives (installed by engine.c before this runs, removed from globalThis
-// by this file): __yao_process_raw(name, argsJSON) -> [isError, text|null],
-// __yao_log_raw(level, text), __yao_random() -> number in [0, 1).
+// by this file): __yao_host, one function per `yao` import (docs/ABI.md):
+// process(name, args), store(name, method, args), store_get(name, key),
+// store_set(name, key, value, ttlSeconds), store_del(name, key),
+// fs(root, method, args), http(method, args), query(args); each returns the
+// result (nil is null) or throws new Exception(message, code) with the
+// host's error. __yao_log_raw(level, text), __yao_random() -> [0, 1).
 (function (g) {
   "use strict";
-  const processRaw = g.__yao_process_raw;
+  const host = g.__yao_host;
   const logRaw = g.__yao_log_raw;
   const random = g.__yao_random;
-  delete g.__yao_process_raw;
+  delete g.__yao_host;
   delete g.__yao_log_raw;
   delete g.__yao_random;
   const stringify = JSON.stringify;
@@ -30,14 +34,80 @@
   // Process(name, ...args): a failure throws an Exception with the host's
   // code and message.
   function Process(name, ...args) {
-    const [failed, value] = processRaw(String(name), args);
-    if (failed) {
-      const e = value !== null && typeof value === "object" ? value : {};
-      throw new Exception(e.message, e.code);
-    }
-    return value;
+    return host.process(name, args);
   }
   define(g, "Process", Process);
+
+  // ---- the host API, with Yao's object and method names (docs/ABI.md §5-§8).
+  // Trailing undefined args are left out ("optional" in the ABI); an
+  // undefined inside the list is sent as nil.
+  const trim = (args) => {
+    let n = args.length;
+    while (n > 0 && args[n - 1] === undefined) n--;
+    return n === args.length ? args : args.slice(0, n);
+  };
+  const methods = (proto, names, call) => {
+    for (const m of names) define(proto, m, function (...args) { return call(this, m, trim(args)); });
+  };
+  const absent = (v) => (v === null ? undefined : v);
+
+  // new Store(name): Get, Set and Del take the store_get/store_set/store_del
+  // fast paths; Get and GetDel answer undefined for an absent key, as Yao's.
+  class Store {
+    constructor(name) {
+      if (name === undefined || name === null || name === "") throw new Exception("Store: a store name is required", 400);
+      this.name = String(name);
+    }
+    Get(key) { return absent(host.store_get(this.name, key)); }
+    // ttl: seconds; whole seconds take the fast path (0 or none: no expiry),
+    // anything else (a fraction, a negative: 400) goes as Store's Set.
+    Set(key, value, ttl) {
+      if (ttl === undefined || ttl === null) host.store_set(this.name, key, value, 0);
+      else if (Number.isSafeInteger(ttl) && ttl >= 0) host.store_set(this.name, key, value, ttl);
+      else host.store(this.name, "Set", [String(key), value, ttl]);
+    }
+    Del(key) { host.store_del(this.name, key); }
+    Has(key) { return host.store(this.name, "Has", [String(key)]); }
+    Keys() { return host.store(this.name, "Keys", []); }
+    Len() { return host.store(this.name, "Len", []); }
+    Clear() { host.store(this.name, "Clear", []); }
+    GetDel(key) { return absent(host.store(this.name, "GetDel", [String(key)])); }
+    // Yao's GetSet(key, fn(key) -> value, ttl?) computes the value only when
+    // the key is absent; a plain value works too. The store keeps whichever
+    // value got there first.
+    GetSet(key, value, ttl) {
+      key = String(key);
+      if (typeof value === "function") {
+        const live = host.store_get(this.name, key);
+        if (live !== null) return live;
+        value = value(key);
+      }
+      return host.store(this.name, "GetSet", trim([key, value, ttl]));
+    }
+  }
+  define(g, "Store", Store);
+
+  // new FS(root): files under a root of the config ("system" when not named).
+  class FS {
+    constructor(root) { this.name = root === undefined || root === null ? "system" : String(root); }
+  }
+  methods(FS.prototype, ["ReadFile", "ReadFileBuffer", "WriteFile", "WriteFileBuffer", "AppendFile", "Exists", "IsDir", "IsFile",
+    "ReadDir", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Size", "Move", "Copy"], (fs, m, args) => host.fs(fs.name, m, args));
+  define(g, "FS", FS);
+
+  // http.Get(url, query?, headers?), http.Post(url, payload?, files?, query?,
+  // headers?), Put/Patch/Delete/Head(url, payload?, query?, headers?),
+  // Send(method, url, payload?, query?, headers?): {status, headers, data}.
+  const http = {};
+  methods(http, ["Get", "Post", "Put", "Patch", "Delete", "Head", "Send"], (_, m, args) => host.http(m, args));
+  define(g, "http", Object.freeze(http));
+
+  // new Query(engine?).Get(dsl): the host's QueryDSL (process query.Run).
+  class Query {
+    constructor(engine) { this.name = engine === undefined || engine === null ? "default" : String(engine); }
+    Get(dsl, ...bindings) { return host.query(trim([dsl, ...bindings])); }
+  }
+  define(g, "Query", Query);
 
   // Go's fmt verbs, as Yao's log.* (format, ...args) uses them.
   function show(v, verb) {
@@ -116,5 +186,5 @@
     if (!(code >= 100 && code <= 599)) code = 500;
     return { code, message };
   }
-  return { invoke, error };
+  return { invoke, error, Exception };
 })(globalThis);

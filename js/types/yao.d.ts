@@ -1,5 +1,8 @@
 // Globals of a Yao script run by yaowasm's QuickJS engine (js/engine/prelude.js).
 // Reference it from tsconfig.json ("types"/"include") for editor support.
+// Store, FS, http and Query follow Yao's own JS objects; the host API
+// behind them is docs/ABI.md §5-§8. Every failure throws an Exception whose
+// `code` is the host's (400 bad input, 403 refused, 404 not found, ...).
 
 /** Yao's exception: `code` reaches the caller as the error code. */
 declare class Exception extends Error {
@@ -17,4 +20,101 @@ declare const log: {
   Info(format: any, ...args: any[]): void;
   Warn(format: any, ...args: any[]): void;
   Error(format: any, ...args: any[]): void;
+};
+
+/** A named key-value store with per-entry TTL: `new Store("cache")`. */
+interface Store {
+  readonly name: string;
+  /** The value, or undefined when absent or expired. */
+  Get(key: string): any;
+  /** `ttl` in seconds; absent or 0: no expiry. */
+  Set(key: string, value: any, ttl?: number): void;
+  Has(key: string): boolean;
+  /** Fine when absent. */
+  Del(key: string): void;
+  /** Every live key, sorted. */
+  Keys(): string[];
+  Len(): number;
+  Clear(): void;
+  /** The live value; otherwise `value` (or what `value(key)` returns) is stored with `ttl` and returned. */
+  GetSet(key: string, value: any, ttl?: number): any;
+  /** The value (undefined when absent), removing the key. */
+  GetDel(key: string): any;
+}
+declare var Store: {
+  new (name: string): Store;
+  readonly prototype: Store;
+};
+
+/** Files under a root of the runtime's config: `new FS("data")` ("system" when not named).
+ * Paths are relative to the root; `..`, absolute paths and links out are refused (403). */
+interface FS {
+  readonly name: string;
+  /** The file as text (400 when not UTF-8: use ReadFileBuffer). */
+  ReadFile(path: string): string;
+  ReadFileBuffer(path: string): Uint8Array;
+  /** Creates or truncates; the bytes written. `perm` (default 0o644) applies when created. */
+  WriteFile(path: string, data: string | Uint8Array, perm?: number): number;
+  WriteFileBuffer(path: string, data: Uint8Array | string, perm?: number): number;
+  /** Creates the file when missing; the bytes written. */
+  AppendFile(path: string, data: string | Uint8Array, perm?: number): number;
+  Exists(path: string): boolean;
+  IsDir(path: string): boolean;
+  IsFile(path: string): boolean;
+  /** Paths relative to the root ("dir/a.txt"), sorted. */
+  ReadDir(path: string, recursive?: boolean): string[];
+  /** The parent must exist; 409 when it exists. */
+  Mkdir(path: string, perm?: number): void;
+  MkdirAll(path: string, perm?: number): void;
+  /** A file or an empty directory; 404 when absent. */
+  Remove(path: string): void;
+  /** Fine when absent. */
+  RemoveAll(path: string): void;
+  Size(path: string): number;
+  Move(src: string, dst: string): void;
+  /** One file; overwrites `dst`. */
+  Copy(src: string, dst: string): void;
+}
+declare var FS: {
+  new (root?: string): FS;
+  readonly prototype: FS;
+};
+
+/** What every `http` call answers; a 4xx or 5xx is an answer, not an error. */
+interface HttpResponse {
+  status: number;
+  /** Lowercased names → their values. */
+  headers: Record<string, string[]>;
+  /** Decoded JSON for JSON content types, a string for text, a Uint8Array for
+   * binary, null for an empty body. */
+  data: any;
+}
+type HttpQuery = Record<string, string | number | boolean | Array<string | number | boolean>>;
+type HttpHeaders = Record<string, string | string[]>;
+
+/** HTTP/1.1 requests to the hosts in the runtime's `http_allow` (others: 403).
+ * A payload string is sent as text, a Uint8Array as bytes, anything else as JSON.
+ * A trailing `timeoutMs` after the documented args caps that request. */
+declare const http: {
+  Get(url: string, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  /** `files` must be null or absent: uploads are not supported (400). */
+  Post(url: string, payload?: any, files?: null, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  Put(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  Patch(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  Delete(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  Head(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  /** `method`: GET POST PUT PATCH DELETE HEAD OPTIONS, any case. */
+  Send(method: string, url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+};
+
+/** Yao's QueryDSL, run by the host (the process `query.Run`). */
+interface Query {
+  readonly name: string;
+  /** The rows the query answers. */
+  Get(dsl: Record<string, any>, ...bindings: any[]): any;
+}
+declare var Query: {
+  /** `engine` is kept as `name`; the host's query.Run chooses the engine. */
+  new (engine?: string): Query;
+  readonly prototype: Query;
 };

@@ -59,3 +59,69 @@ function Add(a: unknown, b: unknown): number {
 function Nested(payload: Payload): boolean {
   return (Process("scripts.ts.user.Check", payload) as Verdict).valid;
 }
+
+// The host API cases: the same steps, in the same order, as the Rust example
+// (examples/guests/rust/src/lib.rs), with Yao's Store, FS, http and Query.
+
+/** StoreRoundTrip(store, key, value): every Store method, in order, on an emptied store. */
+function StoreRoundTrip(name: string, key: string, value: unknown) {
+  const store = new Store(name);
+  store.Clear();
+  store.Set(key, value, 60);
+  const get = store.Get(key) ?? null;
+  const has = store.Has(key);
+  const kept = store.GetSet(key, "other");
+  const fresh = store.GetSet("fresh", "new");
+  const keys = store.Keys();
+  const len = store.Len();
+  const taken = store.GetDel(key) ?? null;
+  const after = store.Get(key) ?? null;
+  store.Del("fresh");
+  const has_after = store.Has("fresh");
+  return { get, has, kept, fresh, keys, len, taken, after, has_after };
+}
+
+/** FsRoundTrip(dir, text): every FS method under the root "data". */
+function FsRoundTrip(dir: string, text: string) {
+  const data = new FS("data");
+  const file = `${dir}/note.txt`;
+  data.MkdirAll(dir);
+  const written = data.WriteFile(file, text);
+  const appended = data.AppendFile(file, Uint8Array.of(0x21)); // "!"
+  const read = data.ReadFile(file);
+  const [exists, is_file, is_dir] = [data.Exists(file), data.IsFile(file), data.IsDir(dir)];
+  const size = data.Size(file);
+  data.Copy(file, `${dir}/copy.txt`);
+  data.Move(`${dir}/copy.txt`, `${dir}/moved.txt`);
+  const list = data.ReadDir(dir, false);
+  data.Remove(`${dir}/moved.txt`);
+  data.Mkdir(`${dir}/sub`);
+  data.WriteFileBuffer(`${dir}/sub/raw.bin`, Uint8Array.of(0, 1, 2));
+  const tree = data.ReadDir(dir, true);
+  data.RemoveAll(dir);
+  const gone = !data.Exists(dir);
+  return { written, appended, read, exists, is_file, is_dir, size, list, tree, gone };
+}
+
+/** FsRead(path): the text of a file under "data" (errors pass on). */
+function FsRead(path: string): string {
+  return new FS("data").ReadFile(path);
+}
+
+// Not a script function (only top-level function declarations are).
+const seen = (r: HttpResponse) => ({ status: r.status, content_type: r.headers["content-type"]?.[0] ?? null, data: r.data });
+
+function HttpGet(url: string) {
+  return seen(http.Get(url));
+}
+
+/** HttpPost(url, payload): a JSON body. */
+function HttpPost(url: string, payload: unknown) {
+  return seen(http.Post(url, payload));
+}
+
+/** Query(dsl): the rows the host's QueryDSL answers (this function shadows
+ * the global Query inside the file, hence globalThis). */
+function Query(dsl: Record<string, unknown>): unknown {
+  return new globalThis.Query().Get(dsl);
+}
