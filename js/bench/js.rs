@@ -37,7 +37,10 @@ fn main() {
     let cache = dir.path().join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     let hook = dir.path().join("user.wasm");
-    let n = 5000;
+    // JS_BENCH_N: calls per measurement; JS_BENCH_SNAPSHOT_ONLY=1 skips the
+    // no-snapshot and Node runs (for profiling the snapshot path alone).
+    let n: usize = std::env::var("JS_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
+    let only = std::env::var("JS_BENCH_SNAPSHOT_ONLY").is_ok_and(|v| v == "1");
     let args = rmp_serde::to_vec(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
 
     // Cold: snapshot + compile of the engine into an empty cache.
@@ -56,6 +59,10 @@ fn main() {
     let warm_ms = t.elapsed().as_secs_f64() * 1e3;
     let (p50, p99) = exec_p50(&rt, &args, n);
     drop(rt);
+    if only {
+        println!("TS hook (user.ts Check), {n} calls: p50 {p50:.1} us, p99 {p99:.1} us");
+        return;
+    }
 
     // Without the snapshot: every call builds the JS runtime and context.
     std::env::set_var("YAOWASM_JS_SNAPSHOT", "0");
