@@ -5,6 +5,11 @@
 use crate::error::{Error, Result};
 use rmpv::Value;
 
+/// The longest ttl a store takes, in seconds (about 317 years): the same
+/// cap for `Set`/`GetSet` and `store_set`, so every backend answers alike
+/// (Redis refuses an expiry past `i64::MAX` milliseconds from now).
+pub const MAX_TTL_SECONDS: u64 = 10_000_000_000;
+
 /// The positional args of one method call, for error messages that name the
 /// method and the position.
 pub struct Args {
@@ -76,8 +81,8 @@ impl Args {
             Value::F64(f) => *f,
             _ => return Err(self.bad(i, &format!("{name} in seconds (a number) or nil"))),
         };
-        if !seconds.is_finite() || seconds < 0.0 || seconds > 1e10 {
-            return Err(self.bad(i, &format!("{name} in seconds, 0 or more")));
+        if !seconds.is_finite() || seconds < 0.0 || seconds > MAX_TTL_SECONDS as f64 {
+            return Err(self.bad(i, &format!("{name} in seconds, 0 to {MAX_TTL_SECONDS}")));
         }
         Ok(if seconds == 0.0 { None } else { Some(std::time::Duration::from_secs_f64(seconds)) })
     }

@@ -279,8 +279,11 @@ fn resolve<'a>(root: &'a Root, text: &str) -> Result<Resolved<'a>> {
 
 /// `openat2` beneath the root's directory: the kernel refuses any path that
 /// would leave it (EXDEV), whatever changed since `resolve`; `O_NOFOLLOW`
-/// refuses a symlink as the last component (ELOOP).
+/// refuses a symlink as the last component (ELOOP). `O_NONBLOCK` (no effect
+/// on regular files) keeps a FIFO from blocking the call forever in open;
+/// the callers then refuse what is not a regular file.
 fn open_beneath(p: &Resolved<'_>, flags: i32, mode: u32) -> io::Result<File> {
+    let flags = flags | libc::O_NONBLOCK;
     let rel: &Path = if p.rel.as_os_str().is_empty() { Path::new(".") } else { &p.rel };
     let c_path = CString::new(rel.as_os_str().as_bytes()).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     // SAFETY: open_how is plain integers (non_exhaustive, so zeroed first).
@@ -367,6 +370,10 @@ fn io_error(error: io::Error, shown: &str) -> Error {
         (io::ErrorKind::PermissionDenied, _) => FORBIDDEN,
         (io::ErrorKind::AlreadyExists, _) | (io::ErrorKind::DirectoryNotEmpty, _) => CONFLICT,
         (io::ErrorKind::NotADirectory, _) | (io::ErrorKind::IsADirectory, _) | (io::ErrorKind::InvalidInput, _) => BAD_REQUEST,
+        // A FIFO (or socket, device) with no peer where a file is needed.
+        (_, Some(libc::ENXIO)) => BAD_REQUEST,
+        // Within MAX_PATH_LEN, but too long once under the root's own path.
+        (_, Some(libc::ENAMETOOLONG)) => BAD_REQUEST,
         (io::ErrorKind::FileTooLarge, _) => TOO_LARGE,
         _ => crate::error::INTERNAL,
     };

@@ -6,6 +6,7 @@
 //! guest as an error value in its own encoding; results are written through
 //! `yao_alloc` and packed. The work itself lives in store.rs, fs.rs, http.rs.
 
+use crate::api_args;
 use crate::bridge::{self, Guest, Packed};
 use crate::call::{self, CallState};
 use crate::error::{Error, Result};
@@ -115,7 +116,14 @@ pub(crate) fn store_set(
     let bytes = bridge::read(&caller, &guest, value_ptr, value_len, "store value")?;
     let (runtime, encoding) = (caller.data().runtime.clone(), caller.data().encoding);
     let ttl = (ttl_seconds > 0).then(|| Duration::from_secs(ttl_seconds as u64));
-    let answer = (|| runtime.stores.set(&runtime, &name?, &key?, one_value(&bytes, encoding)?, ttl).map(|()| None))();
+    let answer = (|| {
+        let (name, key) = (name?, key?);
+        // Set's cap: past it Redis would refuse the expiry (a 502).
+        if ttl_seconds > api_args::MAX_TTL_SECONDS as i64 {
+            return Err(Error::bad_request(format!("store_set: ttl_seconds must be at most {}, got {ttl_seconds}", api_args::MAX_TTL_SECONDS)));
+        }
+        runtime.stores.set(&runtime, &name, &key, one_value(&bytes, encoding)?, ttl).map(|()| None)
+    })();
     reply(&mut caller, &guest, answer)
 }
 

@@ -138,6 +138,12 @@ impl Http {
                     };
                     for v in values {
                         let v = v.as_str().ok_or_else(|| args.bad(headers, "a map of strings"))?;
+                        // What ureq would refuse at send time (as a 502):
+                        // a name that is not an HTTP token, a value with a
+                        // control or non-ASCII byte (CR LF: header injection).
+                        if k.is_empty() || !k.bytes().all(is_tchar) || !v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+                            return Err(args.bad(headers, "a map of HTTP header names to printable ASCII values"));
+                        }
                         request = request.set(k, v);
                     }
                 }
@@ -247,6 +253,11 @@ fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
 
 fn too_large(max: u64) -> Error {
     Error::new(TOO_LARGE, format!("http: the response body is larger than http_max_response_bytes ({max})"))
+}
+
+/// A byte of an HTTP token (RFC 9110 §5.6.2), what a header name is made of.
+fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// A scalar as query text.

@@ -896,3 +896,583 @@ fn f21_bad_exec_input_is_400_or_404() {
     assert_eq!(rt.exec_json("scripts.hostile.Echo", "[1,").unwrap_err().code(), 400);
     still_serving(&rt, "bad JSON args");
 }
+
+// ---------------------------------------------------------------------------
+// 22–27: the host API imports (docs/ABI.md §3–§9): store, store_get,
+// store_set, store_del, fs, http, query
+
+/// A guest that calls each host-API import with the raw i32 arguments it is
+/// given. Its one arg is `[bin]`: at +0 a u32 mask, at +4 eight i32 params,
+/// at +36 an i64 ttl, at +44 data. A param whose mask bit is set is a
+/// pointer relative to that data; the others are passed as they are, so a
+/// test can hand an import any pointer and length. The last 3 bytes of the
+/// first page hold "Get" (a string that ends exactly at the end of memory).
+fn raw_api_wat() -> String {
+    format!(
+        r#"(module
+  (import "yao" "store" (func $store (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "yao" "store_get" (func $store_get (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "store_set" (func $store_set (param i32 i32 i32 i32 i32 i32 i64) (result i64)))
+  (import "yao" "store_del" (func $store_del (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "fs" (func $fs (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "yao" "http" (func $http (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "query" (func $query (param i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (data (i32.const 65533) "Get")
+  {ALLOC}
+  {PACK}
+  ;; Param $i of the call whose arg starts at $b (6 bytes of bin32 header).
+  (func $p (param $b i32) (param $i i32) (result i32)
+    (local $v i32)
+    (local.set $v (i32.load (i32.add (i32.add (local.get $b) (i32.const 10)) (i32.shl (local.get $i) (i32.const 2)))))
+    (if (result i32) (i32.and (i32.load (i32.add (local.get $b) (i32.const 6))) (i32.shl (i32.const 1) (local.get $i)))
+      (then (i32.add (local.get $v) (i32.add (local.get $b) (i32.const 50))))
+      (else (local.get $v))))
+  (func (export "Echo") (param $p i32) (param $n i32) (result i64) (call $pack (local.get $p) (local.get $n)))
+  (func (export "Store") (param $b i32) (param i32) (result i64)
+    (call $store (call $p (local.get $b) (i32.const 0)) (call $p (local.get $b) (i32.const 1)) (call $p (local.get $b) (i32.const 2))
+                 (call $p (local.get $b) (i32.const 3)) (call $p (local.get $b) (i32.const 4)) (call $p (local.get $b) (i32.const 5))))
+  (func (export "StoreGet") (param $b i32) (param i32) (result i64)
+    (call $store_get (call $p (local.get $b) (i32.const 0)) (call $p (local.get $b) (i32.const 1))
+                     (call $p (local.get $b) (i32.const 2)) (call $p (local.get $b) (i32.const 3))))
+  (func (export "StoreSet") (param $b i32) (param i32) (result i64)
+    (call $store_set (call $p (local.get $b) (i32.const 0)) (call $p (local.get $b) (i32.const 1)) (call $p (local.get $b) (i32.const 2))
+                     (call $p (local.get $b) (i32.const 3)) (call $p (local.get $b) (i32.const 4)) (call $p (local.get $b) (i32.const 5))
+                     (i64.load (i32.add (local.get $b) (i32.const 42)))))
+  (func (export "StoreDel") (param $b i32) (param i32) (result i64)
+    (call $store_del (call $p (local.get $b) (i32.const 0)) (call $p (local.get $b) (i32.const 1))
+                     (call $p (local.get $b) (i32.const 2)) (call $p (local.get $b) (i32.const 3))))
+  (func (export "Fs") (param $b i32) (param i32) (result i64)
+    (call $fs (call $p (local.get $b) (i32.const 0)) (call $p (local.get $b) (i32.const 1)) (call $p (local.get $b) (i32.const 2))
+              (call $p (local.get $b) (i32.const 3)) (call $p (local.get $b) (i32.const 4)) (call $p (local.get $b) (i32.const 5))))
+  (func (export "Http") (param $b i32) (param i32) (result i64)
+    (call $http (call $p (local.get $b) (i32.const 0)) (call $p (local.get $b) (i32.const 1))
+                (call $p (local.get $b) (i32.const 2)) (call $p (local.get $b) (i32.const 3))))
+  (func (export "Query") (param $b i32) (param i32) (result i64)
+    (call $query (call $p (local.get $b) (i32.const 0)) (call $p (local.get $b) (i32.const 1))))
+)"#
+    )
+}
+
+/// One (ptr, len) param of a [`raw_api_wat`] call.
+#[derive(Clone)]
+enum P {
+    /// These bytes, placed in the call's data.
+    B(Vec<u8>),
+    /// This pointer and length, as they are.
+    Raw(i32, i32),
+}
+
+fn b(bytes: impl AsRef<[u8]>) -> P {
+    P::B(bytes.as_ref().to_vec())
+}
+
+/// MessagePack of a JSON value, as a param.
+fn m(value: serde_json::Value) -> P {
+    P::B(mp(&value))
+}
+
+/// The one arg of a [`raw_api_wat`] call.
+fn raw_args(params: &[P], ttl: i64) -> Vec<u8> {
+    let (mut mask, mut words, mut data) = (0u32, [0i32; 8], Vec::new());
+    for (i, p) in params.iter().enumerate() {
+        let (ptr, len) = match p {
+            P::B(bytes) => {
+                mask |= 1 << (2 * i);
+                data.extend_from_slice(bytes);
+                ((data.len() - bytes.len()) as i32, bytes.len() as i32)
+            }
+            P::Raw(ptr, len) => (*ptr, *len),
+        };
+        (words[2 * i], words[2 * i + 1]) = (ptr, len);
+    }
+    let mut body = mask.to_le_bytes().to_vec();
+    words.iter().for_each(|w| body.extend_from_slice(&w.to_le_bytes()));
+    body.extend_from_slice(&ttl.to_le_bytes());
+    body.extend_from_slice(&data);
+    let mut out = vec![0x91, 0xc6];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Calls `import` (a function of the `api` guest) with `params`.
+fn api(rt: &Runtime, import: &str, params: &[P]) -> yaowasm::Result<Vec<u8>> {
+    api_ttl(rt, import, params, 0)
+}
+
+fn api_ttl(rt: &Runtime, import: &str, params: &[P], ttl: i64) -> yaowasm::Result<Vec<u8>> {
+    rt.exec(&format!("scripts.api.{import}"), &raw_args(params, ttl))
+}
+
+/// The call must end with `code` and a message holding `needle`; the next
+/// call must succeed.
+fn api_fault(rt: &Runtime, what: &str, answer: yaowasm::Result<Vec<u8>>, code: i32, needle: &str) {
+    let e = answer.expect_err(what);
+    assert_eq!(e.code(), code, "{what}: {e}");
+    assert!(e.message().contains(needle), "{what}: expected {needle:?} in {e}");
+    still_serving(rt, what);
+}
+
+/// The call must succeed with `expected` (JSON of the answer).
+fn api_ok(answer: yaowasm::Result<Vec<u8>>, expected: serde_json::Value, what: &str) {
+    let bytes = answer.unwrap_or_else(|e| panic!("{what}: {e}"));
+    let got = if bytes.is_empty() { serde_json::Value::Null } else { json(&bytes) };
+    assert_eq!(got, expected, "{what}");
+}
+
+fn api_runtime(config: &serde_json::Value) -> (Runtime, tempfile::TempDir) {
+    runtime_with(&config.to_string(), &[("api", wasm(&raw_api_wat()))])
+}
+
+/// Wild and edge (ptr, len) pairs: (param, needle).
+fn wild_params() -> Vec<(P, &'static str)> {
+    vec![
+        (P::Raw(0xfffffff0u32 as i32, 64), "out-of-bounds"),
+        (P::Raw(65536, 1), "out-of-bounds"),
+        (P::Raw(65535, 2), "out-of-bounds"),
+        (P::Raw(-1, 1), "out-of-bounds"),
+        (P::Raw(16, -1), "negative"),
+        (P::Raw(16, i32::MIN), "negative"),
+        (P::Raw(0, i32::MAX), "out-of-bounds"),
+    ]
+}
+
+#[test]
+fn f22_host_api_imports_with_wild_pointers_are_500() {
+    let base = tempfile::tempdir().unwrap();
+    let (rt, _dir) = api_runtime(&json!({"fs": {"data": base.path()}, "http_allow": ["127.0.0.1:9"]}));
+    let seen = Arc::new(AtomicUsize::new(0));
+    let count = seen.clone();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| {
+        count.fetch_add(1, Ordering::SeqCst);
+        Ok(vec![0xc0])
+    })));
+    // Good params of each import; each position in turn is made wild.
+    let imports: Vec<(&str, Vec<P>, Vec<&str>)> = vec![
+        ("Store", vec![b("s"), b("Get"), m(json!(["k"]))], vec!["store name", "store method", "store args"]),
+        ("StoreGet", vec![b("s"), b("k")], vec!["store name", "store key"]),
+        ("StoreSet", vec![b("s"), b("k"), m(json!(1))], vec!["store name", "store key", "store value"]),
+        ("StoreDel", vec![b("s"), b("k")], vec!["store name", "store key"]),
+        ("Fs", vec![b("data"), b("Exists"), m(json!(["."]))], vec!["fs root", "fs method", "fs args"]),
+        ("Http", vec![b("Get"), m(json!(["http://127.0.0.1:9/"]))], vec!["http method", "http args"]),
+        ("Query", vec![m(json!([{"select": ["id"]}]))], vec!["query args"]),
+    ];
+    let mut faults = 0;
+    for (import, good, names) in &imports {
+        for (i, name) in names.iter().enumerate() {
+            for (wild, needle) in wild_params() {
+                let mut params = good.clone();
+                params[i] = wild.clone();
+                let what = format!("{import} with {name} {:?}", match wild { P::Raw(p, l) => (p, l), P::B(_) => unreachable!() });
+                api_fault(&rt, &what, api(&rt, import, &params), 500, &format!("{needle} {name}"));
+                faults += 1;
+            }
+        }
+    }
+    assert_eq!(faults, 16 * 7);
+    assert_eq!(seen.load(Ordering::SeqCst), 0, "a wild call never reaches the host");
+    // The very end of memory: "Get" in its last 3 bytes is read; an empty
+    // string just past the end is an empty (bad) name, not a wild one.
+    api_ok(api(&rt, "Store", &[b("s"), P::Raw(65533, 3), m(json!(["k"]))]), serde_json::Value::Null, "Get at the end of memory");
+    api_fault(&rt, "empty name at the end", api(&rt, "Store", &[P::Raw(65536, 0), b("Get"), m(json!(["k"]))]), 400, "1..=128 bytes");
+    api_fault(&rt, "Get one past the end", api(&rt, "Store", &[b("s"), P::Raw(65534, 3), m(json!(["k"]))]), 500, "out-of-bounds store method");
+}
+
+/// store_set's i64 ttl on store `name`: negative or 0 is no expiry (ABI §5),
+/// up to `Set`'s cap (10^10 s) is kept; past it is a 400 on every backend.
+fn store_set_ttls(rt: &Runtime, name: &str) {
+    for ttl in [-1, i64::MIN, 0, 1, 10_000_000_000] {
+        api_ok(api_ttl(rt, "StoreSet", &[b(name), b("t"), m(json!(ttl))], ttl), serde_json::Value::Null, &format!("{name}: ttl {ttl}"));
+        api_ok(api(rt, "StoreGet", &[b(name), b("t")]), json!(ttl), &format!("{name}: ttl {ttl} read back"));
+    }
+    for ttl in [10_000_000_001, 1 << 53, i64::MAX] {
+        api_fault(rt, &format!("{name}: ttl {ttl}"), api_ttl(rt, "StoreSet", &[b(name), b("t"), m(json!(ttl))], ttl), 400, "ttl_seconds must be at most");
+    }
+    let set = |ttl: serde_json::Value| api(rt, "Store", &[b(name), b("Set"), m(json!(["t", 1, ttl]))]);
+    api_ok(set(json!(1e10)), serde_json::Value::Null, "Set ttl 1e10");
+    api_fault(rt, &format!("{name}: Set ttl 1e10 + 1"), set(json!(10_000_000_001u64)), 400, "ttl in seconds, 0 to");
+}
+
+#[test]
+fn f23_store_bad_input_is_400_or_404() {
+    let (rt, _dir) = api_runtime(&json!({}));
+    let get = |name: P, method: P, args: P| api(&rt, "Store", &[name, method, args]);
+    let k = || m(json!(["k"]));
+    let not_utf8 = || b([0xff, 0xfe]);
+    let deep = |n: usize| P::B([vec![0x91; n], vec![0xc0]].concat());
+    let rows: Vec<(&str, yaowasm::Result<Vec<u8>>, i32, &str)> = vec![
+        ("name not UTF-8", get(not_utf8(), b("Get"), k()), 400, "store name is not UTF-8"),
+        ("method not UTF-8", get(b("s"), not_utf8(), k()), 400, "store method is not UTF-8"),
+        ("store_get key not UTF-8", api(&rt, "StoreGet", &[b("s"), not_utf8()]), 400, "store key is not UTF-8"),
+        ("store_set key not UTF-8", api(&rt, "StoreSet", &[b("s"), not_utf8(), m(json!(1))]), 400, "store key is not UTF-8"),
+        ("store_del name not UTF-8", api(&rt, "StoreDel", &[not_utf8(), b("k")]), 400, "store name is not UTF-8"),
+        ("name of 129 bytes", get(b("n".repeat(129)), b("Get"), k()), 400, "got 129"),
+        ("store_set name of 129 bytes", api(&rt, "StoreSet", &[b("n".repeat(129)), b("k"), m(json!(1))]), 400, "got 129"),
+        ("name of 64 KiB", get(b("n".repeat(60_000)), b("Get"), k()), 400, "got 60000"),
+        ("args a map", get(b("s"), b("Get"), m(json!({"k": 1}))), 400, "must be a MessagePack array"),
+        ("args a string", get(b("s"), b("Get"), m(json!("k"))), 400, "must be a MessagePack array"),
+        ("args truncated", get(b("s"), b("Get"), b([0x92, 0xa1, b'k'])), 400, ""),
+        ("args claiming 4G items", get(b("s"), b("Get"), b([0xdd, 0xff, 0xff, 0xff, 0xff])), 400, "claims more values"),
+        ("args a str32 claiming 4 GiB", get(b("s"), b("Get"), b([0x91, 0xdb, 0xff, 0xff, 0xff, 0xff])), 400, ""),
+        ("key a non-UTF-8 MessagePack str", get(b("s"), b("Get"), b([0x91, 0xa2, 0xff, 0xfe])), 400, "key (a string)"),
+        ("Set of a 300-deep value", get(b("s"), b("Set"), P::B([vec![0x92, 0xa1, b'k'], vec![0x91; 300], vec![0xc0]].concat())), 400, "nested deeper"),
+        ("store_set of a 300-deep value", api(&rt, "StoreSet", &[b("s"), b("k"), deep(300)]), 400, "nested deeper"),
+        ("store_set of 0xc1", api(&rt, "StoreSet", &[b("s"), b("k"), b([0xc1])]), 400, "not valid MessagePack"),
+        ("store_set of a truncated map", api(&rt, "StoreSet", &[b("s"), b("k"), b([0x81, 0xa1, b'a'])]), 400, "not valid MessagePack"),
+        ("store_set of two values", api(&rt, "StoreSet", &[b("s"), b("k"), b([0x01, 0x02])]), 400, "not valid MessagePack"),
+        ("store_set of an ext", api(&rt, "StoreSet", &[b("s"), b("k"), b([0xd4, 0x01, 0x02])]), 400, "not valid MessagePack"),
+        ("ttl -1", get(b("s"), b("Set"), m(json!(["k", 1, -1]))), 400, "ttl"),
+        ("ttl -0.5", get(b("s"), b("Set"), m(json!(["k", 1, -0.5]))), 400, "ttl"),
+        ("ttl NaN", get(b("s"), b("Set"), P::B([&[0x93, 0xa1, b'k', 0x01, 0xcb][..], &f64::NAN.to_be_bytes()].concat())), 400, "ttl"),
+        ("ttl +inf", get(b("s"), b("Set"), P::B([&[0x93, 0xa1, b'k', 0x01, 0xcb][..], &f64::INFINITY.to_be_bytes()].concat())), 400, "ttl"),
+        ("ttl 1e300", get(b("s"), b("Set"), m(json!(["k", 1, 1e300]))), 400, "ttl"),
+        ("ttl u64::MAX", get(b("s"), b("Set"), m(json!(["k", 1, u64::MAX]))), 400, "ttl"),
+        ("ttl i64::MIN", get(b("s"), b("Set"), m(json!(["k", 1, i64::MIN]))), 400, "ttl"),
+        ("GetSet ttl -1", get(b("s"), b("GetSet"), m(json!(["k", 1, -1]))), 400, "ttl"),
+        ("unknown method", get(b("s"), b("Teleport"), m(json!([]))), 404, "no method \"Teleport\""),
+        ("method in the wrong case", get(b("s"), b("get"), k()), 404, "no method \"get\""),
+        ("method with a NUL", get(b("s"), b("Get\0"), k()), 404, "no method"),
+    ];
+    for (what, answer, code, needle) in rows {
+        api_fault(&rt, what, answer, code, needle);
+    }
+    store_set_ttls(&rt, "s");
+    // 255 levels: the deepest value the runtime takes, stored and read back.
+    let deepest = [vec![0x91; 255], vec![0xc0]].concat();
+    api_ok(api(&rt, "StoreSet", &[b("s"), b("deep"), P::B(deepest.clone())]), serde_json::Value::Null, "255-deep value");
+    assert_eq!(api(&rt, "StoreGet", &[b("s"), b("deep")]).unwrap(), deepest);
+    // A 128-byte name is fine.
+    api_ok(api(&rt, "StoreGet", &[b("n".repeat(128)), b("k")]), serde_json::Value::Null, "128-byte name");
+}
+
+/// A port of 127.0.0.1 with nothing listening.
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A redis-server on a free port, killed when dropped (scripts/setup.sh
+/// installs it).
+struct RedisServer(std::process::Child, u16, #[allow(dead_code)] tempfile::TempDir);
+
+impl RedisServer {
+    fn start() -> RedisServer {
+        let (dir, port) = (tempfile::tempdir().unwrap(), closed_port());
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        RedisServer(child, port, dir)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn f24_store_backends_that_fail() {
+    // Redis on a port where nothing listens (no redis-server needed): every
+    // import is a 502, quickly; the memory stores keep serving.
+    let url = format!("redis://127.0.0.1:{}/0", closed_port());
+    let server = RedisServer::start();
+    let live = format!("redis://127.0.0.1:{}/0", server.1);
+    let config = json!({"stores": {"gone": {"backend": "redis", "url": url}, "live": {"backend": "redis", "url": live},
+                                   "gou": {"backend": "process"}}, "timeout_ms": 5000});
+    let (rt, _dir) = api_runtime(&config);
+    let started = Instant::now();
+    api_fault(&rt, "Redis down: store", api(&rt, "Store", &[b("gone"), b("Keys"), m(json!([]))]), 502, "redis");
+    api_fault(&rt, "Redis down: store_get", api(&rt, "StoreGet", &[b("gone"), b("k")]), 502, "redis");
+    api_fault(&rt, "Redis down: store_set", api(&rt, "StoreSet", &[b("gone"), b("k"), m(json!(1))]), 502, "redis");
+    api_fault(&rt, "Redis down: store_del", api(&rt, "StoreDel", &[b("gone"), b("k")]), 502, "redis");
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    api_ok(api(&rt, "Store", &[b("mem"), b("Set"), m(json!(["k", 1]))]), serde_json::Value::Null, "memory store");
+    // A live Redis: the same ttls as the memory store, the same answers
+    // (a ttl past Redis's range was a 502 "redis: … out of range").
+    store_set_ttls(&rt, "live");
+    api_fault(&rt, "redis ttl NaN", api(&rt, "Store", &[b("live"), b("Set"), P::B([&[0x93, 0xa1, b'k', 0x01, 0xcb][..], &f64::NAN.to_be_bytes()].concat())]), 400, "ttl");
+    let deepest = [vec![0x91; 255], vec![0xc0]].concat();
+    api_ok(api(&rt, "StoreSet", &[b("live"), b("deep"), P::B(deepest.clone())]), serde_json::Value::Null, "255-deep value in redis");
+    assert_eq!(api(&rt, "StoreGet", &[b("live"), b("deep")]).unwrap(), deepest);
+
+    // A `process` store whose host handler misbehaves: a clean error value.
+    let no_handler = api(&rt, "Store", &[b("gou"), b("Get"), m(json!(["k"]))]);
+    api_fault(&rt, "process store, no handler", no_handler, 404, "no host process handler");
+    rt.set_process_handler(Some(Arc::new(|name: &str, _: &[u8]| panic!("{name}: host bug"))));
+    api_fault(&rt, "process store: handler panics (store)", api(&rt, "Store", &[b("gou"), b("Len"), m(json!([]))]), 500, "panicked on stores.gou.Len");
+    api_fault(&rt, "process store: handler panics (store_get)", api(&rt, "StoreGet", &[b("gou"), b("k")]), 500, "panicked on stores.gou.Get");
+    api_fault(&rt, "process store: handler panics (store_set)", api(&rt, "StoreSet", &[b("gou"), b("k"), m(json!(1))]), 500, "panicked on stores.gou.Set");
+    api_fault(&rt, "process store: handler panics (store_del)", api(&rt, "StoreDel", &[b("gou"), b("k")]), 500, "panicked on stores.gou.Del");
+    for (answer, what) in [(vec![0xc1], "0xc1"), (vec![], "nothing"), (vec![0x01, 0x02], "two values"), ([vec![0x91; 300], vec![0xc0]].concat(), "300 deep")] {
+        rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| Ok(answer.clone()))));
+        api_fault(&rt, &format!("process store answers {what} (store)"), api(&rt, "Store", &[b("gou"), b("Get"), m(json!(["k"]))]), 500, "invalid MessagePack");
+        api_fault(&rt, &format!("process store answers {what} (store_get)"), api(&rt, "StoreGet", &[b("gou"), b("k")]), 500, "invalid MessagePack");
+    }
+    drop(server);
+    api_fault(&rt, "Redis killed", api(&rt, "StoreGet", &[b("live"), b("t")]), 502, "redis");
+}
+
+#[test]
+fn f25_fs_refusals_are_400_403_404_or_413() {
+    // base/data is the root; base/outside/secret.txt lies beyond it.
+    let base = tempfile::tempdir().unwrap();
+    let data = base.path().join("data");
+    std::fs::create_dir_all(data.join("dir")).unwrap();
+    std::fs::create_dir_all(base.path().join("outside")).unwrap();
+    std::fs::write(base.path().join("outside/secret.txt"), "SECRET").unwrap();
+    std::fs::write(data.join("file.txt"), "hello").unwrap();
+    std::os::unix::fs::symlink("../outside", data.join("out")).unwrap();
+    std::os::unix::fs::symlink("../outside/secret.txt", data.join("secret")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/target", data.join("dangling")).unwrap();
+    std::os::unix::fs::symlink(".", data.join("self")).unwrap();
+    let fifo = std::ffi::CString::new(data.join("fifo").as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let (rt, _dir) = api_runtime(&json!({"fs": {"data": data}, "max_memory_mb": 2, "timeout_ms": 2000}));
+    let call = |root: &[u8], method: &str, args: serde_json::Value| api(&rt, "Fs", &[b(root), b(method), m(args)]);
+    let fs = |method: &str, args: serde_json::Value| call(b"data", method, args);
+    let long_path = vec!["a".repeat(255); 16].join("/") + "/a"; // 16*256 + 1 = 4097 bytes
+    assert_eq!(long_path.len(), 4097);
+    let rows: Vec<(&str, yaowasm::Result<Vec<u8>>, i32, &str)> = vec![
+        ("path of 4097 bytes", fs("Exists", json!([long_path])), 400, "4097 bytes, the limit is 4096"),
+        ("component of 256 bytes", fs("Exists", json!(["x".repeat(256)])), 400, "over 255 bytes"),
+        ("NUL byte", fs("ReadFile", json!(["file.txt\0.png"])), 400, "NUL"),
+        ("path not a string", fs("ReadFile", json!([7])), 400, "path (a string)"),
+        ("path a non-UTF-8 str", api(&rt, "Fs", &[b("data"), b("ReadFile"), b([0x91, 0xa2, 0xff, 0xfe])]), 400, "path (a string)"),
+        ("'..'", fs("ReadFile", json!(["../outside/secret.txt"])), 403, "'..'"),
+        ("'..' in the middle", fs("WriteFile", json!(["dir/../../x", "x"])), 403, "'..'"),
+        ("absolute", fs("ReadFile", json!(["/etc/passwd"])), 403, "absolute"),
+        ("symlinked directory out", fs("ReadFile", json!(["out/secret.txt"])), 403, "outside the root"),
+        ("symlinked file out", fs("ReadFile", json!(["secret"])), 403, "outside the root"),
+        ("write through a symlink out", fs("WriteFile", json!(["out/new.txt", "x"])), 403, "outside the root"),
+        ("ReadDir through a symlink out", fs("ReadDir", json!(["out"])), 403, "outside the root"),
+        ("dangling symlink", fs("WriteFile", json!(["dangling", "x"])), 403, "broken symlink"),
+        ("root not configured", call(b"system", "Exists", json!(["."])), 403, "not configured"),
+        ("root empty", call(b"", "Exists", json!(["."])), 403, "not configured"),
+        ("root not UTF-8", call(&[0xff], "Exists", json!(["."])), 400, "fs root is not UTF-8"),
+        ("method not UTF-8", api(&rt, "Fs", &[b("data"), b([0xc3, 0x28]), m(json!(["."]))]), 400, "fs method is not UTF-8"),
+        ("unknown method", fs("Chmod", json!(["file.txt"])), 404, "no method \"Chmod\""),
+        ("args a map", fs("Exists", json!({"path": "."})), 400, "must be a MessagePack array"),
+        ("args truncated", api(&rt, "Fs", &[b("data"), b("Exists"), b([0x91, 0xa3, b'a'])]), 400, ""),
+        ("args 300 deep", api(&rt, "Fs", &[b("data"), b("Exists"), P::B([vec![0x91; 300], vec![0xc0]].concat())]), 400, "nested deeper"),
+        ("ReadDir of a file", fs("ReadDir", json!(["file.txt"])), 400, "file.txt"),
+        ("ReadFile of a directory", fs("ReadFile", json!(["dir"])), 400, "not a file"),
+        ("Remove of the root", fs("Remove", json!([""])), 403, "root itself"),
+        ("RemoveAll of '.'", fs("RemoveAll", json!(["."])), 403, "root itself"),
+        ("RemoveAll of a symlink to the root", fs("RemoveAll", json!(["self"])), 403, "root itself"),
+        ("Move of the root", fs("Move", json!(["", "dir/root"])), 403, "root itself"),
+        ("WriteFile of the root", fs("WriteFile", json!(["", "x"])), 403, "root itself"),
+        ("Remove of a missing file", fs("Remove", json!(["nope.txt"])), 404, "nope.txt"),
+        ("perm too large", fs("WriteFile", json!(["p.txt", "x", 0o10000])), 400, "0o7777"),
+        // A FIFO in the root: opening it for reading blocked the call
+        // forever (no writer); now refused as not a file.
+        ("ReadFile of a FIFO", fs("ReadFile", json!(["fifo"])), 400, "not a file"),
+        ("Copy from a FIFO", fs("Copy", json!(["fifo", "copy.txt"])), 400, "not a file"),
+        ("WriteFile to a FIFO", fs("WriteFile", json!(["fifo", "x"])), 400, "fifo"),
+        ("AppendFile to a FIFO", fs("AppendFile", json!(["fifo", "x"])), 400, "fifo"),
+        ("Copy to a FIFO", fs("Copy", json!(["file.txt", "fifo"])), 400, "fifo"),
+    ];
+    for (what, answer, code, needle) in rows {
+        api_fault(&rt, what, answer, code, needle);
+    }
+    assert_eq!(std::fs::read_to_string(base.path().join("outside/secret.txt")).unwrap(), "SECRET");
+    assert!(!base.path().join("outside/new.txt").exists() && !base.path().join("x").exists());
+    // A 4096-byte path passes the length check but is too long for the OS
+    // once under the root's own path: a 400 (it was a 500).
+    api_fault(&rt, "4096-byte path", fs("Exists", json!([&long_path[..4096]])), 400, "File name too long");
+    // Controls: the longest component is answered for what it is (absent),
+    // not refused for its length; a recursive ReadDir does not follow the
+    // symlink to the root.
+    api_ok(fs("Exists", json!(["x".repeat(255)])), json!(false), "255-byte component");
+    api_ok(fs("ReadDir", json!(["", true])), json!(["dangling", "dir", "fifo", "file.txt", "out", "secret", "self"]), "recursive ReadDir");
+    // Twice max_memory_mb written in pieces, then read back: 413.
+    let chunk = "z".repeat(512 << 10);
+    for _ in 0..8 {
+        api_ok(fs("AppendFile", json!(["big.txt", chunk])), json!(512 << 10), "AppendFile");
+    }
+    api_ok(fs("Size", json!(["big.txt"])), json!(4 << 20), "Size");
+    api_fault(&rt, "ReadFile of 2x max_memory_mb", fs("ReadFile", json!(["big.txt"])), 413, "larger than the guest's memory limit");
+    api_fault(&rt, "ReadFileBuffer of 2x max_memory_mb", fs("ReadFileBuffer", json!(["big.txt"])), 413, "memory limit");
+    // Exactly max_memory_mb: more than the guest can take once encoded.
+    api_ok(fs("WriteFile", json!(["max.txt", ""])), json!(0), "WriteFile");
+    for _ in 0..4 {
+        api_ok(fs("AppendFile", json!(["max.txt", chunk])), json!(512 << 10), "AppendFile");
+    }
+    api_fault(&rt, "ReadFile of max_memory_mb", fs("ReadFile", json!(["max.txt"])), 413, "max_memory_mb is 2");
+}
+
+/// A server that answers each route with raw, often broken, HTTP: the
+/// request head is read, then the route's bytes are written (with pauses
+/// where the route says `…`), then the connection is closed.
+fn broken_http_server() -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                // A client that sends no HTTP head (a TLS hello) still gets the 404.
+                let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+                let mut reader = BufReader::new(stream);
+                let mut first = String::new();
+                let _ = reader.read_line(&mut first);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let path = first.split(' ').nth(1).unwrap_or("/").to_owned();
+                let ok = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n";
+                let parts: Vec<Vec<u8>> = match path.as_str() {
+                    "/ok" => vec![format!("{ok}Content-Length: 2\r\n\r\nok").into()],
+                    // Content-Length 100, 10 bytes, then the connection closes.
+                    "/cut" => vec![format!("{ok}Content-Length: 100\r\n\r\n0123456789").into()],
+                    // A chunked body cut inside a chunk.
+                    "/cut_chunked" => vec![format!("{ok}Transfer-Encoding: chunked\r\n\r\n64\r\n0123456789").into()],
+                    "/bad_chunk" => vec![format!("{ok}Transfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n").into()],
+                    "/no_colon" => vec![b"HTTP/1.1 200 OK\r\nThis header has no colon\r\nContent-Length: 2\r\n\r\nok".to_vec()],
+                    "/bad_name" => vec![b"HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 2\r\n\r\nok".to_vec()],
+                    "/not_utf8_header" => vec![b"HTTP/1.1 200 OK\r\nX-Bin: \xff\xfe\r\nContent-Length: 2\r\n\r\nok".to_vec()],
+                    "/bad_status" => vec![b"HTTP/1.1 twohundred OK\r\nContent-Length: 2\r\n\r\nok".to_vec()],
+                    "/not_http" => vec![b"SSH-2.0-OpenSSH_9.6\r\n".to_vec()],
+                    "/nothing" => vec![],
+                    "/bad_length" => vec![format!("{ok}Content-Length: -5\r\n\r\nok").into()],
+                    "/big" => vec![format!("{ok}Content-Length: 5000\r\n\r\n{}", "b".repeat(5000)).into()],
+                    "/huge_header" => vec![format!("{ok}X-Big: {}\r\nContent-Length: 2\r\n\r\nok", "h".repeat(1 << 20)).into()],
+                    // 10 KB with no Content-Length, to the close.
+                    "/big_unsized" => vec![format!("{ok}\r\n{}", "b".repeat(10_000)).into()],
+                    // Headers at once, then the body a byte every 100 ms.
+                    "/drip" => {
+                        let mut parts = vec![format!("{ok}Content-Length: 50\r\n\r\n").into_bytes()];
+                        parts.extend((0..50).map(|_| b"d".to_vec()));
+                        parts
+                    }
+                    _ => vec![b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec()],
+                };
+                let stream = reader.get_mut();
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    if stream.write_all(part).and_then(|()| stream.flush()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[test]
+fn f26_http_failures_are_403_408_413_or_502() {
+    let port = broken_http_server();
+    let closed = closed_port();
+    let allow = json!([format!("127.0.0.1:{port}"), format!("127.0.0.1:{closed}"), format!("localhost:{closed}")]);
+    let (rt, _dir) = api_runtime(&json!({"http_allow": allow, "http_max_response_bytes": 4096, "timeout_ms": 5000}));
+    let get = |url: String| api(&rt, "Http", &[b("Get"), m(json!([url]))]);
+    let at = |path: &str| get(format!("http://127.0.0.1:{port}{path}"));
+    let hdr = |headers: serde_json::Value| api(&rt, "Http", &[b("Get"), m(json!([format!("http://127.0.0.1:{port}/ok"), null, headers]))]);
+    let rows: Vec<(&str, yaowasm::Result<Vec<u8>>, i32, &str)> = vec![
+        ("host not allowed", get("http://127.0.0.2:80/".into()), 403, "not in http_allow"),
+        ("another port of an allowed host", get(format!("http://127.0.0.1:{}/", port ^ 1)), 403, "not in http_allow"),
+        ("userinfo trick", get(format!("http://127.0.0.1:{port}@127.0.0.2/")), 403, "not in http_allow"),
+        ("https, nothing listening", get(format!("https://127.0.0.1:{closed}/")), 502, ""),
+        ("https by name, nothing listening", get(format!("https://localhost:{closed}/")), 502, ""),
+        ("https to a plain HTTP server", get(format!("https://127.0.0.1:{port}/ok")), 502, ""),
+        ("body over the cap (Content-Length)", at("/big"), 413, "http_max_response_bytes (4096)"),
+        ("a 1 MiB header", at("/huge_header"), 502, "longer than 102400 bytes"),
+        ("body over the cap (no Content-Length)", at("/big_unsized"), 413, "http_max_response_bytes (4096)"),
+        ("closed mid-body", at("/cut"), 502, "reading the response"),
+        ("chunk size not hex", at("/bad_chunk"), 502, ""),
+        ("status not a number", at("/bad_status"), 502, "Bad Status"),
+        ("not HTTP at all", at("/not_http"), 502, "Bad Status"),
+        ("closed before answering", at("/nothing"), 502, "Unexpected EOF"),
+        ("method not UTF-8", api(&rt, "Http", &[b([0xff]), m(json!([]))]), 400, "http method is not UTF-8"),
+        ("unknown method", api(&rt, "Http", &[b("Teleport"), m(json!([]))]), 404, "no method"),
+        ("args a map", api(&rt, "Http", &[b("Get"), m(json!({"url": "x"}))]), 400, "must be a MessagePack array"),
+        ("args truncated", api(&rt, "Http", &[b("Get"), b([0x91, 0xa5, b'h'])]), 400, ""),
+        ("url not UTF-8", api(&rt, "Http", &[b("Get"), b([0x91, 0xa2, 0xff, 0xfe])]), 400, "url (a string)"),
+        // Request headers ureq refuses at send time: they were a 502.
+        ("header value with CR LF", hdr(json!({"X-A": "a\r\nX-Injected: 1"})), 400, "header names to printable ASCII"),
+        ("header value with NUL", hdr(json!({"X-A": "a\0b"})), 400, "header names to printable ASCII"),
+        ("header value not ASCII", hdr(json!({"X-A": "héllo"})), 400, "header names to printable ASCII"),
+        ("header name with a space", hdr(json!({"X A": "a"})), 400, "header names to printable ASCII"),
+        ("header name empty", hdr(json!({"": "a"})), 400, "header names to printable ASCII"),
+    ];
+    for (what, answer, code, needle) in rows {
+        api_fault(&rt, what, answer, code, needle);
+    }
+    // A body that drips past the request's timeout: 408 on time.
+    let started = Instant::now();
+    let drip = api(&rt, "Http", &[b("Get"), m(json!([format!("http://127.0.0.1:{port}/drip"), null, null, 300]))]);
+    api_fault(&rt, "body dripping past timeout_ms", drip, 408, "");
+    assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    api_ok(at("/ok").map(|r| mp(&json(&r)["data"])), json!("ok"), "a good response after the broken ones");
+    // ureq reads a body with a negative Content-Length to the close (still
+    // under the cap): an answer, not a failure.
+    api_ok(at("/bad_length").map(|r| mp(&json(&r)["data"])), json!("ok"), "Content-Length -5");
+    // ureq drops header lines it cannot parse (no colon, a space in the
+    // name) and shows a non-UTF-8 value as no value: the rest is answered.
+    for (path, headers) in [("/no_colon", json!({"content-length": ["2"]})), ("/bad_name", json!({"content-length": ["2"]})),
+                            ("/not_utf8_header", json!({"content-length": ["2"], "x-bin": []}))] {
+        let answer = at(path).map(|r| mp(&json(&r)));
+        api_ok(answer, json!({"status": 200, "headers": headers, "data": "ok"}), path);
+    }
+}
+
+/// Known gap, not fixed: ureq 2's chunked decoder takes an EOF inside a
+/// chunk for the end of the body, so a chunked response cut mid-body comes
+/// back as a 200 with the bytes read so far instead of a 502 (a
+/// Content-Length body cut short is a 502, row 26). Needs ureq 3 or a
+/// decoder of our own.
+#[test]
+#[ignore = "ureq 2 accepts a chunked body cut mid-chunk"]
+fn f26b_chunked_body_cut_mid_chunk_is_502() {
+    let port = broken_http_server();
+    let (rt, _dir) = api_runtime(&json!({"http_allow": [format!("127.0.0.1:{port}")], "timeout_ms": 5000}));
+    let cut = api(&rt, "Http", &[b("Get"), m(json!([format!("http://127.0.0.1:{port}/cut_chunked")]))]);
+    api_fault(&rt, "closed mid-chunk", cut, 502, "reading the response");
+}
+
+#[test]
+fn f27_query_without_or_with_a_bad_host_handler() {
+    let (rt, _dir) = api_runtime(&json!({"max_depth": 8}));
+    let dsl = || m(json!([{"select": ["id"], "from": "user"}]));
+    api_fault(&rt, "query without a handler", api(&rt, "Query", &[dsl()]), 404, "query.Run not found");
+    let rows: Vec<(&str, yaowasm::Result<Vec<u8>>, i32, &str)> = vec![
+        ("args a map", api(&rt, "Query", &[m(json!({"select": ["id"]}))]), 400, "must be a MessagePack array"),
+        ("args truncated", api(&rt, "Query", &[b([0x91, 0x81])]), 400, ""),
+        ("args 0xc1", api(&rt, "Query", &[b([0xc1])]), 400, "not valid MessagePack"),
+        ("args 300 deep", api(&rt, "Query", &[P::B([vec![0x91; 300], vec![0xc0]].concat())]), 400, "nested deeper"),
+    ];
+    for (what, answer, code, needle) in rows {
+        api_fault(&rt, what, answer, code, needle);
+    }
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| panic!("QueryDSL bug"))));
+    api_fault(&rt, "query handler panics", api(&rt, "Query", &[dsl()]), 500, "panicked on query.Run");
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| std::panic::panic_any(7u8))));
+    api_fault(&rt, "query handler panics with a non-string", api(&rt, "Query", &[dsl()]), 500, "panicked on query.Run");
+    for (answer, what) in [(vec![0xc1], "0xc1"), (vec![], "nothing"), (vec![0x91], "a truncated array"), (vec![0xc0, 0xc0], "two values")] {
+        rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| Ok(answer.clone()))));
+        api_fault(&rt, &format!("query handler answers {what}"), api(&rt, "Query", &[dsl()]), 500, "invalid MessagePack");
+    }
+    rt.set_process_handler(Some(Arc::new(|_: &str, _: &[u8]| Err(Error::new(-3, "bad code")))));
+    let e = api(&rt, "Query", &[dsl()]).unwrap_err();
+    assert!((100..=599).contains(&e.code()), "{e}");
+    still_serving(&rt, "query handler raising code -3");
+    // A handler that runs the query again, endlessly: max_depth ends it.
+    let inner = rt.clone();
+    let again = raw_args(&[dsl()], 0);
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| inner.exec("scripts.api.Query", &again))));
+    api_fault(&rt, "query handler re-entering endlessly", api(&rt, "Query", &[dsl()]), 500, "max_depth 8");
+}
