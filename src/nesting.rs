@@ -77,6 +77,12 @@ impl Drop for Entered {
     }
 }
 
+/// The deadline of the call running on this thread, if one is: host work
+/// done for it (a Redis round trip, say) must not outlive it.
+pub fn current_deadline() -> Option<Instant> {
+    FRAMES.with(|frames| frames.borrow().last().map(|f| f.budget.deadline))
+}
+
 /// Native stack a nested call must find free before it starts: wasmtime's
 /// default wasm stack (512 KiB) plus room for the host frames around it.
 const NESTED_STACK_NEEDED: usize = 768 << 10;

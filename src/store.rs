@@ -293,8 +293,17 @@ impl Backend for Memory {
 
 // ---------------------------------------------------------------- redis
 
-/// Connect and I/O timeouts of the Redis backend.
+/// Connect and I/O timeouts of the Redis backend; a call's own deadline
+/// shortens them.
 const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What one Redis round trip may take now: [`REDIS_TIMEOUT`], or less when
+/// the call it serves ends sooner (at least 1 ms: a zero timeout means
+/// "none" to the socket).
+fn redis_timeout() -> Duration {
+    let left = crate::nesting::current_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+    left.map_or(REDIS_TIMEOUT, |left| left.min(REDIS_TIMEOUT)).max(Duration::from_millis(1))
+}
 /// Idle connections kept per Redis store.
 const REDIS_POOL: usize = 8;
 
@@ -322,16 +331,14 @@ impl Redis {
 
     /// Runs `f` on a pooled connection; a connection that failed is dropped.
     fn with<T>(&self, f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
+        let timeout = redis_timeout();
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let mut conn = match pooled {
             Some(conn) => conn,
-            None => {
-                let conn = self.client.get_connection_with_timeout(REDIS_TIMEOUT).map_err(unreachable)?;
-                conn.set_read_timeout(Some(REDIS_TIMEOUT)).map_err(unreachable)?;
-                conn.set_write_timeout(Some(REDIS_TIMEOUT)).map_err(unreachable)?;
-                conn
-            }
+            None => self.client.get_connection_with_timeout(timeout).map_err(unreachable)?,
         };
+        conn.set_read_timeout(Some(timeout)).map_err(unreachable)?;
+        conn.set_write_timeout(Some(timeout)).map_err(unreachable)?;
         let answer = f(&mut conn);
         match &answer {
             Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => {}

@@ -379,6 +379,28 @@ fn redis_store_every_method_and_shared_between_runtimes() {
     store(&a, "mem", "Set", json!(["k", 1])).unwrap();
 }
 
+#[test]
+fn a_redis_that_never_answers_does_not_outlive_the_call() {
+    // Accepts connections and reads, never answers: every Redis round trip
+    // would wait for its 5 s socket timeout.
+    let silent = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in silent.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let (rt, _dir) = runtime(&json!({"timeout_ms": 300, "stores": {"slow": {"backend": "redis", "url": url}}}));
+    for attempt in 0..2 {
+        let started = Instant::now();
+        assert_eq!(code(store_get(&rt, "slow", "k")), 408, "attempt {attempt}");
+        assert!(started.elapsed() < Duration::from_millis(1500), "held {:?}", started.elapsed());
+    }
+    store(&rt, "mem", "Set", json!(["k", 1])).unwrap();
+}
+
 // ------------------------------------------------------------------ fs
 
 fn fs(rt: &Runtime, root: &str, method: &str, args: Json) -> Result<Json, Error> {
