@@ -24,6 +24,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -76,6 +77,32 @@ class HttpHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         echo = {"method": "POST", "type": self.headers.get("Content-Type"), "got": json.loads(body or b"null")}
         self.reply(200, "application/json", json.dumps(echo).encode())
+
+    def echo_request(self) -> None:
+        """PUT, PATCH, DELETE, HEAD and OPTIONS on any path: the request as
+        the server saw it, as JSON {method, query, header (X-Conformance),
+        type, got (the body: JSON decoded, text as a string, null when
+        empty)} and in the header X-Echo "<method> <query> <X-Conformance>"
+        (a HEAD answer has no body to show it in)."""
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        kind = self.headers.get("Content-Type")
+        got = None
+        if body:
+            got = json.loads(body) if kind == "application/json" else body.decode("utf-8")
+        query = urlsplit(self.path).query
+        header = self.headers.get("X-Conformance")
+        echo = {"method": self.command, "query": query, "header": header, "type": kind, "got": got}
+        payload = json.dumps(echo).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Echo", f"{self.command} {query} {header}")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = echo_request
 
 
 HTTP_SERVER = ThreadingHTTPServer(("127.0.0.1", 0), HttpHandler)

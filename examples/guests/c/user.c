@@ -336,6 +336,29 @@ static int32_t fs_read(yao_reader *args, uint32_t argc, yao_writer *out) {
 }
 YAO_EXPORT(FsRead, fs_read)
 
+/* Writes the map {status, <key>: the first value of response header
+   `header` (nil when absent), data} of the http answer `r`. */
+static void write_seen(yao_writer *out, const yao_answer *r, const char *key, const char *header) {
+    yao_reader resp = yao_answer_reader(r), v, h, first;
+    const uint8_t *raw;
+    size_t len;
+    int64_t status = 0;
+    uint32_t n;
+    yao_write_map(out, 3);
+    yao_write_cstr(out, "status");
+    if (yao_map_find(&resp, "status", &v) == 1) yao_read_int(&v, &status);
+    yao_write_int(out, status);
+    yao_write_cstr(out, key);
+    if (yao_map_find(&resp, "headers", &h) == 1 && yao_map_find(&h, header, &v) == 1 &&
+        yao_read_array(&v, &n) && n > 0 && (first = v, yao_read_raw(&first, &raw, &len)))
+        yao_write_raw(out, raw, len);
+    else
+        yao_write_nil(out);
+    yao_write_cstr(out, "data");
+    if (yao_map_find(&resp, "data", &v) == 1 && yao_read_raw(&v, &raw, &len)) yao_write_raw(out, raw, len);
+    else yao_write_nil(out);
+}
+
 /* HttpGet(url) / HttpPost(url, payload) -> {status, content_type, data}. */
 static int32_t http_call(const char *method, yao_reader *args, uint32_t argc, yao_writer *out) {
     yao_writer a = {0};
@@ -348,24 +371,7 @@ static int32_t http_call(const char *method, yao_reader *args, uint32_t argc, ya
         yao_write_raw(&a, raw, len);
     }
     if (yao_http(method, a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
-    yao_reader resp = yao_answer_reader(&r), v, h, first;
-    const uint8_t *raw;
-    size_t len;
-    int64_t status = 0;
-    uint32_t n;
-    yao_write_map(out, 3);
-    yao_write_cstr(out, "status");
-    if (yao_map_find(&resp, "status", &v) == 1) yao_read_int(&v, &status);
-    yao_write_int(out, status);
-    yao_write_cstr(out, "content_type");
-    if (yao_map_find(&resp, "headers", &h) == 1 && yao_map_find(&h, "content-type", &v) == 1 &&
-        yao_read_array(&v, &n) && n > 0 && (first = v, yao_read_raw(&first, &raw, &len)))
-        yao_write_raw(out, raw, len);
-    else
-        yao_write_nil(out);
-    yao_write_cstr(out, "data");
-    if (yao_map_find(&resp, "data", &v) == 1 && yao_read_raw(&v, &raw, &len)) yao_write_raw(out, raw, len);
-    else yao_write_nil(out);
+    write_seen(out, &r, "content_type", "content-type");
     yao_answer_free(&r);
     yao_writer_free(&a);
     return 0;
@@ -378,6 +384,54 @@ static int32_t http_post(yao_reader *args, uint32_t argc, yao_writer *out) {
     return http_call("Post", args, argc > 2 ? 2 : argc, out);
 }
 YAO_EXPORT(HttpPost, http_post)
+
+/* One HttpMethods request: `method` of the http import with the args
+   [verb (Send only), url, payload (already in `payload`, or NULL for nil),
+   {"q": step}, {"X-Conformance": step}, timeout_ms (when > 0)]; the answer
+   goes under `step` in `out` as {status, echo (the X-Echo header), data}. */
+static int32_t http_step(const char *method, const char *verb, const char *url, uint32_t url_len,
+                         const yao_writer *payload, const char *step, int64_t timeout_ms, yao_writer *out) {
+    yao_writer a = {0};
+    yao_answer r;
+    yao_write_array(&a, (verb ? 5 : 4) + (timeout_ms > 0));
+    if (verb) yao_write_cstr(&a, verb);
+    yao_write_str(&a, url, url_len);
+    if (payload) yao_write_raw(&a, payload->data, payload->len);
+    else yao_write_nil(&a);
+    yao_write_map(&a, 1), yao_write_cstr(&a, "q"), yao_write_cstr(&a, step);
+    yao_write_map(&a, 1), yao_write_cstr(&a, "X-Conformance"), yao_write_cstr(&a, step);
+    if (timeout_ms > 0) yao_write_int(&a, timeout_ms);
+    if (yao_http(method, a.data, a.len, &r) != 0) return pass_on(out, &r, &a);
+    yao_write_cstr(out, step);
+    write_seen(out, &r, "echo", "x-echo");
+    yao_answer_free(&r);
+    yao_writer_free(&a);
+    return 0;
+}
+
+/* HttpMethods(base): Put (JSON), Patch (text), Delete, Head and
+   Send("OPTIONS", with a timeout), each with the query q=<step> and the
+   header X-Conformance: <step>. */
+static int32_t http_methods(yao_reader *args, uint32_t argc, yao_writer *out) {
+    const char *url;
+    uint32_t url_len;
+    if (argc < 1 || !yao_read_str(args, &url, &url_len)) return yao_fail(out, 400, "HttpMethods expects a URL");
+    yao_writer json = {0}, text = {0};
+    yao_write_map(&json, 2);
+    yao_write_cstr(&json, "name"), yao_write_cstr(&json, "Ada");
+    yao_write_cstr(&json, "tags"), yao_write_array(&json, 2), yao_write_int(&json, 1), yao_write_int(&json, 2);
+    yao_write_cstr(&text, "patch text");
+    yao_write_map(out, 5);
+    int32_t code = http_step("Put", NULL, url, url_len, &json, "put", 0, out);
+    if (!code) code = http_step("Patch", NULL, url, url_len, &text, "patch", 0, out);
+    if (!code) code = http_step("Delete", NULL, url, url_len, NULL, "delete", 0, out);
+    if (!code) code = http_step("Head", NULL, url, url_len, NULL, "head", 0, out);
+    if (!code) code = http_step("Send", "OPTIONS", url, url_len, NULL, "options", 5000, out);
+    yao_writer_free(&json);
+    yao_writer_free(&text);
+    return code;
+}
+YAO_EXPORT(HttpMethods, http_methods)
 
 /* Query(dsl): the rows the host's QueryDSL answers. */
 static int32_t query_rows(yao_reader *args, uint32_t argc, yao_writer *out) {

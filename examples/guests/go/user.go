@@ -50,6 +50,9 @@ func httpGet(p, n uint32) uint64 { return yao.Handle(p, n, HttpGet) }
 //go:wasmexport HttpPost
 func httpPost(p, n uint32) uint64 { return yao.Handle(p, n, HttpPost) }
 
+//go:wasmexport HttpMethods
+func httpMethods(p, n uint32) uint64 { return yao.Handle(p, n, HttpMethods) }
+
 //go:wasmexport Query
 func query(p, n uint32) uint64 { return yao.Handle(p, n, Query) }
 
@@ -322,6 +325,54 @@ func HttpPost(args []any) (any, error) {
 		return nil, err
 	}
 	return httpSeen(yao.HTTP.Post(names[0], arg(args, 1)))
+}
+
+// HttpMethods(base): Put (JSON), Patch (text), Delete, Head and
+// Send("OPTIONS", with a timeout), each with the query q=<step> and the
+// header X-Conformance: <step>; for each {status, echo (the X-Echo header,
+// nil when absent), data}.
+func HttpMethods(args []any) (any, error) {
+	names, err := stringArgs("HttpMethods", args, "url")
+	if err != nil {
+		return nil, err
+	}
+	base := names[0]
+	tag := func(step string) []yao.HTTPOption {
+		return []yao.HTTPOption{yao.WithQuery("q", step), yao.WithHeader("X-Conformance", step)}
+	}
+	out := map[string]any{}
+	step := func(name string, resp *yao.Response, err error) error {
+		if err != nil {
+			return err
+		}
+		var echo any
+		if values := resp.Headers["x-echo"]; len(values) > 0 {
+			echo = values[0]
+		}
+		out[name] = map[string]any{"status": resp.Status, "echo": echo, "data": resp.Data}
+		return nil
+	}
+	resp, err := yao.HTTP.Put(base, map[string]any{"name": "Ada", "tags": []any{1, 2}}, tag("put")...)
+	if err = step("put", resp, err); err != nil {
+		return nil, err
+	}
+	resp, err = yao.HTTP.Patch(base, "patch text", tag("patch")...)
+	if err = step("patch", resp, err); err != nil {
+		return nil, err
+	}
+	resp, err = yao.HTTP.Delete(base, tag("delete")...)
+	if err = step("delete", resp, err); err != nil {
+		return nil, err
+	}
+	resp, err = yao.HTTP.Head(base, tag("head")...)
+	if err = step("head", resp, err); err != nil {
+		return nil, err
+	}
+	resp, err = yao.HTTP.Send("OPTIONS", base, nil, append(tag("options"), yao.WithTimeout(5*time.Second))...)
+	if err = step("options", resp, err); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // Query(dsl): the rows the host's QueryDSL answers.

@@ -102,6 +102,8 @@ func (h *apiHost) Process(name string, args []any) (any, error) {
 			return nil, yao.NewError(403, "http: 127.0.0.1:1 is not in http_allow")
 		}
 		return map[string]any{"status": 200, "headers": map[string]any{"content-type": []any{"application/json"}}, "data": arg(args, 1)}, nil
+	case "http.Put", "http.Patch", "http.Delete", "http.Head", "http.Send":
+		return map[string]any{"status": 200, "headers": map[string]any{"x-echo": []any{name}}}, nil
 	case "query.Run":
 		return []any{map[string]any{"id": 1}}, nil
 	}
@@ -309,5 +311,34 @@ func TestHttpAndQuery(t *testing.T) {
 	}
 	if last := h.calls[len(h.calls)-1]; !reflect.DeepEqual(last, []any{"query.Run", []any{dsl}}) {
 		t.Fatalf("query call %#v", last)
+	}
+}
+
+func TestHttpMethods(t *testing.T) {
+	h := newAPIHost(t)
+	const url = "http://127.0.0.1:8080/echo"
+	got, err := HttpMethods([]any{url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := map[string]string{"put": "http.Put", "patch": "http.Patch", "delete": "http.Delete", "head": "http.Head", "options": "http.Send"}
+	for step, name := range steps {
+		want := map[string]any{"status": 200, "echo": name, "data": nil}
+		if seen := got.(map[string]any)[step]; !reflect.DeepEqual(seen, want) {
+			t.Errorf("%s: %#v, want %#v", step, seen, want)
+		}
+	}
+	tag := func(step string) []any {
+		return []any{map[string]any{"q": step}, map[string]any{"X-Conformance": step}}
+	}
+	want := [][]any{
+		{"http.Put", append([]any{url, map[string]any{"name": "Ada", "tags": []any{int64(1), int64(2)}}}, tag("put")...)},
+		{"http.Patch", append([]any{url, "patch text"}, tag("patch")...)},
+		{"http.Delete", append([]any{url, nil}, tag("delete")...)},
+		{"http.Head", append([]any{url, nil}, tag("head")...)},
+		{"http.Send", append(append([]any{"OPTIONS", url, nil}, tag("options")...), int64(5000))},
+	}
+	if !reflect.DeepEqual(h.calls, want) {
+		t.Fatalf("calls: %#v\nwant %#v", h.calls, want)
 	}
 }

@@ -8,6 +8,10 @@
 //!     .json(&user)?
 //!     .timeout(Duration::from_secs(2))
 //!     .send()?;
+//! let updated = yao_guest::http::Request::put("http://api.internal:8080/users/1")
+//!     .query("notify", "no")
+//!     .json(&user)?
+//!     .send()?; // Yao's http.Put
 //! ```
 //!
 //! Every status is an `Ok(Response)`; `Err` is for a refused host (403), a
@@ -43,9 +47,13 @@ impl Response {
     }
 }
 
-/// A request to build up and `send` (the `Send` method).
+/// A request to build up and `send`: `Request::new` sends it with the
+/// `Send` method, `Request::put`/`patch`/`delete`/`head` with Yao's
+/// `Put`/`Patch`/`Delete`/`Head`.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// `Some("Put")` etc.: sent as that method; `None`: as `Send`.
+    process: Option<&'static str>,
     method: String,
     url: String,
     payload: Value,
@@ -57,7 +65,31 @@ pub struct Request {
 impl Request {
     /// `method`: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
     pub fn new(method: &str, url: &str) -> Request {
-        Request { method: method.to_owned(), url: url.to_owned(), payload: Value::Nil, query: vec![], headers: vec![], timeout: None }
+        Request { process: None, method: method.to_owned(), url: url.to_owned(), payload: Value::Nil, query: vec![], headers: vec![], timeout: None }
+    }
+
+    fn named(process: &'static str, url: &str) -> Request {
+        Request { process: Some(process), ..Request::new(&process.to_ascii_uppercase(), url) }
+    }
+
+    /// A PUT request, sent as Yao's `http.Put`.
+    pub fn put(url: &str) -> Request {
+        Request::named("Put", url)
+    }
+
+    /// A PATCH request, sent as Yao's `http.Patch`.
+    pub fn patch(url: &str) -> Request {
+        Request::named("Patch", url)
+    }
+
+    /// A DELETE request, sent as Yao's `http.Delete`.
+    pub fn delete(url: &str) -> Request {
+        Request::named("Delete", url)
+    }
+
+    /// A HEAD request, sent as Yao's `http.Head`.
+    pub fn head(url: &str) -> Request {
+        Request::named("Head", url)
     }
 
     pub fn query(mut self, key: &str, value: &str) -> Request {
@@ -97,7 +129,12 @@ impl Request {
     pub fn send(self) -> Result<Response, Error> {
         let map = |pairs: Vec<(Value, Value)>| if pairs.is_empty() { Value::Nil } else { Value::Map(pairs) };
         let timeout = self.timeout.map_or(Value::Nil, |t| Value::from(t.as_millis().max(1) as u64));
-        call("Send", vec![Value::from(self.method), Value::from(self.url), self.payload, map(self.query), map(self.headers), timeout])
+        let tail = [Value::from(self.url), self.payload, map(self.query), map(self.headers), timeout];
+        match self.process {
+            // Put, Patch, Delete, Head: [url, payload, query, headers, timeout_ms].
+            Some(process) => call(process, tail.into()),
+            None => call("Send", std::iter::once(Value::from(self.method)).chain(tail).collect()),
+        }
     }
 }
 
@@ -128,4 +165,9 @@ pub fn patch<T: Serialize>(url: &str, payload: T) -> Result<Response, Error> {
 /// DELETE `url`.
 pub fn delete(url: &str) -> Result<Response, Error> {
     call("Delete", vec![Value::from(url)])
+}
+
+/// HEAD `url`: the status and headers (`data` is nil).
+pub fn head(url: &str) -> Result<Response, Error> {
+    call("Head", vec![Value::from(url)])
 }

@@ -185,7 +185,7 @@ fn host_api_calls_mirror_yao_process_names() {
             "stores.cache.GetSet" => mp(7),
             "fs.data.ReadFile" => mp("text"),
             "fs.data.Exists" => mp(true),
-            "http.Get" | "http.Send" => mp(serde_json_like()),
+            "http.Get" | "http.Send" | "http.Patch" | "http.Head" => mp(serde_json_like()),
             "query.Run" => mp(vec![1, 2]),
             "stores.cache.Len" => return Err(Error::new(502, "redis down")),
             _ => vec![0xc0],
@@ -207,6 +207,9 @@ fn host_api_calls_mirror_yao_process_names() {
     assert_eq!((got.status, got.header("Content-Type")), (200, Some("application/json")));
     assert_eq!(got.json::<Vec<i64>>().unwrap(), vec![1]);
     http::Request::new("PUT", "http://h:1/").header("X", "y").text("body").timeout(Duration::from_millis(50)).send().unwrap();
+    http::Request::patch("http://h:1/").query("q", "a").header("X", "y").text("body").send().unwrap();
+    http::Request::head("http://h:1/").timeout(Duration::from_millis(20)).send().unwrap();
+    http::head("http://h:1/").unwrap();
     assert_eq!(query::run::<_, Vec<i64>>(std::collections::BTreeMap::from([("from", "user")])).unwrap(), vec![1, 2]);
     let names: Vec<String> = seen.borrow().iter().map(|(n, _)| n.clone()).collect();
     assert_eq!(
@@ -214,13 +217,17 @@ fn host_api_calls_mirror_yao_process_names() {
         [
             "stores.cache.Get", "stores.other.Get", "stores.cache.Set", "stores.cache.Set", "stores.cache.Del",
             "stores.cache.Keys", "stores.cache.GetSet", "stores.cache.Len", "fs.data.ReadFile", "fs.data.Exists",
-            "http.Get", "http.Send", "query.Run",
+            "http.Get", "http.Send", "http.Patch", "http.Head", "http.Head", "query.Run",
         ]
     );
     let calls = seen.borrow();
     assert_eq!(calls[2].1, value_of(&mp(("k", (1, "x"), 5))), "whole seconds: fast path");
     assert_eq!(calls[3].1, value_of(&mp(("k", 1, 1.5))), "sub-second: Set with a float");
     assert_eq!(calls[11].1, value_of(&mp(("PUT", "http://h:1/", "body", (), std::collections::BTreeMap::from([("X", "y")]), 50))));
+    let (q, x) = (std::collections::BTreeMap::from([("q", "a")]), std::collections::BTreeMap::from([("X", "y")]));
+    assert_eq!(calls[12].1, value_of(&mp(("http://h:1/", "body", q, x, ()))), "Request::patch: http.Patch");
+    assert_eq!(calls[13].1, value_of(&mp(("http://h:1/", (), (), (), 20))), "Request::head: http.Head");
+    assert_eq!(calls[14].1, value_of(&mp(("http://h:1/",))));
 }
 
 fn serde_json_like() -> std::collections::BTreeMap<&'static str, Value> {

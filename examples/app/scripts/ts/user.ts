@@ -120,6 +120,23 @@ function HttpPost(url: string, payload: unknown) {
   return seen(http.Post(url, payload));
 }
 
+// What HttpMethods keeps of an answer: the status, the X-Echo header, the body.
+const echoed = (r: HttpResponse) => ({ status: r.status, echo: r.headers["x-echo"]?.[0] ?? null, data: r.data });
+
+/** HttpMethods(base): Put (JSON), Patch (text), Delete, Head and
+ * Send("OPTIONS", with a timeout), each with the query q=<step> and the
+ * header X-Conformance: <step>. */
+function HttpMethods(base: string) {
+  const q = (step: string) => ({ q: step });
+  const h = (step: string) => ({ "X-Conformance": step });
+  const put = echoed(http.Put(base, { name: "Ada", tags: [1, 2] }, q("put"), h("put")));
+  const patch = echoed(http.Patch(base, "patch text", q("patch"), h("patch")));
+  const del = echoed(http.Delete(base, null, q("delete"), h("delete")));
+  const head = echoed(http.Head(base, null, q("head"), h("head")));
+  const options = echoed(http.Send("OPTIONS", base, null, q("options"), h("options"), 5000));
+  return { put, patch, delete: del, head, options };
+}
+
 /** Query(dsl): the rows the host's QueryDSL answers (this function shadows
  * the global Query inside the file, hence globalThis). */
 function Query(dsl: Record<string, unknown>): unknown {

@@ -20,6 +20,7 @@ export function FsRoundTrip(ptr: i32, len: i32): i64 { return yao.handle(ptr, le
 export function FsRead(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fsRead); }
 export function HttpGet(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpGet); }
 export function HttpPost(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpPost); }
+export function HttpMethods(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpMethods); }
 export function Query(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryRows); }
 
 /** The first argument, nil when there is none. */
@@ -212,13 +213,15 @@ function fsRead(args: Value[]): Value {
   return new FS("data").ReadFile(path);
 }
 
-/** What HttpGet and HttpPost answer: {status, content_type, data}. */
-function seen(res: Response): Value {
+/** What the Http functions keep of an answer: {status, <key>: the first
+ *  value of the response header `header` (nil when absent), data}; HttpGet
+ *  and HttpPost keep content-type as content_type. */
+function seen(res: Response, key: string = "content_type", header: string = "content-type"): Value {
   if (res.isError()) return res.error;
-  const contentType = res.header("content-type");
+  const value = res.header(header);
   return Value.map()
     .set("status", Value.fromInt(res.status))
-    .set("content_type", contentType == null ? Value.nil() : Value.fromString(contentType))
+    .set(key, value == null ? Value.nil() : Value.fromString(value))
     .set("data", res.data);
 }
 
@@ -234,6 +237,49 @@ function httpPost(args: Value[]): Value {
   const url = stringArg(args, 0);
   if (url == null) return yao.fail(400, "HttpPost expects a URL and a payload");
   return seen(http.Post(url, arg(args, 1)));
+}
+
+/** What HttpMethods keeps of an answer: {status, echo (the X-Echo header),
+ *  data}. */
+function echoed(res: Response): Value {
+  return seen(res, "echo", "x-echo");
+}
+
+/** The query {q: step}. */
+function stepQuery(step: string): Value {
+  return Value.map().set("q", Value.fromString(step));
+}
+
+/** The headers {X-Conformance: step}. */
+function stepHeaders(step: string): Value {
+  return Value.map().set("X-Conformance", Value.fromString(step));
+}
+
+/** HttpMethods(base): Put (JSON), Patch (text), Delete, Head and
+ *  Send("OPTIONS", with a timeout), each with the query q=<step> and the
+ *  header X-Conformance: <step>. */
+function httpMethods(args: Value[]): Value {
+  const url = stringArg(args, 0);
+  if (url == null) return yao.fail(400, "HttpMethods expects a URL");
+  const out = Value.map();
+  const json = Value.map()
+    .set("name", Value.fromString("Ada"))
+    .set("tags", Value.fromArray([Value.fromInt(1), Value.fromInt(2)]));
+  const put = echoed(http.Put(url, json, stepQuery("put"), stepHeaders("put")));
+  if (put.isError()) return put;
+  out.set("put", put);
+  const patch = echoed(http.Patch(url, Value.fromString("patch text"), stepQuery("patch"), stepHeaders("patch")));
+  if (patch.isError()) return patch;
+  out.set("patch", patch);
+  const del = echoed(http.Delete(url, Value.nil(), stepQuery("delete"), stepHeaders("delete")));
+  if (del.isError()) return del;
+  out.set("delete", del);
+  const head = echoed(http.Head(url, Value.nil(), stepQuery("head"), stepHeaders("head")));
+  if (head.isError()) return head;
+  out.set("head", head);
+  const options = echoed(http.Send("OPTIONS", url, Value.nil(), stepQuery("options"), stepHeaders("options"), 5000));
+  if (options.isError()) return options;
+  return out.set("options", options);
 }
 
 /** Query(dsl): the rows the host's QueryDSL answers. */

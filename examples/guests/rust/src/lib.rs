@@ -164,26 +164,54 @@ fn fs_read(path: String) -> Result<String, Error> {
     Fs::root("data").read_file(&path)
 }
 
-/// What `HttpGet` and `HttpPost` answer.
-#[derive(Serialize)]
-struct HttpSeen {
-    status: u16,
-    content_type: Option<String>,
-    data: Value,
+/// What the Http functions keep of an answer: {status, <key>: the first
+/// value of the response header `header` (nil when absent), data}.
+fn seen(response: http::Response, key: &str, header: &str) -> Value {
+    let header = response.header(header).map_or(Value::Nil, Value::from);
+    Value::Map(vec![("status".into(), response.status.into()), (key.into(), header), ("data".into(), response.data)])
 }
 
-fn seen(response: http::Response) -> HttpSeen {
-    HttpSeen { status: response.status, content_type: response.header("content-type").map(str::to_owned), data: response.data }
-}
-
-/// HttpGet(url)
-fn http_get(url: String) -> Result<HttpSeen, Error> {
-    http::get(&url).map(seen)
+/// HttpGet(url): {status, content_type, data}.
+fn http_get(url: String) -> Result<Value, Error> {
+    http::get(&url).map(|r| seen(r, "content_type", "content-type"))
 }
 
 /// HttpPost(url, payload): a JSON body.
-fn http_post(url: String, payload: Value) -> Result<HttpSeen, Error> {
-    http::post(&url, payload).map(seen)
+fn http_post(url: String, payload: Value) -> Result<Value, Error> {
+    http::post(&url, payload).map(|r| seen(r, "content_type", "content-type"))
+}
+
+/// The JSON payload `HttpMethods` puts.
+#[derive(Serialize)]
+struct Tagged {
+    name: &'static str,
+    tags: [i64; 2],
+}
+
+/// What `HttpMethods` answers, one entry a request: {status, echo (the
+/// server's X-Echo header), data}.
+#[derive(Serialize)]
+struct HttpMethodsSeen {
+    put: Value,
+    patch: Value,
+    delete: Value,
+    head: Value,
+    options: Value,
+}
+
+/// HttpMethods(base): Put (JSON), Patch (text), Delete, Head and
+/// Send("OPTIONS", with a timeout), each with the query q=<method> and the
+/// header X-Conformance: <method>.
+fn http_methods(base: String) -> Result<HttpMethodsSeen, Error> {
+    let put = http::Request::put(&base).query("q", "put").header("X-Conformance", "put");
+    let put = put.json(Tagged { name: "Ada", tags: [1, 2] })?.send()?;
+    let patch = http::Request::patch(&base).query("q", "patch").header("X-Conformance", "patch").text("patch text").send()?;
+    let delete = http::Request::delete(&base).query("q", "delete").header("X-Conformance", "delete").send()?;
+    let head = http::Request::head(&base).query("q", "head").header("X-Conformance", "head").send()?;
+    let options = http::Request::new("OPTIONS", &base).query("q", "options").header("X-Conformance", "options");
+    let options = options.timeout(Duration::from_secs(5)).send()?;
+    let echoed = |response| seen(response, "echo", "x-echo");
+    Ok(HttpMethodsSeen { put: echoed(put), patch: echoed(patch), delete: echoed(delete), head: echoed(head), options: echoed(options) })
 }
 
 /// Query(dsl): the rows the host's QueryDSL answers.
@@ -197,6 +225,7 @@ export!(
     FsRead => fs_read,
     HttpGet => http_get,
     HttpPost => http_post,
+    HttpMethods => http_methods,
     Query => query_rows,
     Check => check,
     BeforeSave => before_save,
