@@ -4,10 +4,18 @@
 //! before any connection; redirects are never followed (a 3xx comes back as
 //! the response), so an allowed host cannot bounce a script elsewhere. A
 //! response body over `http_max_response_bytes` is a 413, a request past its
-//! timeout a 408. The client is ureq's blocking agent (HTTP/1.1); `https://`
-//! goes through rustls, trusting the bundled Mozilla roots (webpki-roots, so
-//! the answer does not depend on the machine's CA store) plus the PEM file
-//! named by `http_ca_file`. A certificate that does not verify is a 502.
+//! timeout a 408, a response that cannot be read to its end (a bad head, a
+//! body cut short by Content-Length or inside a chunk) a 502. The client is
+//! ureq 3's blocking agent (HTTP/1.1); `https://` goes through rustls on ring,
+//! trusting the bundled Mozilla roots (webpki-roots, so the answer does not
+//! depend on the machine's CA store) plus the PEM file named by
+//! `http_ca_file`. A certificate that does not verify is a 502.
+//!
+//! ureq's own TLS config can only trust the Mozilla roots *or* a list of
+//! certificates, so TLS is a connector of ours ([`TlsConnector`]) in ureq's
+//! connector chain, with one rustls `ClientConfig` for every connection
+//! (its session cache included). That connector uses ureq's `unversioned`
+//! transport API, which a ureq minor release may change: Cargo.lock pins it.
 //!
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
@@ -15,15 +23,21 @@ use crate::api_args::{self, Args};
 use crate::config::Config;
 use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, TIMEOUT, TOO_LARGE};
 use rmpv::Value;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::CertificateDer;
-use std::io::Read;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use ureq::unversioned::transport::{
+    time, Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, TcpConnector, Transport, TransportAdapter,
+};
 
 /// The remote end failed: connection refused or reset, a bad response.
 const BAD_GATEWAY: i32 = 502;
+
+/// The longest response head read (ureq 2's limit, kept): past it, a 502.
+const MAX_HEAD_BYTES: usize = 100 * 1024;
 
 /// One `http_allow` entry.
 #[derive(Debug, Clone)]
@@ -61,12 +75,20 @@ pub struct Http {
 impl Http {
     /// From a validated config; 400 when `http_ca_file` cannot be used.
     pub fn new(config: &Config) -> Result<Http> {
-        let tls = tls_config(config.http_ca_file.as_deref())?;
-        let agent = ureq::AgentBuilder::new()
-            .redirects(0)
+        let tls = TlsConnector(Arc::new(tls_config(config.http_ca_file.as_deref())?));
+        let agent_config = ureq::Agent::config_builder()
+            // Statuses are answers; redirects are answers too (not followed).
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            // Never a proxy from the environment (ureq 3's default): the
+            // allow-list is about where the request goes.
+            .proxy(None)
+            .max_response_header_size(MAX_HEAD_BYTES)
             .max_idle_connections_per_host(8)
-            .tls_config(Arc::new(tls))
             .build();
+        let connector = ().chain(TcpConnector::default()).chain(tls);
+        let agent = ureq::Agent::with_parts(agent_config, connector, ureq::unversioned::resolver::DefaultResolver::default());
         Ok(Http {
             agent,
             allow: config.http_allow.iter().filter_map(|e| Allow::parse(e)).collect(),
@@ -124,7 +146,7 @@ impl Http {
         }
         let timeout = args.opt_u64(timeout, "timeout_ms")?.filter(|ms| *ms > 0).map(Duration::from_millis);
         let timeout = timeout.unwrap_or(self.timeout).min(self.timeout).min(left);
-        let mut request = self.agent.request_url(&verb, &target).timeout(timeout);
+        let mut request = ureq::http::Request::builder().method(verb.as_str()).uri(target.as_str());
         let mut has_content_type = false;
         match args.get(headers) {
             Value::Nil => {}
@@ -144,7 +166,7 @@ impl Http {
                         if k.is_empty() || !k.bytes().all(is_tchar) || !v.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
                             return Err(args.bad(headers, "a map of HTTP header names to printable ASCII values"));
                         }
-                        request = request.set(k, v);
+                        request = request.header(k, v);
                     }
                 }
             }
@@ -159,20 +181,23 @@ impl Http {
                 Some((json.to_string().into_bytes(), "application/json"))
             }
         };
+        let bad_request = |e: ureq::http::Error| Error::new(BAD_REQUEST, format!("http: {e}"));
         let answer = match body {
-            None => request.call(),
+            None => self.send(request.body(()).map_err(bad_request)?, timeout),
             Some((bytes, content_type)) => {
                 if !has_content_type {
-                    request = request.set("Content-Type", content_type);
+                    request = request.header("content-type", content_type);
                 }
-                request.send_bytes(&bytes)
+                self.send(request.body(bytes).map_err(bad_request)?, timeout)
             }
         };
-        let response = match answer {
-            Ok(response) | Err(ureq::Error::Status(_, response)) => response,
-            Err(ureq::Error::Transport(t)) => return Err(transport_error(&t, timeout)),
-        };
-        self.answer(response, timeout)
+        self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout)
+    }
+
+    /// Runs one request under `timeout` (connect, send, head and body).
+    fn send<B: ureq::AsSendBody>(&self, request: ureq::http::Request<B>, timeout: Duration) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let request = self.agent.configure_request(request).timeout_global(Some(timeout)).build();
+        self.agent.run(request)
     }
 
     fn check_host(&self, url: &url::Url) -> Result<()> {
@@ -188,31 +213,40 @@ impl Http {
         Ok(())
     }
 
-    fn answer(&self, response: ureq::Response, timeout: Duration) -> Result<Vec<u8>> {
-        let status = response.status();
-        let content_type = response.content_type().to_ascii_lowercase();
-        if let Some(length) = response.header("content-length").and_then(|l| l.trim().parse::<u64>().ok()) {
+    fn answer(&self, response: ureq::http::Response<ureq::Body>, timeout: Duration) -> Result<Vec<u8>> {
+        let status = response.status().as_u16();
+        let header = |name: &str| response.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let content_type = header("content-type")
+            .map(|t| t.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+            .unwrap_or_else(|| "text/plain".to_owned());
+        if let Some(length) = header("content-length").and_then(|l| l.trim().parse::<u64>().ok()) {
             if length > self.max_bytes {
                 return Err(too_large(self.max_bytes));
             }
         }
-        let mut names = response.headers_names();
-        names.sort();
-        names.dedup();
-        let headers: Vec<(Value, Value)> = names
-            .iter()
+        // Names come lowercased (http::HeaderName), each once, in order of
+        // first appearance; a value that is not UTF-8 is decoded lossily.
+        let headers: Vec<(Value, Value)> = response
+            .headers()
+            .keys()
             .map(|name| {
-                let values = response.all(name).into_iter().map(Value::from).collect();
-                (Value::from(name.to_ascii_lowercase()), Value::Array(values))
+                let values = response.headers().get_all(name).iter().map(|v| Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+                (Value::from(name.as_str()), Value::Array(values))
             })
             .collect();
         let mut body = Vec::new();
-        response.into_reader().take(self.max_bytes + 1).read_to_end(&mut body).map_err(|e| {
-            if matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
+        // ureq 3 reads a body to its declared end: an EOF before the
+        // Content-Length or the last chunk is an error (UnexpectedEof), not
+        // a short body.
+        let reader = response.into_body().into_with_config().limit(u64::MAX).reader();
+        reader.take(self.max_bytes + 1).read_to_end(&mut body).map_err(|e| match ureq::Error::from(e) {
+            e if is_timeout(&e) => {
                 Error::new(TIMEOUT, format!("http: reading the response took longer than {} ms", timeout.as_millis()))
-            } else {
-                Error::new(BAD_GATEWAY, format!("http: reading the response: {e}"))
             }
+            ureq::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                Error::new(BAD_GATEWAY, "http: reading the response: the connection was closed before its end (unexpected EOF)")
+            }
+            e => Error::new(BAD_GATEWAY, format!("http: reading the response: {e}")),
         })?;
         if body.len() as u64 > self.max_bytes {
             return Err(too_large(self.max_bytes));
@@ -294,20 +328,116 @@ fn decode_body(body: Vec<u8>, content_type: &str) -> Value {
     }
 }
 
-fn transport_error(t: &ureq::Transport, timeout: Duration) -> Error {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if matches!(io.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock) {
-                return Error::new(TIMEOUT, format!("http: no answer within {} ms", timeout.as_millis()));
-            }
-        }
-        source = e.source();
-    }
-    if t.to_string().contains("timed out") {
+/// A failed request as an error code: 408 for a timeout, 502 otherwise.
+fn http_error(e: ureq::Error, timeout: Duration) -> Error {
+    if is_timeout(&e) {
         return Error::new(TIMEOUT, format!("http: no answer within {} ms", timeout.as_millis()));
     }
-    Error::new(BAD_GATEWAY, format!("http: {t}"))
+    match e {
+        ureq::Error::LargeResponseHeader(_, max) => Error::new(BAD_GATEWAY, format!("http: the response head is longer than {max} bytes")),
+        ureq::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            Error::new(BAD_GATEWAY, "http: the connection was closed before the response (unexpected EOF)")
+        }
+        e => Error::new(BAD_GATEWAY, format!("http: {e}")),
+    }
+}
+
+/// ureq's own timeout, or an I/O timeout anywhere in the error's chain.
+fn is_timeout(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Timeout(_) => return true,
+        ureq::Error::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => return true,
+        _ => {}
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(inner) = source {
+        if let Some(io) = inner.downcast_ref::<io::Error>() {
+            if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) {
+                return true;
+            }
+        }
+        source = inner.source();
+    }
+    false
+}
+
+/// The TLS layer of the agent's connector chain: wraps the TCP transport of
+/// an `https://` request in rustls with our `ClientConfig` (what ureq's
+/// `RustlsConnector` does with a config of its own making).
+#[derive(Debug)]
+struct TlsConnector(Arc<rustls::ClientConfig>);
+
+impl<In: Transport> Connector<In> for TlsConnector {
+    type Out = Either<In, TlsTransport>;
+
+    fn connect(&self, details: &ConnectionDetails, chained: Option<In>) -> std::result::Result<Option<Self::Out>, ureq::Error> {
+        let Some(transport) = chained else {
+            return Ok(None);
+        };
+        if !details.needs_tls() || transport.is_tls() {
+            return Ok(Some(Either::A(transport)));
+        }
+        let host = details.uri.host().unwrap_or_default();
+        let host = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+        let name = ServerName::try_from(host.to_owned())
+            .map_err(|e| ureq::Error::Io(io::Error::new(io::ErrorKind::InvalidInput, format!("TLS server name {host:?}: {e}"))))?;
+        let tls_error = |e: rustls::Error| ureq::Error::Io(io::Error::new(io::ErrorKind::InvalidData, e));
+        let conn = rustls::ClientConnection::new(self.0.clone(), name).map_err(tls_error)?;
+        let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
+        // The handshake gets what is left of the connect timeout after TCP.
+        let mut timeout = details.timeout;
+        if let (time::Duration::Exact(after), time::Instant::Exact(now), time::Instant::Exact(start)) =
+            (timeout.after, (details.current_time)(), details.now)
+        {
+            timeout.after = time::Duration::Exact(after.saturating_sub(now.saturating_duration_since(start)));
+        }
+        sock.set_timeout(timeout);
+        let mut stream = rustls::StreamOwned { conn, sock };
+        stream.conn.complete_io(&mut stream.sock).map_err(ureq::Error::from)?;
+        let buffers = LazyBuffers::new(details.config.input_buffer_size(), details.config.output_buffer_size());
+        Ok(Some(Either::B(TlsTransport { buffers, stream })))
+    }
+}
+
+/// A connection through rustls.
+struct TlsTransport {
+    buffers: LazyBuffers,
+    stream: rustls::StreamOwned<rustls::ClientConnection, TransportAdapter>,
+}
+
+impl std::fmt::Debug for TlsTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsTransport").finish_non_exhaustive()
+    }
+}
+
+impl Transport for TlsTransport {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        &mut self.buffers
+    }
+
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> std::result::Result<(), ureq::Error> {
+        self.stream.get_mut().set_timeout(timeout);
+        let output = &self.buffers.output()[..amount];
+        self.stream.write_all(output)?;
+        Ok(())
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> std::result::Result<bool, ureq::Error> {
+        self.stream.get_mut().set_timeout(timeout);
+        let input = self.buffers.input_append_buf();
+        let amount = self.stream.read(input)?;
+        self.buffers.input_appended(amount);
+        Ok(amount > 0)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.stream.get_mut().get_mut().is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        true
+    }
 }
 
 #[cfg(test)]
