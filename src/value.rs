@@ -16,7 +16,8 @@ pub const MAX_NESTING: usize = 256;
 pub const EMPTY_ARRAY: &[u8] = &[0x90];
 
 /// Checks that `bytes` is exactly one well-formed MessagePack value made only
-/// of Yao values (no ext types), and returns its first marker.
+/// of Yao values (no ext types, strings in UTF-8), and returns its first
+/// marker.
 pub fn validate(bytes: &[u8]) -> Result<Marker, String> {
     let mut rest = bytes;
     let first = *rest.first().ok_or("empty input")?;
@@ -39,7 +40,8 @@ pub fn validate(bytes: &[u8]) -> Result<Marker, String> {
         pending -= 1;
         let (&byte, tail) = rest.split_first().ok_or("truncated value")?;
         rest = tail;
-        let (skip, children): (u64, u64) = match Marker::from_u8(byte) {
+        let marker = Marker::from_u8(byte);
+        let (skip, children): (u64, u64) = match marker {
             Marker::FixPos(_) | Marker::FixNeg(_) | Marker::Null | Marker::True | Marker::False => (0, 0),
             Marker::U8 | Marker::I8 => (1, 0),
             Marker::U16 | Marker::I16 => (2, 0),
@@ -61,7 +63,13 @@ pub fn validate(bytes: &[u8]) -> Result<Marker, String> {
         if skip > rest.len() as u64 {
             return Err("truncated value".into());
         }
-        rest = &rest[skip as usize..];
+        let (body, tail) = rest.split_at(skip as usize);
+        // Yao strings are text: a host in Go, Python or JS decodes them as
+        // such, and would fail (or silently mangle them) later.
+        if matches!(marker, Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32) && std::str::from_utf8(body).is_err() {
+            return Err("a string is not UTF-8 (bytes belong in bin)".into());
+        }
+        rest = tail;
         if children > 0 {
             // Every value takes at least one byte: a count larger than what is
             // left is a lie, refused before it can drive a long loop.
@@ -186,6 +194,10 @@ mod tests {
         assert!(validate(&[0xd4, 0x01, 0x02]).is_err(), "ext");
         assert!(validate(&[0xdd, 0xff, 0xff, 0xff, 0xff]).is_err(), "huge array count");
         assert!(validate(&[0xdb, 0xff, 0xff, 0xff, 0xff, b'a']).is_err(), "huge string");
+        assert!(validate(&[0xa2, 0xff, 0xfe]).is_err(), "fixstr not UTF-8");
+        assert!(validate(&[0x81, 0xd9, 0x01, 0xc3, 0x01]).is_err(), "str8 map key cut inside a character");
+        assert!(validate(&[0xc4, 0x02, 0xff, 0xfe]).is_ok(), "the same bytes as bin");
+        assert!(validate(&[0xa3, 0xe2, 0x82, 0xac]).is_ok(), "a 3-byte character");
         let deep = vec![0x91u8; MAX_NESTING + 2];
         assert!(validate(&deep).is_err(), "too deep");
         assert_eq!(validate_args(&mp(&json!({"a": 1}))).unwrap_err().code(), 400);

@@ -398,12 +398,14 @@ fn f08_invalid_messagepack_results_are_500() {
     );
     // A well-formed error value keeps its code (the control row).
     fault(&rt, "scripts.hostile.Raise", &[], 418, "teapot");
-    // A MessagePack string that is not UTF-8 passes `exec` unchanged (str is
-    // opaque to the hot path), and is a 500 where it must become JSON.
-    assert_eq!(rt.exec("scripts.hostile.BadUtf8", &[]).unwrap(), vec![0xa2, 0xff, 0xfe]);
+    // A MessagePack string that is not UTF-8 is refused like any other bad
+    // result (a Go, Python or JS host would choke on it later), through
+    // `exec` and where it must become JSON; and as args from the host, 400.
+    fault(&rt, "scripts.hostile.BadUtf8", &[], 500, "not UTF-8");
     let e = rt.exec_json("scripts.hostile.BadUtf8", "[]").unwrap_err();
     assert_eq!(e.code(), 500, "{e}");
     still_serving(&rt, "BadUtf8 through exec_json");
+    fault(&rt, "scripts.hostile.Raise", &[0x91, 0xa2, 0xff, 0xfe], 400, "not UTF-8");
 }
 
 #[test]
@@ -1114,7 +1116,7 @@ fn f23_store_bad_input_is_400_or_404() {
         ("args truncated", get(b("s"), b("Get"), b([0x92, 0xa1, b'k'])), 400, ""),
         ("args claiming 4G items", get(b("s"), b("Get"), b([0xdd, 0xff, 0xff, 0xff, 0xff])), 400, "claims more values"),
         ("args a str32 claiming 4 GiB", get(b("s"), b("Get"), b([0x91, 0xdb, 0xff, 0xff, 0xff, 0xff])), 400, ""),
-        ("key a non-UTF-8 MessagePack str", get(b("s"), b("Get"), b([0x91, 0xa2, 0xff, 0xfe])), 400, "key (a string)"),
+        ("key a non-UTF-8 MessagePack str", get(b("s"), b("Get"), b([0x91, 0xa2, 0xff, 0xfe])), 400, "a string is not UTF-8"),
         ("Set of a 300-deep value", get(b("s"), b("Set"), P::B([vec![0x92, 0xa1, b'k'], vec![0x91; 300], vec![0xc0]].concat())), 400, "nested deeper"),
         ("store_set of a 300-deep value", api(&rt, "StoreSet", &[b("s"), b("k"), deep(300)]), 400, "nested deeper"),
         ("store_set of 0xc1", api(&rt, "StoreSet", &[b("s"), b("k"), b([0xc1])]), 400, "not valid MessagePack"),
@@ -1247,7 +1249,7 @@ fn f25_fs_refusals_are_400_403_404_or_413() {
         ("component of 256 bytes", fs("Exists", json!(["x".repeat(256)])), 400, "over 255 bytes"),
         ("NUL byte", fs("ReadFile", json!(["file.txt\0.png"])), 400, "NUL"),
         ("path not a string", fs("ReadFile", json!([7])), 400, "path (a string)"),
-        ("path a non-UTF-8 str", api(&rt, "Fs", &[b("data"), b("ReadFile"), b([0x91, 0xa2, 0xff, 0xfe])]), 400, "path (a string)"),
+        ("path a non-UTF-8 str", api(&rt, "Fs", &[b("data"), b("ReadFile"), b([0x91, 0xa2, 0xff, 0xfe])]), 400, "a string is not UTF-8"),
         ("'..'", fs("ReadFile", json!(["../outside/secret.txt"])), 403, "'..'"),
         ("'..' in the middle", fs("WriteFile", json!(["dir/../../x", "x"])), 403, "'..'"),
         ("absolute", fs("ReadFile", json!(["/etc/passwd"])), 403, "absolute"),
@@ -1406,7 +1408,7 @@ fn f26_http_failures_are_403_408_413_or_502() {
         ("unknown method", api(&rt, "Http", &[b("Teleport"), m(json!([]))]), 404, "no method"),
         ("args a map", api(&rt, "Http", &[b("Get"), m(json!({"url": "x"}))]), 400, "must be a MessagePack array"),
         ("args truncated", api(&rt, "Http", &[b("Get"), b([0x91, 0xa5, b'h'])]), 400, ""),
-        ("url not UTF-8", api(&rt, "Http", &[b("Get"), b([0x91, 0xa2, 0xff, 0xfe])]), 400, "url (a string)"),
+        ("url not UTF-8", api(&rt, "Http", &[b("Get"), b([0x91, 0xa2, 0xff, 0xfe])]), 400, "a string is not UTF-8"),
         // Request headers ureq refuses at send time: they were a 502.
         ("header value with CR LF", hdr(json!({"X-A": "a\r\nX-Injected: 1"})), 400, "header names to printable ASCII"),
         ("header value with NUL", hdr(json!({"X-A": "a\0b"})), 400, "header names to printable ASCII"),
