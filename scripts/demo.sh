@@ -69,6 +69,11 @@ for lang in "${langs[@]}"; do
   echo "\$ curl -X POST $url/api/process/scripts.$lang.user.Check -d '[{\"name\":\"Ada\",\"email\":\"ada@example.com\"}]'"
   curl -s -X POST "$url/api/process/scripts.$lang.user.Check" -d '[{"name":"Ada","email":"ada@example.com"}]'; echo
 done
+# The app's own routes (examples/app/apis/user.http.yao), Yao style.
+echo "\$ curl -X POST $url/api/user/check -d '{\"name\":\"Ada\",\"email\":\"ada@example.com\"}'"
+curl -s -X POST "$url/api/user/check" -d '{"name":"Ada","email":"ada@example.com"}'; echo
+echo "\$ curl -X POST $url/api/user/echo -d '{\"hello\":[1,2.5,\"x\"]}'"
+curl -s -X POST "$url/api/user/echo" -d '{"hello":[1,2.5,"x"]}'; echo
 echo "\$ curl -X POST $url/api/process/scripts.nope.Check"
 curl -s -w ' (HTTP %{http_code})' -X POST "$url/api/process/scripts.nope.Check" -d '[]'; echo
 kill -TERM "$pid"; wait "$pid" || true
