@@ -6,6 +6,8 @@ package yaowasm
 //     loop inside one cgo call (what the Go wrapper adds nothing to);
 //   - BenchmarkExec: Runtime.Exec, so Exec - CABI is the Go binding's
 //     overhead per call (cgo, MessagePack in and out, ctx bookkeeping);
+//   - BenchmarkExecCancelable: the same with a ctx that has a deadline and
+//     a Done channel (the cancel flag path);
 //   - BenchmarkWazero*: the same .wasm with the same host function
 //     (yao.process answering with its args) under wazero, a fresh module
 //     instance per call, as yaowasm does.
@@ -14,6 +16,7 @@ import (
 	"context"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -37,6 +40,19 @@ var echoArgs = []any{"hello", 42, map[string]any{"k": "v"}}
 func BenchmarkExec(b *testing.B) {
 	r := benchRuntime(b)
 	ctx := context.Background()
+	for b.Loop() {
+		if _, err := r.Exec(ctx, "scripts.a.t.Echo", echoArgs...); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExecCancelable: Exec with a ctx that has a deadline and can be
+// cancelled (a request's), so each call also arms a cancel flag.
+func BenchmarkExecCancelable(b *testing.B) {
+	r := benchRuntime(b)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
 	for b.Loop() {
 		if _, err := r.Exec(ctx, "scripts.a.t.Echo", echoArgs...); err != nil {
 			b.Fatal(err)

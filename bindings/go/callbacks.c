@@ -1,12 +1,35 @@
 // C trampolines with the exact types of yaowasm_process_fn and
-// yaowasm_log_fn, forwarding to the Go exports in callbacks.go. user_data
+// yaowasm_log_fn, forwarding to the Go exports in callbacks.go, and the
+// Exec wrapper that tells them which Exec (ctx) they run under. user_data
 // carries a cgo.Handle (an integer), never a Go pointer.
-#include "yaowasm.h"
+#include <string.h>
+#include "yw.h"
 #include "_cgo_export.h"
+
+// The innermost Exec running on this thread. The guest and its process
+// callbacks run on the thread that called exec, so the callback finds its
+// Exec here without any lookup by thread id.
+static __thread const yw_frame *yw_top;
+
+int32_t yw_exec(yaowasm_runtime *rt, const char *name, const uint8_t *args, size_t args_len,
+                uint64_t timeout_ms, const yaowasm_cancel *cancel, uintptr_t frame,
+                uint8_t *dst, size_t cap, yaowasm_buf *out) {
+  yw_frame f = {frame, yw_top};
+  yw_top = &f;
+  int32_t code = yaowasm_runtime_exec_with(rt, name, args, args_len, timeout_ms, cancel, out);
+  yw_top = f.prev;
+  if (out->len <= cap) {
+    if (out->len) memcpy(dst, out->ptr, out->len);
+    yaowasm_buf_free(*out);
+    out->ptr = NULL;
+  }
+  return code;
+}
 
 static void yw_process_trampoline(void *user_data, const char *name, size_t name_len,
                                   const uint8_t *args, size_t args_len, yaowasm_result *res) {
-  ywGoProcess((uintptr_t)user_data, (char *)name, name_len, (uint8_t *)args, args_len, res);
+  ywGoProcess((uintptr_t)user_data, (yw_frame *)yw_top, (char *)name, name_len, (uint8_t *)args,
+              args_len, res);
 }
 
 static void yw_log_trampoline(void *user_data, int32_t level, const char *msg, size_t len) {

@@ -1,7 +1,7 @@
 package yaowasm
 
 /*
-#include "yaowasm.h"
+#include "yw.h"
 */
 import "C"
 
@@ -10,61 +10,63 @@ import (
 	"fmt"
 	"runtime/cgo"
 	"sync"
-	"syscall"
 	"unsafe"
 )
 
 // The C API calls handlers synchronously on the thread that runs the guest,
-// which is the thread Exec locked its goroutine to. Exec records its ctx
-// under that thread's id so the handler can find it; nested Execs stack.
-var threadContexts sync.Map // tid -> *ctxStack
-
-// ctxStack is used by one thread at a time, but by different goroutines
-// over time; the mutex (never contended) makes that handover visible to the
-// race detector.
-type ctxStack struct {
-	mu    sync.Mutex
-	stack []context.Context
+// which is the thread whose cgo call started the Exec. yw_exec (callbacks.c)
+// keeps a per-thread stack of the Execs running there (yw_frame, on the C
+// stack) holding ids into this table of their ctxs, and the process
+// trampoline passes the innermost frame: no lookup by thread id, no locked
+// OS thread.
+var frames struct {
+	mu   sync.Mutex
+	ctxs []context.Context // by id-1
+	free []uintptr
 }
 
-func pushContext(ctx context.Context) (pop func()) {
-	tid := syscall.Gettid()
-	v, ok := threadContexts.Load(tid)
-	if !ok {
-		v, _ = threadContexts.LoadOrStore(tid, new(ctxStack))
+func frameAdd(ctx context.Context) uintptr {
+	frames.mu.Lock()
+	var id uintptr
+	if n := len(frames.free); n > 0 {
+		id = frames.free[n-1]
+		frames.free = frames.free[:n-1]
+		frames.ctxs[id-1] = ctx
+	} else {
+		frames.ctxs = append(frames.ctxs, ctx)
+		id = uintptr(len(frames.ctxs))
 	}
-	s := v.(*ctxStack)
-	s.mu.Lock()
-	s.stack = append(s.stack, ctx)
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		s.stack[len(s.stack)-1] = nil
-		s.stack = s.stack[:len(s.stack)-1]
-		s.mu.Unlock()
-	}
+	frames.mu.Unlock()
+	return id
 }
 
-// currentContext is the ctx of the innermost Exec on this thread, and the
-// error of the first done ctx among all Execs of the chain on this thread
+func frameDel(id uintptr) {
+	frames.mu.Lock()
+	frames.ctxs[id-1] = nil
+	frames.free = append(frames.free, id)
+	frames.mu.Unlock()
+}
+
+// currentContext is the ctx of the innermost Exec of top's chain, and the
+// error of the first done ctx among all Execs of the chain, outermost first
 // (a cancel of the outer call ends the inner ones too).
-func currentContext() (context.Context, error) {
-	v, ok := threadContexts.Load(syscall.Gettid())
-	if !ok {
+func currentContext(top *C.yw_frame) (context.Context, error) {
+	if top == nil {
 		return context.Background(), nil
 	}
-	s := v.(*ctxStack)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.stack) == 0 {
-		return context.Background(), nil
+	var buf [8]context.Context
+	chain := buf[:0] // innermost first
+	frames.mu.Lock()
+	for f := top; f != nil; f = f.prev {
+		chain = append(chain, frames.ctxs[uintptr(f.id)-1])
 	}
-	for _, ctx := range s.stack {
-		if err := ctx.Err(); err != nil {
-			return s.stack[len(s.stack)-1], err
-		}
+	frames.mu.Unlock()
+	var done error
+	for i := len(chain) - 1; i >= 0 && done == nil; i-- {
+		done = chain[i].Err()
 	}
-	return s.stack[len(s.stack)-1], nil
+	inner := chain[0]
+	return inner, done
 }
 
 func answerError(res *C.yaowasm_result, code int, msg string) {
@@ -80,14 +82,14 @@ func answerError(res *C.yaowasm_result, code int, msg string) {
 }
 
 //export ywGoProcess
-func ywGoProcess(handle C.uintptr_t, name *C.char, nameLen C.size_t, args *C.uint8_t, argsLen C.size_t, res *C.yaowasm_result) {
+func ywGoProcess(handle C.uintptr_t, top *C.yw_frame, name *C.char, nameLen C.size_t, args *C.uint8_t, argsLen C.size_t, res *C.yaowasm_result) {
 	defer func() {
 		if p := recover(); p != nil {
 			answerError(res, CodeInternal, fmt.Sprintf("process handler panicked: %v", p))
 		}
 	}()
 	fn := cgo.Handle(handle).Value().(ProcessHandler)
-	ctx, done := currentContext()
+	ctx, done := currentContext(top)
 	pname := C.GoStringN(name, C.int(nameLen))
 	if err := done; err != nil {
 		answerError(res, CodeTimeout, fmt.Sprintf("%s: context: %v", pname, err))
@@ -95,7 +97,7 @@ func ywGoProcess(handle C.uintptr_t, name *C.char, nameLen C.size_t, args *C.uin
 	}
 	var argv []any
 	if argsLen > 0 {
-		decoded, err := unmarshal(C.GoBytes(unsafe.Pointer(args), C.int(argsLen)))
+		decoded, err := unmarshal(unsafe.Slice((*byte)(unsafe.Pointer(args)), int(argsLen)))
 		if err != nil {
 			answerError(res, CodeBadRequest, "args cannot be decoded: "+err.Error())
 			return
@@ -115,7 +117,10 @@ func ywGoProcess(handle C.uintptr_t, name *C.char, nameLen C.size_t, args *C.uin
 		answerError(res, Code(err), message(err))
 		return
 	}
-	data, err := marshal(value)
+	eb := getExecBuf()
+	defer putExecBuf(eb)
+	data, err := appendMsgpack(eb.b[:0], value)
+	eb.b = data
 	if err != nil {
 		answerError(res, CodeInternal, "result cannot be encoded: "+err.Error())
 		return

@@ -12,9 +12,7 @@ package yaowasm
 
 /*
 #include <stdlib.h>
-#include "yaowasm.h"
-void yw_set_process_handler(yaowasm_runtime *rt, uintptr_t handle);
-void yw_set_log_handler(yaowasm_runtime *rt, uintptr_t handle);
+#include "yw.h"
 */
 import "C"
 
@@ -372,15 +370,16 @@ func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, erro
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{CodeTimeout, "context: " + err.Error()}
 	}
-	if args == nil {
-		args = []any{} // no args: an empty array, not nil
-	}
-	payload, err := marshal(args)
+	// One pooled buffer holds name\0 and the args (an array, empty for
+	// none), then the result.
+	eb := getExecBuf()
+	defer putExecBuf(eb)
+	buf := append(append(eb.b[:0], name...), 0)
+	buf, err := appendArray(buf, args)
+	eb.b = buf
 	if err != nil {
 		return nil, &Error{CodeBadRequest, "args cannot be encoded: " + err.Error()}
 	}
-	cname := make([]byte, len(name)+1)
-	copy(cname, name)
 	if strings.IndexByte(name, 0) >= 0 {
 		return nil, &Error{CodeBadRequest, "name contains a NUL byte"}
 	}
@@ -390,18 +389,26 @@ func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, erro
 	}
 	defer r.leave()
 
-	// Callbacks run on this OS thread: remember ctx for them.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	pop := pushContext(ctx)
-	defer pop()
-
-	timeoutMs, cancel, release := execBudget(ctx)
-	var out C.yaowasm_buf
-	code := C.yaowasm_runtime_exec_with(rt, (*C.char)(unsafe.Pointer(&cname[0])),
-		(*C.uint8_t)(unsafe.Pointer(&payload[0])), C.size_t(len(payload)), timeoutMs, cancel, &out)
-	release()
-	data := take(out)
+	frame := frameAdd(ctx) // for the process callbacks of this call
+	budget := execBudget(ctx)
+	base := unsafe.Pointer(unsafe.SliceData(buf))
+	eb.out = C.yaowasm_buf{}
+	// &eb.out literally: cgo then checks that field only, not all of eb.
+	code := C.yw_exec(rt, (*C.char)(base), (*C.uint8_t)(unsafe.Add(base, len(name)+1)),
+		C.size_t(len(buf)-len(name)-1), budget.timeoutMs, budget.cancel(), C.uintptr_t(frame),
+		(*C.uint8_t)(base), C.size_t(cap(buf)), &eb.out)
+	out := &eb.out
+	budget.release()
+	frameDel(frame)
+	var data []byte
+	if out.len > 0 {
+		if out.ptr == nil { // copied into buf by yw_exec
+			data = buf[:out.len]
+		} else { // too large: read it in place, then free it
+			data = unsafe.Slice((*byte)(unsafe.Pointer(out.ptr)), int(out.len))
+			defer C.yaowasm_buf_free(*out)
+		}
+	}
 	if code != 0 {
 		return nil, &Error{int(code), string(data)}
 	}
@@ -413,6 +420,28 @@ func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, erro
 		return nil, &Error{CodeInternal, "result cannot be decoded: " + err.Error()}
 	}
 	return value, nil
+}
+
+// execBuf is the per-call scratch of Exec and of process callbacks.
+type execBuf struct {
+	out C.yaowasm_buf // C gets a pointer to this field alone
+	b   []byte
+}
+
+const (
+	execBufSize    = 4 << 10  // a new buffer's capacity
+	execBufMaxKeep = 64 << 10 // larger ones are not pooled
+)
+
+var execBufs = sync.Pool{New: func() any { return &execBuf{b: make([]byte, 0, execBufSize)} }}
+
+func getExecBuf() *execBuf { return execBufs.Get().(*execBuf) }
+
+func putExecBuf(eb *execBuf) {
+	if cap(eb.b) > execBufMaxKeep {
+		eb.b = make([]byte, 0, execBufSize)
+	}
+	execBufs.Put(eb)
 }
 
 // SetProcessHandler sets the handler for guests' yao.process calls that the

@@ -66,6 +66,21 @@ func TestValues(t *testing.T) {
 	}
 	_, err = r.Exec(context.Background(), "scripts.a.t.Echo", make(chan int))
 	wantCode(t, err, 400)
+
+	// Args and results larger than Exec's pooled buffer (4 KiB), on both
+	// sides of a host call.
+	r.SetProcessHandler(func(ctx context.Context, name string, args []any) (any, error) { return args, nil })
+	for _, n := range []int{4000, 5000, 70000, 200000} {
+		big := strings.Repeat("z", n)
+		got, err := r.Exec(context.Background(), "scripts.a.t.Echo", big, n)
+		if err != nil || !reflect.DeepEqual(got, []any{big, n}) {
+			t.Fatalf("echo of %d bytes: %.80v %v", n, got, err)
+		}
+		got, err = r.Exec(context.Background(), "scripts.a.t.Call", "host.echo", []any{big})
+		if err != nil || !reflect.DeepEqual(got, []any{big}) {
+			t.Fatalf("host echo of %d bytes: %.80v %v", n, got, err)
+		}
+	}
 }
 
 func TestErrorCodes(t *testing.T) {
@@ -199,6 +214,20 @@ func TestContextCancel(t *testing.T) {
 	wantCode(t, err, 408)
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("cancel ended the loop after %v", d)
+	}
+	// The cancel flags of cancelled calls are not reused (untriggered ones
+	// are): calls with live ctxs keep running.
+	for i := 0; i < 20; i++ {
+		lctx, lcancel := context.WithTimeout(context.Background(), time.Hour)
+		got, err := r.Exec(lctx, "scripts.a.t.Echo", i)
+		lcancel()
+		if err != nil || !reflect.DeepEqual(got, []any{i}) {
+			t.Fatal(i, got, err)
+		}
+		cctx, ccancel := context.WithCancel(context.Background())
+		time.AfterFunc(time.Millisecond, ccancel)
+		_, err = r.Exec(cctx, "scripts.a.t.Loop")
+		wantCode(t, err, 408)
 	}
 	// A deadline further than timeout_ms does not extend it.
 	short := newRuntime(t, Config{TimeoutMs: 100})
