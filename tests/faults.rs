@@ -911,13 +911,7 @@ fn f21_bad_exec_input_is_400_or_404() {
 fn raw_api_wat() -> String {
     format!(
         r#"(module
-  (import "yao" "store" (func $store (param i32 i32 i32 i32 i32 i32) (result i64)))
-  (import "yao" "store_get" (func $store_get (param i32 i32 i32 i32) (result i64)))
-  (import "yao" "store_set" (func $store_set (param i32 i32 i32 i32 i32 i32 i64) (result i64)))
-  (import "yao" "store_del" (func $store_del (param i32 i32 i32 i32) (result i64)))
-  (import "yao" "fs" (func $fs (param i32 i32 i32 i32 i32 i32) (result i64)))
-  (import "yao" "http" (func $http (param i32 i32 i32 i32) (result i64)))
-  (import "yao" "query" (func $query (param i32 i32) (result i64)))
+  {HOST_API_IMPORTS}
   (memory (export "memory") 1)
   (data (i32.const 65533) "Get")
   {ALLOC}

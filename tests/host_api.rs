@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{json, mp, wasm, write, ALLOC, PACK};
+use common::{json, mp, wasm, write, ALLOC, HOST_API_IMPORTS, PACK};
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -20,13 +20,7 @@ use yaowasm::{Error, Runtime};
 fn api_wat() -> String {
     format!(
         r#"(module
-  (import "yao" "store" (func $store (param i32 i32 i32 i32 i32 i32) (result i64)))
-  (import "yao" "store_get" (func $store_get (param i32 i32 i32 i32) (result i64)))
-  (import "yao" "store_set" (func $store_set (param i32 i32 i32 i32 i32 i32 i64) (result i64)))
-  (import "yao" "store_del" (func $store_del (param i32 i32 i32 i32) (result i64)))
-  (import "yao" "fs" (func $fs (param i32 i32 i32 i32 i32 i32) (result i64)))
-  (import "yao" "http" (func $http (param i32 i32 i32 i32) (result i64)))
-  (import "yao" "query" (func $query (param i32 i32) (result i64)))
+  {HOST_API_IMPORTS}
   (import "yao" "process" (func $process (param i32 i32 i32 i32) (result i64)))
   (memory (export "memory") 1)
   {ALLOC}

@@ -21,6 +21,17 @@ pub const ALLOC: &str = r#"
 "#;
 
 /// Packs (ptr, len) into the i64 result; `$err` sets bit 31 of len.
+/// Every host-API import of docs/ABI.md §4 (all but process and log), as
+/// the WAT guests of host_api.rs and faults.rs declare them.
+pub const HOST_API_IMPORTS: &str = r#"
+  (import "yao" "store" (func $store (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "yao" "store_get" (func $store_get (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "store_set" (func $store_set (param i32 i32 i32 i32 i32 i32 i64) (result i64)))
+  (import "yao" "store_del" (func $store_del (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "fs" (func $fs (param i32 i32 i32 i32 i32 i32) (result i64)))
+  (import "yao" "http" (func $http (param i32 i32 i32 i32) (result i64)))
+  (import "yao" "query" (func $query (param i32 i32) (result i64)))
+"#;
 pub const PACK: &str = r#"
   (func $pack (param $p i32) (param $n i32) (result i64)
     (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n))))
