@@ -12,6 +12,12 @@ use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 /// Instances one runtime can have alive at once (all threads, all nesting
 /// levels). Each is a slot of `max_memory_mb` of reserved address space.
 pub const POOL_INSTANCES: u32 = 1000;
+/// Instance metadata (VMContext) one instance may take: ~32 bytes per
+/// function that escapes (exported, or in a table). Go puts every function
+/// in its table, so wasmtime's 1 MiB default refused Go programs past ~32k
+/// functions; 8 MiB admits ~260k. It is a cap, not a reservation: an
+/// instance allocates what its module needs.
+pub const POOL_MAX_INSTANCE_SIZE: usize = 8 << 20;
 /// Table elements per instance slot; larger declared tables do not load.
 pub const POOL_TABLE_ELEMENTS: usize = 100_000;
 /// Bytes of each memory slot reset in place (memcpy from the module's image,
@@ -38,6 +44,7 @@ pub fn build(config: &Config) -> Result<Engine> {
         .max_tables_per_module(4)
         .table_elements(POOL_TABLE_ELEMENTS)
         .max_memory_size(max_bytes as usize)
+        .max_core_instance_size(POOL_MAX_INSTANCE_SIZE)
         .linear_memory_keep_resident(KEEP_RESIDENT)
         .table_keep_resident(64 << 10)
         .pagemap_scan(wasmtime::Enabled::Auto);
