@@ -229,8 +229,11 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
     let snapshot = snapshot_enabled();
     let module = match (snapshot, &runtime.cache) {
         (true, Some(cache)) => {
-            let mut key = b"yaowasm-js-snapshot-v1\0".to_vec();
-            key.extend_from_slice(raw);
+            // The engine is our own build, not input: a 128-bit hash of it
+            // names it well enough, and spares hashing 1 MB with SHA-256 on
+            // every start (the cache then hashes this short key).
+            let mut key = b"yaowasm-js-snapshot-v2\0".to_vec();
+            key.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(raw).to_le_bytes());
             cache.load_or_build(runtime, &key, || wizen(raw))?
         }
         (true, None) => crate::script::compile_module(&runtime.engine, &wizen(raw)?)?,
