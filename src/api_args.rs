@@ -10,6 +10,15 @@ use rmpv::Value;
 /// (Redis refuses an expiry past `i64::MAX` milliseconds from now).
 pub const MAX_TTL_SECONDS: u64 = 10_000_000_000;
 
+/// `store_set`'s integer ttl: 0 or less is no expiry, past
+/// [`MAX_TTL_SECONDS`] a 400 (the cap `Set` applies to its ttl argument).
+pub fn ttl_of_seconds(ttl_seconds: i64) -> Result<Option<std::time::Duration>> {
+    if ttl_seconds > MAX_TTL_SECONDS as i64 {
+        return Err(Error::bad_request(format!("store_set: ttl_seconds must be at most {MAX_TTL_SECONDS}, got {ttl_seconds}")));
+    }
+    Ok((ttl_seconds > 0).then(|| std::time::Duration::from_secs(ttl_seconds as u64)))
+}
+
 /// The positional args of one method call, for error messages that name the
 /// method and the position.
 pub struct Args {

@@ -1,7 +1,7 @@
 //! Precompiled module cache (`cache_dir`).
 //!
 //! A compiled module is stored as `<key>.cwasm` beside `<key>.xxh3`, the
-//! checksum of the `.cwasm` bytes. The key (SHA-256) hashes the wasm bytes with the
+//! checksum of the `.cwasm` bytes. The key (SHA-256) hashes the wasm's SHA-256 with the
 //! wasmtime version and the engine's compatibility settings, so a module
 //! compiled with other settings is never picked up. A file whose digest does
 //! not match, or that wasmtime refuses, is recompiled and rewritten.
@@ -27,22 +27,25 @@ impl ModuleCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let mut fingerprint = Sha256::new();
-        fingerprint.update(b"yaowasm-cache-v1\0wasmtime-48.0.8\0");
+        // v2: the key hashes the wasm's SHA-256, not the wasm itself.
+        fingerprint.update(b"yaowasm-cache-v2\0wasmtime-48.0.8\0");
         fingerprint.update(env!("CARGO_PKG_VERSION").as_bytes());
         fingerprint.update(hasher.finish().to_le_bytes());
         ModuleCache { dir, fingerprint: fingerprint.finalize().into() }
     }
 
-    /// The file a module with these wasm bytes is cached in.
-    pub fn path_for(&self, wasm: &[u8]) -> PathBuf {
+    /// The file a module whose wasm bytes have this SHA-256 is cached in.
+    fn path_for(&self, digest: &[u8; 32]) -> PathBuf {
         let mut key = Sha256::new();
         key.update(self.fingerprint);
-        key.update(wasm);
+        key.update(digest);
         self.dir.join(format!("{}.cwasm", hex(&key.finalize())))
     }
 
-    pub(crate) fn load_or_compile(&self, runtime: &Inner, wasm: &[u8]) -> Result<Module> {
-        let path = self.path_for(wasm);
+    /// `digest` is [`digest_of`]`(wasm)`, which the loader has already
+    /// computed to tell changed files from unchanged ones.
+    pub(crate) fn load_or_compile(&self, runtime: &Inner, wasm: &[u8], digest: &[u8; 32]) -> Result<Module> {
+        let path = self.path_for(digest);
         let digest_path = path.with_extension(CHECKSUM_EXT);
         if let Some(module) = self.load(&runtime.engine, &path, &digest_path) {
             return Ok(module);
@@ -57,7 +60,7 @@ impl ModuleCache {
     /// Like `load_or_compile` for a module that `build` derives (at a cost)
     /// from `key`: a hit skips `build` too. Used for the JS engine snapshot.
     pub(crate) fn load_or_build(&self, runtime: &Inner, key: &[u8], build: impl FnOnce() -> Result<Vec<u8>>) -> Result<Module> {
-        let path = self.path_for(key);
+        let path = self.path_for(&digest_of(key));
         let digest_path = path.with_extension(CHECKSUM_EXT);
         if let Some(module) = self.load(&runtime.engine, &path, &digest_path) {
             return Ok(module);
@@ -99,6 +102,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// SHA-256 of a module's wasm bytes: what names it in the cache and tells a
+/// reload whether its file changed.
+pub fn digest_of(wasm: &[u8]) -> [u8; 32] {
+    Sha256::digest(wasm).into()
 }
 
 /// Extension of the checksum file beside each `.cwasm`.

@@ -115,13 +115,8 @@ pub(crate) fn store_set(
     let key = text(&caller, &guest, key_ptr, key_len, "store key")?;
     let bytes = bridge::read(&caller, &guest, value_ptr, value_len, "store value")?;
     let (runtime, encoding) = (caller.data().runtime.clone(), caller.data().encoding);
-    let ttl = (ttl_seconds > 0).then(|| Duration::from_secs(ttl_seconds as u64));
     let answer = (|| {
-        let (name, key) = (name?, key?);
-        // Set's cap: past it Redis would refuse the expiry (a 502).
-        if ttl_seconds > api_args::MAX_TTL_SECONDS as i64 {
-            return Err(Error::bad_request(format!("store_set: ttl_seconds must be at most {}, got {ttl_seconds}", api_args::MAX_TTL_SECONDS)));
-        }
+        let (name, key, ttl) = (name?, key?, api_args::ttl_of_seconds(ttl_seconds)?);
         runtime.stores.set(&runtime, &name, &key, one_value(&bytes, encoding)?, ttl).map(|()| None)
     })();
     reply(&mut caller, &guest, answer)

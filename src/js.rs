@@ -170,7 +170,15 @@ pub fn parse_hook(bytes: &[u8]) -> Option<Result<Hook>> {
 
 /// Turns a hook module into a script served by the runtime's shared engine.
 /// A hook built for another engine or ABI version is a 400 that says so.
-pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, size: u64, file: PathBuf, id: String, origin: Origin) -> Result<Script> {
+pub(crate) fn compile(
+    runtime: &Arc<Inner>,
+    hook: Hook,
+    size: u64,
+    digest: [u8; 32],
+    file: PathBuf,
+    id: String,
+    origin: Origin,
+) -> Result<Script> {
     let meta = &hook.meta;
     if meta.engine != ENGINE_NAME || meta.engine_version != ENGINE_VERSION || meta.abi != JS_ABI {
         return Err(Error::bad_request(format!(
@@ -198,7 +206,7 @@ pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, size: u64, file: PathBuf
         encoding: Encoding::MsgPack,
         uses_wasi: true,
         size,
-        digest: [0; 32],
+        digest,
         js: Some(Arc::new(JsScript { bytecode: hook.bytecode, call: engine.call })),
     })
 }
@@ -237,7 +245,7 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
             cache.load_or_build(runtime, &key, || wizen(raw))?
         }
         (true, None) => crate::script::compile_module(&runtime.engine, &wizen(raw)?)?,
-        (false, Some(cache)) => cache.load_or_compile(runtime, raw)?,
+        (false, Some(cache)) => cache.load_or_compile(runtime, raw, &crate::cache::digest_of(raw))?,
         (false, None) => crate::script::compile_module(&runtime.engine, raw)?,
     };
     let export = |name: &str| {

@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::names;
 use crate::runtime::Inner;
 use crate::script::{Origin, Script};
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -137,7 +136,7 @@ pub(crate) fn compile_all(
         match std::fs::read(file) {
             Err(e) => results.push((i, Err(Error::not_found(format!("cannot read: {e}"))))),
             Ok(bytes) => {
-                let digest: [u8; 32] = Sha256::digest(&bytes).into();
+                let digest = crate::cache::digest_of(&bytes);
                 let unchanged = current.get(id).filter(|s| {
                     s.digest == digest && s.file == *file && s.origin == *origin && s.shadows == *shadows
                 });
@@ -150,9 +149,8 @@ pub(crate) fn compile_all(
     }
     let compile = |(i, bytes, digest): &(usize, Vec<u8>, [u8; 32])| {
         let (id, file, shadows) = &jobs[*i];
-        let result = Script::compile(runtime, bytes, file.clone(), id.clone(), origin.clone()).map(|mut script| {
+        let result = Script::compile(runtime, bytes, *digest, file.clone(), id.clone(), origin.clone()).map(|mut script| {
             script.shadows = shadows.clone();
-            script.digest = *digest;
             Arc::new(script)
         });
         (*i, result)

@@ -168,7 +168,8 @@ impl Runtime {
             None => names::normalize_id(path.file_stem().and_then(|s| s.to_str()).unwrap_or_default())?,
         };
         let bytes = std::fs::read(path).map_err(|e| Error::not_found(format!("cannot read {}: {e}", path.display())))?;
-        let script = Script::compile(&self.inner, &bytes, path.to_path_buf(), id.clone(), Origin::File)
+        let digest = crate::cache::digest_of(&bytes);
+        let script = Script::compile(&self.inner, &bytes, digest, path.to_path_buf(), id.clone(), Origin::File)
             .map_err(|e| e.context(path.display()))?;
         let mut table = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner());
         if let Some(other) = table.get(&id) {

@@ -54,8 +54,9 @@ pub struct Script {
     pub encoding: Encoding,
     pub uses_wasi: bool,
     pub size: u64,
-    /// SHA-256 of the file's bytes as loaded: a reload of a folder keeps a
-    /// script whose bytes are unchanged instead of compiling it again.
+    /// SHA-256 of the file's bytes as loaded ([`crate::cache::digest_of`]): a
+    /// reload of a folder keeps a script whose bytes are unchanged instead of
+    /// compiling it again.
     pub digest: [u8; 32],
     /// A JS/TS script: its bytecode, run by the shared engine (`pre`) (src/js.rs).
     pub js: Option<Arc<crate::js::JsScript>>,
@@ -65,12 +66,20 @@ impl Script {
     /// Compiles (or takes from the cache), checks and pre-links `bytes`.
     /// Every problem is an error naming what is wrong, with its code: 400 for
     /// a bad module, 413 for one beyond the limits.
-    pub(crate) fn compile(runtime: &Arc<Inner>, bytes: &[u8], file: PathBuf, id: String, origin: Origin) -> Result<Script> {
+    /// `digest` is [`crate::cache::digest_of`]`(bytes)`.
+    pub(crate) fn compile(
+        runtime: &Arc<Inner>,
+        bytes: &[u8],
+        digest: [u8; 32],
+        file: PathBuf,
+        id: String,
+        origin: Origin,
+    ) -> Result<Script> {
         if let Some(hook) = crate::js::parse_hook(bytes) {
-            return crate::js::compile(runtime, hook?, bytes.len() as u64, file, id, origin);
+            return crate::js::compile(runtime, hook?, bytes.len() as u64, digest, file, id, origin);
         }
         let module = match &runtime.cache {
-            Some(cache) => cache.load_or_compile(runtime, bytes)?,
+            Some(cache) => cache.load_or_compile(runtime, bytes, &digest)?,
             None => compile_module(&runtime.engine, bytes)?,
         };
         check_limits(runtime, &module)?;
@@ -141,7 +150,7 @@ impl Script {
             encoding: crate::script::Encoding::MsgPack,
             uses_wasi,
             size: bytes.len() as u64,
-            digest: [0; 32],
+            digest,
             js: None,
         };
         if let Some(probe) = encoding_export {
