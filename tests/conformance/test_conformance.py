@@ -2,7 +2,7 @@
 `user` script of every language, all loaded from examples/app/scripts into one
 runtime (scripts.<lang>.user.<Function>).
 
-The languages are ["rust", "c", "go", "assemblyscript"]; a language whose
+The languages are ["rust", "c", "go", "assemblyscript", "ts"]; a language whose
 module is missing FAILS (build it with examples/guests/build-*.sh), unless
 YAO_CONFORMANCE_LANGS (comma-separated) narrows the list.
 YAO_CONFORMANCE_SCRIPTS points at another scripts folder of the same layout.
@@ -13,6 +13,14 @@ query.Run, and records every process call and log record, which the cases
 check in order. The host API cases (docs/ABI.md) also get an fs root `data`
 and a local HTTP server on 127.0.0.1 in http_allow. A case with a `langs`
 list is skipped, with that reason, for the languages not in it.
+
+The store `shared` is on Redis: a redis-server the suite starts itself on a
+free port of 127.0.0.1 (conftest.py), keys under "yao:conformance:<pid>:".
+Before a StoreRoundTrip on it, the runner writes a sentinel key under that
+prefix straight to Redis; after it, nothing may be left under the prefix (the
+guest's Clear took the sentinel, GetDel and Del the rest), which fails if the
+store fell back to memory or used another prefix. Without redis-server the
+Redis case and test_redis_server_is_running FAIL (they never skip).
 """
 from __future__ import annotations
 
@@ -39,6 +47,8 @@ CASES = TABLE["cases"]
 HOST_USER = TABLE["host_user"]
 LEVELS = ["trace", "debug", "info", "warn", "error"]
 ALL_LANGS = ["rust", "c", "go", "assemblyscript", "ts"]
+# The Redis stores of the runtime (url filled in from the redis_server fixture).
+REDIS_STORES = {"shared": {"backend": "redis", "prefix": f"yao:conformance:{os.getpid()}:"}}
 
 
 def languages() -> list[str]:
@@ -214,7 +224,7 @@ class Host:
 
 
 @pytest.fixture(scope="module")
-def runtime():
+def runtime(redis_server):
     # The compiled-module cache keeps reruns fast: compiling the Go module
     # with a debug build of the runtime takes minutes.
     cache = Path(os.environ.get("YAO_CONFORMANCE_CACHE", Path(__file__).parent / ".cache"))
@@ -228,7 +238,8 @@ def runtime():
     (data / "hello.txt").write_text("hello from the data root")
     (data / "link_out").symlink_to(Path(files.name) / "outside")
     rt = Runtime({"timeout_ms": 10000, "cache_dir": str(cache), "fs": {"data": str(data)},
-                  "stores": {"hoststore": {"backend": "process"}},
+                  "stores": {"hoststore": {"backend": "process"},
+                             **{name: {**conf, "url": redis_server.url} for name, conf in REDIS_STORES.items()}},
                   "http_allow": [HTTP_BASE.removeprefix("http://")]})
     host = Host()
     rt.set_process_handler(host.process)
@@ -251,9 +262,22 @@ def test_module_is_built_and_loaded(runtime, lang):
     assert f"{lang}.user" in loaded, f"{module} exists but did not load (see the runtime's last error)"
 
 
+def test_redis_server_is_running(redis_server):
+    if redis_server.error:
+        pytest.fail(redis_server.error)
+    assert redis_server.command("PING") == "PONG"
+
+
+def redis_store_of(case: dict) -> dict | None:
+    """The config of the Redis store a StoreRoundTrip case runs on, if any."""
+    if case["function"] != "StoreRoundTrip" or not case["args"]:
+        return None
+    return REDIS_STORES.get(case["args"][0])
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 @pytest.mark.parametrize("lang", languages())
-def test_case(runtime, lang, case):
+def test_case(runtime, redis_server, lang, case):
     rt, host, loaded = runtime
     if "langs" in case and lang not in case["langs"]:
         pytest.skip(f"{case['function']} is implemented for {case['langs']} only (the case's langs list)")
@@ -261,6 +285,12 @@ def test_case(runtime, lang, case):
     assert module.is_file(), f"{module} is missing: run examples/guests/build-*.sh"
     assert f"{lang}.user" in loaded, f"{module} did not load"
     process = f"scripts.{lang}.user.{case['function']}"
+    redis_store = redis_store_of(case)
+    if redis_store is not None:
+        if redis_server.error:
+            pytest.fail(redis_server.error)
+        sentinel = f"{redis_store['prefix']}sentinel-{lang}"
+        assert redis_server.command("SET", sentinel, b"\xa1x") == "OK"  # MessagePack "x"
     host.reset()
     raised = None
     result = None
@@ -280,6 +310,12 @@ def test_case(runtime, lang, case):
         calls, logs = list(host.calls), list(host.logs)
     assert same(calls, decode(case["host_calls"])) is None, f"host calls: {calls!r}, want {case['host_calls']!r}"
     assert same(logs, decode(case["logs"])) is None, f"logs: {logs!r}, want {case['logs']!r}"
+    if redis_store is not None:
+        left = redis_server.command("KEYS", redis_store["prefix"] + "*")
+        if left:  # so the next language starts clean
+            redis_server.command("DEL", *left)
+        assert left == [], (f"{process}: Redis still holds {left!r} under {redis_store['prefix']!r}: "
+                            "the store did not Clear/GetDel/Del on Redis (did it fall back to memory?)")
 
 
 def test_cases_are_well_formed():
