@@ -102,6 +102,36 @@ impl Args {
     }
 }
 
+/// The methods a `yao.query` call may name (gou's share.DSL): `Run` lets
+/// the DSL choose (page → Paginate, first → First, else Get).
+pub const QUERY_METHODS: [&str; 4] = ["Run", "Get", "First", "Paginate"];
+
+/// Checks a `yao.query` args array, `[dsl, bindings?, engine?, method?]`,
+/// so every host sees the same shape and a bad call is a 400 here rather
+/// than whatever the host's QueryDSL makes of it.
+pub fn check_query(msgpack: &[u8]) -> Result<()> {
+    let args = Args::decode("query", msgpack)?;
+    args.at_most(4)?;
+    match args.get(0) {
+        Value::Map(_) | Value::String(_) => {}
+        _ => return Err(args.bad(0, "the QueryDSL (a map, or its JSON text)")),
+    }
+    if !matches!(args.get(1), Value::Nil | Value::Map(_)) {
+        return Err(args.bad(1, "the bindings (a map) or nil"));
+    }
+    match args.get(2) {
+        Value::Nil => {}
+        Value::String(s) if s.as_str().is_some_and(|s| !s.is_empty()) => {}
+        _ => return Err(args.bad(2, "the engine name (a non-empty string) or nil")),
+    }
+    match args.get(3) {
+        Value::Nil => {}
+        Value::String(s) if s.as_str().is_some_and(|m| QUERY_METHODS.contains(&m)) => {}
+        _ => return Err(args.bad(3, &format!("the method ({}) or nil", QUERY_METHODS.join(", ")))),
+    }
+    Ok(())
+}
+
 /// Encodes a result value as MessagePack.
 pub fn encode(value: &Value) -> Vec<u8> {
     let mut out = Vec::new();

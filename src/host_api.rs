@@ -164,11 +164,17 @@ pub(crate) fn http(mut caller: Caller<'_, CallState>, method_ptr: i32, method_le
     reply(&mut caller, &guest, answer)
 }
 
-/// `yao.query(args_ptr, args_len) -> packed`: the host's `query.Run`.
+/// `yao.query(args_ptr, args_len) -> packed`: the host's `query.Run`, with
+/// the args checked (`[dsl, bindings?, engine?, method?]`) and passed on
+/// unchanged.
 pub(crate) fn query(mut caller: Caller<'_, CallState>, args_ptr: i32, args_len: i32) -> wasmtime::Result<i64> {
     let guest = guest_of(&caller, "query")?;
     let args = args(&caller, &guest, args_ptr, args_len, "query args")?;
     let runtime = caller.data().runtime.clone();
-    let answer = (|| runtime.dispatch(QUERY_PROCESS, &args?).map(Some))();
+    let answer = (|| {
+        let args = args?;
+        api_args::check_query(&args)?;
+        runtime.dispatch(QUERY_PROCESS, &args).map(Some)
+    })();
     reply(&mut caller, &guest, answer)
 }

@@ -920,8 +920,28 @@ fn query_goes_to_the_host_as_query_run() {
     })));
     let dsl = json!([{"select": ["id"], "from": "user", "wheres": [{":id": "id", "=": 1}]}]);
     assert_eq!(exec(&rt, "Query", &[&mp(&dsl)]).unwrap(), json!([{"id": 1}]));
-    assert_eq!(*calls.lock().unwrap(), vec![("query.Run".to_owned(), dsl)]);
-    assert_eq!(code(exec(&rt, "Query", &[&mp(&json!("not an array"))])), 400);
+    // Bindings, an engine and a method pass through unchanged.
+    let full = json!([{"select": ["id"], "from": "user", "wheres": [{":id": "id", "=": "?:id"}]}, {"id": 7}, "secondary", "Paginate"]);
+    assert_eq!(exec(&rt, "Query", &[&mp(&full)]).unwrap(), json!([{"id": 1}]));
+    assert_eq!(*calls.lock().unwrap(), vec![("query.Run".to_owned(), dsl), ("query.Run".to_owned(), full)]);
+    let source = json!(["{\"select\": [\"id\"], \"from\": \"user\"}", null, null, "First"]);
+    assert_eq!(exec(&rt, "Query", &[&mp(&source)]).unwrap(), json!([{"id": 1}]), "the DSL as JSON text, nils in between");
+    for (bad, why) in [
+        (json!("not an array"), "args must be a MessagePack array"),
+        (json!([]), "arg 1 must be the QueryDSL"),
+        (json!([7]), "arg 1 must be the QueryDSL"),
+        (json!([{}, [1]]), "arg 2 must be the bindings"),
+        (json!([{}, null, ""]), "arg 3 must be the engine name"),
+        (json!([{}, null, 3]), "arg 3 must be the engine name"),
+        (json!([{}, null, null, "Delete"]), "arg 4 must be the method (Run, Get, First, Paginate)"),
+        (json!([{}, null, null, "get"]), "arg 4 must be the method"),
+        (json!([{}, null, null, null, 5]), "takes at most 4 args"),
+    ] {
+        let err = exec(&rt, "Query", &[&mp(&bad)]).unwrap_err();
+        assert_eq!(err.code(), 400, "{bad}: {err}");
+        assert!(err.to_string().contains(why), "{bad}: {err}");
+    }
+    assert_eq!(calls.lock().unwrap().len(), 3, "a refused call never reaches the host");
 }
 
 #[test]

@@ -368,7 +368,15 @@ function HttpAll(base: string) {
 }
 
 function QueryRows(dsl: Record<string, unknown>) {
-  return { rows: new Query().Get(dsl), bound: new Query("default").Get(dsl, { id: 7 }) };
+  const q = new Query();
+  return {
+    rows: q.Get(dsl),
+    bound: new Query("default").Get(dsl, { id: 7 }),
+    first: q.First(dsl, null),
+    page: new Query("stats").Paginate(dsl),
+    run: new Query("stats").Run(dsl, { id: 8 }),
+    plain: q.Run(dsl),
+  };
 }
 "#;
 
@@ -573,11 +581,21 @@ fn http_methods_send_what_yao_sends_and_answer_status_headers_data() {
 }
 
 #[test]
-fn query_get_goes_to_query_run() {
+fn query_methods_and_engine_go_to_query_run() {
     let h = host_api();
     let dsl = json!({"select": ["id"], "from": "user"});
     let out = exec(&h.rt, "scripts.api.QueryRows", json!([dsl])).unwrap();
-    assert_eq!(out, json!({"rows": [{"args": [dsl]}], "bound": [{"args": [dsl, {"id": 7}]}]}));
+    let sent = [
+        json!([dsl, null, null, "Get"]),
+        json!([dsl, {"id": 7}, null, "Get"]),
+        json!([dsl, null, null, "First"]),
+        json!([dsl, null, "stats", "Paginate"]),
+        json!([dsl, {"id": 8}, "stats"]),
+        json!([dsl]),
+    ];
+    let answered = |i: usize| json!([{"args": sent[i]}]);
+    let expected = json!({"rows": answered(0), "bound": answered(1), "first": answered(2), "page": answered(3), "run": answered(4), "plain": answered(5)});
+    assert_eq!(out, expected);
     let calls = h.calls.lock().unwrap().clone();
-    assert_eq!(calls, vec![("query.Run".into(), json!([dsl])), ("query.Run".into(), json!([dsl, {"id": 7}]))]);
+    assert_eq!(calls, sent.iter().map(|args| ("query.Run".to_owned(), args.clone())).collect::<Vec<_>>());
 }

@@ -102,6 +102,7 @@ func wazeroSetup(b *testing.B) (wazero.Runtime, wazero.CompiledModule) {
 		return res[0]<<32 | uint64(len(out))
 	}).Export("process").
 		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, level, ptr, n uint32) {}).Export("log").
+		NewFunctionBuilder().WithFunc(func(ctx context.Context, m api.Module, ptr, n uint32) uint64 { return 0 }).Export("query").
 		Instantiate(ctx)
 	if err != nil {
 		b.Fatal(err)

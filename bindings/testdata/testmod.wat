@@ -5,6 +5,8 @@
 ;;   Fail  raises {"code": 418, "message": "teapot"}
 ;;   Call  args = [name, [arg...]]: calls yao.process(name, [arg...]) and
 ;;         returns its result (or passes its error on)
+;;   Query calls yao.query with its own args array and returns what the host
+;;         answers (or passes its error on)
 ;;   Log   logs "hello from wat" at level 2 (info), returns nil
 ;;   Loop  never returns (for timeouts)
 ;;   Trap  executes `unreachable`
@@ -12,6 +14,7 @@
 (module
   (import "yao" "process" (func $process (param i32 i32 i32 i32) (result i64)))
   (import "yao" "log" (func $log (param i32 i32 i32)))
+  (import "yao" "query" (func $query (param i32 i32) (result i64)))
   (memory (export "memory") 1)
   (global $heap (mut i32) (i32.const 1024))
   ;; {"code": 418, "message": "teapot"} in MessagePack, 24 bytes
@@ -51,6 +54,9 @@
   (func (export "Loop") (param $p i32) (param $n i32) (result i64)
     (loop $forever (br $forever))
     (i64.const 0))
+
+  (func (export "Query") (param $p i32) (param $n i32) (result i64)
+    (call $query (local.get $p) (local.get $n)))
 
   (func (export "Trap") (param $p i32) (param $n i32) (result i64)
     unreachable)

@@ -102,10 +102,18 @@
   methods(http, ["Get", "Post", "Put", "Patch", "Delete", "Head", "Send"], (_, m, args) => host.http(m, args));
   define(g, "http", Object.freeze(http));
 
-  // new Query(engine?).Get(dsl): the host's QueryDSL (process query.Run).
+  // new Query(engine?).Get/First/Paginate/Run(dsl, bindings?): the host's
+  // QueryDSL, as the process query.Run with [dsl, bindings?, engine?,
+  // method?]; the default engine and Run are left out, so a host that only
+  // knows [dsl, bindings?] still serves them.
   class Query {
     constructor(engine) { this.name = engine === undefined || engine === null ? "default" : String(engine); }
-    Get(dsl, ...bindings) { return host.query(trim([dsl, ...bindings])); }
+  }
+  for (const m of ["Get", "First", "Paginate", "Run"]) {
+    define(Query.prototype, m, function (dsl, bindings) {
+      const engine = this.name === "default" ? undefined : this.name;
+      return host.query(trim([dsl, absent(bindings), engine, m === "Run" ? undefined : m]));
+    });
   }
   define(g, "Query", Query);
 

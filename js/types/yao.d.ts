@@ -107,14 +107,25 @@ declare const http: {
   Send(method: string, url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
 };
 
-/** Yao's QueryDSL, run by the host (the process `query.Run`). */
+/**
+ * Yao's QueryDSL, run by the host: the process `query.Run` with
+ * `[dsl, bindings?, engine?, method?]` (docs/ABI.md §8). `bindings` fill
+ * the DSL's `?:name` placeholders.
+ */
 interface Query {
+  /** The engine, "default" unless named. */
   readonly name: string;
   /** The rows the query answers. */
-  Get(dsl: Record<string, any>, ...bindings: any[]): any;
+  Get(dsl: Record<string, any>, bindings?: Record<string, any> | null): Record<string, any>[];
+  /** The first row, or null. */
+  First(dsl: Record<string, any>, bindings?: Record<string, any> | null): Record<string, any> | null;
+  /** One page: {items, total, page, pagesize, pagecnt, next, prev}. */
+  Paginate(dsl: Record<string, any>, bindings?: Record<string, any> | null): Record<string, any>;
+  /** What the DSL asks for: a page when it sets page/pagesize, the first row when it sets first, else the rows. */
+  Run(dsl: Record<string, any>, bindings?: Record<string, any> | null): any;
 }
 declare var Query: {
-  /** `engine` is kept as `name`; the host's query.Run chooses the engine. */
+  /** `engine`: a query engine the host has registered (default "default"). */
   new (engine?: string): Query;
   readonly prototype: Query;
 };

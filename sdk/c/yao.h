@@ -233,7 +233,8 @@ int32_t yao_fs(const char *root, const char *method, const uint8_t *args, size_t
    payload?, query?, headers?, timeout_ms?], Send [method, url, payload?,
    query?, headers?, timeout_ms?]. Result: {status, headers, data}. */
 int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
-/* A QueryDSL query, run by the host as the process query.Run. */
+/* A QueryDSL query, run by the host as the process query.Run. args:
+   [dsl, bindings?, engine?, method?] (docs/ABI.md §8). */
 int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out);
 
 enum { YAO_TRACE = 0, YAO_DEBUG = 1, YAO_INFO = 2, YAO_WARN = 3, YAO_ERROR = 4 };

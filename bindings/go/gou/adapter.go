@@ -3,7 +3,8 @@
 // runtime, `studio.<id>.<Fn>`) calls whose script ID yaowasm has loaded run
 // in yaowasm; every other call goes to the handler registered before (V8),
 // so a .wasm shadows the .ts of the same ID (SPEC §1). Guests' yao.process
-// calls that yaowasm does not serve itself run as gou processes.
+// calls that yaowasm does not serve itself run as gou processes, and their
+// yao.query calls run on the host's query engines (query.go).
 //
 // Codes cross both ways: a yaowasm error is thrown as
 // exception.New(msg, code); a gou exception thrown by a Go process reaches
@@ -16,6 +17,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/yaoapp/gou/process"
 	"github.com/yaoapp/kun/exception"
@@ -32,6 +34,10 @@ type Options struct {
 	// Context gives the context of a call coming from gou (gou's Process
 	// carries none). Default: context.Background().
 	Context func(p *process.Process) context.Context
+	// QueryEngine, if set, serves guests' yao.query calls (the process
+	// query.Run, which gou does not register): in Yao, query.Select. Unset,
+	// query.Run goes to gou's process table like any other call.
+	QueryEngine QueryEngine
 }
 
 // Adapter is the registration made by Register.
@@ -60,7 +66,7 @@ func Register(opts Options) (*Adapter, error) {
 			a.prev[group] = prev
 		}
 		process.Register(group, a.handler(rt, prev))
-		rt.SetProcessHandler(ExecProcess)
+		rt.SetProcessHandler(a.execProcess)
 	}
 	return a, nil
 }
@@ -96,6 +102,18 @@ func (a *Adapter) handler(rt *yaowasm.Runtime, prev process.Handler) process.Han
 		exception.New("%s not found", 404, p.Name).Throw()
 		return nil
 	}
+}
+
+// execProcess is each runtime's process handler: ExecProcess, with
+// query.Run served by RunQuery when Options.QueryEngine is set and gou has
+// no process of that name.
+func (a *Adapter) execProcess(ctx context.Context, name string, args []any) (any, error) {
+	if a.opts.QueryEngine != nil && strings.EqualFold(name, QueryProcess) {
+		if _, gouServes := process.Handlers["query.run"]; !gouServes {
+			return RunQuery(a.opts.QueryEngine, args)
+		}
+	}
+	return ExecProcess(ctx, name, args)
 }
 
 // Throw raises err as a gou exception with its Yao code.

@@ -53,7 +53,10 @@ func write(to, wasm string) {
 
 // setup registers a stand-in for V8's scripts/studio handlers, Go
 // processes, and the adapter over two runtimes.
-func setup(t *testing.T) {
+func setup(t *testing.T) { setupWith(t, Options{}) }
+
+// setupWith is setup with opts (Scripts and Studio are set here).
+func setupWith(t *testing.T, opts Options) {
 	t.Helper()
 	process.Register("scripts", func(p *process.Process) interface{} { return "v8:" + p.ID + "." + p.Method })
 	process.Register("studio", func(p *process.Process) interface{} { return "v8studio:" + p.ID + "." + p.Method })
@@ -72,7 +75,8 @@ func setup(t *testing.T) {
 		}
 	})
 	scripts, studio := newRuntime(t, scriptsDir, 2), newRuntime(t, studioDir, 1)
-	a, err := Register(Options{Scripts: scripts, Studio: studio})
+	opts.Scripts, opts.Studio = scripts, studio
+	a, err := Register(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

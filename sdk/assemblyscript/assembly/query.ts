@@ -7,14 +7,16 @@ import { encodeArray } from "./msgpack";
 import { Value } from "./value";
 
 /**
- * Runs the QueryDSL `dsl` (a map), with optional `bindings` after it, and
- * returns what the host answers (the rows), or an error value:
+ * Runs the QueryDSL `dsl` (a map) and returns what the host answers (the
+ * rows), or an error value. `rest` follows the DSL in the args array:
+ * bindings (a map, or nil), the engine (default "default"), the method (Run,
+ * the default, lets the DSL decide; Get, First, Paginate), docs/ABI.md §8:
  *
  *     const rows = yao.query(Value.map().set("select", Value.from<string[]>(["id"])).set("from", Value.fromString("user")));
  *     if (rows.isError()) return rows;
  */
-export function query(dsl: Value, bindings: Value[] = []): Value {
-  const args = [dsl].concat(bindings);
+export function query(dsl: Value, rest: Value[] = []): Value {
+  const args = [dsl].concat(rest);
   const bad = firstError(args);
   if (bad != null) return bad;
   const a = encodeArray(args);

@@ -237,3 +237,34 @@ fn serde_json_like() -> std::collections::BTreeMap<&'static str, Value> {
         ("data", Value::Array(vec![Value::from(1)])),
     ])
 }
+
+#[test]
+fn query_sends_dsl_bindings_engine_and_method_leaving_out_defaults() {
+    use crate::query::{self, Query};
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+    let seen: Rc<RefCell<Vec<Value>>> = Rc::default();
+    let log = seen.clone();
+    testing::set_process_handler(move |name, args| {
+        assert_eq!(name, "query.Run");
+        log.borrow_mut().push(value_of(args));
+        Ok(mp(vec![1]))
+    });
+    let dsl = || BTreeMap::from([("from", "user")]);
+    let bound = BTreeMap::from([("id", 7)]);
+    let _: Vec<i64> = query::run(dsl()).unwrap();
+    let _: Vec<i64> = query::get(dsl()).unwrap();
+    let _: Vec<i64> = query::first(dsl()).unwrap();
+    let _: Vec<i64> = Query::engine("stats").paginate(dsl()).unwrap();
+    let _: Vec<i64> = Query::engine("stats").run_with(dsl(), &bound).unwrap();
+    let _: Vec<i64> = Query::default().first_with(dsl(), &bound).unwrap();
+    let calls = seen.borrow();
+    let nil = ();
+    assert_eq!(calls[0], value_of(&mp((dsl(),))), "Run on the default engine: [dsl]");
+    assert_eq!(calls[1], value_of(&mp((dsl(), nil, nil, "Get"))));
+    assert_eq!(calls[2], value_of(&mp((dsl(), nil, nil, "First"))));
+    assert_eq!(calls[3], value_of(&mp((dsl(), nil, "stats", "Paginate"))));
+    assert_eq!(calls[4], value_of(&mp((dsl(), &bound, "stats"))));
+    assert_eq!(calls[5], value_of(&mp((dsl(), &bound, nil, "First"))));
+}
