@@ -6,24 +6,38 @@
 //! compiled with other settings is never picked up. A file whose digest does
 //! not match, or that wasmtime refuses, is recompiled and rewritten.
 //! Files are replaced by rename, never rewritten in place.
+//!
+//! The folder is kept under `cache_max_mb`: a hit stamps the entry's
+//! `.xxh3` with the time (its mtime is the entry's last use), and after
+//! every eighth of the cap written, and on a runtime's first write, the
+//! least recently used entries go, with the leftovers no key reaches any
+//! more (`.sha256` files of key scheme v1, half-written temporaries, halves
+//! of pairs). Files named otherwise are never touched.
 
 use crate::error::Result;
 use crate::log::LogLevel;
 use crate::runtime::Inner;
 use crate::script::compile_module;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
 use wasmtime::{Engine, Module};
 
 pub struct ModuleCache {
     dir: PathBuf,
     fingerprint: [u8; 32],
+    max_bytes: u64,
+    /// Bytes written since the last prune; starts past the threshold so a
+    /// runtime's first write prunes.
+    written: AtomicU64,
 }
 
 impl ModuleCache {
-    pub fn new(dir: PathBuf, engine: &Engine) -> ModuleCache {
+    pub fn new(dir: PathBuf, max_bytes: u64, engine: &Engine) -> ModuleCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let mut fingerprint = Sha256::new();
@@ -31,7 +45,7 @@ impl ModuleCache {
         fingerprint.update(b"yaowasm-cache-v2\0wasmtime-48.0.8\0");
         fingerprint.update(env!("CARGO_PKG_VERSION").as_bytes());
         fingerprint.update(hasher.finish().to_le_bytes());
-        ModuleCache { dir, fingerprint: fingerprint.finalize().into() }
+        ModuleCache { dir, fingerprint: fingerprint.finalize().into(), max_bytes, written: AtomicU64::new(u64::MAX / 2) }
     }
 
     /// The file a module whose wasm bytes have this SHA-256 is cached in.
@@ -51,9 +65,7 @@ impl ModuleCache {
             return Ok(module);
         }
         let module = compile_module(&runtime.engine, wasm)?;
-        if let Err(e) = self.store(&module, &path, &digest_path) {
-            runtime.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
-        }
+        self.save(runtime, &module, &path, &digest_path);
         Ok(module)
     }
 
@@ -66,17 +78,25 @@ impl ModuleCache {
             return Ok(module);
         }
         let module = compile_module(&runtime.engine, &build()?)?;
-        if let Err(e) = self.store(&module, &path, &digest_path) {
-            runtime.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
-        }
+        self.save(runtime, &module, &path, &digest_path);
         Ok(module)
     }
 
     fn load(&self, engine: &Engine, path: &Path, digest_path: &Path) -> Option<Module> {
-        let want = std::fs::read_to_string(digest_path).ok()?;
+        let mut digest_file = std::fs::File::open(digest_path).ok()?;
+        let mut want = String::new();
+        digest_file.read_to_string(&mut want).ok()?;
         let bytes = std::fs::read(path).ok()?;
         if checksum(&bytes) != want.trim() {
             return None;
+        }
+        // Last use, for pruning, to the hour: a warm start pays no extra
+        // syscall for an entry used recently. The .cwasm keeps its own mtime
+        // (when it was written); a read-only cache folder keeps old stamps.
+        let now = SystemTime::now();
+        let last_use = digest_file.metadata().and_then(|m| m.modified()).unwrap_or(now);
+        if now.duration_since(last_use).is_ok_and(|age| age > LAST_USE_RESOLUTION) {
+            let _ = digest_file.set_modified(now);
         }
         // SAFETY: deserialize trusts its input to be wasmtime's own output.
         // These bytes match the digest written right after we serialized
@@ -87,12 +107,145 @@ impl ModuleCache {
         unsafe { Module::deserialize(engine, &bytes) }.ok()
     }
 
-    fn store(&self, module: &Module, path: &Path, digest_path: &Path) -> std::io::Result<()> {
-        let bytes = module.serialize().map_err(std::io::Error::other)?;
-        write_atomically(path, &bytes)?;
-        // Written last: a digest file only exists beside a complete module.
-        write_atomically(digest_path, checksum(&bytes).as_bytes())
+    /// Writes a freshly compiled module; a failure costs only the next
+    /// start a compile, so it is logged, not returned. Prunes when due.
+    fn save(&self, runtime: &Inner, module: &Module, path: &Path, digest_path: &Path) {
+        let written = match store(module, path, digest_path) {
+            Ok(written) => written,
+            Err(e) => {
+                runtime.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
+                return;
+            }
+        };
+        let since_prune = self.written.fetch_add(written, Ordering::Relaxed).saturating_add(written);
+        if since_prune >= self.max_bytes / 8 && self.written.swap(0, Ordering::Relaxed) > 0 {
+            let report = self.prune(path);
+            if report.removed_files > 0 {
+                runtime.log(
+                    LogLevel::Info,
+                    &format!(
+                        "yaowasm: cache {}: removed {} files ({} modules least recently used), {} KiB; {} KiB kept (cache_max_mb {})",
+                        self.dir.display(),
+                        report.removed_files,
+                        report.evicted_modules,
+                        report.removed_bytes / 1024,
+                        report.kept_bytes / 1024,
+                        self.max_bytes >> 20
+                    ),
+                );
+            }
+        }
     }
+
+    /// Brings the folder under `max_bytes`, least recently used entries
+    /// first, never removing `just_written`; removes what no key reaches.
+    /// Best effort: a file another process removed first is not an error.
+    pub(crate) fn prune(&self, just_written: &Path) -> PruneReport {
+        let mut report = PruneReport::default();
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return report };
+        let now = SystemTime::now();
+        let stale = |modified: SystemTime| now.duration_since(modified).is_ok_and(|age| age > LEFTOVER_AGE);
+        let mut modules: HashMap<String, Halves> = HashMap::new();
+        let mut leftovers = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else { continue };
+            let Some((key, ext)) = name.split_once('.') else { continue };
+            if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let Ok(meta) = entry.metadata() else { continue };
+            let modified = meta.modified().unwrap_or(now);
+            match ext {
+                "cwasm" => modules.entry(key.to_owned()).or_default().module = Some((meta.len(), modified)),
+                CHECKSUM_EXT => modules.entry(key.to_owned()).or_default().checksum = Some((meta.len(), modified)),
+                "sha256" => leftovers.push((path, meta.len())),
+                // write_atomically's temporaries: <key>.tmp<pid>-<n>.
+                _ if ext.starts_with("tmp") && stale(modified) => leftovers.push((path, meta.len())),
+                _ => {}
+            }
+        }
+        let mut pairs = Vec::new();
+        for (key, halves) in modules {
+            let cwasm = self.dir.join(format!("{key}.cwasm"));
+            match (halves.module, halves.checksum) {
+                (Some((size, _)), Some((sum_size, used))) => pairs.push((used, size + sum_size, key)),
+                // Half a pair: being written right now, or left by a crash
+                // or by key scheme v1 (which wrote .sha256 files).
+                (Some((size, written)), None) => {
+                    if stale(written) {
+                        leftovers.push((cwasm, size));
+                    }
+                }
+                (None, Some((size, used))) => {
+                    if stale(used) {
+                        leftovers.push((cwasm.with_extension(CHECKSUM_EXT), size));
+                    }
+                }
+                (None, None) => {}
+            }
+        }
+        for (path, size) in leftovers {
+            if std::fs::remove_file(&path).is_ok() {
+                report.removed_files += 1;
+                report.removed_bytes += size;
+            }
+        }
+        let mut total: u64 = pairs.iter().map(|(_, size, _)| size).sum();
+        pairs.sort();
+        for (_, size, key) in pairs {
+            if total <= self.max_bytes {
+                break;
+            }
+            let cwasm = self.dir.join(format!("{key}.cwasm"));
+            if cwasm == just_written {
+                continue;
+            }
+            // The checksum goes first: a .cwasm without one is never loaded.
+            let _ = std::fs::remove_file(cwasm.with_extension(CHECKSUM_EXT));
+            let _ = std::fs::remove_file(&cwasm);
+            total -= size;
+            report.removed_files += 2;
+            report.removed_bytes += size;
+            report.evicted_modules += 1;
+        }
+        report.kept_bytes = total;
+        report
+    }
+}
+
+/// The two files of one cache entry as a prune finds them, each's size and
+/// mtime (the `.xxh3`'s is the entry's last use).
+#[derive(Default)]
+struct Halves {
+    module: Option<(u64, SystemTime)>,
+    checksum: Option<(u64, SystemTime)>,
+}
+
+/// What one prune did (for tests and logs).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PruneReport {
+    pub evicted_modules: u64,
+    pub removed_files: u64,
+    pub removed_bytes: u64,
+    pub kept_bytes: u64,
+}
+
+/// How stale an entry's last-use stamp may get before a hit renews it.
+const LAST_USE_RESOLUTION: Duration = Duration::from_secs(3600);
+
+/// How old a temporary or half a pair must be before a prune takes it for
+/// a leftover rather than a write in progress.
+const LEFTOVER_AGE: Duration = Duration::from_secs(600);
+
+/// Writes the module and then its checksum; answers the bytes written.
+fn store(module: &Module, path: &Path, digest_path: &Path) -> std::io::Result<u64> {
+    let bytes = module.serialize().map_err(std::io::Error::other)?;
+    write_atomically(path, &bytes)?;
+    // Written last: a checksum file only exists beside a complete module.
+    let sum = checksum(&bytes);
+    write_atomically(digest_path, sum.as_bytes())?;
+    Ok((bytes.len() + sum.len()) as u64)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -25,6 +25,11 @@ pub struct Config {
     /// Folder for precompiled modules (default: none, compile on every load).
     /// Created if missing. Makes a cold start of a known module a file map.
     pub cache_dir: Option<PathBuf>,
+    /// Size the cache folder is kept under, in MiB (default 512,
+    /// 1..=1048576): past it, the least recently used modules are removed
+    /// (they compile again when next loaded). Without it every edit of a
+    /// script would leave its old compiled module behind for good.
+    pub cache_max_mb: u64,
     /// Cap on nested process calls; the top-level call is depth 1 (default 32).
     /// Guards against unbounded recursion between scripts.
     pub max_depth: u32,
@@ -94,6 +99,7 @@ impl Default for Config {
             max_memory_mb: 64,
             timeout_ms: 1000,
             cache_dir: None,
+            cache_max_mb: 512,
             max_depth: 32,
             wasi: WasiConfig::default(),
             http_allow: Vec::new(),
@@ -142,6 +148,12 @@ impl Config {
             return Err(Error::bad_request(format!(
                 "config: max_depth must be 1..=1024, got {}",
                 self.max_depth
+            )));
+        }
+        if self.cache_max_mb == 0 || self.cache_max_mb > 1 << 20 {
+            return Err(Error::bad_request(format!(
+                "config: cache_max_mb must be 1..=1048576, got {}",
+                self.cache_max_mb
             )));
         }
         if let Some(dir) = &self.cache_dir {

@@ -81,7 +81,7 @@ impl Runtime {
         config.validate()?;
         let engine = engine::build(&config)?;
         let linker = crate::host::linker(&engine)?;
-        let cache = config.cache_dir.clone().map(|dir| ModuleCache::new(dir, &engine));
+        let cache = config.cache_dir.clone().map(|dir| ModuleCache::new(dir, config.cache_max_mb << 20, &engine));
         let ticker = Ticker::start(engine.clone())?;
         let stores = crate::store::Stores::new(&config.stores);
         let roots = crate::fs::Roots::new(&config.fs)?;

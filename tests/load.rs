@@ -210,6 +210,71 @@ fn cache_is_used_and_a_corrupt_file_is_recompiled() {
 }
 
 #[test]
+fn cache_is_kept_under_cache_max_mb_least_recently_used_first() {
+    use std::time::{Duration, SystemTime};
+    let (cache, scripts) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write(scripts.path(), "sink.wasm", &wasm(&sink_wat()));
+    let hours_ago = |h: u64| SystemTime::now() - Duration::from_secs(h * 3600);
+    let put = |name: &str, size: usize, modified: SystemTime| {
+        let path = cache.path().join(name);
+        std::fs::write(&path, vec![7u8; size]).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(modified).unwrap();
+        path
+    };
+    let key = |i: u32| format!("{i:064x}");
+    // Three entries of other modules, 400 KiB each, last used 3, 2 and 1
+    // hours ago (the .xxh3's mtime is the last use).
+    for (i, age) in [(1, 3), (2, 2), (3, 1)] {
+        put(&format!("{}.cwasm", key(i)), 400 << 10, hours_ago(age));
+        put(&format!("{}.xxh3", key(i)), 32, hours_ago(age));
+    }
+    // What no key reaches any more, and what a prune must leave alone.
+    let leftovers = [
+        put(&format!("{}.sha256", key(4)), 64, hours_ago(5)),          // key scheme v1
+        put(&format!("{}.cwasm", key(4)), 100 << 10, hours_ago(5)),    // its module, with no .xxh3
+        put(&format!("{}.tmp999-1", key(5)), 50 << 10, hours_ago(2)),  // a crashed writer's temporary
+        put(&format!("{}.xxh3", key(6)), 32, hours_ago(2)),            // a checksum without its module
+    ];
+    let kept = [
+        put(&format!("{}.tmp999-2", key(7)), 10, SystemTime::now()), // a write in progress
+        put("notes.txt", 10, hours_ago(48)),                          // not ours
+    ];
+    let exists = |name: String| cache.path().join(name).exists();
+
+    let config = json!({"cache_dir": cache.path(), "cache_max_mb": 1}).to_string();
+    let rt = Runtime::from_json(Some(&config)).unwrap();
+    assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
+    // 1200 KiB of entries plus the new one is over 1 MiB: the least
+    // recently used goes, both of its files; the others stay.
+    assert!(!exists(format!("{}.cwasm", key(1))) && !exists(format!("{}.xxh3", key(1))), "the oldest entry is evicted");
+    for i in [2, 3] {
+        assert!(exists(format!("{}.cwasm", key(i))) && exists(format!("{}.xxh3", key(i))), "entry {i} is within the cap");
+    }
+    for path in &leftovers {
+        assert!(!path.exists(), "{} is a leftover", path.display());
+    }
+    for path in &kept {
+        assert!(path.exists(), "{} must be left alone", path.display());
+    }
+    let others = [key(2), key(3)];
+    let new_checksum = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "xxh3") && !others.iter().any(|k| p.file_stem().unwrap() == k.as_str()))
+        .expect("the module just compiled is cached");
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x01]).unwrap(), vec![0x91, 0x01]);
+
+    // A hit stamps the entry's last use, so what is used stays.
+    std::fs::File::options().write(true).open(&new_checksum).unwrap().set_modified(hours_ago(10)).unwrap();
+    let rt = Runtime::from_json(Some(&config)).unwrap();
+    assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
+    let stamped = std::fs::metadata(&new_checksum).unwrap().modified().unwrap();
+    assert!(stamped > hours_ago(1), "a cache hit marks the entry used");
+
+    assert_eq!(Runtime::from_json(Some(&json!({"cache_max_mb": 0}).to_string())).err().map(|e| e.code()), Some(400));
+}
+
+#[test]
 fn reload_compiles_only_what_changed() {
     let (dir, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     write(dir.path(), "same.wasm", &wasm(&versioned_wat(1, 0)));

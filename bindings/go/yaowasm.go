@@ -42,15 +42,34 @@ const (
 	CodeInternal   = 500
 )
 
-// Config is the runtime configuration (SPEC §4); zero fields take the
-// library's defaults.
+// Config is the runtime configuration (SPEC §4, the README's config table,
+// docs/ABI.md §9 for the host API keys); zero fields take the library's
+// defaults, and the library validates every field (a bad one is a 400
+// naming its key).
 type Config struct {
 	MaxMemoryMB int         `json:"max_memory_mb,omitempty"` // default 64
 	TimeoutMs   int         `json:"timeout_ms,omitempty"`    // default 1000, per top-level Exec
 	CacheDir    string      `json:"cache_dir,omitempty"`     // precompiled modules
+	CacheMaxMB  int         `json:"cache_max_mb,omitempty"`  // default 512: least recently used modules go past it
 	MaxDepth    int         `json:"max_depth,omitempty"`     // default 32
 	WASI        *WASIConfig `json:"wasi,omitempty"`
-	HTTPAllow   []string    `json:"http_allow,omitempty"`
+	// Host API (docs/ABI.md §5-§9).
+	HTTPAllow            []string               `json:"http_allow,omitempty"`              // host:port or *.domain; default none
+	HTTPMaxResponseBytes int64                  `json:"http_max_response_bytes,omitempty"` // default 10 MiB
+	HTTPTimeoutMs        int                    `json:"http_timeout_ms,omitempty"`         // default 30000
+	HTTPCAFile           string                 `json:"http_ca_file,omitempty"`            // extra CAs (PEM) for https
+	Stores               map[string]StoreConfig `json:"stores,omitempty"`                  // name -> backend; default memory
+	FS                   map[string]string      `json:"fs,omitempty"`                      // root name ("system", "data") -> folder
+}
+
+// StoreConfig is one named store's backend (docs/ABI.md §9). With the gou
+// adapter, Backend "process" sends the store's calls to gou's own stores
+// (stores.<name>.<Method>).
+type StoreConfig struct {
+	Backend    string `json:"backend,omitempty"`     // "memory" (default), "process" or "redis"
+	URL        string `json:"url,omitempty"`         // redis: redis://host:port/db
+	Prefix     string `json:"prefix,omitempty"`      // redis: key prefix (default yao:store:<name>:)
+	MaxEntries int64  `json:"max_entries,omitempty"` // memory: default 100000
 }
 
 // WASIConfig maps guest paths to host folders.

@@ -118,6 +118,49 @@ func TestBadConfig(t *testing.T) {
 	wantCode(t, err, 400)
 }
 
+// Every Config field reaches the library under its documented key: a good
+// value of each is accepted (the library refuses unknown keys), a bad one is
+// refused by that key's own check.
+func TestConfigFieldsReachTheLibrary(t *testing.T) {
+	dir := t.TempDir()
+	good := Config{
+		MaxMemoryMB: 32, TimeoutMs: 500, CacheDir: filepath.Join(dir, "cache"), CacheMaxMB: 64, MaxDepth: 8,
+		WASI:                 &WASIConfig{Preopen: map[string]string{"/data": dir}},
+		HTTPAllow:            []string{"127.0.0.1:8080", "*.example.com"},
+		HTTPMaxResponseBytes: 1 << 20, HTTPTimeoutMs: 2000,
+		Stores: map[string]StoreConfig{
+			"cache":  {Backend: "memory", MaxEntries: 10},
+			"gou":    {Backend: "process"},
+			"shared": {Backend: "redis", URL: "redis://127.0.0.1:6379/0", Prefix: "yao:test:"},
+		},
+		FS: map[string]string{"data": dir, "system": dir},
+	}
+	rt, err := New(good)
+	if err != nil {
+		t.Fatalf("a good config: %v", err)
+	}
+	rt.Close()
+	for _, c := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{CacheMaxMB: 2 << 20}, "cache_max_mb must be"},
+		{Config{HTTPMaxResponseBytes: 2 << 30}, "http_max_response_bytes must be"},
+		{Config{HTTPTimeoutMs: 100_000_000}, "http_timeout_ms must be"},
+		{Config{HTTPCAFile: filepath.Join(dir, "none.pem")}, "http_ca_file"},
+		{Config{HTTPAllow: []string{"no port"}}, "http_allow"},
+		{Config{Stores: map[string]StoreConfig{"s": {Backend: "etcd"}}}, "etcd"},
+		{Config{Stores: map[string]StoreConfig{"s": {Backend: "redis"}}}, "url"},
+		{Config{FS: map[string]string{"data": filepath.Join(dir, "missing")}}, "fs"},
+	} {
+		_, err := New(c.cfg)
+		wantCode(t, err, 400)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: %v, want it to name %q", c.cfg, err, c.want)
+		}
+	}
+}
+
 func TestLoadListUnload(t *testing.T) {
 	dir := t.TempDir()
 	copyFile(testWasm, filepath.Join(dir, "good.wasm"))

@@ -37,7 +37,7 @@ func (q fakeQuery) answer(method string, data maps.Map) share.Record {
 }
 
 func (q fakeQuery) Get(data maps.Map) []share.Record { return []share.Record{q.answer("Get", data)} }
-func (q fakeQuery) First(data maps.Map) share.Record  { return q.answer("First", data) }
+func (q fakeQuery) First(data maps.Map) share.Record { return q.answer("First", data) }
 func (q fakeQuery) Paginate(data maps.Map) share.Paginate {
 	return share.Paginate{Items: []share.Record{q.answer("Paginate", data)}, Total: 1, Next: -1, Prev: -1, Page: 1, PageSize: 20, PageCount: 1}
 }
