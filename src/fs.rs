@@ -86,10 +86,7 @@ impl Roots {
     /// `yao.fs(root, method, args)`: args is a checked MessagePack array; the
     /// answer is MessagePack. `max_read` caps what a read may answer.
     pub fn call(&self, root: &str, method: &str, args: &[u8], max_read: u64) -> Result<Vec<u8>> {
-        let root_dir = self.roots.get(root).ok_or_else(|| {
-            let known: Vec<&str> = self.roots.keys().map(String::as_str).collect();
-            Error::new(FORBIDDEN, format!("fs: root {root:?} is not configured (configured: {known:?})"))
-        })?;
+        let root_dir = self.root(root)?;
         let args = Args::decode(format!("fs {root}: {method}"), args)?;
         let path = |i: usize| args.string(i, "path").and_then(|text| resolve(root_dir, text));
         let written = |n: usize| -> Result<Vec<u8>> { Ok(api_args::encode(&Value::from(n as u64))) };
@@ -194,10 +191,7 @@ impl Roots {
                 args.at_most(2)?;
                 let (from, to) = (path(0)?, path(1)?);
                 refuse_root(&to, method)?;
-                let mut source = open_beneath(&from, libc::O_RDONLY, 0).map_err(|e| io_error(e, &from.shown))?;
-                if !source.metadata().map_err(|e| io_error(e, &from.shown))?.is_file() {
-                    return Err(Error::bad_request(format!("fs: {} is not a file", from.shown)));
-                }
+                let (mut source, _) = open_regular(&from)?;
                 let mut target = open_beneath(&to, libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC, 0o644)
                     .map_err(|e| io_error(e, &to.shown))?;
                 io::copy(&mut source, &mut target).map_err(|e| io_error(e, &to.shown))?;
@@ -207,6 +201,23 @@ impl Roots {
                 "fs: no method {method:?} (ReadFile, ReadFileBuffer, WriteFile, WriteFileBuffer, AppendFile, Exists, IsDir, IsFile, ReadDir, Mkdir, MkdirAll, Remove, RemoveAll, Size, Move, Copy)"
             ))),
         }
+    }
+
+    /// A regular file under `root` opened for reading, with its length: the
+    /// path checks and codes of `ReadFile` (403 escape or root not
+    /// configured, 400 bad path or not a file, 404 missing), for a host API
+    /// that streams the file elsewhere (`http.Post`'s uploads) instead of
+    /// answering it to the guest, so no `max_read` applies.
+    pub(crate) fn open_file(&self, root: &str, path: &str) -> Result<(File, u64)> {
+        let p = resolve(self.root(root)?, path)?;
+        open_regular(&p)
+    }
+
+    fn root(&self, name: &str) -> Result<&Root> {
+        self.roots.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.roots.keys().map(String::as_str).collect();
+            Error::new(FORBIDDEN, format!("fs: root {name:?} is not configured (configured: {known:?})"))
+        })
     }
 }
 
@@ -321,12 +332,19 @@ fn open_beneath(p: &Resolved<'_>, flags: i32, mode: u32) -> io::Result<File> {
     options.open(&p.full)
 }
 
-fn read_file(p: &Resolved<'_>, max_read: u64) -> Result<Vec<u8>> {
+/// Opens a checked path for reading: 400 when it is not a regular file (a
+/// directory, FIFO, device). The length is the open file's own.
+fn open_regular(p: &Resolved<'_>) -> Result<(File, u64)> {
     let file = open_beneath(p, libc::O_RDONLY, 0).map_err(|e| io_error(e, &p.shown))?;
     let meta = file.metadata().map_err(|e| io_error(e, &p.shown))?;
     if !meta.is_file() {
         return Err(Error::bad_request(format!("fs: {} is not a file", p.shown)));
     }
+    Ok((file, meta.len()))
+}
+
+fn read_file(p: &Resolved<'_>, max_read: u64) -> Result<Vec<u8>> {
+    let (file, _) = open_regular(p)?;
     let mut bytes = Vec::new();
     file.take(max_read + 1).read_to_end(&mut bytes).map_err(|e| io_error(e, &p.shown))?;
     if bytes.len() as u64 > max_read {

@@ -4,7 +4,8 @@
 //! They follow `yao.process`: every pointer is read through the bridge (a
 //! wild one ends the call with 500); every other failure comes back to the
 //! guest as an error value in its own encoding; results are written through
-//! `yao_alloc` and packed. The work itself lives in store.rs, fs.rs, http.rs.
+//! `yao_alloc` and packed. The work itself lives in store.rs, fs.rs, http.rs
+//! (which reads uploads through fs.rs's roots).
 
 use crate::api_args;
 use crate::bridge::{self, Guest, Packed};
@@ -160,7 +161,7 @@ pub(crate) fn http(mut caller: Caller<'_, CallState>, method_ptr: i32, method_le
     let args = args(&caller, &guest, args_ptr, args_len, "http args")?;
     let (runtime, deadline) = (caller.data().runtime.clone(), caller.data().budget.deadline);
     let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let answer = (|| runtime.http.call(&method?, &args?, left).map(Some))();
+    let answer = (|| runtime.http.call(&method?, &args?, left, &runtime.roots).map(Some))();
     reply(&mut caller, &guest, answer)
 }
 

@@ -17,11 +17,19 @@
 //! (its session cache included). That connector uses ureq's `unversioned`
 //! transport API, which a ureq minor release may change: Cargo.lock pins it.
 //!
+//! `Post`'s `files` upload files under the fs root `data` as
+//! multipart/form-data (src/multipart.rs): each path is checked and opened by
+//! src/fs.rs exactly as `ReadFile` would (same refusals, same codes), after
+//! the allow-list check, and streamed from the open file; the whole body is
+//! capped at [`MAX_UPLOAD_BYTES`] (413) before anything is sent.
+//!
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
 use crate::api_args::{self, Args};
 use crate::config::Config;
 use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, TIMEOUT, TOO_LARGE};
+use crate::fs::Roots;
+use crate::multipart::Form;
 use rmpv::Value;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -38,6 +46,15 @@ const BAD_GATEWAY: i32 = 502;
 
 /// The longest response head read (ureq 2's limit, kept): past it, a 502.
 const MAX_HEAD_BYTES: usize = 100 * 1024;
+
+/// The fs root that `Post`'s `files` paths are relative to (Yao's
+/// `http.Post` reads them from the app's data folder too).
+pub const UPLOAD_ROOT: &str = "data";
+
+/// The largest multipart body an upload may make, files and fields
+/// together (256 MiB): past it a 413 before any connection. Files are
+/// streamed, so this bounds the work and the wire, not memory.
+pub const MAX_UPLOAD_BYTES: u64 = 256 << 20;
 
 /// One `http_allow` entry.
 #[derive(Debug, Clone)]
@@ -99,18 +116,14 @@ impl Http {
 
     /// `yao.http(method, args)`: args is a checked MessagePack array; the
     /// answer is the MessagePack map `{status, headers, data}`. `left` is
-    /// what remains of the call's own timeout.
-    pub fn call(&self, method: &str, args: &[u8], left: Duration) -> Result<Vec<u8>> {
+    /// what remains of the call's own timeout; `roots` are the fs roots
+    /// uploads read from.
+    pub fn call(&self, method: &str, args: &[u8], left: Duration, roots: &Roots) -> Result<Vec<u8>> {
         let args = Args::decode(format!("http: {method}"), args)?;
         // Positions of Yao's http process args: (verb, url, payload, query, headers, timeout).
         let (verb, url, payload, query, headers, timeout, max) = match method {
             "Get" => ("GET".to_owned(), 0, None, 1, 2, 3, 4),
-            "Post" => {
-                if !matches!(args.get(2), Value::Nil) {
-                    return Err(args.bad(2, "nil: file uploads (files) are not supported"));
-                }
-                ("POST".to_owned(), 0, Some(1), 3, 4, 5, 6)
-            }
+            "Post" => ("POST".to_owned(), 0, Some(1), 3, 4, 5, 6),
             "Put" | "Patch" | "Delete" | "Head" => (method.to_ascii_uppercase(), 0, Some(1), 2, 3, 4, 5),
             "Send" => {
                 let verb = args.string(0, "method")?.to_ascii_uppercase();
@@ -124,6 +137,9 @@ impl Http {
         args.at_most(max)?;
         let mut target = url::Url::parse(args.string(url, "url")?).map_err(|e| args.bad(url, &format!("an absolute URL ({e})")))?;
         self.check_host(&target)?;
+        // Yao's `files`, Post's arg 3: field → path; none (nil, {}) is a plain request.
+        let files = if method == "Post" { upload_files(&args, 2)? } else { Vec::new() };
+        let multipart = !files.is_empty();
         match args.get(query) {
             Value::Nil => {}
             Value::Map(pairs) => {
@@ -153,6 +169,11 @@ impl Http {
             Value::Map(pairs) => {
                 for (k, v) in pairs {
                     let k = k.as_str().ok_or_else(|| args.bad(headers, "a map with string keys"))?;
+                    // A form's type (with its boundary) and length are its own.
+                    let framing = ["content-type", "content-length", "transfer-encoding"];
+                    if multipart && framing.iter().any(|f| k.eq_ignore_ascii_case(f)) {
+                        continue;
+                    }
                     has_content_type |= k.eq_ignore_ascii_case("content-type");
                     let values: Vec<&Value> = match v {
                         Value::Array(items) => items.iter().collect(),
@@ -172,16 +193,20 @@ impl Http {
             }
             _ => return Err(args.bad(headers, "the headers (a map) or nil")),
         }
-        let body = match payload.map(|i| args.get(i)) {
-            None | Some(Value::Nil) => None,
-            Some(Value::Binary(b)) => Some((b.clone(), "application/octet-stream")),
-            Some(Value::String(s)) => Some((s.as_bytes().to_vec(), "text/plain; charset=utf-8")),
-            Some(other) => {
-                let json = crate::value::msgpack_to_json(&api_args::encode(other)).map_err(|e| args.bad(1, &format!("a JSON-able payload ({e})")))?;
-                Some((json.to_string().into_bytes(), "application/json"))
-            }
-        };
         let bad_request = |e: ureq::http::Error| Error::new(BAD_REQUEST, format!("http: {e}"));
+        if multipart {
+            let form = upload_form(&args, 1, &files, roots)?;
+            let request = request.header("content-type", form.content_type()).header("content-length", form.len());
+            let body = ureq::SendBody::from_owned_reader(form.finish());
+            let answer = self.send(request.body(body).map_err(bad_request)?, timeout);
+            return self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout);
+        }
+        let body = match payload.map(|i| (i, args.get(i))) {
+            None | Some((_, Value::Nil)) => None,
+            Some((_, Value::Binary(b))) => Some((b.clone(), "application/octet-stream")),
+            Some((_, Value::String(s))) => Some((s.as_bytes().to_vec(), "text/plain; charset=utf-8")),
+            Some((i, other)) => Some((json_text(&args, i, other)?.into_bytes(), "application/json")),
+        };
         let answer = match body {
             None => self.send(request.body(()).map_err(bad_request)?, timeout),
             Some((bytes, content_type)) => {
@@ -283,6 +308,64 @@ fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
         .with_protocol_versions(&[&rustls::version::TLS12, &rustls::version::TLS13])
         .map_err(|e| Error::new(crate::error::INTERNAL, format!("http: TLS setup: {e}")))
         .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+}
+
+/// `files` at `i` as (field, path) pairs: nil or a map of strings to strings.
+fn upload_files(args: &Args, i: usize) -> Result<Vec<(&str, &str)>> {
+    let expected = "the files (a map of form field to a path under the fs root \"data\") or nil";
+    match args.get(i) {
+        Value::Nil => Ok(Vec::new()),
+        Value::Map(pairs) => pairs.iter().map(|(k, v)| k.as_str().zip(v.as_str()).ok_or_else(|| args.bad(i, expected))).collect(),
+        _ => Err(args.bad(i, expected)),
+    }
+}
+
+/// The multipart body of an upload: each file opened under [`UPLOAD_ROOT`]
+/// (fs.rs's checks and codes), then the payload at `payload` (nil or a map)
+/// as text fields, as gou writes them: strings and bytes as they are,
+/// numbers and bools as text, nil as an empty field, arrays and maps as
+/// JSON. 413 past [`MAX_UPLOAD_BYTES`].
+fn upload_form(args: &Args, payload: usize, files: &[(&str, &str)], roots: &Roots) -> Result<Form> {
+    let mut fields = Vec::new();
+    match args.get(payload) {
+        Value::Nil => {}
+        Value::Map(pairs) => {
+            for (k, v) in pairs {
+                let k = k.as_str().ok_or_else(|| args.bad(payload, "with files, a map with string keys"))?;
+                let value = match v {
+                    Value::Nil => Vec::new(),
+                    Value::Binary(b) => b.clone(),
+                    Value::String(s) => s.as_bytes().to_vec(),
+                    Value::Array(_) | Value::Map(_) | Value::Ext(..) => json_text(args, payload, v)?.into_bytes(),
+                    scalar => text_of(scalar).unwrap_or_default().into_bytes(),
+                };
+                fields.push((k, value));
+            }
+        }
+        _ => return Err(args.bad(payload, "with files, nil or a map of form fields (other payloads cannot go with files)")),
+    }
+    let mut form = Form::new();
+    for (field, path) in files {
+        let (file, len) = roots.open_file(UPLOAD_ROOT, path).map_err(|e| e.context(format!("http: Post files.{field}")))?;
+        let filename = path.rsplit('/').find(|part| !part.is_empty()).unwrap_or(path);
+        form.file(field, filename, file, len, format!("files.{field} ({path})"));
+    }
+    for (name, value) in fields {
+        form.text(name, value);
+    }
+    if form.len() > MAX_UPLOAD_BYTES {
+        return Err(Error::too_large(format!(
+            "http: the upload is {} bytes, over the {MAX_UPLOAD_BYTES}-byte limit (256 MiB) of one request's files and fields",
+            form.len()
+        )));
+    }
+    Ok(form)
+}
+
+/// The value at arg `i` as JSON text; 400 when it has no JSON form.
+fn json_text(args: &Args, i: usize, value: &Value) -> Result<String> {
+    let json = crate::value::msgpack_to_json(&api_args::encode(value)).map_err(|e| args.bad(i, &format!("a JSON-able payload ({e})")))?;
+    Ok(json.to_string())
 }
 
 fn too_large(max: u64) -> Error {

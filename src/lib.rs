@@ -21,6 +21,7 @@ mod http;
 pub mod js;
 mod loader;
 pub mod log;
+mod multipart;
 pub mod names;
 mod nesting;
 pub use nesting::CancelToken;

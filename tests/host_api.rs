@@ -13,6 +13,7 @@ use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use yaowasm::{Error, Runtime};
@@ -633,17 +634,25 @@ fn fs_read_is_capped_by_guest_memory() {
 /// A tiny HTTP/1.1 server on 127.0.0.1 for the tests: each connection on its
 /// own thread, one request per connection.
 fn http_server() -> u16 {
+    counting_http_server().0
+}
+
+/// [`http_server`], with the number of connections it has accepted.
+fn counting_http_server() -> (u16, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
+            count.fetch_add(1, Ordering::SeqCst);
             std::thread::spawn(move || {
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
                 let _ = serve(&mut stream, port);
             });
         }
     });
-    port
+    (port, accepted)
 }
 
 fn serve<S: Read + std::io::Write>(stream: &mut S, port: u16) -> std::io::Result<()> {
@@ -674,8 +683,12 @@ fn serve<S: Read + std::io::Write>(stream: &mut S, port: u16) -> std::io::Result
     let (path, query) = target.split_once('?').unwrap_or((&target, ""));
     let (status, content_type, out): (&str, &str, Vec<u8>) = match path {
         "/echo" => {
-            let echo = json!({"method": method, "query": query, "headers": headers,
-                              "body": String::from_utf8_lossy(&body)});
+            let mut echo = json!({"method": method, "query": query, "headers": headers,
+                                  "body": String::from_utf8_lossy(&body)});
+            let content_type = headers.get("content-type").and_then(Json::as_str).unwrap_or_default();
+            if let Some(boundary) = content_type.strip_prefix("multipart/form-data; boundary=") {
+                echo["form"] = parse_form(&body, boundary);
+            }
             ("200 OK", "application/json; charset=utf-8", echo.to_string().into_bytes())
         }
         "/text" => ("200 OK", "text/plain", b"plain text".to_vec()),
@@ -713,6 +726,49 @@ fn serve<S: Read + std::io::Write>(stream: &mut S, port: u16) -> std::io::Result
         reader.get_mut().write_all(&out)?;
     }
     Ok(())
+}
+
+/// A multipart/form-data body as `{"fields": {name: text}, "files": {name:
+/// {"filename", "type", "bytes": [..]}}, "closed": bool}`, read strictly:
+/// every part must have its headers, and the body must end with the closing
+/// delimiter and nothing after it.
+fn parse_form(body: &[u8], boundary: &str) -> Json {
+    fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len()).position(|w| w == needle)
+    }
+    let (mut fields, mut files) = (serde_json::Map::new(), serde_json::Map::new());
+    let first = format!("--{boundary}\r\n");
+    assert!(body.starts_with(first.as_bytes()), "the body starts with the first boundary");
+    let mut rest = &body[first.len()..];
+    let delimiter = format!("\r\n--{boundary}");
+    loop {
+        let end = find(rest, delimiter.as_bytes()).expect("every part ends with a delimiter");
+        let part = &rest[..end];
+        let head_end = find(part, b"\r\n\r\n").expect("a part has headers");
+        let head = String::from_utf8(part[..head_end].to_vec()).unwrap();
+        let content = &part[head_end + 4..];
+        let param = |key: &str| {
+            let key = format!("{key}=\"");
+            head.find(&key).map(|at| head[at + key.len()..].split('"').next().unwrap().to_owned())
+        };
+        let name = param("name").expect("a part has a name");
+        match param("filename") {
+            Some(filename) => {
+                let kind = head.lines().find_map(|l| l.strip_prefix("Content-Type: ")).unwrap_or_default();
+                files.insert(name, json!({"filename": filename, "type": kind, "bytes": content}));
+            }
+            None => {
+                fields.insert(name, json!(String::from_utf8_lossy(content)));
+            }
+        }
+        rest = &rest[end + delimiter.len()..];
+        if rest == b"--\r\n" {
+            break;
+        }
+        assert!(rest.starts_with(b"\r\n"), "a delimiter is followed by CRLF or --CRLF");
+        rest = &rest[2..];
+    }
+    json!({"fields": fields, "files": files})
 }
 
 fn http(rt: &Runtime, method: &str, args: Json) -> Result<Json, Error> {
@@ -796,7 +852,7 @@ fn http_refusals() {
     assert_eq!(code(http(&rt, "Get", json!([]))), 400);
     assert_eq!(code(http(&rt, "Teleport", json!([base]))), 404);
     assert_eq!(code(http(&rt, "Send", json!(["TRACE", base]))), 400);
-    assert_eq!(code(http(&rt, "Post", json!([base, null, [{"file": "x"}]]))), 400, "files");
+    assert_eq!(code(http(&rt, "Post", json!([base, null, [{"file": "x"}]]))), 400, "files must be a map");
     assert_eq!(code(http(&rt, "Get", json!([base, "q=1"]))), 400, "query must be a map");
     assert_eq!(code(http(&rt, "Get", json!([base, null, {"h": 1}]))), 400, "headers are strings");
     // Size cap: by Content-Length and by counting a chunked body.
@@ -825,6 +881,155 @@ fn http_wildcard_allow() {
     assert_eq!(code(http(&rt, "Get", json!(["http://api.yaowasm.invalid:9/"]))), 502);
     assert_eq!(code(http(&rt, "Get", json!(["http://invalid:9/"]))), 403);
     assert_eq!(code(http(&rt, "Get", json!(["http://api.yaowasm.invalid.evil:9/"]))), 403);
+}
+
+/// An http runtime whose fs root "data" is `base/data`; `base/outside`
+/// holds secret.txt, reachable only by escaping.
+fn upload_runtime(port: u16, base: &std::path::Path) -> (Runtime, tempfile::TempDir) {
+    for d in ["data", "outside"] {
+        std::fs::create_dir_all(base.join(d)).unwrap();
+    }
+    std::fs::write(base.join("outside/secret.txt"), "SECRET").unwrap();
+    http_runtime(port, json!({"fs": {"data": base.join("data")}, "http_max_response_bytes": 1 << 20}))
+}
+
+#[test]
+fn http_post_uploads_files_and_form_fields() {
+    let (port, _) = counting_http_server();
+    let base = tempfile::tempdir().unwrap();
+    let (rt, _dir) = upload_runtime(port, base.path());
+    let data = base.path().join("data");
+    std::fs::create_dir_all(data.join("docs")).unwrap();
+    std::fs::create_dir_all(data.join("bin")).unwrap();
+    std::fs::write(data.join("docs/report.txt"), "quarterly\r\n--not a boundary\r\n").unwrap();
+    let every_byte: Vec<u8> = (0..=255).collect();
+    std::fs::write(data.join("bin/ünïcødé 文件.bin"), &every_byte).unwrap();
+    std::os::unix::fs::symlink("docs/report.txt", data.join("inside_link")).unwrap();
+    let url = format!("http://127.0.0.1:{port}/echo");
+
+    let payload = json!({"title": "Q3 ✓", "n": 7, "ratio": 1.5, "ok": true, "none": null, "nested": {"a": [1, "b"]}});
+    let files = json!({"report": "docs/report.txt", "blob": "./bin//ünïcødé 文件.bin", "we\"ird": "inside_link"});
+    // The caller's Content-Type and Content-Length give way to the form's.
+    let headers = json!({"Content-Type": "application/json", "Content-Length": "5", "X-Token": "t1"});
+    let got = http(&rt, "Post", json!([url, payload, files, {"q": "1"}, headers])).unwrap();
+    assert_eq!(got["status"], json!(200));
+    let echo = &got["data"];
+    assert_eq!((&echo["method"], &echo["query"], &echo["headers"]["x-token"]), (&json!("POST"), &json!("q=1"), &json!("t1")));
+    let content_type = echo["headers"]["content-type"].as_str().unwrap();
+    assert!(content_type.starts_with("multipart/form-data; boundary="), "{content_type}");
+    let form = &echo["form"];
+    assert_eq!(form["fields"], json!({"title": "Q3 ✓", "n": "7", "ratio": "1.5", "ok": "true", "none": "", "nested": "{\"a\":[1,\"b\"]}"}));
+    assert_eq!(form["files"]["report"], json!({"filename": "report.txt", "type": "text/plain", "bytes": b"quarterly\r\n--not a boundary\r\n"}));
+    assert_eq!(form["files"]["blob"], json!({"filename": "ünïcødé 文件.bin", "type": "application/octet-stream", "bytes": every_byte}));
+    // A `"` in a name is escaped as browsers do; a symlink inside the root is followed.
+    assert_eq!(form["files"]["we%22ird"]["filename"], json!("inside_link"));
+    assert_eq!(form["files"]["we%22ird"]["bytes"], form["files"]["report"]["bytes"]);
+
+    // Files only, no payload; and no files (nil or {}) is a plain request.
+    let only = http(&rt, "Post", json!([url, null, {"f": "docs/report.txt"}])).unwrap();
+    assert_eq!(only["data"]["form"]["fields"], json!({}));
+    assert_eq!(only["data"]["form"]["files"]["f"]["filename"], json!("report.txt"));
+    for none in [json!({}), Json::Null] {
+        let plain = http(&rt, "Post", json!([url, {"a": 1}, none])).unwrap();
+        assert_eq!(plain["data"]["headers"]["content-type"], json!("application/json"));
+        assert_eq!(plain["data"]["body"], json!("{\"a\":1}"));
+    }
+    // An empty file is an empty part.
+    std::fs::write(data.join("empty"), "").unwrap();
+    let empty = http(&rt, "Post", json!([url, null, {"e": "empty"}])).unwrap();
+    assert_eq!(empty["data"]["form"]["files"]["e"]["bytes"], json!([]));
+}
+
+#[test]
+fn http_post_upload_refusals_never_reach_the_server() {
+    let (port, accepted) = counting_http_server();
+    let base = tempfile::tempdir().unwrap();
+    let (rt, _dir) = upload_runtime(port, base.path());
+    let (data, outside) = (base.path().join("data"), base.path().join("outside"));
+    std::os::unix::fs::symlink(&outside, data.join("out_dir")).unwrap();
+    std::os::unix::fs::symlink(outside.join("secret.txt"), data.join("out_file")).unwrap();
+    std::os::unix::fs::symlink("../outside/secret.txt", data.join("rel_out")).unwrap();
+    std::os::unix::fs::symlink(outside.join("missing.txt"), data.join("dangling")).unwrap();
+    std::fs::create_dir(data.join("dir")).unwrap();
+    std::fs::write(data.join("ok.txt"), "ok").unwrap();
+    let url = format!("http://127.0.0.1:{port}/echo");
+
+    let refused: &[(Json, Json, i32)] = &[
+        // Escapes: the fs API's codes.
+        (json!({"f": "../outside/secret.txt"}), Json::Null, 403),
+        (json!({"f": "dir/../../outside/secret.txt"}), Json::Null, 403),
+        (json!({"f": outside.join("secret.txt")}), Json::Null, 403),
+        (json!({"f": "/etc/passwd"}), Json::Null, 403),
+        (json!({"f": "out_file"}), Json::Null, 403),
+        (json!({"f": "rel_out"}), Json::Null, 403),
+        (json!({"f": "out_dir/secret.txt"}), Json::Null, 403),
+        (json!({"f": "dangling"}), Json::Null, 403),
+        (json!({"f": "ok.txt\u{0}/x"}), Json::Null, 400),
+        (json!({"f": "n".repeat(256)}), Json::Null, 400),
+        // One bad file among good ones sends nothing.
+        (json!({"a": "ok.txt", "f": "../outside/secret.txt"}), Json::Null, 403),
+        // Missing, not a file.
+        (json!({"f": "missing.txt"}), Json::Null, 404),
+        (json!({"f": "dir"}), Json::Null, 400),
+        (json!({"f": ""}), Json::Null, 400),
+        // Shapes: files a map of strings; with files, the payload nil or a map.
+        (json!({"f": 42}), Json::Null, 400),
+        (json!({"f": ["ok.txt"]}), Json::Null, 400),
+        (json!(["ok.txt"]), Json::Null, 400),
+        (json!("ok.txt"), Json::Null, 400),
+        (json!({"f": "ok.txt"}), json!("raw text"), 400),
+        (json!({"f": "ok.txt"}), json!([1, 2]), 400),
+    ];
+    for (files, payload, expect) in refused {
+        let got = http(&rt, "Post", json!([url, payload, files]));
+        assert_eq!(code(got), *expect, "files {files}, payload {payload}");
+    }
+    // A host not allowed is a 403 before any file is looked at: a missing
+    // file, a bad value, an escape are all 403s for the host.
+    let elsewhere = format!("http://127.0.0.1:{}/echo", port.wrapping_add(1));
+    for files in [json!({"f": "missing.txt"}), json!({"f": 42}), json!("x"), json!({"f": "ok.txt\u{0}"})] {
+        let err = http(&rt, "Post", json!([elsewhere, null, files])).unwrap_err();
+        assert_eq!(err.code(), 403, "{files}: {err}");
+        assert!(err.message().contains("http_allow"), "{err}");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 0, "no refused upload reached the server");
+    // Nothing outside was touched.
+    assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "SECRET");
+    // The message names the field and the path as the guest gave it, never the host path.
+    let err = http(&rt, "Post", json!([url, null, {"avatar": "missing.txt"}])).unwrap_err();
+    assert!(err.message().contains("files.avatar") && err.message().contains("missing.txt"), "{err}");
+    assert!(!err.message().contains(base.path().to_str().unwrap()), "{err}");
+    // The same server answers a good upload (so the count above means something).
+    assert_eq!(http(&rt, "Post", json!([url, null, {"f": "ok.txt"}])).unwrap()["status"], json!(200));
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+
+    // No fs root "data" configured: 403 naming it, server not contacted.
+    let (no_root, _d) = http_runtime(port, json!({}));
+    let err = http(&no_root, "Post", json!([url, null, {"f": "ok.txt"}])).unwrap_err();
+    assert_eq!(err.code(), 403, "{err}");
+    assert!(err.message().contains("\"data\" is not configured"), "{err}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn http_post_upload_over_the_cap_is_413_before_sending() {
+    const MAX_UPLOAD_BYTES: u64 = 256 << 20; // src/http.rs
+    let (port, accepted) = counting_http_server();
+    let base = tempfile::tempdir().unwrap();
+    let (rt, _dir) = upload_runtime(port, base.path());
+    let data = base.path().join("data");
+    // Sparse files: their size is set, no block is written or read.
+    let sparse = |name: &str, len: u64| std::fs::File::create(data.join(name)).unwrap().set_len(len).unwrap();
+    sparse("huge.bin", MAX_UPLOAD_BYTES + 1);
+    sparse("half_a.bin", MAX_UPLOAD_BYTES / 2);
+    sparse("half_b.bin", MAX_UPLOAD_BYTES / 2);
+    let url = format!("http://127.0.0.1:{port}/echo");
+    let err = http(&rt, "Post", json!([url, null, {"f": "huge.bin"}])).unwrap_err();
+    assert_eq!(err.code(), 413, "{err}");
+    assert!(err.message().contains(&MAX_UPLOAD_BYTES.to_string()), "{err}");
+    // The cap is on the whole body: two halves and their part headers.
+    assert_eq!(code(http(&rt, "Post", json!([url, null, {"a": "half_a.bin", "b": "half_b.bin"}]))), 413);
+    assert_eq!(accepted.load(Ordering::SeqCst), 0);
 }
 
 /// A certificate authority and, signed by it, a certificate for `localhost`

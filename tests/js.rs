@@ -363,7 +363,9 @@ function HttpAll(base: string) {
     binary: [binary.headers["content-type"], binary.data instanceof Uint8Array, binary.data],
     missing: http.Get(base + "/nope").status,
     refused: Catch(() => http.Get("http://127.0.0.1:1/x")),
-    upload: Catch(() => http.Post(base + "/echo", null, { f: "x" } as any)),
+    upload: http.Post(base + "/echo", { note: "hi", n: 2 }, { doc: "hello.txt" }, null, { "Content-Type": "text/plain" }).data,
+    upload_out: Catch(() => http.Post(base + "/echo", null, { doc: "link_out/secret.txt" })),
+    upload_bad: Catch(() => http.Post(base + "/echo", null, { doc: 42 } as any)),
   };
 }
 
@@ -577,7 +579,21 @@ fn http_methods_send_what_yao_sends_and_answer_status_headers_data() {
     assert_eq!(out["binary"], json!([["application/octet-stream"], true, "AAEC/w=="]));
     assert_eq!(out["missing"], json!(404));
     assert_eq!(out["refused"]["code"], json!(403));
-    assert_eq!(out["upload"]["code"], json!(400));
+    // Uploads: files under the fs root "data" as multipart/form-data (the
+    // caller's Content-Type replaced), the payload map as form fields.
+    let upload = &out["upload"];
+    let boundary = upload["type"].as_str().unwrap().strip_prefix("multipart/form-data; boundary=").expect("a multipart type").to_owned();
+    let body = upload["body"].as_str().unwrap();
+    assert!(body.starts_with(&format!("--{boundary}\r\n")) && body.ends_with(&format!("--{boundary}--\r\n")), "{body}");
+    for part in [
+        "Content-Disposition: form-data; name=\"doc\"; filename=\"hello.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n",
+        "Content-Disposition: form-data; name=\"note\"\r\n\r\nhi\r\n",
+        "Content-Disposition: form-data; name=\"n\"\r\n\r\n2\r\n",
+    ] {
+        assert!(body.contains(part), "{part:?} in {body}");
+    }
+    assert_eq!(out["upload_out"]["code"], json!(403), "a symlink out of the root");
+    assert_eq!(out["upload_bad"]["code"], json!(400), "a path that is not a string");
 }
 
 #[test]

@@ -97,8 +97,12 @@ type HttpHeaders = Record<string, string | string[]>;
  * A trailing `timeoutMs` after the documented args caps that request. */
 declare const http: {
   Get(url: string, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
-  /** `files` must be null or absent: uploads are not supported (400). */
-  Post(url: string, payload?: any, files?: null, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  /** `files` uploads files as multipart/form-data: form field → path under
+   * the fs root "data" (checked as `FS("data")` checks paths: 403 outside the
+   * root or no such root, 404 missing). With files, `payload` is null or an
+   * object whose entries become text fields (objects and arrays as JSON), and
+   * the Content-Type is the form's. At most 256 MiB in all (413). */
+  Post(url: string, payload?: any, files?: Record<string, string> | null, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
   Put(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
   Patch(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
   Delete(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;

@@ -229,9 +229,11 @@ int32_t yao_store_del(const char *name, const char *key, yao_answer *out);
    Paths are relative to the root. */
 int32_t yao_fs(const char *root, const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
 /* An HTTP request: Get [url, query?, headers?, timeout_ms?], Post [url,
-   payload?, nil, query?, headers?, timeout_ms?], Put/Patch/Delete/Head [url,
+   payload?, files?, query?, headers?, timeout_ms?], Put/Patch/Delete/Head [url,
    payload?, query?, headers?, timeout_ms?], Send [method, url, payload?,
-   query?, headers?, timeout_ms?]. Result: {status, headers, data}. */
+   query?, headers?, timeout_ms?]. Result: {status, headers, data}. Post's
+   files, a map of form field to a path under the fs root "data", uploads
+   them as multipart/form-data (docs/ABI.md §7). */
 int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
 /* A QueryDSL query, run by the host as the process query.Run. args:
    [dsl, bindings?, engine?, method?] (docs/ABI.md §8). */

@@ -140,7 +140,8 @@ func (c HTTPClient) Get(url string, opts ...HTTPOption) (*Response, error) {
 
 // Post sends a POST request with payload as its body.
 func (c HTTPClient) Post(url string, payload any, opts ...HTTPOption) (*Response, error) {
-	// The nil after the payload is Yao's `files` (uploads are not supported).
+	// The nil after the payload is Yao's `files`: the runtime takes uploads
+	// (docs/ABI.md §7), this SDK does not send them yet.
 	return c.request("Post", append([]any{url, payload, nil}, tail(opts)...)...)
 }
 

@@ -118,7 +118,8 @@ export namespace http {
   export function Post(
     url: string, payload: Value = Value.nil(), query: Value = Value.nil(), headers: Value = Value.nil(), timeoutMs: i64 = 0,
   ): Response {
-    // The nil is Yao's `files`: uploads are not supported.
+    // The nil is Yao's `files`: the runtime takes uploads (docs/ABI.md §7),
+    // this SDK does not send them yet.
     return call("Post", trimmed([Value.fromString(url), payload, Value.nil(), query, headers, timeout(timeoutMs)]));
   }
 

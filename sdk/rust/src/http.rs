@@ -12,6 +12,10 @@
 //!     .query("notify", "no")
 //!     .json(&user)?
 //!     .send()?; // Yao's http.Put
+//! let uploaded = yao_guest::http::Request::post("http://api.internal:8080/avatars")
+//!     .file("avatar", "uploads/ada.png") // under the fs root "data"
+//!     .json(BTreeMap::from([("user", "ada")]))? // form fields
+//!     .send()?; // Yao's http.Post, as multipart/form-data
 //! ```
 //!
 //! Every status is an `Ok(Response)`; `Err` is for a refused host (403), a
@@ -48,8 +52,8 @@ impl Response {
 }
 
 /// A request to build up and `send`: `Request::new` sends it with the
-/// `Send` method, `Request::put`/`patch`/`delete`/`head` with Yao's
-/// `Put`/`Patch`/`Delete`/`Head`.
+/// `Send` method, `Request::post`/`put`/`patch`/`delete`/`head` with Yao's
+/// `Post`/`Put`/`Patch`/`Delete`/`Head`.
 #[derive(Debug, Clone)]
 pub struct Request {
     /// `Some("Put")` etc.: sent as that method; `None`: as `Send`.
@@ -59,17 +63,34 @@ pub struct Request {
     payload: Value,
     query: Vec<(Value, Value)>,
     headers: Vec<(Value, Value)>,
+    /// Form field → path under the fs root `data` (Post only).
+    files: Vec<(Value, Value)>,
     timeout: Option<Duration>,
 }
 
 impl Request {
     /// `method`: GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS.
     pub fn new(method: &str, url: &str) -> Request {
-        Request { process: None, method: method.to_owned(), url: url.to_owned(), payload: Value::Nil, query: vec![], headers: vec![], timeout: None }
+        Request {
+            process: None,
+            method: method.to_owned(),
+            url: url.to_owned(),
+            payload: Value::Nil,
+            query: vec![],
+            headers: vec![],
+            files: vec![],
+            timeout: None,
+        }
     }
 
     fn named(process: &'static str, url: &str) -> Request {
         Request { process: Some(process), ..Request::new(&process.to_ascii_uppercase(), url) }
+    }
+
+    /// A POST request, sent as Yao's `http.Post`: the one that takes
+    /// [`Request::file`] uploads.
+    pub fn post(url: &str) -> Request {
+        Request::named("Post", url)
     }
 
     /// A PUT request, sent as Yao's `http.Put`.
@@ -120,6 +141,18 @@ impl Request {
         self
     }
 
+    /// Uploads the file at `path`, relative to the runtime's fs root `data`,
+    /// as the form field `field`: the request goes as multipart/form-data
+    /// (its Content-Type set by the runtime), and a [`json`](Request::json)
+    /// payload must then be a map, whose entries become text fields. Only
+    /// for [`Request::post`] (`send` answers a 400 for another method); the
+    /// runtime refuses a path outside the root (403), a missing file (404)
+    /// and more than 256 MiB in all (413) (docs/ABI.md §7).
+    pub fn file(mut self, field: &str, path: &str) -> Request {
+        self.files.push((Value::from(field), Value::from(path)));
+        self
+    }
+
     /// This request's timeout (capped by the runtime's `http_timeout_ms`).
     pub fn timeout(mut self, timeout: Duration) -> Request {
         self.timeout = Some(timeout);
@@ -127,13 +160,18 @@ impl Request {
     }
 
     pub fn send(self) -> Result<Response, Error> {
+        if !self.files.is_empty() && self.process != Some("Post") {
+            return Err(Error::bad_request("http: files are uploaded by Request::post only (Yao's http.Post)"));
+        }
         let map = |pairs: Vec<(Value, Value)>| if pairs.is_empty() { Value::Nil } else { Value::Map(pairs) };
         let timeout = self.timeout.map_or(Value::Nil, |t| Value::from(t.as_millis().max(1) as u64));
-        let tail = [Value::from(self.url), self.payload, map(self.query), map(self.headers), timeout];
+        let (url, payload, query, headers) = (Value::from(self.url), self.payload, map(self.query), map(self.headers));
         match self.process {
+            // Post: [url, payload, files, query, headers, timeout_ms].
+            Some("Post") => call("Post", vec![url, payload, map(self.files), query, headers, timeout]),
             // Put, Patch, Delete, Head: [url, payload, query, headers, timeout_ms].
-            Some(process) => call(process, tail.into()),
-            None => call("Send", std::iter::once(Value::from(self.method)).chain(tail).collect()),
+            Some(process) => call(process, vec![url, payload, query, headers, timeout]),
+            None => call("Send", vec![Value::from(self.method), url, payload, query, headers, timeout]),
         }
     }
 }

@@ -185,7 +185,7 @@ fn host_api_calls_mirror_yao_process_names() {
             "stores.cache.GetSet" => mp(7),
             "fs.data.ReadFile" => mp("text"),
             "fs.data.Exists" => mp(true),
-            "http.Get" | "http.Send" | "http.Patch" | "http.Head" => mp(serde_json_like()),
+            "http.Get" | "http.Send" | "http.Patch" | "http.Head" | "http.Post" => mp(serde_json_like()),
             "query.Run" => mp(vec![1, 2]),
             "stores.cache.Len" => return Err(Error::new(502, "redis down")),
             _ => vec![0xc0],
@@ -210,6 +210,17 @@ fn host_api_calls_mirror_yao_process_names() {
     http::Request::patch("http://h:1/").query("q", "a").header("X", "y").text("body").send().unwrap();
     http::Request::head("http://h:1/").timeout(Duration::from_millis(20)).send().unwrap();
     http::head("http://h:1/").unwrap();
+    http::Request::post("http://h:1/up")
+        .file("avatar", "uploads/ada.png")
+        .file("cv", "uploads/cv.pdf")
+        .json(std::collections::BTreeMap::from([("user", "ada")]))
+        .unwrap()
+        .header("X", "y")
+        .send()
+        .unwrap();
+    http::Request::post("http://h:1/").text("plain").send().unwrap();
+    let refused = http::Request::put("http://h:1/").file("f", "a.txt").send().unwrap_err();
+    assert_eq!(refused.code, 400, "files go with post only: {refused:?}");
     assert_eq!(query::run::<_, Vec<i64>>(std::collections::BTreeMap::from([("from", "user")])).unwrap(), vec![1, 2]);
     let names: Vec<String> = seen.borrow().iter().map(|(n, _)| n.clone()).collect();
     assert_eq!(
@@ -217,7 +228,7 @@ fn host_api_calls_mirror_yao_process_names() {
         [
             "stores.cache.Get", "stores.other.Get", "stores.cache.Set", "stores.cache.Set", "stores.cache.Del",
             "stores.cache.Keys", "stores.cache.GetSet", "stores.cache.Len", "fs.data.ReadFile", "fs.data.Exists",
-            "http.Get", "http.Send", "http.Patch", "http.Head", "http.Head", "query.Run",
+            "http.Get", "http.Send", "http.Patch", "http.Head", "http.Head", "http.Post", "http.Post", "query.Run",
         ]
     );
     let calls = seen.borrow();
@@ -228,6 +239,20 @@ fn host_api_calls_mirror_yao_process_names() {
     assert_eq!(calls[12].1, value_of(&mp(("http://h:1/", "body", q, x, ()))), "Request::patch: http.Patch");
     assert_eq!(calls[13].1, value_of(&mp(("http://h:1/", (), (), (), 20))), "Request::head: http.Head");
     assert_eq!(calls[14].1, value_of(&mp(("http://h:1/",))));
+    let files = Value::Map(vec![
+        (Value::from("avatar"), Value::from("uploads/ada.png")),
+        (Value::from("cv"), Value::from("uploads/cv.pdf")),
+    ]);
+    let expected = Value::Array(vec![
+        Value::from("http://h:1/up"),
+        value_of(&mp(std::collections::BTreeMap::from([("user", "ada")]))),
+        files,
+        Value::Nil,
+        value_of(&mp(std::collections::BTreeMap::from([("X", "y")]))),
+        Value::Nil,
+    ]);
+    assert_eq!(calls[15].1, expected, "Request::post with files: http.Post [url, payload, files, query, headers, timeout]");
+    assert_eq!(calls[16].1, value_of(&mp(("http://h:1/", "plain", (), (), (), ()))), "Request::post without files: files nil");
 }
 
 fn serde_json_like() -> std::collections::BTreeMap<&'static str, Value> {
