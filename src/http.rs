@@ -9,7 +9,9 @@
 //! ureq 3's blocking agent (HTTP/1.1); `https://` goes through rustls on ring,
 //! trusting the bundled Mozilla roots (webpki-roots, so the answer does not
 //! depend on the machine's CA store) plus the PEM file named by
-//! `http_ca_file`. A certificate that does not verify is a 502.
+//! `http_ca_file`. A certificate that does not verify is a 502. A host
+//! allowed only by a `*.domain` entry never reaches loopback, link-local or
+//! unspecified addresses (src/http_resolve.rs): 403.
 //!
 //! ureq's own TLS config can only trust the Mozilla roots *or* a list of
 //! certificates, so TLS is a connector of ours ([`TlsConnector`]) in ureq's
@@ -29,6 +31,7 @@ use crate::api_args::{self, Args};
 use crate::config::Config;
 use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, TIMEOUT, TOO_LARGE};
 use crate::fs::Roots;
+use crate::http_resolve::{GuardedResolver, Refused};
 use crate::multipart::Form;
 use rmpv::Value;
 use rustls::pki_types::pem::PemObject;
@@ -105,10 +108,19 @@ impl Http {
             .max_idle_connections_per_host(8)
             .build();
         let connector = ().chain(TcpConnector::default()).chain(tls);
-        let agent = ureq::Agent::with_parts(agent_config, connector, ureq::unversioned::resolver::DefaultResolver::default());
+        let allow: Vec<Allow> = config.http_allow.iter().filter_map(|e| Allow::parse(e)).collect();
+        let exact = allow
+            .iter()
+            .filter_map(|a| match a {
+                Allow::Exact(host, port) => Some((host.clone(), *port)),
+                Allow::Suffix(_) => None,
+            })
+            .collect();
+        let resolver = GuardedResolver::new(ureq::unversioned::resolver::DefaultResolver::default(), exact);
+        let agent = ureq::Agent::with_parts(agent_config, connector, resolver);
         Ok(Http {
             agent,
-            allow: config.http_allow.iter().filter_map(|e| Allow::parse(e)).collect(),
+            allow,
             max_bytes: config.http_max_response_bytes,
             timeout: Duration::from_millis(config.http_timeout_ms),
         })
@@ -417,6 +429,7 @@ fn http_error(e: ureq::Error, timeout: Duration) -> Error {
         return Error::new(TIMEOUT, format!("http: no answer within {} ms", timeout.as_millis()));
     }
     match e {
+        ureq::Error::Io(e) if e.get_ref().is_some_and(|inner| inner.is::<Refused>()) => Error::new(FORBIDDEN, format!("http: {e}")),
         ureq::Error::LargeResponseHeader(_, max) => Error::new(BAD_GATEWAY, format!("http: the response head is longer than {max} bytes")),
         ureq::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
             Error::new(BAD_GATEWAY, "http: the connection was closed before the response (unexpected EOF)")

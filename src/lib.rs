@@ -18,6 +18,7 @@ pub mod fuzzing;
 mod host;
 mod host_api;
 mod http;
+mod http_resolve;
 pub mod js;
 mod loader;
 pub mod log;

@@ -836,6 +836,25 @@ fn http_every_method() {
     assert_eq!(redirect["status"], json!(302), "redirects are not followed");
 }
 
+/// A host allowed only by a `*.domain` entry never reaches the host itself
+/// (loopback here; link-local and unspecified in src/http_resolve.rs's unit
+/// tests), however its name resolves; an exact entry for the same place
+/// does. `*.0.0.1` stands in for a wildcard whose DNS answers 127.0.0.1: it
+/// matches the name "127.0.0.1", and no name lookup leaves the machine.
+#[test]
+fn http_a_wildcard_entry_never_reaches_the_host_itself() {
+    let (port, accepted) = counting_http_server();
+    let url = format!("http://127.0.0.1:{port}/echo");
+    let (wildcard, _dir) = runtime(&json!({"http_allow": ["*.0.0.1"], "timeout_ms": 5000}));
+    let err = http(&wildcard, "Get", json!([url])).unwrap_err();
+    assert_eq!(err.code(), 403, "{err}");
+    assert!(err.to_string().contains("127.0.0.1 is allowed only by a *.domain entry of http_allow"), "{err}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 0, "refused before connecting");
+    let (exact, _dir) = runtime(&json!({"http_allow": ["*.0.0.1", format!("127.0.0.1:{port}")], "timeout_ms": 5000}));
+    assert_eq!(http(&exact, "Get", json!([url])).unwrap()["status"], json!(200), "named exactly, it is reached");
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
 #[test]
 fn http_refusals() {
     let port = http_server();
