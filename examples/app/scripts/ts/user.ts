@@ -137,8 +137,9 @@ function HttpMethods(base: string) {
   return { put, patch, delete: del, head, options };
 }
 
-/** Query(dsl): the rows the host's QueryDSL answers (this function shadows
- * the global Query inside the file, hence globalThis). */
+/** Query(dsl): what the host's QueryDSL answers for the DSL on the default
+ * engine (Run, as every language's Query does: [dsl] goes to query.Run).
+ * This function shadows the global Query inside the file, hence globalThis. */
 function Query(dsl: Record<string, unknown>): unknown {
-  return new globalThis.Query().Get(dsl);
+  return new globalThis.Query().Run(dsl);
 }
