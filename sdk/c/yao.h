@@ -233,8 +233,29 @@ int32_t yao_fs(const char *root, const char *method, const uint8_t *args, size_t
    payload?, query?, headers?, timeout_ms?], Send [method, url, payload?,
    query?, headers?, timeout_ms?]. Result: {status, headers, data}. Post's
    files, a map of form field to a path under the fs root "data", uploads
-   them as multipart/form-data (docs/ABI.md §7). */
+   them as multipart/form-data (docs/ABI.md §7); yao_http_post_files below
+   builds those args. */
 int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
+/* One upload of yao_http_post_files: the file at `path` (NUL-terminated,
+   relative to the runtime's fs root "data") goes as the form field `field`. */
+typedef struct yao_file {
+    const char *field;
+    const char *path;
+} yao_file;
+/* Yao's http.Post with uploads: sends Post [url, fields, files] through
+   yao_http. The `n_files` files (give each field once) go as
+   multipart/form-data, the runtime setting its Content-Type and streaming
+   them from disk; `fields` is ONE encoded value, a map whose entries become
+   text fields (numbers and bools as text, nil empty, arrays and maps as
+   JSON), or NULL/0 for none. n_files 0 sends a plain POST with `fields` as
+   its JSON body. Answers like yao_http: {status, headers, data}, or 400 (a
+   `fields` that is not one value, or with files not a map), 403 (host not
+   allowed, or a path outside "data"), 404 (a missing file), 413 (more than
+   256 MiB in all), 408, 502. For a query, headers or a timeout, write the
+   args array [url, fields, files, query, headers, timeout_ms] yourself
+   (files: a map of field -> path) and call yao_http("Post", ...). */
+int32_t yao_http_post_files(const char *url, const uint8_t *fields, size_t fields_len, const yao_file *files,
+                            size_t n_files, yao_answer *out);
 /* A QueryDSL query, run by the host as the process query.Run. args:
    [dsl, bindings?, engine?, method?] (docs/ABI.md §8). */
 int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out);
@@ -1043,6 +1064,47 @@ void yao_answer_free(yao_answer *a) {
     a->len = 0;
     a->message = 0;
     a->message_len = 0;
+}
+
+int32_t yao_http_post_files(const char *url, const uint8_t *fields, size_t fields_len, const yao_file *files,
+                            size_t n_files, yao_answer *out) {
+    const char *bad = 0;
+    int32_t code = 400;
+    yao_reader one = yao_reader_make(fields, fields ? fields_len : 0);
+    if (fields && fields_len && (!yao_skip(&one) || !yao_reader_done(&one)))
+        bad = "yao_http_post_files: fields must be one encoded value";
+    else if ((n_files && !files) || n_files != (uint32_t)n_files)
+        bad = "yao_http_post_files: bad files";
+    yao_writer a;
+    yao_writer_init(&a);
+    if (!bad) {
+        yao_write_array(&a, 3);
+        yao_write_cstr(&a, url);
+        if (fields && fields_len) yao_write_raw(&a, fields, fields_len);
+        else yao_write_nil(&a);
+        if (n_files) {
+            yao_write_map(&a, (uint32_t)n_files);
+            for (size_t i = 0; i < n_files; i++) {
+                yao_write_cstr(&a, files[i].field);
+                yao_write_cstr(&a, files[i].path);
+            }
+        } else {
+            yao_write_nil(&a);
+        }
+        if (a.failed) bad = "out of memory", code = 500;
+    }
+    if (bad) {
+        yao_writer_free(&a);
+        out->code = code;
+        out->data = 0;
+        out->len = 0;
+        out->message = bad;
+        out->message_len = (uint32_t)yao__strlen(bad);
+        return code;
+    }
+    code = yao_http("Post", a.data, a.len, out);
+    yao_writer_free(&a);
+    return code;
 }
 
 void yao_log_trace(const char *msg) { yao_log(YAO_TRACE, msg, yao__strlen(msg)); }

@@ -85,6 +85,8 @@ func (h apiHost) Process(name string, args []any) (any, error) {
 		return h[args[0].(string)], nil
 	case "http.Get":
 		return map[string]any{"status": 200, "headers": map[string]any{"content-type": []any{"text/plain"}}, "data": "pong"}, nil
+	case "http.Post": // [url, payload, files]: answers what it would upload
+		return map[string]any{"status": 201, "data": map[string]any{"fields": args[1], "files": args[2]}}, nil
 	}
 	return nil, yao.NewError(403, name+": refused")
 }
@@ -120,6 +122,23 @@ func ExampleHTTPClient_Get() {
 	fmt.Println(resp.Status, resp.Header("Content-Type"), resp.Data)
 	// Output:
 	// 200 text/plain pong
+}
+
+func ExampleWithFile() {
+	yao.SetTestHost(apiHost{})
+	defer yao.SetTestHost(nil)
+
+	// The file avatars/ada.png under the runtime's fs root "data" goes as the
+	// form field "avatar", the payload's entries as text fields.
+	resp, err := yao.HTTP.Post("http://127.0.0.1:8080/avatars", map[string]any{"user": "ada"},
+		yao.WithFile("avatar", "avatars/ada.png"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(resp.Status, resp.Data)
+	// Output:
+	// 201 map[fields:map[user:ada] files:map[avatar:avatars/ada.png]]
 }
 
 func ExampleFS() {

@@ -307,6 +307,13 @@ func TestHTTPArguments(t *testing.T) {
 		func() (*Response, error) { return HTTP.Get(url, WithTimeout(time.Nanosecond)) },
 		func() (*Response, error) { return HTTP.Post(url, payload) },
 		func() (*Response, error) { return HTTP.Post(url, nil, WithHeader("X-Token", "t")) },
+		func() (*Response, error) {
+			return HTTP.Post(url, map[string]any{"user": "ada"}, WithFile("doc", "up/a.txt"), WithFile("raw", "up/b.bin"),
+				WithFile("doc", "up/c.txt"))
+		},
+		func() (*Response, error) {
+			return HTTP.Post(url, nil, WithFile("doc", "a.txt"), WithTimeout(time.Second))
+		},
 		func() (*Response, error) { return HTTP.Put(url, "text") },
 		func() (*Response, error) { return HTTP.Patch(url, []byte{1}, WithQuery("q", "a"), WithQuery("q", "b")) },
 		func() (*Response, error) { return HTTP.Delete(url) },
@@ -330,6 +337,8 @@ func TestHTTPArguments(t *testing.T) {
 		hostCall("http.Get", url, nil, nil, int64(1)),
 		hostCall("http.Post", url, payload),
 		hostCall("http.Post", url, nil, nil, nil, map[string]any{"X-Token": "t"}),
+		hostCall("http.Post", url, map[string]any{"user": "ada"}, map[string]any{"doc": "up/c.txt", "raw": "up/b.bin"}),
+		hostCall("http.Post", url, nil, map[string]any{"doc": "a.txt"}, nil, nil, int64(1000)),
 		hostCall("http.Put", url, "text"),
 		hostCall("http.Patch", url, []byte{1}, map[string]any{"q": []any{"a", "b"}}),
 		hostCall("http.Delete", url),
@@ -365,6 +374,29 @@ func TestHTTPErrors(t *testing.T) {
 	if code, _ := codeOf(t, err); code != 400 {
 		t.Fatalf("unencodable payload: %d", code)
 	}
+}
+
+func TestHTTPFilesGoWithPostOnly(t *testing.T) {
+	r := record(t, map[string]any{"http.Put": map[string]any{"status": 200}, "http.Send": map[string]any{"status": 200}})
+	file := WithFile("doc", "a.txt")
+	_, err := HTTP.Put("http://h/", nil, file)
+	if code, msg := codeOf(t, err); code != 400 || msg != "http.Put: WithFile uploads go with Post only (Yao's http.Post)" {
+		t.Fatalf("Put: %d %q", code, msg)
+	}
+	for name, request := range map[string]func() (*Response, error){
+		"Get":    func() (*Response, error) { return HTTP.Get("http://h/", file) },
+		"Patch":  func() (*Response, error) { return HTTP.Patch("http://h/", nil, file) },
+		"Delete": func() (*Response, error) { return HTTP.Delete("http://h/", file) },
+		"Head":   func() (*Response, error) { return HTTP.Head("http://h/", file) },
+		"Send":   func() (*Response, error) { return HTTP.Send("POST", "http://h/", nil, file) },
+	} {
+		if _, err := request(); err == nil {
+			t.Fatalf("%s took a file", name)
+		} else if code, _ := codeOf(t, err); code != 400 {
+			t.Fatalf("%s: %d", name, code)
+		}
+	}
+	r.expect(t) // none of them reached the host
 }
 
 func TestQuery(t *testing.T) {

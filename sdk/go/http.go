@@ -14,10 +14,13 @@ import (
 //		yao.WithQuery("page", "2"), yao.WithHeader("X-Token", token))
 //	resp, err := yao.HTTP.Post(url, map[string]any{"name": "Ada"},
 //		yao.WithTimeout(2*time.Second))
+//	resp, err := yao.HTTP.Post(url, map[string]any{"user": "ada"},
+//		yao.WithFile("avatar", "uploads/ada.png")) // multipart/form-data
 //
 // A payload of nil sends no body, []byte is sent as it is (as
 // application/octet-stream unless a Content-Type header says otherwise), a
-// string as text/plain, anything else as JSON.
+// string as text/plain, anything else as JSON. A Post with WithFile options
+// uploads files from the runtime's fs root "data" instead (see WithFile).
 //
 // Every status, 4xx and 5xx included, is a Response; the error is for what
 // kept the request from being answered: 400 a bad URL, method or argument,
@@ -51,12 +54,14 @@ func (r *Response) Header(name string) string {
 	return ""
 }
 
-// HTTPOption sets the query, headers or timeout of a request.
+// HTTPOption sets the query, headers, timeout or (for Post) the uploaded
+// files of a request.
 type HTTPOption func(*httpOptions)
 
 type httpOptions struct {
 	query   map[string][]string
 	headers map[string][]string
+	files   map[string]any
 	timeout time.Duration
 }
 
@@ -77,6 +82,25 @@ func WithHeader(name, value string) HTTPOption {
 // script call's own timeout.
 func WithTimeout(timeout time.Duration) HTTPOption {
 	return func(o *httpOptions) { o.timeout = timeout }
+}
+
+// WithFile uploads the file at path, relative to the runtime's fs root
+// "data", as the form field `field` (Yao's http.Post `files`): the request
+// then goes as multipart/form-data, its Content-Type set by the runtime, with
+// one part per file and, when the payload is a map, one text field per entry
+// (strings as they are, numbers and bools as text, nil empty, arrays and
+// maps as JSON); any other payload but nil is a 400. A field given twice
+// keeps the last path. For Post only: any other method answers a 400 without
+// calling the host. The runtime refuses a path outside the root (403), a
+// missing file (404) and more than 256 MiB in all (413), before any
+// connection (docs/ABI.md §7).
+func WithFile(field, path string) HTTPOption {
+	return func(o *httpOptions) {
+		if o.files == nil {
+			o.files = map[string]any{}
+		}
+		o.files[field] = path
+	}
 }
 
 func appendPair(m map[string][]string, key, value string) map[string][]string {
@@ -104,19 +128,31 @@ func pairs(m map[string][]string) any {
 	return out
 }
 
-// tail is the [query, headers, timeout_ms] every method ends its args with.
-func tail(opts []HTTPOption) []any {
+// send calls the http import's method with head (the args before the
+// options) followed by Post's files, then the [query, headers, timeout_ms]
+// every method ends its args with.
+func (c HTTPClient) send(method string, head []any, opts []HTTPOption) (*Response, error) {
 	var o httpOptions
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&o)
 		}
 	}
+	args := head
+	if method == "Post" {
+		var files any // nil when there are none: a plain request
+		if len(o.files) > 0 {
+			files = o.files
+		}
+		args = append(args, files)
+	} else if len(o.files) > 0 {
+		return nil, Errorf(400, "http.%s: WithFile uploads go with Post only (Yao's http.Post)", method)
+	}
 	var timeout any
 	if o.timeout > 0 {
 		timeout = int64((o.timeout + time.Millisecond - 1) / time.Millisecond)
 	}
-	return []any{pairs(o.query), pairs(o.headers), timeout}
+	return c.request(method, append(args, pairs(o.query), pairs(o.headers), timeout)...)
 }
 
 // request calls the http import with args, trailing nils left out.
@@ -135,40 +171,41 @@ func (HTTPClient) request(method string, args ...any) (*Response, error) {
 
 // Get sends a GET request.
 func (c HTTPClient) Get(url string, opts ...HTTPOption) (*Response, error) {
-	return c.request("Get", append([]any{url}, tail(opts)...)...)
+	return c.send("Get", []any{url}, opts)
 }
 
-// Post sends a POST request with payload as its body.
+// Post sends a POST request with payload as its body, or, with WithFile
+// options, uploads those files as multipart/form-data with payload's
+// entries as form fields (a map payload, or nil).
 func (c HTTPClient) Post(url string, payload any, opts ...HTTPOption) (*Response, error) {
-	// The nil after the payload is Yao's `files`: the runtime takes uploads
-	// (docs/ABI.md §7), this SDK does not send them yet.
-	return c.request("Post", append([]any{url, payload, nil}, tail(opts)...)...)
+	return c.send("Post", []any{url, payload}, opts)
 }
 
 // Put sends a PUT request with payload as its body.
 func (c HTTPClient) Put(url string, payload any, opts ...HTTPOption) (*Response, error) {
-	return c.request("Put", append([]any{url, payload}, tail(opts)...)...)
+	return c.send("Put", []any{url, payload}, opts)
 }
 
 // Patch sends a PATCH request with payload as its body.
 func (c HTTPClient) Patch(url string, payload any, opts ...HTTPOption) (*Response, error) {
-	return c.request("Patch", append([]any{url, payload}, tail(opts)...)...)
+	return c.send("Patch", []any{url, payload}, opts)
 }
 
 // Delete sends a DELETE request without a body (use Send for one).
 func (c HTTPClient) Delete(url string, opts ...HTTPOption) (*Response, error) {
-	return c.request("Delete", append([]any{url, nil}, tail(opts)...)...)
+	return c.send("Delete", []any{url, nil}, opts)
 }
 
 // Head sends a HEAD request.
 func (c HTTPClient) Head(url string, opts ...HTTPOption) (*Response, error) {
-	return c.request("Head", append([]any{url, nil}, tail(opts)...)...)
+	return c.send("Head", []any{url, nil}, opts)
 }
 
 // Send sends a request with any method (GET, POST, PUT, PATCH, DELETE, HEAD
-// or OPTIONS, in any case) and payload as its body (nil: none).
+// or OPTIONS, in any case) and payload as its body (nil: none). It takes no
+// files: uploads go with Post.
 func (c HTTPClient) Send(method, url string, payload any, opts ...HTTPOption) (*Response, error) {
-	return c.request("Send", append([]any{method, url, payload}, tail(opts)...)...)
+	return c.send("Send", []any{method, url, payload}, opts)
 }
 
 // decodeResponse reads Yao's {status, headers, data} map.

@@ -114,13 +114,31 @@ export namespace http {
     return call("Get", trimmed([Value.fromString(url), query, headers, timeout(timeoutMs)]));
   }
 
-  /** POST `url` with `payload`. */
+  /** POST `url` with `payload` (no uploads: see PostFiles). */
   export function Post(
     url: string, payload: Value = Value.nil(), query: Value = Value.nil(), headers: Value = Value.nil(), timeoutMs: i64 = 0,
   ): Response {
-    // The nil is Yao's `files`: the runtime takes uploads (docs/ABI.md §7),
-    // this SDK does not send them yet.
+    // The nil is Yao's `files`, which PostFiles sends.
     return call("Post", trimmed([Value.fromString(url), payload, Value.nil(), query, headers, timeout(timeoutMs)]));
+  }
+
+  /**
+   * POST `url` uploading files, Yao's http.Post with its `files` arg:
+   * `files` is a map of form field -> path of a file under the runtime's fs
+   * root "data" (`Value.map().set("avatar", Value.fromString("uploads/ada.png"))`).
+   * The request goes as multipart/form-data (the runtime sets its
+   * Content-Type): one part per file, then, when `fields` is a map, one text
+   * field per entry (strings as they are, numbers and bools as text, nil
+   * empty, arrays and maps as JSON); `fields` must be a map or nil (400).
+   * An empty `files` map sends a plain POST. The runtime refuses a path
+   * outside the root (403), a missing file (404) and more than 256 MiB in
+   * all (413), before any connection (docs/ABI.md §7).
+   */
+  export function PostFiles(
+    url: string, files: Value, fields: Value = Value.nil(), query: Value = Value.nil(), headers: Value = Value.nil(),
+    timeoutMs: i64 = 0,
+  ): Response {
+    return call("Post", trimmed([Value.fromString(url), fields, files, query, headers, timeout(timeoutMs)]));
   }
 
   /** PUT `url` with `payload`. */

@@ -164,7 +164,8 @@ function fsCall(args: Value[]): Value {
 }
 
 /** HttpCall(method, url, payload?, query?, headers?, timeoutMs?): one http
- *  function, answered as {status, headers, data, type} (type: the
+ *  function (PostFiles: method, url, files, fields?, query?, headers?,
+ *  timeoutMs?), answered as {status, headers, data, type} (type: the
  *  Content-Type header through header()) or the error. */
 function httpCall(args: Value[]): Value {
   const method = args[0].asString();
@@ -175,6 +176,9 @@ function httpCall(args: Value[]): Value {
     res = n <= 2 ? http.Get(url) : http.Get(url, arg(args, 3), arg(args, 4), arg(args, 5).asInt());
   } else if (method == "Post") {
     res = n <= 2 ? http.Post(url) : http.Post(url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5).asInt());
+  } else if (method == "PostFiles") { // (method, url, files, fields?, query?, headers?, timeoutMs?)
+    res = n <= 3 ? http.PostFiles(url, arg(args, 2))
+      : http.PostFiles(url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5), arg(args, 6).asInt());
   } else if (method == "Put") {
     res = http.Put(url, arg(args, 2), arg(args, 3), arg(args, 4), arg(args, 5).asInt());
   } else if (method == "Patch") {

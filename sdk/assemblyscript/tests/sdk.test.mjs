@@ -361,6 +361,7 @@ for (const runtime of ['stub', 'incremental']) {
     const url = 'http://127.0.0.1:8080/x';
     const q = { page: '2', tag: ['a', 'b'] };
     const hd = { 'X-Token': 't' };
+    const files = { doc: 'up/a.txt', raw: 'up/b.bin' };
     const calls = [
       [['Get', url], 'Get', [url]],
       [['Get', url, null, q, hd, 1500], 'Get', [url, q, hd, 1500]],
@@ -368,6 +369,10 @@ for (const runtime of ['stub', 'incremental']) {
       [['Post', url], 'Post', [url]],
       [['Post', url, { a: 1 }], 'Post', [url, { a: 1 }]],
       [['Post', url, 'text', null, hd], 'Post', [url, 'text', null, null, hd]], // the nil is `files`
+      [['PostFiles', url, files], 'Post', [url, null, files]],
+      [['PostFiles', url, files, { user: 'ada', n: 3 }], 'Post', [url, { user: 'ada', n: 3 }, files]],
+      [['PostFiles', url, files, null, q, hd, 2000], 'Post', [url, null, files, q, hd, 2000]],
+      [['PostFiles', url, {}, null, null, hd], 'Post', [url, null, {}, null, hd]], // an empty map: a plain POST
       [['Put', url, new Uint8Array([1])], 'Put', [url, new Uint8Array([1])]],
       [['Patch', url, { p: true }, q], 'Patch', [url, { p: true }, q]],
       [['Delete', url], 'Delete', [url]],

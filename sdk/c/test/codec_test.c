@@ -1,6 +1,7 @@
 /* Native tests of yao.h: the MessagePack writer and reader (every int
-   width, malformed and truncated input), map lookup, yao_call and the
-   process/log wrappers through the test hooks. Build and run:
+   width, malformed and truncated input), map lookup, yao_call, the
+   process/log wrappers through the test hooks, and the args
+   yao_http_post_files builds. Build and run:
      gcc -std=c11 -Wall -Wextra -Werror -fsanitize=address,undefined -I.. codec_test.c -o codec_test && ./codec_test */
 #define YAO_IMPLEMENTATION
 #include "yao.h"
@@ -512,6 +513,91 @@ static void test_process_and_log(void) {
     CHECK(log_count == 3 && last_level == YAO_ERROR && strcmp(last_log, "abc") == 0);
 }
 
+/* ---- yao_http_post_files: the args it builds, through the process hook ---- */
+
+static int http_calls;
+static char http_name[32];
+static uint8_t http_args[256];
+static size_t http_args_len;
+
+static void http_answer(const char *name, const uint8_t *args, size_t args_len, yao_answer *out) {
+    http_calls++;
+    snprintf(http_name, sizeof http_name, "%s", name);
+    http_args_len = args_len <= sizeof http_args ? args_len : 0;
+    memcpy(http_args, args, http_args_len);
+    yao_reader r = yao_reader_make(args, args_len);
+    uint32_t n;
+    const char *url;
+    uint32_t url_len;
+    if (yao_read_array(&r, &n) && n >= 1 && yao_read_str(&r, &url, &url_len) && yao_str_eq(url, url_len, "http://h:1/refused")) {
+        out->code = 403;
+        out->message = "http: h:1 is not in http_allow";
+        out->message_len = 30;
+        return;
+    }
+    yao_writer w = {0};
+    yao_write_map(&w, 3);
+    yao_write_cstr(&w, "status"), yao_write_int(&w, 201);
+    yao_write_cstr(&w, "headers"), yao_write_map(&w, 0);
+    yao_write_cstr(&w, "data"), yao_write_nil(&w);
+    out->code = 0;
+    out->data = w.data;
+    out->len = (uint32_t)w.len;
+}
+
+static void test_http_post_files(void) {
+    yao_test_set_process(http_answer);
+    yao_writer fields = {0}, want = {0};
+    yao_write_map(&fields, 2);
+    yao_write_cstr(&fields, "user"), yao_write_cstr(&fields, "ada");
+    yao_write_cstr(&fields, "n"), yao_write_int(&fields, 3);
+    const yao_file files[] = {{"doc", "up/a.txt"}, {"raw", "up/b.bin"}};
+    yao_answer a;
+
+    /* [url, fields, {field: path, ...}] to http.Post; the answer as it came */
+    CHECK(yao_http_post_files("http://h/upload", fields.data, fields.len, files, 2, &a) == 0);
+    yao_write_array(&want, 3);
+    yao_write_cstr(&want, "http://h/upload");
+    yao_write_raw(&want, fields.data, fields.len);
+    yao_write_map(&want, 2);
+    yao_write_cstr(&want, "doc"), yao_write_cstr(&want, "up/a.txt");
+    yao_write_cstr(&want, "raw"), yao_write_cstr(&want, "up/b.bin");
+    CHECK(http_calls == 1 && strcmp(http_name, "http.Post") == 0);
+    CHECK(http_args_len == want.len && memcmp(http_args, want.data, want.len) == 0);
+    yao_reader r = yao_answer_reader(&a), v;
+    int64_t status = 0;
+    CHECK(yao_map_find(&r, "status", &v) == 1 && yao_read_int(&v, &status) && status == 201);
+    yao_answer_free(&a);
+
+    /* no fields, no files: [url, nil, nil] */
+    CHECK(yao_http_post_files("http://h/upload", NULL, 0, NULL, 0, &a) == 0);
+    yao_writer_reset(&want);
+    yao_write_array(&want, 3), yao_write_cstr(&want, "http://h/upload"), yao_write_nil(&want), yao_write_nil(&want);
+    CHECK(http_calls == 2 && http_args_len == want.len && memcmp(http_args, want.data, want.len) == 0);
+    yao_answer_free(&a);
+
+    /* the host's error passes on with its code and message */
+    CHECK(yao_http_post_files("http://h:1/refused", NULL, 0, files, 1, &a) == 403);
+    CHECK(http_calls == 3 && a.message_len == 30 && memcmp(a.message, "http: h:1 is not in http_allow", 30) == 0);
+    yao_answer_free(&a);
+
+    /* refused before the host: fields that are not exactly one value, files missing */
+    yao_write_int(&fields, 1); /* now two values */
+    CHECK(yao_http_post_files("http://h/upload", fields.data, fields.len, files, 2, &a) == 400);
+    CHECK(a.message_len == strlen("yao_http_post_files: fields must be one encoded value") && a.data == NULL);
+    yao_answer_free(&a);
+    CHECK(yao_http_post_files("http://h/upload", fields.data, 3, files, 2, &a) == 400); /* truncated */
+    yao_answer_free(&a);
+    CHECK(yao_http_post_files("http://h/upload", NULL, 0, NULL, 1, &a) == 400);
+    CHECK(a.message_len == strlen("yao_http_post_files: bad files"));
+    yao_answer_free(&a);
+    CHECK(http_calls == 3);
+
+    yao_writer_free(&fields);
+    yao_writer_free(&want);
+    yao_test_set_process(NULL);
+}
+
 int main(void) {
     test_int_widths();
     test_scalars();
@@ -522,6 +608,7 @@ int main(void) {
     test_writer_copy_and_growth();
     test_calls();
     test_process_and_log();
+    test_http_post_files();
     printf("%d checks, %d failed\n", checks, failures);
     return failures != 0;
 }
