@@ -46,13 +46,13 @@ fn example_user_script() {
     let src = std::fs::read_to_string(repo().join("examples/app/scripts/ts/user.ts")).unwrap();
     let wasm = build(&rt, dir.path(), "user.ts", &src.replace("../../../../js/types/yao.d.ts", "/dev/null")).unwrap();
     let size = std::fs::metadata(&wasm).unwrap().len();
-    // ~5 KB: bytecode of 14 functions, no engine inside.
+    // ~5 KB: bytecode of 15 functions, no engine inside.
     assert!(size <= 8 * 1024, "hook is {size} bytes, more than 8 KB");
     rt.load_file(&wasm, Some("ts.user")).unwrap();
     let info = rt.list().into_iter().find(|s| s.id == "ts.user").unwrap();
     assert_eq!(
         info.functions,
-        ["Add", "BeforeSave", "Check", "Deny", "Echo", "FsRead", "FsRoundTrip", "HttpGet", "HttpMethods", "HttpPost", "Log", "Nested", "Query", "StoreRoundTrip"]
+        ["Add", "BeforeSave", "Check", "Deny", "Echo", "FsRead", "FsRoundTrip", "HttpGet", "HttpMethods", "HttpPost", "HttpUpload", "Log", "Nested", "Query", "StoreRoundTrip"]
     );
     assert_eq!(
         exec(&rt, "scripts.ts.user.Check", json!([{"name": "", "email": "x", "age": 1.5}])).unwrap(),

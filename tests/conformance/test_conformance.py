@@ -11,7 +11,8 @@ The host serves models.user.Find (id 1 → the user of cases.json, any other →
 404 "user not found"), the store `hoststore` (stores.hoststore.*, a dict) and
 query.Run, and records every process call and log record, which the cases
 check in order. The host API cases (docs/ABI.md) also get an fs root `data`
-and a local HTTP server on 127.0.0.1 in http_allow. A case with a `langs`
+and a local HTTP server on 127.0.0.1 in http_allow (its POST /upload
+echoes a multipart/form-data upload, parse_multipart). A case with a `langs`
 list is skipped, with that reason, for the languages not in it.
 
 The store `shared` is on Redis: a redis-server the suite starts itself on a
@@ -27,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import tempfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -85,7 +87,24 @@ class HttpHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path == "/upload":
+            self.echo_upload(body)
+            return
         echo = {"method": "POST", "type": self.headers.get("Content-Type"), "got": json.loads(body or b"null")}
+        self.reply(200, "application/json", json.dumps(echo).encode())
+
+    def echo_upload(self, body: bytes) -> None:
+        """POST /upload: the multipart/form-data form as JSON {type (the
+        media type, without its boundary), fields {name: text}, files {name:
+        {filename, type, base64 (the content)}}}; a body that is not a
+        well-formed form is a 400 saying why."""
+        kind = self.headers.get("Content-Type") or ""
+        try:
+            fields, files = parse_multipart(kind, body)
+        except ValueError as e:
+            self.reply(400, "text/plain; charset=utf-8", f"bad form: {e}".encode())
+            return
+        echo = {"type": kind.split(";")[0], "fields": fields, "files": files}
         self.reply(200, "application/json", json.dumps(echo).encode())
 
     def echo_request(self) -> None:
@@ -113,6 +132,48 @@ class HttpHandler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = echo_request
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict, dict]:
+    """A strict reader of the multipart/form-data bodies the runtime sends
+    (RFC 7578; no `cgi`, gone from Python 3.13): `--boundary` CRLF, part
+    headers, CRLF CRLF, content, CRLF, ..., `--boundary--` CRLF, nothing
+    before or after. Returns ({field: text}, {field: {filename, type,
+    base64}}); a repeated name, a part without a Content-Disposition
+    form-data name, or any other shape is a ValueError."""
+    media, _, params = content_type.partition(";")
+    if media.strip() != "multipart/form-data" or not params.strip().startswith("boundary="):
+        raise ValueError(f"Content-Type {content_type!r}")
+    delimiter = b"\r\n--" + params.strip().removeprefix("boundary=").encode()
+    pieces = (b"\r\n" + body).split(delimiter)
+    if len(pieces) < 2 or pieces[0] != b"" or pieces[-1] != b"--\r\n":
+        raise ValueError("not delimited by the boundary")
+    fields: dict[str, str] = {}
+    files: dict[str, dict] = {}
+    for piece in pieces[1:-1]:
+        head, sep, content = piece.partition(b"\r\n\r\n")
+        if not head.startswith(b"\r\n") or not sep:
+            raise ValueError("a part without headers")
+        headers = {}
+        for line in head[2:].decode("utf-8").split("\r\n"):
+            name, colon, value = line.partition(":")
+            if not colon:
+                raise ValueError(f"header line {line!r}")
+            headers[name.strip().lower()] = value.strip()
+        disposition = headers.pop("content-disposition", "")
+        if not disposition.startswith("form-data;"):
+            raise ValueError(f"Content-Disposition {disposition!r}")
+        named = dict(re.findall(r'; (name|filename)="([^"]*)"', disposition))
+        if "name" not in named or named["name"] in fields or named["name"] in files:
+            raise ValueError(f"part name in {disposition!r}")
+        if "filename" in named:
+            files[named["name"]] = {"filename": named["filename"], "type": headers.pop("content-type", None),
+                                    "base64": base64.b64encode(content).decode()}
+        else:
+            fields[named["name"]] = content.decode("utf-8")
+        if headers:
+            raise ValueError(f"unexpected part headers {sorted(headers)}")
+    return fields, files
 
 
 HTTP_SERVER = ThreadingHTTPServer(("127.0.0.1", 0), HttpHandler)

@@ -433,6 +433,55 @@ static int32_t http_methods(yao_reader *args, uint32_t argc, yao_writer *out) {
 }
 YAO_EXPORT(HttpMethods, http_methods)
 
+/* HttpUpload(base): writes conformance/upload/a.txt (text) and b.bin (bytes
+   0 1 2 255) under "data", posts them as the form fields doc and raw with
+   the fields {user, n} to <base>/upload (multipart/form-data), removes the
+   folder, and answers {status, data}. */
+static int32_t http_upload(yao_reader *args, uint32_t argc, yao_writer *out) {
+    const char *b;
+    uint32_t bl;
+    char url[512];
+    if (argc < 1 || !yao_read_str(args, &b, &bl) || bl > sizeof url - sizeof "/upload")
+        return yao_fail(out, 400, "HttpUpload expects a base URL");
+    for (uint32_t i = 0; i < bl; i++) url[i] = b[i];
+    const char *tail = "/upload";
+    uint32_t at = bl;
+    while (*tail) url[at++] = *tail++;
+    url[at] = 0;
+    static const uint8_t bytes[] = {0, 1, 2, 255};
+    int32_t code;
+    if ((code = fs_step("MkdirAll", "conformance/upload", 0, 0, 0, 0, out))) return code;
+    if ((code = fs_step("WriteFile", "conformance/upload/a.txt", "h\xc3\xa9" "llo, upload", 0, 0, 0, out))) return code;
+    if ((code = fs_step("WriteFileBuffer", "conformance/upload/b.bin", 0, bytes, sizeof bytes, 0, out))) return code;
+    yao_writer fields = {0};
+    yao_write_map(&fields, 2);
+    yao_write_cstr(&fields, "user"), yao_write_cstr(&fields, "Ada");
+    yao_write_cstr(&fields, "n"), yao_write_int(&fields, 3);
+    const yao_file files[] = {{"doc", "conformance/upload/a.txt"}, {"raw", "conformance/upload/b.bin"}};
+    yao_answer r;
+    int32_t posted = yao_http_post_files(url, fields.data, fields.len, files, 2, &r);
+    yao_writer_free(&fields);
+    if ((code = fs_step("RemoveAll", "conformance/upload", 0, 0, 0, 0, out))) {
+        yao_answer_free(&r);
+        return code;
+    }
+    if (posted != 0) return pass_on(out, &r, 0);
+    yao_reader resp = yao_answer_reader(&r), v;
+    const uint8_t *raw;
+    size_t len;
+    int64_t status = 0;
+    yao_write_map(out, 2);
+    yao_write_cstr(out, "status");
+    if (yao_map_find(&resp, "status", &v) == 1) yao_read_int(&v, &status);
+    yao_write_int(out, status);
+    yao_write_cstr(out, "data");
+    if (yao_map_find(&resp, "data", &v) == 1 && yao_read_raw(&v, &raw, &len)) yao_write_raw(out, raw, len);
+    else yao_write_nil(out);
+    yao_answer_free(&r);
+    return 0;
+}
+YAO_EXPORT(HttpUpload, http_upload)
+
 /* Query(dsl): the rows the host's QueryDSL answers. */
 static int32_t query_rows(yao_reader *args, uint32_t argc, yao_writer *out) {
     const uint8_t *raw;

@@ -53,6 +53,9 @@ func httpPost(p, n uint32) uint64 { return yao.Handle(p, n, HttpPost) }
 //go:wasmexport HttpMethods
 func httpMethods(p, n uint32) uint64 { return yao.Handle(p, n, HttpMethods) }
 
+//go:wasmexport HttpUpload
+func httpUpload(p, n uint32) uint64 { return yao.Handle(p, n, HttpUpload) }
+
 //go:wasmexport Query
 func query(p, n uint32) uint64 { return yao.Handle(p, n, Query) }
 
@@ -373,6 +376,36 @@ func HttpMethods(args []any) (any, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// HttpUpload(base): writes conformance/upload/a.txt (text) and b.bin (bytes
+// 0 1 2 255) under "data", posts them as the form fields doc and raw with
+// the fields {user, n} to <base>/upload (multipart/form-data), removes the
+// folder, and answers {status, data}.
+func HttpUpload(args []any) (any, error) {
+	names, err := stringArgs("HttpUpload", args, "url")
+	if err != nil {
+		return nil, err
+	}
+	data, dir := yao.FS("data"), "conformance/upload"
+	if err := data.MkdirAll(dir); err != nil {
+		return nil, err
+	}
+	if _, err := data.WriteFile(dir+"/a.txt", "héllo, upload"); err != nil {
+		return nil, err
+	}
+	if _, err := data.WriteFileBuffer(dir+"/b.bin", []byte{0, 1, 2, 255}); err != nil {
+		return nil, err
+	}
+	resp, err := yao.HTTP.Post(names[0]+"/upload", map[string]any{"user": "Ada", "n": 3},
+		yao.WithFile("doc", dir+"/a.txt"), yao.WithFile("raw", dir+"/b.bin"))
+	if removeErr := data.RemoveAll(dir); removeErr != nil {
+		return nil, removeErr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"status": resp.Status, "data": resp.Data}, nil
 }
 
 // Query(dsl): the rows the host's QueryDSL answers.

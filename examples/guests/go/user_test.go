@@ -342,3 +342,35 @@ func TestHttpMethods(t *testing.T) {
 		t.Fatalf("calls: %#v\nwant %#v", h.calls, want)
 	}
 }
+
+func TestHttpUpload(t *testing.T) {
+	h := newAPIHost(t)
+	got, err := HttpUpload([]any{"http://127.0.0.1:8080"})
+	fields := map[string]any{"user": "Ada", "n": int64(3)}
+	want := map[string]any{"status": 200, "data": fields}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("HttpUpload: %#v %v", got, err)
+	}
+	var names []string
+	var post []any
+	for _, call := range h.calls {
+		names = append(names, call[0].(string))
+		if call[0] == "http.Post" {
+			post = call[1].([]any)
+		}
+	}
+	wantNames := []string{"fs.data.MkdirAll", "fs.data.WriteFile", "fs.data.WriteFileBuffer", "http.Post", "fs.data.RemoveAll"}
+	if !reflect.DeepEqual(names, wantNames) {
+		t.Fatalf("calls %q", names)
+	}
+	files := map[string]any{"doc": "conformance/upload/a.txt", "raw": "conformance/upload/b.bin"}
+	if want := []any{"http://127.0.0.1:8080/upload", fields, files}; !reflect.DeepEqual(post, want) {
+		t.Fatalf("http.Post args %#v", post)
+	}
+	if _, err := os.Stat(filepath.Join(h.data, "conformance/upload")); !os.IsNotExist(err) {
+		t.Fatalf("the upload folder is left: %v", err)
+	}
+	if _, err := HttpUpload([]any{1}); err == nil {
+		t.Fatal("a base that is not a string is a 400")
+	}
+}

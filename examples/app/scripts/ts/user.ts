@@ -137,6 +137,24 @@ function HttpMethods(base: string) {
   return { put, patch, delete: del, head, options };
 }
 
+/** HttpUpload(base): writes conformance/upload/a.txt (text) and b.bin
+ * (bytes 0 1 2 255) under "data", posts them as the form fields doc and raw
+ * with the fields {user, n} to <base>/upload (multipart/form-data), removes
+ * the folder, and answers {status, data}. */
+function HttpUpload(base: string) {
+  const data = new FS("data");
+  const dir = "conformance/upload";
+  data.MkdirAll(dir);
+  data.WriteFile(`${dir}/a.txt`, "héllo, upload");
+  data.WriteFileBuffer(`${dir}/b.bin`, Uint8Array.of(0, 1, 2, 255));
+  try {
+    const r = http.Post(`${base}/upload`, { user: "Ada", n: 3 }, { doc: `${dir}/a.txt`, raw: `${dir}/b.bin` });
+    return { status: r.status, data: r.data };
+  } finally {
+    data.RemoveAll(dir);
+  }
+}
+
 /** Query(dsl): what the host's QueryDSL answers for the DSL on the default
  * engine (Run, as every language's Query does: [dsl] goes to query.Run).
  * This function shadows the global Query inside the file, hence globalThis. */

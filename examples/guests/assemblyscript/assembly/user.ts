@@ -21,6 +21,7 @@ export function FsRead(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fs
 export function HttpGet(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpGet); }
 export function HttpPost(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpPost); }
 export function HttpMethods(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpMethods); }
+export function HttpUpload(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpUpload); }
 export function Query(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryRows); }
 
 /** The first argument, nil when there is none. */
@@ -280,6 +281,34 @@ function httpMethods(args: Value[]): Value {
   const options = echoed(http.Send("OPTIONS", url, Value.nil(), stepQuery("options"), stepHeaders("options"), 5000));
   if (options.isError()) return options;
   return out.set("options", options);
+}
+
+/** HttpUpload(base): writes conformance/upload/a.txt (text) and b.bin
+ *  (bytes 0 1 2 255) under "data", posts them as the form fields doc and raw
+ *  with the fields {user, n} to <base>/upload (multipart/form-data), removes
+ *  the folder, and answers {status, data}. */
+function httpUpload(args: Value[]): Value {
+  const base = stringArg(args, 0);
+  if (base == null) return yao.fail(400, "HttpUpload expects a base URL");
+  const data = new FS("data");
+  const dir = "conformance/upload";
+  const bytes = new Uint8Array(4);
+  bytes[1] = 1; bytes[2] = 2; bytes[3] = 255;
+  const made = data.MkdirAll(dir);
+  if (made.isError()) return made;
+  const text = data.WriteFile(dir + "/a.txt", "héllo, upload");
+  if (text.isError()) return text;
+  const raw = data.WriteFileBuffer(dir + "/b.bin", bytes);
+  if (raw.isError()) return raw;
+  const files = Value.map()
+    .set("doc", Value.fromString(dir + "/a.txt"))
+    .set("raw", Value.fromString(dir + "/b.bin"));
+  const fields = Value.map().set("user", Value.fromString("Ada")).set("n", Value.fromInt(3));
+  const res = http.PostFiles(base + "/upload", files, fields);
+  const removed = data.RemoveAll(dir);
+  if (removed.isError()) return removed;
+  if (res.isError()) return res.error;
+  return Value.map().set("status", Value.fromInt(res.status)).set("data", res.data);
 }
 
 /** Query(dsl): the rows the host's QueryDSL answers. */

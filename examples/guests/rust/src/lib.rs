@@ -214,6 +214,33 @@ fn http_methods(base: String) -> Result<HttpMethodsSeen, Error> {
     Ok(HttpMethodsSeen { put: echoed(put), patch: echoed(patch), delete: echoed(delete), head: echoed(head), options: echoed(options) })
 }
 
+/// The form fields `HttpUpload` sends with its files.
+#[derive(Serialize)]
+struct UploadFields {
+    user: &'static str,
+    n: i64,
+}
+
+/// HttpUpload(base): writes conformance/upload/a.txt (text) and b.bin
+/// (bytes 0 1 2 255) under "data", posts them as the form fields doc and raw
+/// with the fields {user, n} to <base>/upload (multipart/form-data), removes
+/// the folder, and answers {status, data}.
+fn http_upload(base: String) -> Result<Value, Error> {
+    let data = Fs::root("data");
+    let dir = "conformance/upload";
+    data.mkdir_all(dir)?;
+    data.write_file(&format!("{dir}/a.txt"), "héllo, upload")?;
+    data.write_file_buffer(&format!("{dir}/b.bin"), &[0, 1, 2, 255])?;
+    let request = http::Request::post(&format!("{base}/upload"))
+        .file("doc", &format!("{dir}/a.txt"))
+        .file("raw", &format!("{dir}/b.bin"))
+        .json(UploadFields { user: "Ada", n: 3 })?;
+    let answer = request.send();
+    data.remove_all(dir)?;
+    let answer = answer?;
+    Ok(Value::Map(vec![("status".into(), answer.status.into()), ("data".into(), answer.data)]))
+}
+
 /// Query(dsl): the rows the host's QueryDSL answers.
 fn query_rows(dsl: Value) -> Result<Value, Error> {
     query::run(dsl)
@@ -226,6 +253,7 @@ export!(
     HttpGet => http_get,
     HttpPost => http_post,
     HttpMethods => http_methods,
+    HttpUpload => http_upload,
     Query => query_rows,
     Check => check,
     BeforeSave => before_save,
