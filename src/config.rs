@@ -42,6 +42,11 @@ pub struct Config {
     /// 10 MiB, 1..=1 GiB). Beyond it: 413. Keeps one response from filling
     /// the host's memory and the guest's.
     pub http_max_response_bytes: u64,
+    /// Cap on one `http` `Post` upload (its multipart body, files and
+    /// fields together), in bytes (default 256 MiB, 1..=16 GiB). Beyond it:
+    /// 413 before any connection. Files are streamed from disk, so this
+    /// bounds the work and the traffic a script can cause, not memory.
+    pub http_max_upload_bytes: u64,
     /// Cap on one HTTP request of a script, in milliseconds (default 30000);
     /// the call's own `timeout_ms` caps it further. Beyond it: 408.
     pub http_timeout_ms: u64,
@@ -104,6 +109,7 @@ impl Default for Config {
             wasi: WasiConfig::default(),
             http_allow: Vec::new(),
             http_max_response_bytes: 10 << 20,
+            http_max_upload_bytes: 256 << 20,
             http_timeout_ms: 30_000,
             http_ca_file: None,
             stores: BTreeMap::new(),
@@ -181,6 +187,12 @@ impl Config {
             return Err(Error::bad_request(format!(
                 "config: http_max_response_bytes must be 1..=1073741824, got {}",
                 self.http_max_response_bytes
+            )));
+        }
+        if self.http_max_upload_bytes == 0 || self.http_max_upload_bytes > 16 << 30 {
+            return Err(Error::bad_request(format!(
+                "config: http_max_upload_bytes must be 1..=17179869184, got {}",
+                self.http_max_upload_bytes
             )));
         }
         if self.http_timeout_ms == 0 || self.http_timeout_ms > 24 * 3600 * 1000 {

@@ -23,7 +23,7 @@
 //! multipart/form-data (src/multipart.rs): each path is checked and opened by
 //! src/fs.rs exactly as `ReadFile` would (same refusals, same codes), after
 //! the allow-list check, and streamed from the open file; the whole body is
-//! capped at [`MAX_UPLOAD_BYTES`] (413) before anything is sent.
+//! capped at `http_max_upload_bytes` (413) before anything is sent.
 //!
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
@@ -54,10 +54,6 @@ const MAX_HEAD_BYTES: usize = 100 * 1024;
 /// `http.Post` reads them from the app's data folder too).
 pub const UPLOAD_ROOT: &str = "data";
 
-/// The largest multipart body an upload may make, files and fields
-/// together (256 MiB): past it a 413 before any connection. Files are
-/// streamed, so this bounds the work and the wire, not memory.
-pub const MAX_UPLOAD_BYTES: u64 = 256 << 20;
 
 /// One `http_allow` entry.
 #[derive(Debug, Clone)]
@@ -89,6 +85,7 @@ pub struct Http {
     agent: ureq::Agent,
     allow: Vec<Allow>,
     max_bytes: u64,
+    max_upload_bytes: u64,
     timeout: Duration,
 }
 
@@ -122,6 +119,7 @@ impl Http {
             agent,
             allow,
             max_bytes: config.http_max_response_bytes,
+            max_upload_bytes: config.http_max_upload_bytes,
             timeout: Duration::from_millis(config.http_timeout_ms),
         })
     }
@@ -207,7 +205,7 @@ impl Http {
         }
         let bad_request = |e: ureq::http::Error| Error::new(BAD_REQUEST, format!("http: {e}"));
         if multipart {
-            let form = upload_form(&args, 1, &files, roots)?;
+            let form = upload_form(&args, 1, &files, roots, self.max_upload_bytes)?;
             let request = request.header("content-type", form.content_type()).header("content-length", form.len());
             let body = ureq::SendBody::from_owned_reader(form.finish());
             let answer = self.send(request.body(body).map_err(bad_request)?, timeout);
@@ -336,8 +334,8 @@ fn upload_files(args: &Args, i: usize) -> Result<Vec<(&str, &str)>> {
 /// (fs.rs's checks and codes), then the payload at `payload` (nil or a map)
 /// as text fields, as gou writes them: strings and bytes as they are,
 /// numbers and bools as text, nil as an empty field, arrays and maps as
-/// JSON. 413 past [`MAX_UPLOAD_BYTES`].
-fn upload_form(args: &Args, payload: usize, files: &[(&str, &str)], roots: &Roots) -> Result<Form> {
+/// JSON. 413 past `max_upload_bytes` (the config's `http_max_upload_bytes`).
+fn upload_form(args: &Args, payload: usize, files: &[(&str, &str)], roots: &Roots, max_upload_bytes: u64) -> Result<Form> {
     let mut fields = Vec::new();
     match args.get(payload) {
         Value::Nil => {}
@@ -365,9 +363,9 @@ fn upload_form(args: &Args, payload: usize, files: &[(&str, &str)], roots: &Root
     for (name, value) in fields {
         form.text(name, value);
     }
-    if form.len() > MAX_UPLOAD_BYTES {
+    if form.len() > max_upload_bytes {
         return Err(Error::too_large(format!(
-            "http: the upload is {} bytes, over the {MAX_UPLOAD_BYTES}-byte limit (256 MiB) of one request's files and fields",
+            "http: the upload is {} bytes, over http_max_upload_bytes ({max_upload_bytes}) for one request's files and fields",
             form.len()
         )));
     }

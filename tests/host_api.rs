@@ -1032,7 +1032,7 @@ fn http_post_upload_refusals_never_reach_the_server() {
 
 #[test]
 fn http_post_upload_over_the_cap_is_413_before_sending() {
-    const MAX_UPLOAD_BYTES: u64 = 256 << 20; // src/http.rs
+    const MAX_UPLOAD_BYTES: u64 = 256 << 20; // http_max_upload_bytes' default
     let (port, accepted) = counting_http_server();
     let base = tempfile::tempdir().unwrap();
     let (rt, _dir) = upload_runtime(port, base.path());
@@ -1049,6 +1049,24 @@ fn http_post_upload_over_the_cap_is_413_before_sending() {
     // The cap is on the whole body: two halves and their part headers.
     assert_eq!(code(http(&rt, "Post", json!([url, null, {"a": "half_a.bin", "b": "half_b.bin"}]))), 413);
     assert_eq!(accepted.load(Ordering::SeqCst), 0);
+
+    // A configured cap: what fits is sent, one byte more is not.
+    std::fs::write(data.join("small.txt"), vec![b'x'; 1000]).unwrap();
+    let fits = |cap: u64| {
+        let mut config = json!({"fs": {"data": &data}, "http_max_response_bytes": 1 << 20, "http_max_upload_bytes": cap});
+        config["http_allow"] = json!([format!("127.0.0.1:{port}")]);
+        let (rt, _dir) = runtime(&config);
+        http(&rt, "Post", json!([url, {"k": "v"}, {"f": "small.txt"}]))
+    };
+    let sent = fits(1 << 20).unwrap();
+    let body_len = sent["data"]["headers"]["content-length"].as_str().unwrap().parse::<u64>().unwrap();
+    assert!(body_len > 1000, "{sent}");
+    assert_eq!(fits(body_len).unwrap()["status"], json!(200), "exactly the cap is sent");
+    let err = fits(body_len - 1).unwrap_err();
+    assert_eq!(err.code(), 413, "{err}");
+    assert!(err.message().contains("over http_max_upload_bytes"), "{err}");
+    assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    assert_eq!(Runtime::from_json(Some(r#"{"http_max_upload_bytes": 0}"#)).err().map(|e| e.code()), Some(400));
 }
 
 /// A certificate authority and, signed by it, a certificate for `localhost`

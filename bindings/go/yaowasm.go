@@ -56,6 +56,7 @@ type Config struct {
 	// Host API (docs/ABI.md §5-§9).
 	HTTPAllow            []string               `json:"http_allow,omitempty"`              // host:port or *.domain; default none
 	HTTPMaxResponseBytes int64                  `json:"http_max_response_bytes,omitempty"` // default 10 MiB
+	HTTPMaxUploadBytes   int64                  `json:"http_max_upload_bytes,omitempty"`   // default 256 MiB
 	HTTPTimeoutMs        int                    `json:"http_timeout_ms,omitempty"`         // default 30000
 	HTTPCAFile           string                 `json:"http_ca_file,omitempty"`            // extra CAs (PEM) for https
 	Stores               map[string]StoreConfig `json:"stores,omitempty"`                  // name -> backend; default memory

@@ -127,7 +127,7 @@ func TestConfigFieldsReachTheLibrary(t *testing.T) {
 		MaxMemoryMB: 32, TimeoutMs: 500, CacheDir: filepath.Join(dir, "cache"), CacheMaxMB: 64, MaxDepth: 8,
 		WASI:                 &WASIConfig{Preopen: map[string]string{"/data": dir}},
 		HTTPAllow:            []string{"127.0.0.1:8080", "*.example.com"},
-		HTTPMaxResponseBytes: 1 << 20, HTTPTimeoutMs: 2000,
+		HTTPMaxResponseBytes: 1 << 20, HTTPMaxUploadBytes: 1 << 20, HTTPTimeoutMs: 2000,
 		Stores: map[string]StoreConfig{
 			"cache":  {Backend: "memory", MaxEntries: 10},
 			"gou":    {Backend: "process"},
@@ -147,6 +147,7 @@ func TestConfigFieldsReachTheLibrary(t *testing.T) {
 		{Config{CacheMaxMB: 2 << 20}, "cache_max_mb must be"},
 		{Config{HTTPMaxResponseBytes: 2 << 30}, "http_max_response_bytes must be"},
 		{Config{HTTPTimeoutMs: 100_000_000}, "http_timeout_ms must be"},
+		{Config{HTTPMaxUploadBytes: 32 << 30}, "http_max_upload_bytes must be"},
 		{Config{HTTPCAFile: filepath.Join(dir, "none.pem")}, "http_ca_file"},
 		{Config{HTTPAllow: []string{"no port"}}, "http_allow"},
 		{Config{Stores: map[string]StoreConfig{"s": {Backend: "etcd"}}}, "etcd"},
