@@ -2,6 +2,7 @@
 //! packed result out, every failure mapped to its Yao code.
 
 use crate::bridge::{self, Guest, Packed};
+use crate::engine::POOL_INSTANCES;
 use crate::error::{Error, Result, INTERNAL, TIMEOUT, TOO_LARGE};
 use crate::nesting::Budget;
 use crate::runtime::Inner;
@@ -10,6 +11,7 @@ use crate::value;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use wasmtime::{Instance, ModuleExport, ResourceLimiter, Store, Trap, UpdateDeadline};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
@@ -83,13 +85,13 @@ pub(crate) fn instantiate(
     let mut store = Store::new(&runtime.engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
-    let budget = budget.clone();
-    store.epoch_deadline_callback(move |_| match budget.check() {
+    let for_epochs = budget.clone();
+    store.epoch_deadline_callback(move |_| match for_epochs.check() {
         Ok(()) => Ok(UpdateDeadline::Continue(1)),
         Err(stop) => Err(stop.into()),
     });
     let timeout_ms = runtime.config.timeout_ms;
-    let instance = script.pre.instantiate(&mut store).map_err(|e| classify(e, timeout_ms).context("instantiate"))?;
+    let instance = instantiate_when_a_slot_is_free(script, &mut store, budget).map_err(|e| classify(e, timeout_ms).context("instantiate"))?;
     let memory = instance
         .get_module_export(&mut store, &script.memory)
         .and_then(|e| e.into_memory())
@@ -189,6 +191,29 @@ pub(crate) fn encode_error_value(error: &Error, encoding: Encoding) -> Vec<u8> {
         // Both encoders only fail on writer errors, which a Vec never has.
         Encoding::MsgPack => rmp_serde::to_vec_named(&value).unwrap_or_default(),
         Encoding::Json => serde_json::to_vec(&value).unwrap_or_default(),
+    }
+}
+
+/// Instantiates in a pool slot; with every slot in use (more calls in flight
+/// than `POOL_INSTANCES`, nested ones included), waits for one to free, with
+/// a backoff of 20 µs doubling to 1 ms, until the call's deadline or the
+/// host's cancel: then 408 saying why. A burst of callers (goroutines of a
+/// Go host) then queues for a few microseconds instead of failing.
+fn instantiate_when_a_slot_is_free(script: &Script, store: &mut Store<CallState>, budget: &Budget) -> wasmtime::Result<Instance> {
+    let mut backoff = Duration::from_micros(20);
+    loop {
+        match script.pre.instantiate(&mut *store) {
+            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+                if let Err(stop) = budget.check() {
+                    let why = format!("{} while every instance slot ({POOL_INSTANCES}) was in use", stop.message());
+                    return Err(Error::new(stop.code(), why).into());
+                }
+                let left = budget.deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(backoff.min(left));
+                backoff = (backoff * 2).min(Duration::from_millis(1));
+            }
+            other => return other,
+        }
     }
 }
 

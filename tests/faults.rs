@@ -1478,3 +1478,85 @@ fn f27_query_without_or_with_a_bad_host_handler() {
     rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| inner.exec("scripts.api.Query", &again))));
     api_fault(&rt, "query handler re-entering endlessly", api(&rt, "Query", &[dsl()]), 500, "max_depth 8");
 }
+
+/// Row 29: more calls in flight than the pool has instance slots (1000,
+/// src/engine.rs POOL_INSTANCES): each holder sits in a host callback until
+/// the gate opens. The next call waits for a slot instead of failing; with
+/// none freed before its deadline it is a 408 saying why; then the runtime
+/// serves as before.
+#[test]
+fn f29_every_instance_slot_in_use_waits_for_one() {
+    const SLOTS: usize = 1000;
+    for (timeout_ms, release_after, want) in [(5000, Some(Duration::from_millis(200)), None), (300, None, Some(408))] {
+        let (rt, _dir) = sink_runtime(&json!({"timeout_ms": timeout_ms}).to_string());
+        let rt = Arc::new(rt);
+        let gate = Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
+        let entered = Arc::new(AtomicUsize::new(0));
+        let (g, e) = (gate.clone(), entered.clone());
+        rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| {
+            e.fetch_add(1, Ordering::SeqCst);
+            let (open, cv) = &*g;
+            let mut open = open.lock().unwrap();
+            while !*open {
+                open = cv.wait(open).unwrap();
+            }
+            Ok(vec![0x91, 0x07])
+        })));
+        let holders: Vec<_> = (0..SLOTS)
+            .map(|_| {
+                let rt = rt.clone();
+                std::thread::Builder::new().stack_size(256 << 10).spawn(move || rt.exec("scripts.sink.CallHost", &[0x90])).unwrap()
+            })
+            .collect();
+        let start = Instant::now();
+        while entered.load(Ordering::SeqCst) < SLOTS {
+            assert!(start.elapsed() < Duration::from_secs(60), "only {} holders got in", entered.load(Ordering::SeqCst));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let open_gate = {
+            let gate = gate.clone();
+            move || {
+                *gate.0.lock().unwrap() = true;
+                gate.1.notify_all();
+            }
+        };
+        let releaser = release_after.map(|after| {
+            let open_gate = open_gate.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(after);
+                open_gate();
+            })
+        });
+        let asked = Instant::now();
+        let got = rt.exec("scripts.sink.Echo", &[0x91, 0x01]);
+        match want {
+            None => {
+                assert_eq!(got.unwrap(), vec![0x91, 0x01], "served once a slot freed");
+                assert!(asked.elapsed() >= Duration::from_millis(150), "it waited for the slot: {:?}", asked.elapsed());
+            }
+            Some(code) => {
+                let err = got.unwrap_err();
+                assert_eq!(err.code(), code, "{err}");
+                assert!(err.message().contains("every instance slot (1000) was in use"), "{err}");
+                open_gate();
+            }
+        }
+        releaser.map(|r| r.join().unwrap());
+        let mut answered = 0;
+        for h in holders {
+            // With a 300 ms deadline the holders come back from the gate
+            // late: a 408 is theirs to get; a 5 s one answers them all.
+            match h.join().unwrap() {
+                Ok(v) => {
+                    assert_eq!(v, vec![0x91, 0x07]);
+                    answered += 1;
+                }
+                Err(e) => assert_eq!(e.code(), 408, "{e}"),
+            }
+        }
+        if want.is_none() {
+            assert_eq!(answered, SLOTS);
+        }
+        assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x02]).unwrap(), vec![0x91, 0x02], "still serving");
+    }
+}
