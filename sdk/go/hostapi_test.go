@@ -4,6 +4,7 @@ package yao
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -423,5 +424,39 @@ func TestQuery(t *testing.T) {
 		t.Fatal("want the host's 404")
 	} else if code, _ := codeOf(t, err); code != 404 {
 		t.Fatalf("Query error: %d", code)
+	}
+}
+
+func TestQueryEngineSendsEngineAndMethodLeavingOutDefaults(t *testing.T) {
+	dsl := map[string]any{"from": "user"}
+	bound := map[string]any{"id": int64(7)}
+	rows := record(t, map[string]any{"query.Run": []any{map[string]any{"id": 1}}})
+	if got, err := NewQuery("").Get(dsl, nil); err != nil || len(got) != 1 {
+		t.Fatalf("Get: %#v %v", got, err)
+	}
+	if got, err := NewQuery("stats").Run(dsl, bound); err != nil || got == nil {
+		t.Fatalf("Run: %#v %v", got, err)
+	}
+	if _, err := NewQuery("default").Run(dsl, nil); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	rows.expect(t,
+		hostCall("query.Run", dsl, nil, nil, "Get"),
+		hostCall("query.Run", dsl, bound, "stats"),
+		hostCall("query.Run", dsl),
+	)
+	one := record(t, map[string]any{"query.Run": map[string]any{"id": 1}})
+	if got, err := NewQuery("").First(dsl, bound); err != nil || fmt.Sprint(got["id"]) != "1" {
+		t.Fatalf("First: %#v %v", got, err)
+	}
+	if _, err := NewQuery("stats").Paginate(dsl, nil); err != nil {
+		t.Fatalf("Paginate: %v", err)
+	}
+	one.expect(t,
+		hostCall("query.Run", dsl, bound, nil, "First"),
+		hostCall("query.Run", dsl, nil, "stats", "Paginate"),
+	)
+	if _, err := NewQuery("").First(dsl, nil); err != nil {
+		t.Fatalf("a nil row: %v", err)
 	}
 }

@@ -25,3 +25,53 @@ func QueryAs[T any](dsl any, bindings ...any) (T, error) {
 func query(dsl any, bindings []any) ([]byte, error) {
 	return invoke("query.Run", append([]any{dsl}, bindings...), hostQuery)
 }
+
+// QueryEngine is one of the host's query engines, Yao's `new Query(engine)`:
+// Get, First, Paginate and Run send [dsl, bindings, engine, method] with the
+// defaults (no bindings, the "default" engine, Run) left off the end, as the
+// Rust and JS SDKs do.
+//
+//	page, err := yao.NewQuery("stats").Paginate(dsl, map[string]any{"status": "on"})
+//	row, err := yao.NewQuery("").First(dsl, nil)
+type QueryEngine struct{ name string }
+
+// NewQuery names an engine; "" is the default one.
+func NewQuery(engine string) QueryEngine { return QueryEngine{name: engine} }
+
+// Get answers the rows. bindings fill the DSL's ?:name placeholders (nil: none).
+func (q QueryEngine) Get(dsl any, bindings map[string]any) ([]any, error) {
+	return queryAs[[]any](q, dsl, bindings, "Get")
+}
+
+// First answers the first row, or nil.
+func (q QueryEngine) First(dsl any, bindings map[string]any) (map[string]any, error) {
+	return queryAs[map[string]any](q, dsl, bindings, "First")
+}
+
+// Paginate answers one page: {items, total, page, pagesize, pagecnt, next, prev}.
+func (q QueryEngine) Paginate(dsl any, bindings map[string]any) (map[string]any, error) {
+	return queryAs[map[string]any](q, dsl, bindings, "Paginate")
+}
+
+// Run answers what the DSL asks for (a page, the first row, or the rows).
+func (q QueryEngine) Run(dsl any, bindings map[string]any) (any, error) {
+	return queryAs[any](q, dsl, bindings, "")
+}
+
+func queryAs[T any](q QueryEngine, dsl any, bindings map[string]any, method string) (T, error) {
+	args := []any{dsl, nil, nil, nil}
+	if bindings != nil {
+		args[1] = bindings
+	}
+	if q.name != "" && q.name != "default" {
+		args[2] = q.name
+	}
+	if method != "" {
+		args[3] = method
+	}
+	for len(args) > 1 && args[len(args)-1] == nil {
+		args = args[:len(args)-1]
+	}
+	answer, err := invoke("query.Run", args, hostQuery)
+	return decodeAnswer[T]("query.Run", answer, err)
+}
