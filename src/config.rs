@@ -60,6 +60,10 @@ pub struct Config {
     /// FS root name (`system`, `data`) → host directory that the `yao.fs`
     /// import confines scripts to. Default: none, so every fs call is a 403.
     pub fs: BTreeMap<String, PathBuf>,
+    /// Roots of `fs` that scripts may read but not change (every writing
+    /// method is a 403), e.g. `["system"]` so that a script cannot rewrite
+    /// the app it belongs to. Default: none.
+    pub fs_read_only: Vec<String>,
 }
 
 /// Where one named store keeps its entries.
@@ -114,6 +118,7 @@ impl Default for Config {
             http_ca_file: None,
             stores: BTreeMap::new(),
             fs: BTreeMap::new(),
+            fs_read_only: Vec::new(),
         }
     }
 }
@@ -177,6 +182,13 @@ impl Config {
                 return Err(Error::bad_request(format!(
                     "config: wasi.preopen {guest:?}: {} is not a directory",
                     host.display()
+                )));
+            }
+        }
+        for name in &self.fs_read_only {
+            if !self.fs.contains_key(name) {
+                return Err(Error::bad_request(format!(
+                    "config: fs_read_only names {name:?}, which is not a root of fs"
                 )));
             }
         }

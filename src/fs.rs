@@ -43,7 +43,13 @@ struct Root {
     path: PathBuf,
     /// The root directory, opened once; files are opened beneath it.
     dir: File,
+    /// Named in `fs_read_only`: every method of [`WRITING_METHODS`] is a 403.
+    read_only: bool,
 }
+
+/// The methods that change what is under a root.
+const WRITING_METHODS: [&str; 9] =
+    ["WriteFile", "WriteFileBuffer", "AppendFile", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Move", "Copy"];
 
 /// The configured roots of one runtime.
 pub struct Roots {
@@ -68,7 +74,7 @@ impl Resolved<'_> {
 impl Roots {
     /// Opens every configured root (the config check made sure each is a
     /// directory). 400 if one vanished meanwhile.
-    pub fn new(config: &BTreeMap<String, PathBuf>) -> Result<Roots> {
+    pub fn new(config: &BTreeMap<String, PathBuf>, read_only: &[String]) -> Result<Roots> {
         let mut roots = BTreeMap::new();
         for (name, path) in config {
             let bad = |e: io::Error| Error::bad_request(format!("config: fs.{name}: {}: {e}", path.display()));
@@ -78,7 +84,7 @@ impl Roots {
                 .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
                 .open(&path)
                 .map_err(bad)?;
-            roots.insert(name.clone(), Root { path, dir });
+            roots.insert(name.clone(), Root { path, dir, read_only: read_only.contains(name) });
         }
         Ok(Roots { roots })
     }
@@ -87,6 +93,9 @@ impl Roots {
     /// answer is MessagePack. `max_read` caps what a read may answer.
     pub fn call(&self, root: &str, method: &str, args: &[u8], max_read: u64) -> Result<Vec<u8>> {
         let root_dir = self.root(root)?;
+        if root_dir.read_only && WRITING_METHODS.contains(&method) {
+            return Err(Error::new(FORBIDDEN, format!("fs: root {root:?} is read-only (fs_read_only): {method} is refused")));
+        }
         let args = Args::decode(format!("fs {root}: {method}"), args)?;
         let path = |i: usize| args.string(i, "path").and_then(|text| resolve(root_dir, text));
         let written = |n: usize| -> Result<Vec<u8>> { Ok(api_args::encode(&Value::from(n as u64))) };

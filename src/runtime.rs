@@ -84,7 +84,7 @@ impl Runtime {
         let cache = config.cache_dir.clone().map(|dir| ModuleCache::new(dir, config.cache_max_mb << 20, &engine));
         let ticker = Ticker::start(engine.clone())?;
         let stores = crate::store::Stores::new(&config.stores);
-        let roots = crate::fs::Roots::new(&config.fs)?;
+        let roots = crate::fs::Roots::new(&config.fs, &config.fs_read_only)?;
         let http = crate::http::Http::new(&config)?;
         let inner = Inner {
             config,

@@ -616,6 +616,48 @@ fn fs_symlink_swap_race_never_reads_outside() {
 }
 
 #[test]
+fn fs_read_only_roots_refuse_every_write_and_serve_every_read() {
+    let base = tempfile::tempdir().unwrap();
+    for d in ["data", "system"] {
+        std::fs::create_dir(base.path().join(d)).unwrap();
+    }
+    let system = base.path().join("system");
+    std::fs::write(system.join("app.yao"), "{}").unwrap();
+    std::fs::create_dir(system.join("scripts")).unwrap();
+    let roots = json!({"data": base.path().join("data"), "system": &system});
+    let (rt, _dir) = runtime(&json!({"fs": roots, "fs_read_only": ["system"]}));
+    for (method, args) in [
+        ("WriteFile", json!(["x.txt", "x"])),
+        ("WriteFileBuffer", json!(["app.yao", "x"])),
+        ("AppendFile", json!(["app.yao", "x"])),
+        ("Mkdir", json!(["d"])),
+        ("MkdirAll", json!(["d/e"])),
+        ("Remove", json!(["app.yao"])),
+        ("RemoveAll", json!(["scripts"])),
+        ("Move", json!(["app.yao", "moved.yao"])),
+        ("Copy", json!(["app.yao", "copy.yao"])),
+    ] {
+        let err = fs(&rt, "system", method, args).unwrap_err();
+        assert_eq!(err.code(), 403, "{method}: {err}");
+        assert!(err.message().contains("root \"system\" is read-only"), "{method}: {err}");
+    }
+    let mut left: Vec<_> = std::fs::read_dir(&system).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    left.sort();
+    assert_eq!(left, ["app.yao", "scripts"], "nothing under the root changed");
+    assert_eq!(std::fs::read_to_string(system.join("app.yao")).unwrap(), "{}");
+    // Reads are served; the other root is writable; an unknown method is still a 404.
+    assert_eq!(fs(&rt, "system", "ReadFile", json!(["app.yao"])).unwrap(), json!("{}"));
+    assert_eq!(fs(&rt, "system", "ReadDir", json!([".", true])).unwrap(), json!(["app.yao", "scripts"]));
+    assert_eq!(fs(&rt, "system", "Size", json!(["app.yao"])).unwrap(), json!(2));
+    assert_eq!(fs(&rt, "data", "WriteFile", json!(["x.txt", "x"])).unwrap(), json!(1));
+    assert_eq!(code(fs(&rt, "system", "Chmod", json!(["app.yao"]))), 404);
+    // Naming a root that is not configured is a config error.
+    let err = Runtime::from_json(Some(&json!({"fs": {"data": base.path().join("data")}, "fs_read_only": ["system"]}).to_string())).err().unwrap();
+    assert_eq!(err.code(), 400);
+    assert!(err.message().contains("fs_read_only names \"system\""), "{err}");
+}
+
+#[test]
 fn fs_without_roots_refuses_everything() {
     let (rt, _dir) = runtime(&json!({}));
     assert_eq!(code(fs(&rt, "data", "Exists", json!(["x"]))), 403);

@@ -61,6 +61,7 @@ type Config struct {
 	HTTPCAFile           string                 `json:"http_ca_file,omitempty"`            // extra CAs (PEM) for https
 	Stores               map[string]StoreConfig `json:"stores,omitempty"`                  // name -> backend; default memory
 	FS                   map[string]string      `json:"fs,omitempty"`                      // root name ("system", "data") -> folder
+	FSReadOnly           []string               `json:"fs_read_only,omitempty"`            // roots scripts may read but not change
 }
 
 // StoreConfig is one named store's backend (docs/ABI.md §9). With the gou

@@ -133,7 +133,8 @@ func TestConfigFieldsReachTheLibrary(t *testing.T) {
 			"gou":    {Backend: "process"},
 			"shared": {Backend: "redis", URL: "redis://127.0.0.1:6379/0", Prefix: "yao:test:"},
 		},
-		FS: map[string]string{"data": dir, "system": dir},
+		FS:         map[string]string{"data": dir, "system": dir},
+		FSReadOnly: []string{"system"},
 	}
 	rt, err := New(good)
 	if err != nil {
@@ -153,6 +154,7 @@ func TestConfigFieldsReachTheLibrary(t *testing.T) {
 		{Config{Stores: map[string]StoreConfig{"s": {Backend: "etcd"}}}, "etcd"},
 		{Config{Stores: map[string]StoreConfig{"s": {Backend: "redis"}}}, "url"},
 		{Config{FS: map[string]string{"data": filepath.Join(dir, "missing")}}, "fs"},
+		{Config{FSReadOnly: []string{"system"}}, "fs_read_only names"},
 	} {
 		_, err := New(c.cfg)
 		wantCode(t, err, 400)
