@@ -100,6 +100,10 @@ pub struct WasiConfig {
     /// Guest path → host directory, opened read-write. Default: none, so a
     /// WASI guest sees no file system at all.
     pub preopen: BTreeMap<String, PathBuf>,
+    /// Guest paths of `preopen` opened read-only instead: the guest can
+    /// list and read, and opening for writing, creating, renaming or
+    /// removing fails with a WASI error (the `fs_read_only` of WASI).
+    pub read_only: Vec<String>,
 }
 
 impl Default for Config {
@@ -182,6 +186,13 @@ impl Config {
                 return Err(Error::bad_request(format!(
                     "config: wasi.preopen {guest:?}: {} is not a directory",
                     host.display()
+                )));
+            }
+        }
+        for guest in &self.wasi.read_only {
+            if !self.wasi.preopen.contains_key(guest) {
+                return Err(Error::bad_request(format!(
+                    "config: wasi.read_only names {guest:?}, which is not a key of wasi.preopen"
                 )));
             }
         }

@@ -23,8 +23,9 @@ pub(crate) fn context(runtime: &Arc<Inner>) -> Result<WasiP1Ctx> {
         .stderr(LogLines::new(runtime.clone(), LogLevel::Error))
         .allow_blocking_current_thread(true);
     for (guest, host) in &runtime.config.wasi.preopen {
+        let perms = if runtime.config.wasi.read_only.contains(guest) { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
         builder
-            .preopened_dir(host, guest, FsPerms::ReadWrite)
+            .preopened_dir(host, guest, perms)
             .map_err(|e| Error::internal(format!("wasi preopen {guest} -> {}: {e}", host.display())))?;
     }
     Ok(builder.build_p1())

@@ -5,7 +5,7 @@ mod common;
 use common::*;
 use serde_json::json;
 use std::sync::{Arc, Mutex};
-use yaowasm::{Error, LogLevel};
+use yaowasm::{Error, LogLevel, Runtime};
 
 #[test]
 fn echo_round_trips_values() {
@@ -215,6 +215,56 @@ fn wasi_guests_initialize_and_print_to_the_log() {
     assert!(logs.contains(&(LogLevel::Info, "hello from wasi".into())), "{logs:?}");
     assert!(logs.contains(&(LogLevel::Info, "partial".into())), "the unterminated line is flushed: {logs:?}");
     assert!(logs.contains(&(LogLevel::Error, "oops".into())), "stderr: {logs:?}");
+}
+
+/// A WASI guest that opens files in its first preopen (fd 3) and answers
+/// the errno (0: opened).
+fn wasi_files_wat() -> String {
+    format!(
+        r#"(module
+  (import "wasi_snapshot_preview1" "path_open"
+    (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "new.txt")
+  (data (i32.const 32) "old.txt")
+  {ALLOC}
+  {PACK}
+  (func $answer (param $errno i32) (result i64)
+    (i32.store8 (i32.const 600) (local.get $errno)) (call $pack (i32.const 600) (i32.const 1)))
+  ;; O_CREAT with the right to write.
+  (func (export "Create") (param i32 i32) (result i64)
+    (call $answer (call $path_open (i32.const 3) (i32.const 0) (i32.const 16) (i32.const 7)
+      (i32.const 1) (i64.const 64) (i64.const 0) (i32.const 0) (i32.const 700))))
+  ;; An existing file, to read.
+  (func (export "Read") (param i32 i32) (result i64)
+    (call $answer (call $path_open (i32.const 3) (i32.const 0) (i32.const 32) (i32.const 7)
+      (i32.const 0) (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 700))))
+)"#
+    )
+}
+
+#[test]
+fn wasi_read_only_preopens_refuse_writes() {
+    let (dir, files) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write(dir.path(), "f.wasm", &wasm(&wasi_files_wat()));
+    std::fs::write(files.path().join("old.txt"), "old").unwrap();
+    let preopen = json!({"/data": files.path()});
+    let read_only = Runtime::from_json(Some(&json!({"wasi": {"preopen": preopen, "read_only": ["/data"]}}).to_string())).unwrap();
+    read_only.load_dir(dir.path()).unwrap();
+    assert_eq!(read_only.exec("scripts.f.Read", &[]).unwrap(), vec![0], "reads are served");
+    let errno = read_only.exec("scripts.f.Create", &[]).unwrap();
+    assert_ne!(errno, vec![0], "creating a file is refused");
+    assert!(!files.path().join("new.txt").exists(), "and nothing was written");
+
+    let read_write = Runtime::from_json(Some(&json!({"wasi": {"preopen": preopen}}).to_string())).unwrap();
+    read_write.load_dir(dir.path()).unwrap();
+    assert_eq!(read_write.exec("scripts.f.Create", &[]).unwrap(), vec![0], "the default is read-write");
+    assert!(files.path().join("new.txt").exists());
+
+    let bad = json!({"wasi": {"preopen": preopen, "read_only": ["/elsewhere"]}}).to_string();
+    let err = Runtime::from_json(Some(&bad)).err().unwrap();
+    assert_eq!(err.code(), 400);
+    assert!(err.message().contains("wasi.read_only names \"/elsewhere\""), "{err}");
 }
 
 #[test]

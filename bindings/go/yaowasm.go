@@ -76,7 +76,8 @@ type StoreConfig struct {
 
 // WASIConfig maps guest paths to host folders.
 type WASIConfig struct {
-	Preopen map[string]string `json:"preopen,omitempty"`
+	Preopen  map[string]string `json:"preopen,omitempty"`
+	ReadOnly []string          `json:"read_only,omitempty"` // preopens (guest paths) opened read-only
 }
 
 // Error is a failure with a Yao code (SPEC §4) and a message.

@@ -125,7 +125,7 @@ func TestConfigFieldsReachTheLibrary(t *testing.T) {
 	dir := t.TempDir()
 	good := Config{
 		MaxMemoryMB: 32, TimeoutMs: 500, CacheDir: filepath.Join(dir, "cache"), CacheMaxMB: 64, MaxDepth: 8,
-		WASI:                 &WASIConfig{Preopen: map[string]string{"/data": dir}},
+		WASI:                 &WASIConfig{Preopen: map[string]string{"/data": dir}, ReadOnly: []string{"/data"}},
 		HTTPAllow:            []string{"127.0.0.1:8080", "*.example.com"},
 		HTTPMaxResponseBytes: 1 << 20, HTTPMaxUploadBytes: 1 << 20, HTTPTimeoutMs: 2000,
 		Stores: map[string]StoreConfig{
@@ -155,6 +155,7 @@ func TestConfigFieldsReachTheLibrary(t *testing.T) {
 		{Config{Stores: map[string]StoreConfig{"s": {Backend: "redis"}}}, "url"},
 		{Config{FS: map[string]string{"data": filepath.Join(dir, "missing")}}, "fs"},
 		{Config{FSReadOnly: []string{"system"}}, "fs_read_only names"},
+		{Config{WASI: &WASIConfig{ReadOnly: []string{"/data"}}}, "wasi.read_only names"},
 	} {
 		_, err := New(c.cfg)
 		wantCode(t, err, 400)
