@@ -140,6 +140,19 @@ int32_t yaowasm_runtime_unload(yaowasm_runtime *rt, const char *id);
 int32_t yaowasm_runtime_list(yaowasm_runtime *rt, yaowasm_buf *out);
 
 /**
+ * Writes into `out` a MessagePack map of the runtime's counters:
+ * `scripts`, an array with one map per loaded script sorted by id (`id`,
+ * `calls`, `errors`, `timeouts` (408s), `busy_us`: calls finished, nested
+ * ones included, since the script was first loaded; a reload of a changed
+ * file keeps them), `instances_in_use` (calls in flight, nested ones
+ * included) and `instance_slots` (the pool's size; past it, calls wait).
+ *
+ * Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL runtime;
+ * out holds the message). Thread-safe.
+ */
+int32_t yaowasm_runtime_stats(yaowasm_runtime *rt, yaowasm_buf *out);
+
+/**
  * Runs process `process` (`scripts.<id>.<Function>`) with `args`, a
  * MessagePack array of `args_len` bytes (NULL or 0 bytes mean no args), in a
  * fresh instance.

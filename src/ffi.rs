@@ -150,6 +150,13 @@ unsafe fn put(out: *mut yaowasm_buf, value: yaowasm_buf) {
     }
 }
 
+/// Puts `value` into `out` as a MessagePack map with field names; 0.
+unsafe fn put_msgpack<T: serde::Serialize>(out: *mut yaowasm_buf, value: &T) -> Result<i32> {
+    let bytes = rmp_serde::to_vec_named(value).map_err(|e| Error::internal(e.to_string()))?;
+    unsafe { put(out, buf_from(bytes)) };
+    Ok(0)
+}
+
 /// Makes a runtime. `config_json` may be NULL (defaults). Keys, all optional:
 /// `max_memory_mb` (64; linear memory cap per instance, also the pool slot
 /// size), `timeout_ms` (1000; wall clock per top-level exec), `cache_dir`
@@ -263,9 +270,27 @@ pub unsafe extern "C" fn yaowasm_runtime_list(rt: *mut yaowasm_runtime, out: *mu
         |e| unsafe { message_into(out, e) },
         || {
             let list = unsafe { runtime(rt) }?.list();
-            let bytes = rmp_serde::to_vec_named(&list).map_err(|e| Error::internal(e.to_string()))?;
-            unsafe { put(out, buf_from(bytes)) };
-            Ok(0)
+            unsafe { put_msgpack(out, &list) }
+        },
+    )
+}
+
+/// Writes into `out` a MessagePack map of the runtime's counters:
+/// `scripts`, an array with one map per loaded script sorted by id (`id`,
+/// `calls`, `errors`, `timeouts` (408s), `busy_us`: calls finished, nested
+/// ones included, since the script was first loaded; a reload of a changed
+/// file keeps them), `instances_in_use` (calls in flight, nested ones
+/// included) and `instance_slots` (the pool's size; past it, calls wait).
+///
+/// Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL runtime;
+/// out holds the message). Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn yaowasm_runtime_stats(rt: *mut yaowasm_runtime, out: *mut yaowasm_buf) -> i32 {
+    guard(
+        |e| unsafe { message_into(out, e) },
+        || {
+            let stats = unsafe { runtime(rt) }?.stats();
+            unsafe { put_msgpack(out, &stats) }
         },
     )
 }

@@ -208,6 +208,7 @@ pub(crate) fn compile(
         size,
         digest,
         js: Some(Arc::new(JsScript { bytecode: hook.bytecode, call: engine.call })),
+        stats: Default::default(),
     })
 }
 
@@ -272,6 +273,7 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         size: raw.len() as u64,
         digest: [0; 32],
         js: None,
+        stats: Default::default(),
     };
     Ok(JsEngine { call: export("yao_js_call")?, compile: export("yao_js_compile")?, script, snapshot })
 }

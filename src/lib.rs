@@ -28,6 +28,7 @@ mod nesting;
 pub use nesting::CancelToken;
 mod runtime;
 mod script;
+pub mod stats;
 mod store;
 pub mod value;
 mod wasi;
@@ -37,6 +38,7 @@ pub use error::{Error, Result};
 pub use loader::{LoadReport, Problem};
 pub use log::{LogHandler, LogLevel};
 pub use runtime::{ExecOptions, ProcessHandler, Runtime, ScriptInfo};
+pub use stats::{RuntimeStats, ScriptCounters};
 
 /// The library's version, as `yaowasm_version` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

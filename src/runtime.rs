@@ -148,9 +148,17 @@ impl Runtime {
         // by a deploy, say) keeps serving its last good version; the problem
         // is reported. A file that is gone is unloaded.
         let failed: std::collections::HashSet<&str> = problems.iter().filter_map(|p| p.id.as_deref()).collect();
+        let mut counters: HashMap<String, Arc<crate::stats::ScriptStats>> =
+            table.iter().filter(|(_, s)| s.origin == origin).map(|(id, s)| (id.clone(), s.stats.clone())).collect();
         table.retain(|id, s| s.origin != origin || failed.contains(id.as_str()));
         let loaded = fresh.len();
-        for script in fresh {
+        for mut script in fresh {
+            // A new build of a script that was loaded keeps its counters.
+            if let Some(stats) = counters.remove(&script.id) {
+                if let Some(new) = Arc::get_mut(&mut script) {
+                    new.stats = stats;
+                }
+            }
             table.insert(script.id.clone(), script);
         }
         drop(table);
@@ -176,6 +184,10 @@ impl Runtime {
             if other.origin != Origin::File {
                 return Err(Error::bad_request(format!("script id {id} is already provided by {}", other.file.display())));
             }
+        }
+        let mut script = script;
+        if let Some(old) = table.get(&id) {
+            script.stats = old.stats.clone();
         }
         table.insert(id, Arc::new(script));
         Ok(())
@@ -205,6 +217,16 @@ impl Runtime {
             .collect();
         list.sort_by(|a, b| a.id.cmp(&b.id));
         list
+    }
+
+    /// Call counters of every loaded script (sorted by ID) and the instance
+    /// pool's use (src/stats.rs).
+    pub fn stats(&self) -> crate::stats::RuntimeStats {
+        let table = self.inner.scripts.read().unwrap_or_else(|p| p.into_inner());
+        let mut scripts: Vec<_> = table.values().map(|s| s.stats.snapshot(&s.id)).collect();
+        drop(table);
+        scripts.sort_by(|a, b| a.id.cmp(&b.id));
+        crate::stats::RuntimeStats::new(scripts, &self.inner.engine)
     }
 
     /// Runs a process: `args` is a MessagePack array (empty means `[]`); the
@@ -269,14 +291,19 @@ impl Inner {
         value::validate_args(args)?;
         let args = if args.is_empty() { value::EMPTY_ARRAY } else { args };
         let script = self.script(&name.id).ok_or_else(|| Error::not_found(format!("no script {} (process {process})", name.id)))?;
-        let function = script.function(name.function)?;
-        let top_level = || self.default_budget(options.timeout, options.cancel.clone());
-        let entered = nesting::enter(self.key(), process, top_level, self.config.max_depth)?;
-        let _running = self.ticker.running();
-        if let Some(js) = &script.js {
-            return crate::js::run(self, &script, js, name.function, args, &entered.budget);
-        }
-        call::run(self, &script, function, args, &entered.budget)
+        let started = Instant::now();
+        let result = (|| {
+            let function = script.function(name.function)?;
+            let top_level = || self.default_budget(options.timeout, options.cancel.clone());
+            let entered = nesting::enter(self.key(), process, top_level, self.config.max_depth)?;
+            let _running = self.ticker.running();
+            if let Some(js) = &script.js {
+                return crate::js::run(self, &script, js, name.function, args, &entered.budget);
+            }
+            call::run(self, &script, function, args, &entered.budget)
+        })();
+        script.stats.record(started.elapsed(), &result);
+        result
     }
 
     /// A `yao.process` call from a guest: loaded `scripts.*` in-runtime,

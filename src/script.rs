@@ -60,6 +60,9 @@ pub struct Script {
     pub digest: [u8; 32],
     /// A JS/TS script: its bytecode, run by the shared engine (`pre`) (src/js.rs).
     pub js: Option<Arc<crate::js::JsScript>>,
+    /// Call counters (src/stats.rs); a reload of a changed file hands them
+    /// to the new version.
+    pub stats: Arc<crate::stats::ScriptStats>,
 }
 
 impl Script {
@@ -152,6 +155,7 @@ impl Script {
             size: bytes.len() as u64,
             digest,
             js: None,
+            stats: Default::default(),
         };
         if let Some(probe) = encoding_export {
             script.encoding = script.probe_encoding(runtime, &probe)?;

@@ -282,3 +282,34 @@ fn calls_run_in_parallel_threads() {
         }
     });
 }
+
+#[test]
+fn stats_count_calls_errors_and_timeouts_per_script() {
+    let (rt, _dir) = sink_runtime(r#"{"timeout_ms": 200}"#);
+    let seen_in_flight = Arc::new(Mutex::new(None));
+    let (inner, seen) = (rt.clone(), seen_in_flight.clone());
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| {
+        *seen.lock().unwrap() = Some(inner.stats().instances_in_use);
+        Ok(vec![0x91, 0x07])
+    })));
+    let before = rt.stats();
+    assert_eq!((before.instances_in_use, before.instance_slots), (0, 1000));
+    assert_eq!(before.scripts.len(), 1);
+    assert_eq!((before.scripts[0].id.as_str(), before.scripts[0].calls), ("sink", 0));
+
+    for _ in 0..3 {
+        rt.exec("scripts.sink.Echo", &[0x91, 0x01]).unwrap();
+    }
+    assert_eq!(rt.exec("scripts.sink.Raise", &[]).unwrap_err().code(), 418);
+    assert_eq!(rt.exec("scripts.sink.Nope", &[]).unwrap_err().code(), 404);
+    assert_eq!(rt.exec("scripts.sink.Loop", &[]).unwrap_err().code(), 408);
+    rt.exec("scripts.sink.CallEcho", &[]).unwrap(); // nested: Echo counted too
+    rt.exec("scripts.sink.CallHost", &[]).unwrap();
+    assert_eq!(*seen_in_flight.lock().unwrap(), Some(1), "one instance in use inside the call");
+    assert_eq!(rt.exec("scripts.other.Echo", &[]).unwrap_err().code(), 404, "no script: nothing to count");
+
+    let sink = &rt.stats().scripts[0];
+    assert_eq!((sink.calls, sink.errors, sink.timeouts), (3 + 3 + 2 + 1, 3, 1), "{sink:?}");
+    assert!(sink.busy_us >= 200_000, "the 408 alone ran 200 ms: {sink:?}");
+    assert_eq!(rt.stats().instances_in_use, 0, "every slot back");
+}

@@ -1541,7 +1541,9 @@ fn f29_every_instance_slot_in_use_waits_for_one() {
                 open_gate();
             }
         }
-        releaser.map(|r| r.join().unwrap());
+        if let Some(r) = releaser {
+            r.join().unwrap();
+        }
         let mut answered = 0;
         for h in holders {
             // With a 300 ms deadline the holders come back from the gate

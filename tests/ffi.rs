@@ -104,6 +104,19 @@ fn list_load_file_unload() {
     assert_eq!(rt.exec("scripts.copy.Echo", &[0x90]).0, 0);
     assert_eq!(unsafe { yaowasm_runtime_unload(rt.0, id.as_ptr()) }, 0);
     assert_eq!(unsafe { yaowasm_runtime_unload(rt.0, id.as_ptr()) }, 404);
+
+    // The counters: a map, its scripts sorted by id.
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x90]).0, 0);
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    assert_eq!(unsafe { yaowasm_runtime_stats(rt.0, &mut out) }, 0);
+    let stats = json(unsafe { std::slice::from_raw_parts(out.ptr, out.len) });
+    unsafe { yaowasm_buf_free(out) };
+    assert_eq!(stats["scripts"][0]["id"], "sink");
+    assert_eq!(stats["scripts"][0]["calls"], 1);
+    assert_eq!((&stats["instances_in_use"], &stats["instance_slots"]), (&json!(0), &json!(1000)));
+    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    assert_eq!(unsafe { yaowasm_runtime_stats(ptr::null_mut(), &mut out) }, 400);
+    unsafe { yaowasm_buf_free(out) };
     let missing = cstr("/no/such/dir");
     assert_eq!(unsafe { yaowasm_runtime_load_dir(rt.0, missing.as_ptr()) }, -1);
     assert_eq!(yaowasm_last_error_code(), 404);

@@ -324,3 +324,26 @@ fn runtimes_are_freed_without_leaking_threads() {
     // Other tests run in parallel threads; allow for them, not for 20 tickers.
     assert!(threads() < before + 10, "epoch threads leaked: {before} -> {}", threads());
 }
+
+#[test]
+fn stats_survive_a_reload_of_a_changed_file_and_go_with_unload() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "v.wasm", &wasm(&versioned_wat(1, 0)));
+    let rt = Runtime::from_json(None).unwrap();
+    rt.load_dir(dir.path()).unwrap();
+    rt.exec("scripts.v.Version", &[]).unwrap();
+    rt.exec("scripts.v.Version", &[]).unwrap();
+    write(dir.path(), "v.wasm", &wasm(&versioned_wat(2, 0)));
+    rt.load_dir(dir.path()).unwrap();
+    assert_eq!(rt.exec("scripts.v.Version", &[]).unwrap(), vec![2], "the new build serves");
+    assert_eq!(rt.stats().scripts[0].calls, 3, "counters belong to the process name");
+    let extra = dir.path().join("extra.wasm");
+    std::fs::write(&extra, wasm(&versioned_wat(5, 0))).unwrap();
+    rt.load_file(&extra, Some("one")).unwrap();
+    rt.exec("scripts.one.Version", &[]).unwrap();
+    rt.load_file(&extra, Some("one")).unwrap();
+    let one = rt.stats().scripts.into_iter().find(|s| s.id == "one").unwrap();
+    assert_eq!(one.calls, 1, "load_file again keeps them too");
+    rt.unload("one").unwrap();
+    assert!(rt.stats().scripts.iter().all(|s| s.id != "one"), "unloaded: gone");
+}

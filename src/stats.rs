@@ -1,0 +1,82 @@
+//! Call counters per script and the instance pool's use: what an operator
+//! asks first of a runtime under load (which script is called, fails, times
+//! out, takes the time; how close the pool is to its 1000 slots).
+//!
+//! Counters are relaxed atomics bumped once per call, nested calls
+//! included; a script reloaded from a changed file keeps its counters (they
+//! belong to the process name, not to one build), an unloaded one loses
+//! them.
+
+use crate::engine::POOL_INSTANCES;
+use crate::error::{Result, TIMEOUT};
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// The counters of one script.
+#[derive(Debug, Default)]
+pub struct ScriptStats {
+    calls: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    busy_ns: AtomicU64,
+}
+
+impl ScriptStats {
+    /// Counts one finished call: any error, and 408s again as timeouts.
+    pub(crate) fn record<T>(&self, took: Duration, result: &Result<T>) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.busy_ns.fetch_add(took.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        if let Err(e) = result {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            if e.code() == TIMEOUT {
+                self.timeouts.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    pub(crate) fn snapshot(&self, id: &str) -> ScriptCounters {
+        ScriptCounters {
+            id: id.to_owned(),
+            calls: self.calls.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            busy_us: self.busy_ns.load(Ordering::Relaxed) / 1000,
+        }
+    }
+}
+
+/// One script's counters, as `stats` reports them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScriptCounters {
+    pub id: String,
+    /// Calls made, top-level and nested, finished (in flight ones are not
+    /// counted yet).
+    pub calls: u64,
+    /// Calls that ended with an error of any code (the guest's own included).
+    pub errors: u64,
+    /// Of those, 408s: past the deadline, cancelled, or no instance slot.
+    pub timeouts: u64,
+    /// Wall time spent in these calls, in microseconds (a nested call counts
+    /// in its caller's time too).
+    pub busy_us: u64,
+}
+
+/// What `Runtime::stats` answers.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RuntimeStats {
+    /// One entry per loaded script, sorted by id.
+    pub scripts: Vec<ScriptCounters>,
+    /// Instances alive now: one per call in flight (nested ones included),
+    /// plus the JS engine's while it is being made.
+    pub instances_in_use: u64,
+    /// The pool's size: past it, calls wait for a slot (src/call.rs).
+    pub instance_slots: u64,
+}
+
+impl RuntimeStats {
+    pub(crate) fn new(scripts: Vec<ScriptCounters>, engine: &wasmtime::Engine) -> RuntimeStats {
+        let instances_in_use = engine.pooling_allocator_metrics().map_or(0, |m| m.core_instances());
+        RuntimeStats { scripts, instances_in_use, instance_slots: u64::from(POOL_INSTANCES) }
+    }
+}
