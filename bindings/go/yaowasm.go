@@ -355,6 +355,44 @@ func list(rt *C.yaowasm_runtime) ([]Script, error) {
 	return scripts, nil
 }
 
+// ScriptStats is one script's call counters: calls finished (nested ones
+// included) since it was first loaded; a reload of a changed file keeps
+// them, an unload drops them.
+type ScriptStats struct {
+	ID       string `msgpack:"id"`
+	Calls    uint64 `msgpack:"calls"`
+	Errors   uint64 `msgpack:"errors"`   // calls that ended with any error code
+	Timeouts uint64 `msgpack:"timeouts"` // of those, 408s
+	BusyUs   uint64 `msgpack:"busy_us"`  // wall time in these calls, µs
+}
+
+// Stats is what Runtime.Stats answers.
+type Stats struct {
+	Scripts        []ScriptStats `msgpack:"scripts"`          // one per loaded script, sorted by ID
+	InstancesInUse uint64        `msgpack:"instances_in_use"` // calls in flight, nested ones included
+	InstanceSlots  uint64        `msgpack:"instance_slots"`   // the pool's size; past it, calls wait
+}
+
+// Stats reads the runtime's counters (yaowasm_runtime_stats).
+func (r *Runtime) Stats() (Stats, error) {
+	rt, err := r.enter()
+	if err != nil {
+		return Stats{}, err
+	}
+	defer r.leave()
+	var out C.yaowasm_buf
+	code := C.yaowasm_runtime_stats(rt, &out)
+	data := take(out)
+	if code != 0 {
+		return Stats{}, &Error{int(code), string(data)}
+	}
+	var stats Stats
+	if err := unmarshalStrict(data, &stats); err != nil {
+		return Stats{}, &Error{CodeInternal, err.Error()}
+	}
+	return stats, nil
+}
+
 func (r *Runtime) refreshIDs(rt *C.yaowasm_runtime) {
 	scripts, err := list(rt)
 	if err != nil {

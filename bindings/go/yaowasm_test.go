@@ -194,6 +194,47 @@ func TestLoadListUnload(t *testing.T) {
 	wantCode(t, err, 404)
 }
 
+func TestStats(t *testing.T) {
+	r := newRuntime(t, Config{})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		if _, err := r.Exec(ctx, "scripts.b.Echo", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := r.Exec(ctx, "scripts.a.t.Fail")
+	wantCode(t, err, 418)
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	_, err = r.Exec(short, "scripts.a.t.Loop")
+	wantCode(t, err, 408)
+
+	stats, err := r.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stats.Scripts) != 2 {
+		t.Fatalf("%+v", stats)
+	}
+	at, b := stats.Scripts[0], stats.Scripts[1]
+	if at.ID != "a.t" || b.ID != "b" {
+		t.Fatalf("not sorted by id: %+v", stats.Scripts)
+	}
+	if at.Calls != 2 || at.Errors != 2 || at.Timeouts != 1 || at.BusyUs < 40000 {
+		t.Fatalf("a.t (a 418 and a 408): %+v", at)
+	}
+	if b.Calls != 3 || b.Errors != 0 || b.Timeouts != 0 {
+		t.Fatalf("b (3 good calls): %+v", b)
+	}
+	if stats.InstanceSlots == 0 || stats.InstancesInUse != 0 {
+		t.Fatalf("pool, with no call in flight: %+v", stats)
+	}
+
+	r.Close()
+	_, err = r.Stats()
+	wantCode(t, err, 400)
+}
+
 type ctxKey struct{}
 
 func TestProcessHandler(t *testing.T) {
