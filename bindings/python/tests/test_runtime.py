@@ -131,6 +131,30 @@ def test_list_unload_load_file(rt, testmod):
     assert e.value.code == 404
 
 
+def test_stats(rt):
+    for i in range(3):
+        rt.exec("scripts.b.Echo", i)
+    with pytest.raises(YaoError) as e:
+        rt.exec("scripts.a.t.Fail")
+    assert e.value.code == 418
+    stats = rt.stats()
+    assert [s["id"] for s in stats["scripts"]] == ["a.t", "b"], "sorted by id"
+    at, b = stats["scripts"]
+    assert (at["calls"], at["errors"], at["timeouts"]) == (1, 1, 0), at
+    assert (b["calls"], b["errors"], b["timeouts"]) == (3, 0, 0), b
+    assert isinstance(b["busy_us"], int)
+    assert stats["instance_slots"] > 0 and stats["instances_in_use"] == 0, stats
+
+
+def test_stats_on_closed_runtime(scripts):
+    rt = Runtime()
+    rt.load_dir(scripts)
+    rt.close()
+    with pytest.raises(YaoError) as e:
+        rt.stats()
+    assert e.value.code == 400
+
+
 def test_load_dir_problems_and_shadows(tmp_path, testmod, caplog):
     root = tmp_path / "s"
     root.mkdir()

@@ -81,6 +81,7 @@ def _declare(lib: ctypes.CDLL) -> None:
         "yaowasm_runtime_load_file": (i32, [c_rt, ctypes.c_char_p, ctypes.c_char_p]),
         "yaowasm_runtime_unload": (i32, [c_rt, ctypes.c_char_p]),
         "yaowasm_runtime_list": (i32, [c_rt, ctypes.POINTER(Buf)]),
+        "yaowasm_runtime_stats": (i32, [c_rt, ctypes.POINTER(Buf)]),
         "yaowasm_runtime_exec": (
             i32,
             [c_rt, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(Buf)],

@@ -230,6 +230,22 @@ class Runtime:
             raise YaoError(code, text or data.decode("utf-8", "replace"))
         return _unpack(data)
 
+    def stats(self) -> dict:
+        """The runtime's counters: `scripts`, one dict per loaded script
+        sorted by id (`id`, `calls`, `errors`, `timeouts` (408s), `busy_us`;
+        calls finished, nested ones included), `instances_in_use` (calls in
+        flight) and `instance_slots` (the pool's size)."""
+        out = _lib.Buf()
+        rt = self._enter()
+        try:
+            code = self._lib.yaowasm_runtime_stats(rt, ctypes.byref(out))
+        finally:
+            self._leave()
+        data = _lib.take(self._lib, out)
+        if code:
+            raise YaoError(code, data.decode("utf-8", "replace"))
+        return _unpack(data)
+
     # -- calling ----------------------------------------------------------
 
     def exec(self, name: str, *args: Any) -> Any:
