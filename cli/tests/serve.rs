@@ -145,6 +145,29 @@ fn serves_processes_routes_and_errors() {
 }
 
 #[test]
+fn stats_counts_calls_per_script() {
+    let app = TestApp::new();
+    let server = Server::start(&app, &["--no-watch"]);
+    assert_eq!(server.call("POST", "/api/process/scripts.t.Echo", "[1]").0, 200);
+    assert_eq!(server.call("POST", "/api/process/scripts.t.Echo", "[2]").0, 200);
+    assert_eq!(server.call("POST", "/api/process/scripts.t.Fail", "[]").0, 418);
+
+    let (status, body) = server.call("GET", "/stats", "");
+    assert_eq!(status, 200, "{body}");
+    let stats = json_of(&body);
+    let ids: Vec<&str> = stats["scripts"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["j", "t"], "one entry per loaded script, sorted by id: {stats}");
+    let t = &stats["scripts"][1];
+    assert_eq!(t["calls"], 3, "{t}");
+    assert_eq!(t["errors"], 1, "the 418 counts as an error: {t}");
+    assert_eq!(t["timeouts"], 0, "{t}");
+    assert!(t["busy_us"].is_u64(), "{t}");
+    assert_eq!(stats["scripts"][0]["calls"], 0, "j was not called: {stats}");
+    assert!(stats["instance_slots"].as_u64().unwrap() > 0, "{stats}");
+    assert!(stats["instances_in_use"].is_u64(), "{stats}");
+}
+
+#[test]
 fn reloads_a_script_mid_traffic_without_failing_a_request() {
     let app = TestApp::new();
     let server = Server::start(&app, &[]);

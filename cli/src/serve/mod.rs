@@ -3,6 +3,7 @@
 //! axum on hyper on tokio; every wasm call runs on tokio's blocking pool so
 //! a long script never stalls the reactor. Routes:
 //! - `GET /health`
+//! - `GET /stats`: the runtime's call counters (`Runtime::stats`) as JSON
 //! - `POST /api/process/<name>`: body = JSON args array, answer = JSON result
 //! - the app's `apis/*.http.yao` routes under `/api/<group><path>`
 //!
@@ -126,6 +127,7 @@ async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
     }
     let router = Router::new()
         .route("/health", get(health))
+        .route("/stats", get(stats))
         .route("/api/process/{name}", post(process))
         .fallback(api_route)
         .with_state(state);
@@ -161,6 +163,15 @@ async fn health(Shared(state): Shared<Arc<State>>) -> Response {
         "routes": state.routes().routes.len(),
     });
     json_response(StatusCode::OK, body.to_string())
+}
+
+/// `GET /stats`: the one runtime's counters, as `yaowasm::RuntimeStats`
+/// serializes them.
+async fn stats(Shared(state): Shared<Arc<State>>) -> Response {
+    match serde_json::to_string(&state.runtime.stats()) {
+        Ok(json) => json_response(StatusCode::OK, json),
+        Err(e) => error_response(&Error::internal(format!("stats: {e}"))),
+    }
 }
 
 /// `POST /api/process/<name>` with a JSON args array (an empty body is `[]`).
