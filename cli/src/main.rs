@@ -38,7 +38,7 @@ struct Cli {
 enum Command {
     /// Run one process and print its result as JSON
     Run(run::RunArgs),
-    /// Serve an app over HTTP (process endpoint, apis/*.http.yao routes, /health, /stats)
+    /// Serve an app over HTTP (process endpoint, apis/*.http.yao routes, /health, /stats, /metrics)
     Serve(serve::ServeArgs),
     /// Describe WebAssembly modules: language, size, imports, functions, problems
     Inspect(inspect::InspectArgs),

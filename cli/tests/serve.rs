@@ -165,6 +165,14 @@ fn stats_counts_calls_per_script() {
     assert_eq!(stats["scripts"][0]["calls"], 0, "j was not called: {stats}");
     assert!(stats["instance_slots"].as_u64().unwrap() > 0, "{stats}");
     assert!(stats["instances_in_use"].is_u64(), "{stats}");
+
+    // The same counters for a Prometheus scraper.
+    let (status, text) = server.call("GET", "/metrics", "");
+    assert_eq!(status, 200, "{text}");
+    for line in ["yaowasm_calls_total{script=\"t\"} 3", "yaowasm_errors_total{script=\"t\"} 1", "yaowasm_calls_total{script=\"j\"} 0"] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("yaowasm_instance_slots ")), "{text}");
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! a long script never stalls the reactor. Routes:
 //! - `GET /health`
 //! - `GET /stats`: the runtime's call counters (`Runtime::stats`) as JSON
+//! - `GET /metrics`: the same in Prometheus' text format (metrics.rs)
 //! - `POST /api/process/<name>`: body = JSON args array, answer = JSON result
 //! - the app's `apis/*.http.yao` routes under `/api/<group><path>`
 //!
@@ -11,6 +12,7 @@
 //! code. Scripts and routes reload when their files change (watch.rs);
 //! SIGTERM or Ctrl-C stops accepting, finishes requests in flight, exits 0.
 
+mod metrics;
 mod routes;
 mod watch;
 
@@ -128,6 +130,7 @@ async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
     let router = Router::new()
         .route("/health", get(health))
         .route("/stats", get(stats))
+        .route("/metrics", get(prometheus))
         .route("/api/process/{name}", post(process))
         .fallback(api_route)
         .with_state(state);
@@ -172,6 +175,12 @@ async fn stats(Shared(state): Shared<Arc<State>>) -> Response {
         Ok(json) => json_response(StatusCode::OK, json),
         Err(e) => error_response(&Error::internal(format!("stats: {e}"))),
     }
+}
+
+/// `GET /metrics`: the counters of `/stats` for a Prometheus scraper.
+async fn prometheus(Shared(state): Shared<Arc<State>>) -> Response {
+    let text = metrics::render(&state.runtime.stats());
+    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE))], text).into_response()
 }
 
 /// `POST /api/process/<name>` with a JSON args array (an empty body is `[]`).
