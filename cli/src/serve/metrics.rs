@@ -8,11 +8,14 @@ use yaowasm::RuntimeStats;
 /// The Content-Type of the exposition format.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
+/// One counter family: its name, its help text, and a script's value.
+type Family = (&'static str, &'static str, fn(&yaowasm::ScriptCounters) -> String);
+
 /// Renders `stats`: one counter family per script counter, labelled by
 /// script id, then the pool gauges.
 pub fn render(stats: &RuntimeStats) -> String {
     let mut out = String::new();
-    let families: [(&str, &str, fn(&yaowasm::ScriptCounters) -> String); 4] = [
+    let families: [Family; 4] = [
         ("yaowasm_calls_total", "Calls of the script finished, nested ones included.", |s| s.calls.to_string()),
         ("yaowasm_errors_total", "Calls that ended with an error of any code.", |s| s.errors.to_string()),
         ("yaowasm_timeouts_total", "Calls that ended with 408 (deadline, cancel, or no instance slot).", |s| s.timeouts.to_string()),
