@@ -7,5 +7,5 @@ export {
   handle, fail, process, log, ScriptFunction,
   encode, encodeArray, encodeResult, Encoded, decode, decodeRaw, DecodeResult,
   yao_alloc, yao_free,
-  Store, FS, http, Response, query,
+  Store, FS, http, Response, query, Query,
 } from "./assembly/index";

@@ -14,4 +14,4 @@ export { yao_alloc, yao_free } from "./memory";
 export { Store } from "./store";
 export { FS } from "./fs";
 export { http, Response } from "./http";
-export { query } from "./query";
+export { query, Query } from "./query";

@@ -22,3 +22,32 @@ export function query(dsl: Value, rest: Value[] = []): Value {
   const a = encodeArray(args);
   return unpack(env.query(a.dataStart, a.length), "query.Run");
 }
+
+/**
+ * Yao's `new Query(engine)`: Get (the rows), First (a row or nil), Paginate
+ * (a page map) and Run (what the DSL asks for), each sending
+ * `[dsl, bindings, engine, method]` with the defaults (no bindings, the
+ * "default" engine, Run) left off the end, as the Rust, Go and JS SDKs do:
+ *
+ *     const page = new Query("stats").Paginate(dsl, Value.map().set("status", Value.fromString("on")));
+ */
+export class Query {
+  /** The engine `engine` of the host ("" or "default": its default one). */
+  constructor(public readonly engine: string = "default") {}
+
+  Get(dsl: Value, bindings: Value = Value.nil()): Value { return this.send(dsl, bindings, "Get"); }
+  First(dsl: Value, bindings: Value = Value.nil()): Value { return this.send(dsl, bindings, "First"); }
+  Paginate(dsl: Value, bindings: Value = Value.nil()): Value { return this.send(dsl, bindings, "Paginate"); }
+  Run(dsl: Value, bindings: Value = Value.nil()): Value { return this.send(dsl, bindings, ""); }
+
+  private send(dsl: Value, bindings: Value, method: string): Value {
+    const named = this.engine != "" && this.engine != "default";
+    const rest: Value[] = [
+      bindings,
+      named ? Value.fromString(this.engine) : Value.nil(),
+      method != "" ? Value.fromString(method) : Value.nil(),
+    ];
+    while (rest.length > 0 && rest[rest.length - 1].isNil()) rest.pop();
+    return query(dsl, rest);
+  }
+}

@@ -1,7 +1,7 @@
 // A script module that uses the SDK the way a user does, compiled by the
 // tests and driven from Node.js (sdk.test.mjs) through a stand-in host.
 import * as yao from "../index";
-import { FS, http, Response, Store, Value, yao_alloc, yao_free } from "../index";
+import { FS, http, Query, Response, Store, Value, yao_alloc, yao_free } from "../index";
 
 export { yao_alloc, yao_free };
 
@@ -18,6 +18,7 @@ export function StoreCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len,
 export function FsCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fsCall); }
 export function HttpCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpCall); }
 export function QueryCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryCall); }
+export function QueryEngineCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryEngineCall); }
 
 function echo(args: Value[]): Value { return Value.fromArray(args); }
 
@@ -198,4 +199,16 @@ function httpCall(args: Value[]): Value {
 /** QueryCall(dsl, ...bindings) */
 function queryCall(args: Value[]): Value {
   return yao.query(arg(args, 0), args.slice(1));
+}
+
+/** QueryEngineCall(engine, method, dsl, bindings?): new Query(engine).<method>(dsl, bindings). */
+function queryEngineCall(args: Value[]): Value {
+  const q = new Query(arg(args, 0).asString());
+  const method = arg(args, 1).asString();
+  const dsl = arg(args, 2);
+  const bindings = arg(args, 3);
+  if (method == "Get") return q.Get(dsl, bindings);
+  if (method == "First") return q.First(dsl, bindings);
+  if (method == "Paginate") return q.Paginate(dsl, bindings);
+  return q.Run(dsl, bindings);
 }

@@ -423,6 +423,18 @@ for (const runtime of ['stub', 'incremental']) {
     assert.throws(() => h.call('QueryCall', dsl), { code: 404, message: 'no process handler for query.Run' });
   });
 
+  test(`${runtime}: Query sends its engine and method, leaving defaults off the end`, () => {
+    const h = host();
+    h.api = () => [{ id: 1 }];
+    const dsl = { from: 'user' };
+    for (const [engine, method, bindings] of [['', 'Run', null], ['default', 'Get', null], ['stats', 'Paginate', null], ['', 'First', { id: 7 }], ['stats', 'Run', { id: 8 }]]) {
+      assert.deepEqual(h.call('QueryEngineCall', engine, method, dsl, bindings), [{ id: 1 }]);
+    }
+    assert.deepEqual(h.apiCalls.map((c) => c.args), [
+      [dsl], [dsl, null, null, 'Get'], [dsl, null, 'stats', 'Paginate'], [dsl, { id: 7 }, null, 'First'], [dsl, { id: 8 }, 'stats'],
+    ]);
+  });
+
   test(`${runtime}: host-API answers, allocated in guest memory, do not leak`, () => {
     const h = host();
     h.api = () => 'x'.repeat(100000);
