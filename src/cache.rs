@@ -19,6 +19,7 @@ use crate::log::LogLevel;
 use crate::runtime::Inner;
 use crate::script::compile_module;
 use sha2::{Digest, Sha256};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::io::Read;
@@ -31,8 +32,8 @@ pub struct ModuleCache {
     dir: PathBuf,
     fingerprint: [u8; 32],
     max_bytes: u64,
-    /// Bytes written since the last prune; starts past the threshold so a
-    /// runtime's first write prunes.
+    /// Bytes written since the last prune; starts at the threshold (an
+    /// eighth of `max_bytes`) so a runtime's first write prunes.
     written: AtomicU64,
 }
 
@@ -45,7 +46,7 @@ impl ModuleCache {
         fingerprint.update(b"yaowasm-cache-v2\0wasmtime-48.0.8\0");
         fingerprint.update(env!("CARGO_PKG_VERSION").as_bytes());
         fingerprint.update(hasher.finish().to_le_bytes());
-        ModuleCache { dir, fingerprint: fingerprint.finalize().into(), max_bytes, written: AtomicU64::new(u64::MAX / 2) }
+        ModuleCache { dir, fingerprint: fingerprint.finalize().into(), max_bytes, written: AtomicU64::new(max_bytes / 8) }
     }
 
     /// The file a module whose wasm bytes have this SHA-256 is cached in.
@@ -59,25 +60,24 @@ impl ModuleCache {
     /// `digest` is [`digest_of`]`(wasm)`, which the loader has already
     /// computed to tell changed files from unchanged ones.
     pub(crate) fn load_or_compile(&self, runtime: &Inner, wasm: &[u8], digest: &[u8; 32]) -> Result<Module> {
-        let path = self.path_for(digest);
-        let digest_path = path.with_extension(CHECKSUM_EXT);
-        if let Some(module) = self.load(&runtime.engine, &path, &digest_path) {
-            return Ok(module);
-        }
-        let module = compile_module(&runtime.engine, wasm)?;
-        self.save(runtime, &module, &path, &digest_path);
-        Ok(module)
+        self.cached(runtime, digest, || Ok(Cow::Borrowed(wasm)))
     }
 
     /// Like `load_or_compile` for a module that `build` derives (at a cost)
     /// from `key`: a hit skips `build` too. Used for the JS engine snapshot.
     pub(crate) fn load_or_build(&self, runtime: &Inner, key: &[u8], build: impl FnOnce() -> Result<Vec<u8>>) -> Result<Module> {
-        let path = self.path_for(&digest_of(key));
+        self.cached(runtime, &digest_of(key), || build().map(Cow::Owned))
+    }
+
+    /// The module cached under `digest`, or the one compiled from `wasm()`
+    /// and saved there.
+    fn cached<'a>(&self, runtime: &Inner, digest: &[u8; 32], wasm: impl FnOnce() -> Result<Cow<'a, [u8]>>) -> Result<Module> {
+        let path = self.path_for(digest);
         let digest_path = path.with_extension(CHECKSUM_EXT);
         if let Some(module) = self.load(&runtime.engine, &path, &digest_path) {
             return Ok(module);
         }
-        let module = compile_module(&runtime.engine, &build()?)?;
+        let module = compile_module(&runtime.engine, &wasm()?)?;
         self.save(runtime, &module, &path, &digest_path);
         Ok(module)
     }

@@ -54,7 +54,6 @@ const MAX_HEAD_BYTES: usize = 100 * 1024;
 /// `http.Post` reads them from the app's data folder too).
 pub const UPLOAD_ROOT: &str = "data";
 
-
 /// One `http_allow` entry.
 #[derive(Debug, Clone)]
 enum Allow {
@@ -204,26 +203,25 @@ impl Http {
             _ => return Err(args.bad(headers, "the headers (a map) or nil")),
         }
         let bad_request = |e: ureq::http::Error| Error::new(BAD_REQUEST, format!("http: {e}"));
-        if multipart {
+        let answer = if multipart {
             let form = upload_form(&args, 1, &files, roots, self.max_upload_bytes)?;
             let request = request.header("content-type", form.content_type()).header("content-length", form.len());
-            let body = ureq::SendBody::from_owned_reader(form.finish());
-            let answer = self.send(request.body(body).map_err(bad_request)?, timeout);
-            return self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout);
-        }
-        let body = match payload.map(|i| (i, args.get(i))) {
-            None | Some((_, Value::Nil)) => None,
-            Some((_, Value::Binary(b))) => Some((b.clone(), "application/octet-stream")),
-            Some((_, Value::String(s))) => Some((s.as_bytes().to_vec(), "text/plain; charset=utf-8")),
-            Some((i, other)) => Some((json_text(&args, i, other)?.into_bytes(), "application/json")),
-        };
-        let answer = match body {
-            None => self.send(request.body(()).map_err(bad_request)?, timeout),
-            Some((bytes, content_type)) => {
-                if !has_content_type {
-                    request = request.header("content-type", content_type);
+            self.send(request.body(ureq::SendBody::from_owned_reader(form.finish())).map_err(bad_request)?, timeout)
+        } else {
+            let body = match payload.map(|i| (i, args.get(i))) {
+                None | Some((_, Value::Nil)) => None,
+                Some((_, Value::Binary(b))) => Some((b.clone(), "application/octet-stream")),
+                Some((_, Value::String(s))) => Some((s.as_bytes().to_vec(), "text/plain; charset=utf-8")),
+                Some((i, other)) => Some((json_text(&args, i, other)?.into_bytes(), "application/json")),
+            };
+            match body {
+                None => self.send(request.body(()).map_err(bad_request)?, timeout),
+                Some((bytes, content_type)) => {
+                    if !has_content_type {
+                        request = request.header("content-type", content_type);
+                    }
+                    self.send(request.body(bytes).map_err(bad_request)?, timeout)
                 }
-                self.send(request.body(bytes).map_err(bad_request)?, timeout)
             }
         };
         self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout)

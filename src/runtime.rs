@@ -177,7 +177,7 @@ impl Runtime {
         };
         let bytes = std::fs::read(path).map_err(|e| Error::not_found(format!("cannot read {}: {e}", path.display())))?;
         let digest = crate::cache::digest_of(&bytes);
-        let script = Script::compile(&self.inner, &bytes, digest, path.to_path_buf(), id.clone(), Origin::File)
+        let mut script = Script::compile(&self.inner, &bytes, digest, path.to_path_buf(), id.clone(), Origin::File)
             .map_err(|e| e.context(path.display()))?;
         let mut table = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner());
         if let Some(other) = table.get(&id) {
@@ -185,7 +185,6 @@ impl Runtime {
                 return Err(Error::bad_request(format!("script id {id} is already provided by {}", other.file.display())));
             }
         }
-        let mut script = script;
         if let Some(old) = table.get(&id) {
             script.stats = old.stats.clone();
         }

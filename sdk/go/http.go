@@ -92,8 +92,8 @@ func WithTimeout(timeout time.Duration) HTTPOption {
 // maps as JSON); any other payload but nil is a 400. A field given twice
 // keeps the last path. For Post only: any other method answers a 400 without
 // calling the host. The runtime refuses a path outside the root (403), a
-// missing file (404) and more than 256 MiB in all (413), before any
-// connection (docs/ABI.md §7).
+// missing file (404) and more than http_max_upload_bytes (default 256 MiB)
+// in all (413), before any connection (docs/ABI.md §7).
 func WithFile(field, path string) HTTPOption {
 	return func(o *httpOptions) {
 		if o.files == nil {

@@ -72,6 +72,6 @@ func queryAs[T any](q QueryEngine, dsl any, bindings map[string]any, method stri
 	for len(args) > 1 && args[len(args)-1] == nil {
 		args = args[:len(args)-1]
 	}
-	answer, err := invoke("query.Run", args, hostQuery)
+	answer, err := query(args[0], args[1:])
 	return decodeAnswer[T]("query.Run", answer, err)
 }

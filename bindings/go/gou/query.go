@@ -3,6 +3,7 @@ package gou
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/yaoapp/gou/query/share"
@@ -65,52 +66,46 @@ func RunQuery(engines QueryEngine, args []any) (result any, err error) {
 // checked their types already; a host calling RunQuery itself gets the same
 // checks here.
 func queryArgs(args []any) (dsl, bindings maps.MapStrAny, engine, method string, err error) {
-	at := func(i int) any {
-		if i < len(args) {
-			return args[i]
-		}
-		return nil
-	}
+	bad := func(format string, a ...any) error { return yaowasm.Errorf(400, "query: "+format, a...) }
 	if len(args) > 4 {
-		return nil, nil, "", "", yaowasm.Errorf(400, "query: takes at most 4 args, got %d", len(args))
+		return nil, nil, "", "", bad("takes at most 4 args, got %d", len(args))
 	}
-	switch d := at(0).(type) {
+	args = append(slices.Clip(args), make([]any, 4-len(args))...) // absent args are nil; the caller's array is not written
+	switch d := args[0].(type) {
 	case map[string]any:
 		dsl = maps.Of(d)
 	case string:
 		var m map[string]any
 		if e := json.Unmarshal([]byte(d), &m); e != nil || m == nil {
-			return nil, nil, "", "", yaowasm.Errorf(400, "query: arg 1 is not the JSON text of a QueryDSL map")
+			return nil, nil, "", "", bad("arg 1 is not the JSON text of a QueryDSL map")
 		}
 		dsl = maps.Of(m)
 	default:
-		return nil, nil, "", "", yaowasm.Errorf(400, "query: arg 1 must be the QueryDSL (a map, or its JSON text)")
+		return nil, nil, "", "", bad("arg 1 must be the QueryDSL (a map, or its JSON text)")
 	}
-	switch b := at(1).(type) {
+	switch b := args[1].(type) {
 	case nil:
 	case map[string]any:
 		bindings = maps.Of(b)
 	default:
-		return nil, nil, "", "", yaowasm.Errorf(400, "query: arg 2 must be the bindings (a map) or nil")
+		return nil, nil, "", "", bad("arg 2 must be the bindings (a map) or nil")
 	}
 	engine, method = "default", "Run"
-	if e, ok := at(2).(string); ok && e != "" {
+	if e, ok := args[2].(string); ok && e != "" {
 		engine = e
-	} else if at(2) != nil {
-		return nil, nil, "", "", yaowasm.Errorf(400, "query: arg 3 must be the engine name (a non-empty string) or nil")
+	} else if args[2] != nil {
+		return nil, nil, "", "", bad("arg 3 must be the engine name (a non-empty string) or nil")
 	}
-	switch m := at(3).(type) {
-	case nil:
-	case string:
-		if m != "Run" && m != "Get" && m != "First" && m != "Paginate" {
-			return nil, nil, "", "", yaowasm.Errorf(400, "query: arg 4 must be the method (Run, Get, First, Paginate) or nil")
-		}
+	if m, ok := args[3].(string); ok && slices.Contains(queryMethods, m) {
 		method = m
-	default:
-		return nil, nil, "", "", yaowasm.Errorf(400, "query: arg 4 must be the method (Run, Get, First, Paginate) or nil")
+	} else if args[3] != nil {
+		return nil, nil, "", "", bad("arg 4 must be the method (Run, Get, First, Paginate) or nil")
 	}
 	return dsl, bindings, engine, method, nil
 }
+
+// queryMethods are the methods args[3] may name (gou's share.DSL).
+var queryMethods = []string{"Run", "Get", "First", "Paginate"}
 
 // The codec takes plain maps and slices; gou answers named types.
 
