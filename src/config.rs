@@ -147,30 +147,13 @@ impl Config {
     /// Checks ranges and paths. Called by `Runtime::new` for configs built in
     /// Rust too.
     pub fn validate(&self) -> Result<()> {
-        if self.max_memory_mb == 0 || self.max_memory_mb > MAX_MEMORY_MB_LIMIT {
-            return Err(Error::bad_request(format!(
-                "config: max_memory_mb must be 1..={MAX_MEMORY_MB_LIMIT}, got {}",
-                self.max_memory_mb
-            )));
-        }
-        if self.timeout_ms == 0 || self.timeout_ms > 24 * 3600 * 1000 {
-            return Err(Error::bad_request(format!(
-                "config: timeout_ms must be 1..=86400000, got {}",
-                self.timeout_ms
-            )));
-        }
-        if self.max_depth == 0 || self.max_depth > 1024 {
-            return Err(Error::bad_request(format!(
-                "config: max_depth must be 1..=1024, got {}",
-                self.max_depth
-            )));
-        }
-        if self.cache_max_mb == 0 || self.cache_max_mb > 1 << 20 {
-            return Err(Error::bad_request(format!(
-                "config: cache_max_mb must be 1..=1048576, got {}",
-                self.cache_max_mb
-            )));
-        }
+        in_range("max_memory_mb", u64::from(self.max_memory_mb), u64::from(MAX_MEMORY_MB_LIMIT))?;
+        in_range("timeout_ms", self.timeout_ms, DAY_MS)?;
+        in_range("max_depth", u64::from(self.max_depth), 1024)?;
+        in_range("cache_max_mb", self.cache_max_mb, 1 << 20)?;
+        in_range("http_max_response_bytes", self.http_max_response_bytes, 1 << 30)?;
+        in_range("http_max_upload_bytes", self.http_max_upload_bytes, 16 << 30)?;
+        in_range("http_timeout_ms", self.http_timeout_ms, DAY_MS)?;
         if let Some(dir) = &self.cache_dir {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::bad_request(format!("config: cache_dir {}: {e}", dir.display()))
@@ -206,24 +189,6 @@ impl Config {
         for host in &self.http_allow {
             validate_http_allow(host)?;
         }
-        if self.http_max_response_bytes == 0 || self.http_max_response_bytes > 1 << 30 {
-            return Err(Error::bad_request(format!(
-                "config: http_max_response_bytes must be 1..=1073741824, got {}",
-                self.http_max_response_bytes
-            )));
-        }
-        if self.http_max_upload_bytes == 0 || self.http_max_upload_bytes > 16 << 30 {
-            return Err(Error::bad_request(format!(
-                "config: http_max_upload_bytes must be 1..=17179869184, got {}",
-                self.http_max_upload_bytes
-            )));
-        }
-        if self.http_timeout_ms == 0 || self.http_timeout_ms > 24 * 3600 * 1000 {
-            return Err(Error::bad_request(format!(
-                "config: http_timeout_ms must be 1..=86400000, got {}",
-                self.http_timeout_ms
-            )));
-        }
         for (name, store) in &self.stores {
             validate_store(name, store)?;
         }
@@ -245,10 +210,24 @@ impl Config {
     }
 }
 
+/// One day in milliseconds: the longest timeout any key takes.
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
+/// `1..=max`, or a 400 naming the key, its range and the value.
+fn in_range(key: &str, value: u64, max: u64) -> Result<()> {
+    if value == 0 || value > max {
+        return Err(Error::bad_request(format!("config: {key} must be 1..={max}, got {value}")));
+    }
+    Ok(())
+}
+
+/// The longest store name, in bytes (config and guests alike).
+pub const MAX_STORE_NAME_LEN: usize = 128;
+
 fn validate_store(name: &str, store: &StoreConfig) -> Result<()> {
     let bad = |why: String| Err(Error::bad_request(format!("config: stores.{name}: {why}")));
-    if name.is_empty() || name.len() > crate::store::MAX_NAME_LEN {
-        return bad(format!("a store name must be 1..={} bytes", crate::store::MAX_NAME_LEN));
+    if name.is_empty() || name.len() > MAX_STORE_NAME_LEN {
+        return bad(format!("a store name must be 1..={} bytes", MAX_STORE_NAME_LEN));
     }
     let redis = store.backend == StoreBackend::Redis;
     if !redis && (store.url.is_some() || store.prefix.is_some()) {
@@ -264,7 +243,7 @@ fn validate_store(name: &str, store: &StoreConfig) -> Result<()> {
         match &store.url {
             None => return bad("the redis backend needs a url (redis://host:port/db)".into()),
             Some(url) => {
-                if let Err(why) = crate::store::check_redis_url(url) {
+                if let Err(why) = redis::Client::open(url.as_str()).map(drop) {
                     return bad(format!("url: {why}"));
                 }
             }

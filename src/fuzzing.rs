@@ -3,7 +3,7 @@
 //! them. Not part of the API.
 
 use crate::error::Result;
-use crate::script::Encoding;
+use crate::abi::wire::{self, Encoding};
 
 fn encoding(json: bool) -> Encoding {
     if json {
@@ -16,10 +16,10 @@ fn encoding(json: bool) -> Encoding {
 /// A script function's packed result `raw` against the guest memory
 /// `memory`: what `exec` answers for it.
 pub fn decode_packed(memory: &[u8], raw: i64, json: bool) -> Result<Vec<u8>> {
-    crate::call::decode_packed(memory, raw, encoding(json))
+    wire::decode_packed(memory, raw, encoding(json))
 }
 
 /// The error value a guest raised, as `exec` reports it.
 pub fn decode_error_value(bytes: &[u8], json: bool) -> crate::Error {
-    crate::call::decode_error_value(bytes, encoding(json))
+    wire::decode_error_value(bytes, encoding(json))
 }

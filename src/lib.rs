@@ -1,44 +1,49 @@
 //! yaowasm: run Yao scripts compiled to WebAssembly.
 //!
-//! A safe Rust core ([`Runtime`]) with a thin C API over it (`ffi`, the
-//! functions of `include/yaowasm.h`). The contract (names, encodings, guest
-//! ABI, error codes) is SPEC.md.
+//! The contract (names, encodings, rules) is `docs/SPEC.md`; the C API is
+//! `include/yaowasm.h`, generated from `ffi.rs`; the guest ABI and the host
+//! API imports are `docs/ABI.md`.
+//!
+//! # Map
+//!
+//! One exec walks through three wings and back:
+//!
+//! | wing | what it holds |
+//! |---|---|
+//! | [`runtime`] (the core) | `Runtime`, the loader, scripts and their programs, one call (`call.rs`), the compile cache, the wasmtime engine and its pool, nesting and deadlines, stats, WASI |
+//! | [`abi`] | the guest ABI: guest memory, the wire format (packed results, encodings, error values, args), Yao values |
+//! | `host_api` | the `yao` imports (`imports.rs` links them all) and what serves them: stores, fs, http |
+//! | [`js`] | the shared QuickJS engine for TS/JS scripts |
+//! | [`ffi`] | the thin C layer over `Runtime` |
+//!
+//! Leaves every wing uses: [`config`] (the normative list of config keys),
+//! [`error`] (codes), [`names`] (script IDs and process names), [`log`].
+//!
+//! The seams are narrow on purpose: `host_api` reaches the runtime only
+//! through its `Dispatch` trait (a process call by name), the cache and WASI
+//! through `log::LogSink`; `abi` knows nothing of either.
 
-mod api_args;
-mod bridge;
-mod cache;
-mod call;
+pub mod abi;
 pub mod config;
-mod engine;
-mod fs;
 pub mod error;
 pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
-mod host;
 mod host_api;
-mod http;
-mod http_resolve;
 pub mod js;
-mod loader;
 pub mod log;
-mod multipart;
 pub mod names;
-mod nesting;
-pub use nesting::CancelToken;
-mod runtime;
-mod script;
-pub mod stats;
-mod store;
-pub mod value;
-mod wasi;
+pub mod runtime;
+mod sync;
 
+pub use abi::value;
 pub use config::{Config, StoreBackend, StoreConfig, WasiConfig};
 pub use error::{Error, Result};
-pub use loader::{LoadReport, Problem};
 pub use log::{LogHandler, LogLevel};
+pub use runtime::loader::{LoadReport, Problem};
+pub use runtime::nesting::CancelToken;
+pub use runtime::stats::{self, RuntimeStats, ScriptCounters};
 pub use runtime::{ExecOptions, ProcessHandler, Runtime, ScriptInfo};
-pub use stats::{RuntimeStats, ScriptCounters};
 
 /// The library's version, as `yaowasm_version` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -43,3 +43,9 @@ pub type LogHandler = dyn Fn(LogLevel, &str) + Send + Sync;
 pub(crate) fn to_stderr(level: LogLevel, message: &str) {
     eprintln!("yaowasm [{}] {}", level.name(), message);
 }
+
+/// Where the runtime's own parts (the cache, WASI output) send records,
+/// without knowing what a runtime is.
+pub(crate) trait LogSink: Send + Sync {
+    fn log(&self, level: LogLevel, message: &str);
+}

@@ -1,28 +1,93 @@
-//! The host API imports of `yao` beside `process` and `log` (docs/ABI.md
-//! §5–§8): store, store_get, store_set, store_del, fs, http, query.
+//! The `yao` imports a guest can call (SPEC §3, docs/ABI.md §5–§8) and the
+//! linker that provides them, with WASI preview 1 beside them.
 //!
-//! They follow `yao.process`: every pointer is read through the bridge (a
-//! wild one ends the call with 500); every other failure comes back to the
-//! guest as an error value in its own encoding; results are written through
-//! `yao_alloc` and packed. The work itself lives in store.rs, fs.rs, http.rs
-//! (which reads uploads through fs.rs's roots).
+//! Every import follows one rule: every pointer is read through
+//! `abi::memory` (a wild one ends the call with 500); every other failure
+//! comes back to the guest as an error value in its own encoding; results
+//! are written through `yao_alloc` and packed. The work itself lives beside
+//! this file: store.rs, fs.rs, http.rs (which reads uploads through fs.rs's
+//! roots).
 
-use crate::api_args;
-use crate::bridge::{self, Guest, Packed};
-use crate::call::{self, CallState};
+use super::args as api_args;
+use crate::abi::memory::{self, Guest};
+use crate::abi::wire::{self, Packed};
 use crate::error::{Error, Result};
-use crate::host::{decode_args, guest_of};
-use crate::script::Encoding;
-use crate::value;
+use crate::log::{LogLevel, LogSink};
+use crate::runtime::call::CallState;
 use std::time::{Duration, Instant};
-use wasmtime::Caller;
+use wasmtime::{Caller, Engine, Linker};
+
+/// The import module of the host API.
+pub const MODULE: &str = "yao";
+/// The WASI preview 1 import module.
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
+
+/// Builds the linker shared by every script of a runtime.
+pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine);
+    let define = |e: wasmtime::Error| Error::internal(format!("linker: {e}"));
+    linker.func_wrap(MODULE, "process", process).map_err(define)?;
+    linker.func_wrap(MODULE, "log", log).map_err(define)?;
+    // The host API (docs/ABI.md §5–§8), beside this file.
+    linker.func_wrap(MODULE, "store", store).map_err(define)?;
+    linker.func_wrap(MODULE, "store_get", store_get).map_err(define)?;
+    linker.func_wrap(MODULE, "store_set", store_set).map_err(define)?;
+    linker.func_wrap(MODULE, "store_del", store_del).map_err(define)?;
+    linker.func_wrap(MODULE, "fs", fs).map_err(define)?;
+    linker.func_wrap(MODULE, "http", http).map_err(define)?;
+    linker.func_wrap(MODULE, "query", query).map_err(define)?;
+    // Only scripts that import WASI get a context (call::instantiate), so for
+    // every instance that can reach these functions `wasi` is Some.
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut CallState| {
+        state.wasi.as_mut().expect("WASI context exists for every script that imports WASI")
+    })
+    .map_err(define)?;
+    Ok(linker)
+}
+
+/// The `yao` imports this runtime provides, for a clear load error naming
+/// any other.
+pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query"];
+
+pub(crate) fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
+    caller.data().guest.clone().ok_or_else(|| {
+        Error::internal(format!("yao.{import} called while the instance was being created (from a start function)")).into()
+    })
+}
+
+/// `yao.process(name_ptr, name_len, args_ptr, args_len) -> packed`.
+///
+/// Wild pointers end the call (500). Everything else, including a bad name
+/// or bad args, comes back to the guest as an error value it can handle.
+fn process(mut caller: Caller<'_, CallState>, name_ptr: i32, name_len: i32, args_ptr: i32, args_len: i32) -> wasmtime::Result<i64> {
+    let guest = guest_of(&caller, "process")?;
+    let name = memory::read(&caller, &guest, name_ptr, name_len, "process name")?;
+    let args = memory::read(&caller, &guest, args_ptr, args_len, "process args")?;
+    let (encoding, runtime) = (caller.data().encoding, caller.data().runtime.clone());
+    let answer = match String::from_utf8(name) {
+        Err(_) => Err(Error::bad_request("process name is not UTF-8")),
+        Ok(name) => wire::decode_args(&args, encoding).and_then(|args| runtime.dispatch(&name, &args)),
+    };
+    // reply checks the budget first: a handler that blocked past the
+    // deadline (or a cancel meanwhile) ends the call now.
+    reply(&mut caller, &guest, answer.map(Some))
+}
+
+/// `yao.log(level, msg_ptr, msg_len)`.
+fn log(caller: Caller<'_, CallState>, level: i32, ptr: i32, len: i32) -> wasmtime::Result<()> {
+    let guest = guest_of(&caller, "log")?;
+    let message = memory::read(&caller, &guest, ptr, len, "log message")?;
+    let runtime = caller.data().runtime.clone();
+    runtime.log(LogLevel::from_guest(level), &String::from_utf8_lossy(&message));
+    Ok(())
+}
 
 /// The process a `yao.query` call becomes (gou owns QueryDSL).
 pub const QUERY_PROCESS: &str = "query.Run";
 
 /// Reads a raw UTF-8 string argument (a name, method, key or root).
 fn text(caller: &Caller<'_, CallState>, guest: &Guest, ptr: i32, len: i32, what: &str) -> wasmtime::Result<Result<String>> {
-    let bytes = bridge::read(caller, guest, ptr, len, what)?;
+    let bytes = memory::read(caller, guest, ptr, len, what)?;
     Ok(String::from_utf8(bytes).map_err(|_| Error::bad_request(format!("{what} is not UTF-8"))))
 }
 
@@ -35,39 +100,20 @@ pub(crate) fn reply(caller: &mut Caller<'_, CallState>, guest: &Guest, answer: R
         (state.encoding, state.budget.clone())
     };
     budget.check()?;
-    let (bytes, is_error) = match answer {
+    let answer = match answer {
         Ok(None) => return Ok(0),
-        Ok(Some(result)) => match encoding {
-            Encoding::MsgPack => (result, false),
-            Encoding::Json => match value::msgpack_to_json_text(&result) {
-                Ok(text) => (text.into_bytes(), false),
-                Err(why) => (call::encode_error_value(&Error::internal(format!("result: {why}")), encoding), true),
-            },
-        },
-        Err(error) => (call::encode_error_value(&error, encoding), true),
+        Ok(Some(result)) => Ok(result),
+        Err(error) => Err(error),
     };
-    let ptr = bridge::write(caller, guest, &bytes)?;
+    let (bytes, is_error) = wire::encode_answer(answer, encoding);
+    let ptr = memory::write(caller, guest, &bytes)?;
     Ok(Packed { ptr, len: bytes.len() as u32, is_error }.pack())
 }
 
 /// Reads the args array (guest encoding) → checked MessagePack.
 fn args(caller: &Caller<'_, CallState>, guest: &Guest, ptr: i32, len: i32, what: &str) -> wasmtime::Result<Result<Vec<u8>>> {
-    let bytes = bridge::read(caller, guest, ptr, len, what)?;
-    Ok(decode_args(&bytes, caller.data().encoding))
-}
-
-/// One encoded value (guest encoding) → checked MessagePack; empty is nil.
-fn one_value(bytes: &[u8], encoding: Encoding) -> Result<Vec<u8>> {
-    if bytes.is_empty() {
-        return Ok(vec![0xc0]);
-    }
-    match encoding {
-        Encoding::MsgPack => match value::validate(bytes) {
-            Ok(_) => Ok(bytes.to_vec()),
-            Err(why) => Err(Error::bad_request(format!("store value is not valid MessagePack: {why}"))),
-        },
-        Encoding::Json => value::json_text_to_msgpack(bytes).map_err(|e| Error::bad_request(format!("store value is not valid JSON: {e}"))),
-    }
+    let bytes = memory::read(caller, guest, ptr, len, what)?;
+    Ok(wire::decode_args(&bytes, caller.data().encoding))
 }
 
 /// `yao.store(name_ptr, name_len, method_ptr, method_len, args_ptr, args_len) -> packed`.
@@ -85,7 +131,7 @@ pub(crate) fn store(
     let method = text(&caller, &guest, method_ptr, method_len, "store method")?;
     let args = args(&caller, &guest, args_ptr, args_len, "store args")?;
     let runtime = caller.data().runtime.clone();
-    let answer = (|| runtime.stores.call(&runtime, &name?, &method?, &args?).map(Some))();
+    let answer = (|| runtime.host_api.stores.call(&runtime, &name?, &method?, &args?).map(Some))();
     reply(&mut caller, &guest, answer)
 }
 
@@ -95,7 +141,7 @@ pub(crate) fn store_get(mut caller: Caller<'_, CallState>, name_ptr: i32, name_l
     let name = text(&caller, &guest, name_ptr, name_len, "store name")?;
     let key = text(&caller, &guest, key_ptr, key_len, "store key")?;
     let runtime = caller.data().runtime.clone();
-    let answer = (|| runtime.stores.get(&runtime, &name?, &key?))();
+    let answer = (|| runtime.host_api.stores.get(&runtime, &name?, &key?))();
     reply(&mut caller, &guest, answer)
 }
 
@@ -114,11 +160,11 @@ pub(crate) fn store_set(
     let guest = guest_of(&caller, "store_set")?;
     let name = text(&caller, &guest, name_ptr, name_len, "store name")?;
     let key = text(&caller, &guest, key_ptr, key_len, "store key")?;
-    let bytes = bridge::read(&caller, &guest, value_ptr, value_len, "store value")?;
+    let bytes = memory::read(&caller, &guest, value_ptr, value_len, "store value")?;
     let (runtime, encoding) = (caller.data().runtime.clone(), caller.data().encoding);
     let answer = (|| {
         let (name, key, ttl) = (name?, key?, api_args::ttl_of_seconds(ttl_seconds)?);
-        runtime.stores.set(&runtime, &name, &key, one_value(&bytes, encoding)?, ttl).map(|()| None)
+        runtime.host_api.stores.set(&runtime, &name, &key, wire::decode_value(&bytes, encoding, "store value")?, ttl).map(|()| None)
     })();
     reply(&mut caller, &guest, answer)
 }
@@ -129,7 +175,7 @@ pub(crate) fn store_del(mut caller: Caller<'_, CallState>, name_ptr: i32, name_l
     let name = text(&caller, &guest, name_ptr, name_len, "store name")?;
     let key = text(&caller, &guest, key_ptr, key_len, "store key")?;
     let runtime = caller.data().runtime.clone();
-    let answer = (|| runtime.stores.del(&runtime, &name?, &key?).map(|()| None))();
+    let answer = (|| runtime.host_api.stores.del(&runtime, &name?, &key?).map(|()| None))();
     reply(&mut caller, &guest, answer)
 }
 
@@ -150,7 +196,7 @@ pub(crate) fn fs(
     let runtime = caller.data().runtime.clone();
     // A read may not answer more than the guest could ever hold.
     let max_read = runtime.config.max_memory_bytes();
-    let answer = (|| runtime.roots.call(&root?, &method?, &args?, max_read).map(Some))();
+    let answer = (|| runtime.host_api.roots.call(&root?, &method?, &args?, max_read).map(Some))();
     reply(&mut caller, &guest, answer)
 }
 
@@ -161,7 +207,7 @@ pub(crate) fn http(mut caller: Caller<'_, CallState>, method_ptr: i32, method_le
     let args = args(&caller, &guest, args_ptr, args_len, "http args")?;
     let (runtime, deadline) = (caller.data().runtime.clone(), caller.data().budget.deadline);
     let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let answer = (|| runtime.http.call(&method?, &args?, left, &runtime.roots).map(Some))();
+    let answer = (|| runtime.host_api.http.call(&method?, &args?, left, &runtime.host_api.roots).map(Some))();
     reply(&mut caller, &guest, answer)
 }
 

@@ -2,9 +2,10 @@
 //! environment, no preopened directory unless configured, stdout and stderr
 //! sent line by line to the log handler.
 
+use crate::sync::MutexAny;
 use crate::error::{Error, Result};
-use crate::log::LogLevel;
-use crate::runtime::Inner;
+use crate::config::WasiConfig;
+use crate::log::{LogLevel, LogSink};
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -16,14 +17,14 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 /// without newlines cannot grow the buffer without bound.
 const MAX_LINE: usize = 16 << 10;
 
-pub(crate) fn context(runtime: &Arc<Inner>) -> Result<WasiP1Ctx> {
+pub(crate) fn context(config: &WasiConfig, log: &Arc<dyn LogSink>) -> Result<WasiP1Ctx> {
     let mut builder = WasiCtxBuilder::new();
     builder
-        .stdout(LogLines::new(runtime.clone(), LogLevel::Info))
-        .stderr(LogLines::new(runtime.clone(), LogLevel::Error))
+        .stdout(LogLines::new(log.clone(), LogLevel::Info))
+        .stderr(LogLines::new(log.clone(), LogLevel::Error))
         .allow_blocking_current_thread(true);
-    for (guest, host) in &runtime.config.wasi.preopen {
-        let perms = if runtime.config.wasi.read_only.contains(guest) { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
+    for (guest, host) in &config.preopen {
+        let perms = if config.read_only.contains(guest) { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
         builder
             .preopened_dir(host, guest, perms)
             .map_err(|e| Error::internal(format!("wasi preopen {guest} -> {}: {e}", host.display())))?;
@@ -34,18 +35,18 @@ pub(crate) fn context(runtime: &Arc<Inner>) -> Result<WasiP1Ctx> {
 /// A guest output stream that turns bytes into log records, one per line.
 #[derive(Clone)]
 struct LogLines {
-    runtime: Arc<Inner>,
+    sink: Arc<dyn LogSink>,
     level: LogLevel,
     pending: Arc<Mutex<Vec<u8>>>,
 }
 
 impl LogLines {
-    fn new(runtime: Arc<Inner>, level: LogLevel) -> LogLines {
-        LogLines { runtime, level, pending: Arc::default() }
+    fn new(sink: Arc<dyn LogSink>, level: LogLevel) -> LogLines {
+        LogLines { sink, level, pending: Arc::default() }
     }
 
     fn push(&self, bytes: &[u8]) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = self.pending.lock_any();
         pending.extend_from_slice(bytes);
         while let Some(end) = pending.iter().position(|b| *b == b'\n').or((pending.len() >= MAX_LINE).then_some(MAX_LINE)) {
             let cut = end.min(pending.len());
@@ -59,7 +60,7 @@ impl LogLines {
 
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
-        self.runtime.log(self.level, line.trim_end_matches('\r'));
+        self.sink.log(self.level, line.trim_end_matches('\r'));
     }
 }
 
@@ -67,7 +68,7 @@ impl Drop for LogLines {
     fn drop(&mut self) {
         // The last clone (the call is over) sends what never got a newline.
         if Arc::strong_count(&self.pending) == 1 {
-            let rest = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            let rest = std::mem::take(&mut *self.pending.lock_any());
             if !rest.is_empty() {
                 self.emit(&rest);
             }

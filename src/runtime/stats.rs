@@ -7,7 +7,7 @@
 //! belong to the process name, not to one build), an unloaded one loses
 //! them.
 
-use crate::engine::POOL_INSTANCES;
+use super::engine::POOL_INSTANCES;
 use crate::error::{Result, TIMEOUT};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -10,17 +10,17 @@
 //! calls at once. Values are kept as MessagePack bytes, so `Get` hands back
 //! exactly what `Set` stored without re-encoding.
 
-use crate::api_args::{self, Args};
+use crate::sync::{MutexAny, RwLockAny};
+use super::args::{self as api_args, Args};
 use crate::config::{StoreBackend, StoreConfig};
 use crate::error::{Error, Result};
-use crate::runtime::Inner;
+use super::Dispatch;
 use rmpv::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-/// Longest store name, in bytes.
-pub const MAX_NAME_LEN: usize = 128;
+pub use crate::config::MAX_STORE_NAME_LEN as MAX_NAME_LEN;
 /// Entries a memory store keeps by default before evicting.
 pub const DEFAULT_MAX_ENTRIES: u64 = 100_000;
 /// Memory stores a runtime makes for names not in the config, at most: a
@@ -67,10 +67,10 @@ impl Stores {
         if matches!(config.map(|c| c.backend), Some(StoreBackend::Process)) {
             return Ok(Kind::Process);
         }
-        if let Some(open) = self.open.read().unwrap_or_else(|p| p.into_inner()).get(name) {
+        if let Some(open) = self.open.read_any().get(name) {
             return Ok(Kind::Local(open.clone()));
         }
-        let mut open = self.open.write().unwrap_or_else(|p| p.into_inner());
+        let mut open = self.open.write_any();
         if let Some(existing) = open.get(name) {
             return Ok(Kind::Local(existing.clone()));
         }
@@ -93,7 +93,7 @@ impl Stores {
 
     /// `yao.store(name, method, args)`: args is a checked MessagePack array;
     /// the answer is MessagePack.
-    pub fn call(&self, runtime: &Arc<Inner>, name: &str, method: &str, args: &[u8]) -> Result<Vec<u8>> {
+    pub fn call(&self, runtime: &dyn Dispatch, name: &str, method: &str, args: &[u8]) -> Result<Vec<u8>> {
         let backend = match self.kind(name)? {
             Kind::Process => return runtime.dispatch(&format!("stores.{name}.{method}"), args),
             Kind::Local(backend) => backend,
@@ -154,7 +154,7 @@ impl Stores {
     }
 
     /// `yao.store_get`: the MessagePack value, or None for nil.
-    pub fn get(&self, runtime: &Arc<Inner>, name: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, runtime: &dyn Dispatch, name: &str, key: &str) -> Result<Option<Vec<u8>>> {
         match self.kind(name)? {
             Kind::Process => {
                 let answer = runtime.dispatch(&format!("stores.{name}.Get"), &api_args::one_string_array(key))?;
@@ -165,7 +165,7 @@ impl Stores {
     }
 
     /// `yao.store_set`: `value` is one checked MessagePack value.
-    pub fn set(&self, runtime: &Arc<Inner>, name: &str, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
+    pub fn set(&self, runtime: &dyn Dispatch, name: &str, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
         match self.kind(name)? {
             Kind::Process => {
                 let mut args = vec![0x93];
@@ -181,7 +181,7 @@ impl Stores {
     }
 
     /// `yao.store_del`.
-    pub fn del(&self, runtime: &Arc<Inner>, name: &str, key: &str) -> Result<()> {
+    pub fn del(&self, runtime: &dyn Dispatch, name: &str, key: &str) -> Result<()> {
         match self.kind(name)? {
             Kind::Process => runtime.dispatch(&format!("stores.{name}.Del"), &api_args::one_string_array(key)).map(drop),
             Kind::Local(backend) => backend.del(key),
@@ -301,7 +301,7 @@ const REDIS_TIMEOUT: Duration = Duration::from_secs(5);
 /// the call it serves ends sooner (at least 1 ms: a zero timeout means
 /// "none" to the socket).
 fn redis_timeout() -> Duration {
-    let left = crate::nesting::current_deadline().map(|d| d.saturating_duration_since(Instant::now()));
+    let left = crate::runtime::nesting::current_deadline().map(|d| d.saturating_duration_since(Instant::now()));
     left.map_or(REDIS_TIMEOUT, |left| left.min(REDIS_TIMEOUT)).max(Duration::from_millis(1))
 }
 /// Idle connections kept per Redis store.
@@ -332,7 +332,7 @@ impl Redis {
     /// Runs `f` on a pooled connection; a connection that failed is dropped.
     fn with<T>(&self, f: impl FnOnce(&mut redis::Connection) -> redis::RedisResult<T>) -> Result<T> {
         let timeout = redis_timeout();
-        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let pooled = self.idle.lock_any().pop();
         let mut conn = match pooled {
             Some(conn) => conn,
             None => self.client.get_connection_with_timeout(timeout).map_err(unreachable)?,
@@ -343,7 +343,7 @@ impl Redis {
         match &answer {
             Err(e) if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() => {}
             _ => {
-                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                let mut idle = self.idle.lock_any();
                 if idle.len() < REDIS_POOL {
                     idle.push(conn);
                 }
@@ -441,11 +441,6 @@ impl Backend for Redis {
     fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>> {
         self.with(|c| redis::cmd("GETDEL").arg(self.key(key)).query(c))
     }
-}
-
-/// Checks a Redis URL at config time (no connection is made).
-pub fn check_redis_url(url: &str) -> std::result::Result<(), String> {
-    redis::Client::open(url).map(drop).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
-//! A compiled script: its module pre-linked (`InstancePre`), its script
-//! functions, and what the host must know to call it.
+//! A compiled script: its identity (ID, file, origin, counters) and the
+//! program a call instantiates (a pre-linked module and the exports the host
+//! needs). Every JS script shares one program, the engine's.
 
-use crate::call::{self, CallState};
+use super::call::{self, CallState};
+use super::Inner;
+pub use crate::abi::Encoding;
 use crate::error::{Error, Result, TOO_LARGE};
-use crate::host;
-use crate::runtime::Inner;
+use crate::host_api::imports as host;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,22 +14,6 @@ use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType}
 
 /// Export names with a fixed meaning (SPEC §3); never script functions.
 pub const RESERVED_EXPORTS: &[&str] = &["memory", "yao_alloc", "yao_free", "yao_encoding", "_initialize", "_start"];
-
-/// The wire format a guest speaks (SPEC §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    MsgPack,
-    Json,
-}
-
-impl Encoding {
-    pub fn name(self) -> &'static str {
-        match self {
-            Encoding::MsgPack => "msgpack",
-            Encoding::Json => "json",
-        }
-    }
-}
 
 /// Where a script came from; a reload replaces exactly the scripts of its
 /// origin.
@@ -39,30 +25,37 @@ pub enum Origin {
     File,
 }
 
-pub struct Script {
-    pub id: String,
-    pub file: PathBuf,
-    pub origin: Origin,
-    /// `.ts`/`.js` sources this `.wasm` shadows (SPEC §1).
-    pub shadows: Vec<PathBuf>,
-    /// Script functions by name.
-    pub functions: BTreeMap<String, ModuleExport>,
+/// What a call instantiates: one pre-linked module and the exports the host
+/// needs of it. Shared (an `Arc`) by every script that runs it.
+pub struct Program {
     pub pre: InstancePre<CallState>,
     pub memory: ModuleExport,
     pub alloc: ModuleExport,
     pub initialize: Option<ModuleExport>,
     pub encoding: Encoding,
     pub uses_wasi: bool,
+}
+
+pub struct Script {
+    pub id: String,
+    pub file: PathBuf,
+    pub origin: Origin,
+    /// `.ts`/`.js` sources this `.wasm` shadows (SPEC §1).
+    pub shadows: Vec<PathBuf>,
     pub size: u64,
-    /// SHA-256 of the file's bytes as loaded ([`crate::cache::digest_of`]): a
+    /// SHA-256 of the file's bytes as loaded ([`super::cache::digest_of`]): a
     /// reload of a folder keeps a script whose bytes are unchanged instead of
     /// compiling it again.
     pub digest: [u8; 32],
-    /// A JS/TS script: its bytecode, run by the shared engine (`pre`) (src/js.rs).
+    /// Call counters (src/runtime/stats.rs); a reload of a changed file hands
+    /// them to the new version.
+    pub stats: Arc<super::stats::ScriptStats>,
+    /// Script functions by name.
+    pub functions: BTreeMap<String, ModuleExport>,
+    pub program: Arc<Program>,
+    /// A JS/TS script: its bytecode, run by the shared engine's program
+    /// (src/js/).
     pub js: Option<Arc<crate::js::JsScript>>,
-    /// Call counters (src/stats.rs); a reload of a changed file hands them
-    /// to the new version.
-    pub stats: Arc<crate::stats::ScriptStats>,
 }
 
 impl Script {
@@ -79,10 +72,11 @@ impl Script {
         origin: Origin,
     ) -> Result<Script> {
         if let Some(hook) = crate::js::parse_hook(bytes) {
-            return crate::js::compile(runtime, hook?, bytes.len() as u64, digest, file, id, origin);
+            let identity = Identity { id, file, origin, size: bytes.len() as u64, digest };
+            return crate::js::compile(runtime, hook?, identity);
         }
         let module = match &runtime.cache {
-            Some(cache) => cache.load_or_compile(runtime, bytes, &digest)?,
+            Some(cache) => cache.load_or_compile(runtime.as_ref(), bytes, &digest)?,
             None => compile_module(&runtime.engine, bytes)?,
         };
         check_limits(runtime, &module)?;
@@ -140,44 +134,12 @@ impl Script {
             .linker
             .instantiate_pre(&module)
             .map_err(|e| Error::bad_request(format!("cannot link: {e:#}")))?;
-        let mut script = Script {
-            id,
-            file,
-            origin,
-            shadows: Vec::new(),
-            functions,
-            pre,
-            memory,
-            alloc,
-            initialize,
-            encoding: crate::script::Encoding::MsgPack,
-            uses_wasi,
-            size: bytes.len() as u64,
-            digest,
-            js: None,
-            stats: Default::default(),
-        };
+        let mut program = Program { pre, memory, alloc, initialize, encoding: Encoding::MsgPack, uses_wasi };
         if let Some(probe) = encoding_export {
-            script.encoding = script.probe_encoding(runtime, &probe)?;
+            program.encoding = program.probe_encoding(runtime, &probe)?;
         }
-        Ok(script)
-    }
-
-    /// Asks the module which encoding it speaks, once, at load.
-    fn probe_encoding(&self, runtime: &Arc<Inner>, probe: &ModuleExport) -> Result<Encoding> {
-        let _running = runtime.ticker.running();
-        let (mut store, instance, _) = call::instantiate(runtime, self, &runtime.default_budget(None, None))?;
-        let func = instance
-            .get_module_export(&mut store, probe)
-            .and_then(|e| e.into_func())
-            .and_then(|f| f.typed::<(), i32>(&store).ok())
-            .ok_or_else(|| Error::internal("yao_encoding export vanished"))?;
-        match func.call(&mut store, ()) {
-            Ok(0) => Ok(Encoding::MsgPack),
-            Ok(1) => Ok(Encoding::Json),
-            Ok(n) => Err(Error::bad_request(format!("yao_encoding() returned {n}: 0 (MessagePack) or 1 (JSON) expected"))),
-            Err(e) => Err(call::classify(e, runtime.config.timeout_ms).context("yao_encoding()")),
-        }
+        let identity = Identity { id, file, origin, size: bytes.len() as u64, digest };
+        Ok(identity.with(functions, Arc::new(program), None))
     }
 
     /// The export of script function `name` (case kept), or a 404.
@@ -189,6 +151,42 @@ impl Script {
                 self.functions.keys().cloned().collect::<Vec<_>>().join(", ")
             ))
         })
+    }
+}
+
+impl Program {
+    /// Asks the module which encoding it speaks, once, at load.
+    fn probe_encoding(&self, runtime: &Arc<Inner>, probe: &ModuleExport) -> Result<Encoding> {
+        let _running = runtime.ticker.running();
+        let (mut store, instance, _) = call::instantiate(runtime, self, &runtime.default_budget(None, None))?;
+        let func = call::typed_export::<(), i32>(&mut store, &instance, probe, "yao_encoding")?;
+        match func.call(&mut store, ()) {
+            Ok(0) => Ok(Encoding::MsgPack),
+            Ok(1) => Ok(Encoding::Json),
+            Ok(n) => Err(Error::bad_request(format!("yao_encoding() returned {n}: 0 (MessagePack) or 1 (JSON) expected"))),
+            Err(e) => Err(call::classify(e, runtime.config.timeout_ms).context("yao_encoding()")),
+        }
+    }
+}
+
+/// Who a script is, before it has a program: what the loader knows of a file.
+pub(crate) struct Identity {
+    pub id: String,
+    pub file: PathBuf,
+    pub origin: Origin,
+    pub size: u64,
+    pub digest: [u8; 32],
+}
+
+impl Identity {
+    pub fn with(
+        self,
+        functions: BTreeMap<String, ModuleExport>,
+        program: Arc<Program>,
+        js: Option<Arc<crate::js::JsScript>>,
+    ) -> Script {
+        let Identity { id, file, origin, size, digest } = self;
+        Script { id, file, origin, shadows: Vec::new(), size, digest, stats: Default::default(), functions, program, js }
     }
 }
 
@@ -258,10 +256,10 @@ fn check_limits(runtime: &Inner, module: &Module) -> Result<()> {
         return Err(Error::too_large(format!("declares {} memories, the limit is 1", needs.num_memories)));
     }
     if let Some(elements) = needs.max_initial_table_size {
-        if elements > crate::engine::POOL_TABLE_ELEMENTS as u64 {
+        if elements > super::engine::POOL_TABLE_ELEMENTS as u64 {
             return Err(Error::too_large(format!(
                 "declares a table of {elements} elements, the limit is {}",
-                crate::engine::POOL_TABLE_ELEMENTS
+                super::engine::POOL_TABLE_ELEMENTS
             )));
         }
     }

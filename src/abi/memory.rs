@@ -4,44 +4,14 @@
 //! memory's current size with 64-bit arithmetic, so negative, wrapping and
 //! past-the-end values are refused (500), never followed.
 
-use crate::call::CallState;
 use crate::error::{Error, Result};
 use wasmtime::{AsContext, AsContextMut, Memory, TypedFunc};
-
-/// Bit 31 of the packed length: the bytes are an error value (SPEC §3).
-const ERROR_BIT: u32 = 1 << 31;
 
 /// The exports the host needs to move bytes in and out of one instance.
 #[derive(Clone)]
 pub struct Guest {
     pub memory: Memory,
     pub alloc: TypedFunc<i32, i32>,
-}
-
-/// A packed result: `(ptr << 32) | len`, bit 31 of `len` marking an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Packed {
-    pub ptr: u32,
-    pub len: u32,
-    pub is_error: bool,
-}
-
-impl Packed {
-    pub fn unpack(raw: i64) -> Packed {
-        let raw = raw as u64;
-        let len = raw as u32;
-        Packed { ptr: (raw >> 32) as u32, len: len & !ERROR_BIT, is_error: len & ERROR_BIT != 0 }
-    }
-
-    pub fn pack(self) -> i64 {
-        let len = if self.is_error { self.len | ERROR_BIT } else { self.len };
-        ((u64::from(self.ptr) << 32) | u64::from(len)) as i64
-    }
-
-    /// `0`: no value at all, which means nil.
-    pub fn is_nil(self) -> bool {
-        self.len == 0 && !self.is_error
-    }
 }
 
 /// Borrows `len` bytes at `ptr` of the guest's memory, checked.
@@ -57,7 +27,7 @@ pub fn slice(memory: &[u8], ptr: u32, len: u32, what: &str) -> Result<std::ops::
 }
 
 /// Copies `len` bytes at `ptr` (as the guest's i32 values) out of guest memory.
-pub fn read(store: impl AsContext<Data = CallState>, guest: &Guest, ptr: i32, len: i32, what: &str) -> Result<Vec<u8>> {
+pub fn read<T: 'static>(store: impl AsContext<Data = T>, guest: &Guest, ptr: i32, len: i32, what: &str) -> Result<Vec<u8>> {
     if len < 0 {
         return Err(Error::internal(format!("guest passed a negative {what} length ({len})")));
     }
@@ -69,7 +39,7 @@ pub fn read(store: impl AsContext<Data = CallState>, guest: &Guest, ptr: i32, le
 /// Asks the guest's `yao_alloc` for room and copies `bytes` in. Returns the
 /// guest pointer. `yao_alloc` answering 0 is a 413 (the guest is out of
 /// memory); a pointer that does not fit is a 500.
-pub fn write(mut store: impl AsContextMut<Data = CallState>, guest: &Guest, bytes: &[u8]) -> wasmtime::Result<u32> {
+pub fn write<T: 'static>(mut store: impl AsContextMut<Data = T>, guest: &Guest, bytes: &[u8]) -> wasmtime::Result<u32> {
     let len = i32::try_from(bytes.len())
         .map_err(|_| Error::too_large(format!("value of {} bytes is too large for a wasm32 guest", bytes.len())))?;
     let ptr = guest.alloc.call(&mut store, len)? as u32;
@@ -87,15 +57,6 @@ pub fn write(mut store: impl AsContextMut<Data = CallState>, guest: &Guest, byte
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn packing() {
-        let p = Packed { ptr: 0xdead_beef, len: 12, is_error: true };
-        assert_eq!(Packed::unpack(p.pack()), p);
-        assert!(Packed::unpack(0).is_nil());
-        let q = Packed::unpack(-1);
-        assert_eq!((q.ptr, q.len, q.is_error), (u32::MAX, 0x7fff_ffff, true));
-    }
 
     #[test]
     fn bounds() {

@@ -5,17 +5,28 @@
 //! swap scripts in under one short write lock, so a reload is atomic and calls
 //! in flight finish on the version they started with.
 
-use crate::cache::ModuleCache;
-use crate::call::{self, CallState};
+pub(crate) mod cache;
+pub(crate) mod call;
+pub(crate) mod engine;
+pub(crate) mod loader;
+pub(crate) mod nesting;
+pub(crate) mod script;
+pub mod stats;
+pub(crate) mod wasi;
+
+use self::cache::ModuleCache;
+use self::call::CallState;
+use self::engine::Ticker;
+use self::loader::{LoadReport, Problem};
+use self::nesting::{Budget, CancelToken};
+use self::script::{Origin, Script};
+use crate::abi::value;
 use crate::config::Config;
-use crate::engine::{self, Ticker};
 use crate::error::{Error, Result};
-use crate::loader::{self, LoadReport, Problem};
-use crate::log::{self, LogHandler, LogLevel};
+use crate::host_api::{Dispatch, HostApi};
+use crate::log::{self, LogHandler, LogLevel, LogSink};
 use crate::names;
-use crate::nesting::{self, Budget, CancelToken};
-use crate::script::{Origin, Script};
-use crate::value;
+use crate::sync::RwLockAny;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -67,9 +78,7 @@ pub struct Inner {
     pub(crate) js_engine: crate::js::EngineCell,
     /// The host API's state (docs/ABI.md §5–§7): named stores, fs roots, the
     /// HTTP client.
-    pub(crate) stores: crate::store::Stores,
-    pub(crate) roots: crate::fs::Roots,
-    pub(crate) http: crate::http::Http,
+    pub(crate) host_api: HostApi,
     scripts: RwLock<HashMap<String, Arc<Script>>>,
     process_handler: RwLock<Option<Arc<ProcessHandler>>>,
     log_handler: RwLock<Option<Arc<LogHandler>>>,
@@ -80,12 +89,10 @@ impl Runtime {
     pub fn new(config: Config) -> Result<Runtime> {
         config.validate()?;
         let engine = engine::build(&config)?;
-        let linker = crate::host::linker(&engine)?;
+        let linker = crate::host_api::imports::linker(&engine)?;
         let cache = config.cache_dir.clone().map(|dir| ModuleCache::new(dir, config.cache_max_mb << 20, &engine));
         let ticker = Ticker::start(engine.clone())?;
-        let stores = crate::store::Stores::new(&config.stores);
-        let roots = crate::fs::Roots::new(&config.fs, &config.fs_read_only)?;
-        let http = crate::http::Http::new(&config)?;
+        let host_api = HostApi::new(&config)?;
         let inner = Inner {
             config,
             engine,
@@ -93,9 +100,7 @@ impl Runtime {
             cache,
             ticker,
             js_engine: Default::default(),
-            stores,
-            roots,
-            http,
+            host_api,
             scripts: RwLock::default(),
             process_handler: RwLock::default(),
             log_handler: RwLock::default(),
@@ -127,11 +132,11 @@ impl Runtime {
             .map_err(|e| Error::not_found(format!("cannot read scripts folder {}: {e}", dir.display())))?;
         let scan = loader::scan(&root)?;
         let origin = Origin::Dir(root);
-        let current = self.inner.scripts.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let current = self.inner.scripts.read_any().clone();
         let (scripts, mut problems) = loader::compile_all(&self.inner, scan, &origin, &current);
         drop(current);
 
-        let mut table = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner());
+        let mut table = self.inner.scripts.write_any();
         let mut fresh = Vec::with_capacity(scripts.len());
         for script in scripts {
             match table.get(&script.id) {
@@ -148,7 +153,7 @@ impl Runtime {
         // by a deploy, say) keeps serving its last good version; the problem
         // is reported. A file that is gone is unloaded.
         let failed: std::collections::HashSet<&str> = problems.iter().filter_map(|p| p.id.as_deref()).collect();
-        let mut counters: HashMap<String, Arc<crate::stats::ScriptStats>> =
+        let mut counters: HashMap<String, Arc<stats::ScriptStats>> =
             table.iter().filter(|(_, s)| s.origin == origin).map(|(id, s)| (id.clone(), s.stats.clone())).collect();
         table.retain(|id, s| s.origin != origin || failed.contains(id.as_str()));
         let loaded = fresh.len();
@@ -176,10 +181,10 @@ impl Runtime {
             None => names::normalize_id(path.file_stem().and_then(|s| s.to_str()).unwrap_or_default())?,
         };
         let bytes = std::fs::read(path).map_err(|e| Error::not_found(format!("cannot read {}: {e}", path.display())))?;
-        let digest = crate::cache::digest_of(&bytes);
+        let digest = cache::digest_of(&bytes);
         let mut script = Script::compile(&self.inner, &bytes, digest, path.to_path_buf(), id.clone(), Origin::File)
             .map_err(|e| e.context(path.display()))?;
-        let mut table = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner());
+        let mut table = self.inner.scripts.write_any();
         if let Some(other) = table.get(&id) {
             if other.origin != Origin::File {
                 return Err(Error::bad_request(format!("script id {id} is already provided by {}", other.file.display())));
@@ -195,13 +200,13 @@ impl Runtime {
     /// Removes a script; calls in flight finish. 404 for an unknown ID.
     pub fn unload(&self, id: &str) -> Result<()> {
         let id = names::normalize_id(id)?;
-        let removed = self.inner.scripts.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+        let removed = self.inner.scripts.write_any().remove(&id);
         removed.map(drop).ok_or_else(|| Error::not_found(format!("no script {id}")))
     }
 
     /// Every loaded script, sorted by ID.
     pub fn list(&self) -> Vec<ScriptInfo> {
-        let table = self.inner.scripts.read().unwrap_or_else(|p| p.into_inner());
+        let table = self.inner.scripts.read_any();
         let mut list: Vec<ScriptInfo> = table
             .values()
             .map(|s| ScriptInfo {
@@ -209,8 +214,8 @@ impl Runtime {
                 file: s.file.display().to_string(),
                 functions: s.functions.keys().cloned().collect(),
                 shadows: s.shadows.iter().map(|p| p.display().to_string()).collect(),
-                encoding: s.encoding.name(),
-                wasi: s.uses_wasi,
+                encoding: s.program.encoding.name(),
+                wasi: s.program.uses_wasi,
                 size: s.size,
             })
             .collect();
@@ -220,12 +225,12 @@ impl Runtime {
 
     /// Call counters of every loaded script (sorted by ID) and the instance
     /// pool's use (src/stats.rs).
-    pub fn stats(&self) -> crate::stats::RuntimeStats {
-        let table = self.inner.scripts.read().unwrap_or_else(|p| p.into_inner());
+    pub fn stats(&self) -> stats::RuntimeStats {
+        let table = self.inner.scripts.read_any();
         let mut scripts: Vec<_> = table.values().map(|s| s.stats.snapshot(&s.id)).collect();
         drop(table);
         scripts.sort_by(|a, b| a.id.cmp(&b.id));
-        crate::stats::RuntimeStats::new(scripts, &self.inner.engine)
+        stats::RuntimeStats::new(scripts, &self.inner.engine)
     }
 
     /// Runs a process: `args` is a MessagePack array (empty means `[]`); the
@@ -253,18 +258,18 @@ impl Runtime {
     /// Sets (or with `None` clears) the handler of process calls the runtime
     /// does not serve itself.
     pub fn set_process_handler(&self, handler: Option<Arc<ProcessHandler>>) {
-        *self.inner.process_handler.write().unwrap_or_else(|p| p.into_inner()) = handler;
+        *self.inner.process_handler.write_any() = handler;
     }
 
     /// Sets (or with `None` resets to stderr) where log records go.
     pub fn set_log_handler(&self, handler: Option<Arc<LogHandler>>) {
-        *self.inner.log_handler.write().unwrap_or_else(|p| p.into_inner()) = handler;
+        *self.inner.log_handler.write_any() = handler;
     }
 
     /// The file a script was loaded from, if loaded.
     pub fn script_file(&self, id: &str) -> Option<PathBuf> {
         let id = id.to_ascii_lowercase();
-        self.inner.scripts.read().unwrap_or_else(|p| p.into_inner()).get(&id).map(|s| s.file.clone())
+        self.inner.scripts.read_any().get(&id).map(|s| s.file.clone())
     }
 }
 
@@ -275,7 +280,7 @@ impl Inner {
     }
 
     fn script(&self, id: &str) -> Option<Arc<Script>> {
-        self.scripts.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.scripts.read_any().get(id).cloned()
     }
 
     /// The budget of a top-level call: `timeout_ms` from now, or less.
@@ -315,7 +320,7 @@ impl Inner {
                 }
             }
         }
-        let handler = self.process_handler.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let handler = self.process_handler.read_any().clone();
         let Some(handler) = handler else {
             return Err(Error::not_found(format!("process {name} not found: no script of this runtime and no host process handler")));
         };
@@ -327,10 +332,19 @@ impl Inner {
         }
     }
 
+}
+
+impl Dispatch for Arc<Inner> {
+    fn dispatch(&self, name: &str, args: &[u8]) -> Result<Vec<u8>> {
+        Inner::dispatch(self, name, args)
+    }
+}
+
+impl LogSink for Inner {
     /// Sends a record to the log handler, or to stderr when none is set. A
     /// panicking handler loses the record, never the call.
-    pub(crate) fn log(&self, level: LogLevel, message: &str) {
-        let handler = self.log_handler.read().unwrap_or_else(|p| p.into_inner()).clone();
+    fn log(&self, level: LogLevel, message: &str) {
+        let handler = self.log_handler.read_any().clone();
         match handler {
             Some(handler) => {
                 let _ = catch_unwind(AssertUnwindSafe(|| handler(level, message)));

@@ -1,10 +1,11 @@
 //! `load_dir`: walk a scripts folder, compile every `.wasm` (in parallel),
 //! and report per-file problems without stopping the others (SPEC §1).
 
+use crate::sync::MutexAny;
 use crate::error::{Error, Result};
 use crate::names;
-use crate::runtime::Inner;
-use crate::script::{Origin, Script};
+use super::Inner;
+use super::script::{Origin, Script};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -136,7 +137,7 @@ pub(crate) fn compile_all(
         match std::fs::read(file) {
             Err(e) => results.push((i, Err(Error::not_found(format!("cannot read: {e}"))))),
             Ok(bytes) => {
-                let digest = crate::cache::digest_of(&bytes);
+                let digest = super::cache::digest_of(&bytes);
                 let unchanged = current.get(id).filter(|s| {
                     s.digest == digest && s.file == *file && s.origin == *origin && s.shadows == *shadows
                 });
@@ -166,7 +167,7 @@ pub(crate) fn compile_all(
                 s.spawn(|| {
                     while let Some(job) = to_compile.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let done = compile(job);
-                        compiled.lock().unwrap_or_else(|p| p.into_inner()).push(done);
+                        compiled.lock_any().push(done);
                     }
                 });
             }

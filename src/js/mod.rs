@@ -11,16 +11,16 @@
 //! snapshot (copy-on-write) and runs `yao_js_call(bytecode, function, args)`.
 //! Why it is built this way: js/README.md, RATIONALE.
 
-use crate::bridge::{self, Packed};
-use crate::call::{self, CallState};
+use crate::abi::memory;
+use crate::abi::wire::{self, Encoding, Packed};
 use crate::error::{Error, Result};
-use crate::nesting::Budget;
+use crate::runtime::call::{self, CallState};
+use crate::runtime::nesting::Budget;
+use crate::runtime::script::{compile_module, Identity, Program, Script};
 use crate::runtime::{Inner, Runtime};
-use crate::script::{Encoding, Origin, Script};
-use crate::value;
+use crate::sync::MutexAny;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use wasmtime::{InstancePre, Module, ModuleExport};
 
@@ -75,9 +75,9 @@ pub struct JsScript {
 pub struct EngineCell(Mutex<Option<Arc<JsEngine>>>);
 
 pub struct JsEngine {
-    /// The engine as a script with no functions: what `call::instantiate`
-    /// needs. Hook scripts copy its pre-linked module and exports.
-    script: Script,
+    /// The engine's pre-linked module and exports: the program every JS
+    /// script runs.
+    program: Arc<Program>,
     call: ModuleExport,
     compile: ModuleExport,
     /// Whether the module is the pre-initialized snapshot.
@@ -170,15 +170,7 @@ pub fn parse_hook(bytes: &[u8]) -> Option<Result<Hook>> {
 
 /// Turns a hook module into a script served by the runtime's shared engine.
 /// A hook built for another engine or ABI version is a 400 that says so.
-pub(crate) fn compile(
-    runtime: &Arc<Inner>,
-    hook: Hook,
-    size: u64,
-    digest: [u8; 32],
-    file: PathBuf,
-    id: String,
-    origin: Origin,
-) -> Result<Script> {
+pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, identity: Identity) -> Result<Script> {
     let meta = &hook.meta;
     if meta.engine != ENGINE_NAME || meta.engine_version != ENGINE_VERSION || meta.abi != JS_ABI {
         return Err(Error::bad_request(format!(
@@ -192,29 +184,13 @@ pub(crate) fn compile(
     }
     let engine = engine(runtime)?;
     let functions: BTreeMap<String, ModuleExport> = meta.functions.iter().map(|f| (f.clone(), engine.call)).collect();
-    let base = &engine.script;
-    Ok(Script {
-        id,
-        file,
-        origin,
-        shadows: Vec::new(),
-        functions,
-        pre: base.pre.clone(),
-        memory: base.memory,
-        alloc: base.alloc,
-        initialize: base.initialize,
-        encoding: Encoding::MsgPack,
-        uses_wasi: true,
-        size,
-        digest,
-        js: Some(Arc::new(JsScript { bytecode: hook.bytecode, call: engine.call })),
-        stats: Default::default(),
-    })
+    let js = JsScript { bytecode: hook.bytecode, call: engine.call };
+    Ok(identity.with(functions, engine.program.clone(), Some(Arc::new(js))))
 }
 
 /// The runtime's engine, made (snapshot, compile, link) on first use.
 pub(crate) fn engine(runtime: &Arc<Inner>) -> Result<Arc<JsEngine>> {
-    let mut cell = runtime.js_engine.0.lock().unwrap_or_else(|p| p.into_inner());
+    let mut cell = runtime.js_engine.0.lock_any();
     if let Some(engine) = cell.as_ref() {
         return Ok(engine.clone());
     }
@@ -243,11 +219,11 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
             // every start (the cache then hashes this short key).
             let mut key = b"yaowasm-js-snapshot-v2\0".to_vec();
             key.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(raw).to_le_bytes());
-            cache.load_or_build(runtime, &key, || wizen(raw))?
+            cache.load_or_build(runtime.as_ref(), &key, || wizen(raw))?
         }
-        (true, None) => crate::script::compile_module(&runtime.engine, &wizen(raw)?)?,
-        (false, Some(cache)) => cache.load_or_compile(runtime, raw, &crate::cache::digest_of(raw))?,
-        (false, None) => crate::script::compile_module(&runtime.engine, raw)?,
+        (true, None) => compile_module(&runtime.engine, &wizen(raw)?)?,
+        (false, Some(cache)) => cache.load_or_compile(runtime.as_ref(), raw, &crate::runtime::cache::digest_of(raw))?,
+        (false, None) => compile_module(&runtime.engine, raw)?,
     };
     let export = |name: &str| {
         module.get_export_index(name).ok_or_else(|| Error::internal(format!("the JS engine does not export {name}")))
@@ -256,12 +232,7 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         .linker
         .instantiate_pre(&module)
         .map_err(|e| Error::internal(format!("JS engine: cannot link: {e:#}")))?;
-    let script = Script {
-        id: "<js engine>".into(),
-        file: PathBuf::new(),
-        origin: Origin::File,
-        shadows: Vec::new(),
-        functions: BTreeMap::new(),
+    let program = Program {
         pre,
         memory: export("memory")?,
         alloc: export("yao_alloc")?,
@@ -270,12 +241,8 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         initialize: if snapshot { None } else { module.get_export_index("_initialize") },
         encoding: Encoding::MsgPack,
         uses_wasi: true,
-        size: raw.len() as u64,
-        digest: [0; 32],
-        js: None,
-        stats: Default::default(),
     };
-    Ok(JsEngine { call: export("yao_js_call")?, compile: export("yao_js_compile")?, script, snapshot })
+    Ok(JsEngine { call: export("yao_js_call")?, compile: export("yao_js_compile")?, program: Arc::new(program), snapshot })
 }
 
 // ---- snapshot ----------------------------------------------------------------
@@ -352,37 +319,17 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// fresh engine instance; returns the MessagePack result.
 pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function: &str, args: &[u8], budget: &Budget) -> Result<Vec<u8>> {
     let timeout_ms = runtime.config.timeout_ms;
-    let (mut store, instance, guest) = call::instantiate(runtime, script, budget)?;
-    let entry = instance
-        .get_module_export(&mut store, &js.call)
-        .and_then(|e| e.into_func())
-        .ok_or_else(|| Error::internal("yao_js_call export vanished"))?
-        .typed::<(i32, i32, i32, i32, i32, i32), i64>(&store)
-        .map_err(|e| Error::internal(format!("yao_js_call: {e}")))?;
-    let code = bridge::write(&mut store, &guest, &js.bytecode).map_err(|e| call::classify(e, timeout_ms))?;
-    let name = bridge::write(&mut store, &guest, function.as_bytes()).map_err(|e| call::classify(e, timeout_ms))?;
-    let args_ptr = bridge::write(&mut store, &guest, args).map_err(|e| call::classify(e, timeout_ms))?;
+    let (mut store, instance, guest) = call::instantiate(runtime, &script.program, budget)?;
+    let entry = call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &js.call, "yao_js_call")?;
+    let code = call::write(&mut store, &guest, &js.bytecode, timeout_ms)?;
+    let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
+    let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
     let raw = entry
-        .call(
-            &mut store,
-            (code as i32, js.bytecode.len() as i32, name as i32, function.len() as i32, args_ptr as i32, args.len() as i32),
-        )
+        .call(&mut store, (code, js.bytecode.len() as i32, name, function.len() as i32, args_ptr, args.len() as i32))
         .map_err(|e| call::classify(e, timeout_ms))?;
-    let packed = Packed::unpack(raw);
-    if packed.is_nil() {
-        return Ok(vec![0xc0]);
-    }
-    let memory = guest.memory.data(&store);
-    let bytes = &memory[bridge::slice(memory, packed.ptr, packed.len, "result")?];
-    if packed.is_error {
-        return Err(call::decode_error_value(bytes, Encoding::MsgPack));
-    }
-    // The engine's encoder is ours, but the check is cheap and keeps the
-    // rule that nothing unchecked leaves a guest.
-    match value::validate(bytes) {
-        Ok(_) => Ok(bytes.to_vec()),
-        Err(why) => Err(Error::internal(format!("JS engine returned invalid MessagePack: {why}"))),
-    }
+    // The engine's encoder is ours, but decode_packed checks it anyway: the
+    // rule is that nothing unchecked leaves a guest.
+    wire::decode_packed(guest.memory.data(&store), raw, Encoding::MsgPack)
 }
 
 // ---- build -----------------------------------------------------------------
@@ -397,23 +344,18 @@ pub fn build_hook(runtime: &Runtime, source_name: &str, js_source: &str, functio
     let budget = inner.default_budget(None, None);
     let _running = inner.ticker.running();
     let timeout_ms = inner.config.timeout_ms;
-    let (mut store, instance, guest) = call::instantiate(inner, &engine.script, &budget)?;
-    let entry = instance
-        .get_module_export(&mut store, &engine.compile)
-        .and_then(|e| e.into_func())
-        .ok_or_else(|| Error::internal("yao_js_compile export vanished"))?
-        .typed::<(i32, i32, i32, i32), i64>(&store)
-        .map_err(|e| Error::internal(format!("yao_js_compile: {e}")))?;
-    let src = bridge::write(&mut store, &guest, js_source.as_bytes()).map_err(|e| call::classify(e, timeout_ms))?;
-    let name = bridge::write(&mut store, &guest, source_name.as_bytes()).map_err(|e| call::classify(e, timeout_ms))?;
+    let (mut store, instance, guest) = call::instantiate(inner, &engine.program, &budget)?;
+    let entry = call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")?;
+    let src = call::write(&mut store, &guest, js_source.as_bytes(), timeout_ms)?;
+    let name = call::write(&mut store, &guest, source_name.as_bytes(), timeout_ms)?;
     let raw = entry
-        .call(&mut store, (src as i32, js_source.len() as i32, name as i32, source_name.len() as i32))
+        .call(&mut store, (src, js_source.len() as i32, name, source_name.len() as i32))
         .map_err(|e| call::classify(e, timeout_ms))?;
     let packed = Packed::unpack(raw);
     let memory = guest.memory.data(&store);
-    let bytes = &memory[bridge::slice(memory, packed.ptr, packed.len, "bytecode")?];
+    let bytes = &memory[memory::slice(memory, packed.ptr, packed.len, "bytecode")?];
     if packed.is_error {
-        return Err(call::decode_error_value(bytes, Encoding::MsgPack));
+        return Err(wire::decode_error_value(bytes, Encoding::MsgPack));
     }
     let meta = HookMeta {
         engine: ENGINE_NAME.into(),

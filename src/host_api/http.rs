@@ -27,12 +27,12 @@
 //!
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
-use crate::api_args::{self, Args};
+use super::args::{self as api_args, Args};
 use crate::config::Config;
 use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, TIMEOUT, TOO_LARGE};
-use crate::fs::Roots;
-use crate::http_resolve::{GuardedResolver, Refused};
-use crate::multipart::Form;
+use super::fs::Roots;
+use super::http_resolve::{GuardedResolver, Refused};
+use super::multipart::Form;
 use rmpv::Value;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -372,7 +372,7 @@ fn upload_form(args: &Args, payload: usize, files: &[(&str, &str)], roots: &Root
 
 /// The value at arg `i` as JSON text; 400 when it has no JSON form.
 fn json_text(args: &Args, i: usize, value: &Value) -> Result<String> {
-    let json = crate::value::msgpack_to_json(&api_args::encode(value)).map_err(|e| args.bad(i, &format!("a JSON-able payload ({e})")))?;
+    let json = crate::abi::value::msgpack_to_json(&api_args::encode(value)).map_err(|e| args.bad(i, &format!("a JSON-able payload ({e})")))?;
     Ok(json.to_string())
 }
 
@@ -405,7 +405,7 @@ fn decode_body(body: Vec<u8>, content_type: &str) -> Value {
     let is_json = content_type == "application/json" || content_type.ends_with("+json");
     if is_json {
         if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&body) {
-            if let Ok(packed) = crate::value::json_to_msgpack(&json) {
+            if let Ok(packed) = crate::abi::value::json_to_msgpack(&json) {
                 if let Ok(value) = rmpv::decode::read_value(&mut &packed[..]) {
                     return value;
                 }

@@ -17,7 +17,7 @@
 //!
 //! `Roots` is `Send + Sync`; the roots are fixed when the runtime is made.
 
-use crate::api_args::{self, Args};
+use super::args::{self as api_args, Args};
 use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, NOT_FOUND, TOO_LARGE};
 use rmpv::Value;
 use std::collections::BTreeMap;

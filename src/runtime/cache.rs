@@ -15,9 +15,8 @@
 //! of pairs). Files named otherwise are never touched.
 
 use crate::error::Result;
-use crate::log::LogLevel;
-use crate::runtime::Inner;
-use crate::script::compile_module;
+use super::script::compile_module;
+use crate::log::{LogLevel, LogSink};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -30,6 +29,7 @@ use wasmtime::{Engine, Module};
 
 pub struct ModuleCache {
     dir: PathBuf,
+    engine: Engine,
     fingerprint: [u8; 32],
     max_bytes: u64,
     /// Bytes written since the last prune; starts at the threshold (an
@@ -46,7 +46,7 @@ impl ModuleCache {
         fingerprint.update(b"yaowasm-cache-v2\0wasmtime-48.0.8\0");
         fingerprint.update(env!("CARGO_PKG_VERSION").as_bytes());
         fingerprint.update(hasher.finish().to_le_bytes());
-        ModuleCache { dir, fingerprint: fingerprint.finalize().into(), max_bytes, written: AtomicU64::new(max_bytes / 8) }
+        ModuleCache { dir, engine: engine.clone(), fingerprint: fingerprint.finalize().into(), max_bytes, written: AtomicU64::new(max_bytes / 8) }
     }
 
     /// The file a module whose wasm bytes have this SHA-256 is cached in.
@@ -59,30 +59,30 @@ impl ModuleCache {
 
     /// `digest` is [`digest_of`]`(wasm)`, which the loader has already
     /// computed to tell changed files from unchanged ones.
-    pub(crate) fn load_or_compile(&self, runtime: &Inner, wasm: &[u8], digest: &[u8; 32]) -> Result<Module> {
-        self.cached(runtime, digest, || Ok(Cow::Borrowed(wasm)))
+    pub(crate) fn load_or_compile(&self, log: &dyn LogSink, wasm: &[u8], digest: &[u8; 32]) -> Result<Module> {
+        self.cached(log, digest, || Ok(Cow::Borrowed(wasm)))
     }
 
     /// Like `load_or_compile` for a module that `build` derives (at a cost)
     /// from `key`: a hit skips `build` too. Used for the JS engine snapshot.
-    pub(crate) fn load_or_build(&self, runtime: &Inner, key: &[u8], build: impl FnOnce() -> Result<Vec<u8>>) -> Result<Module> {
-        self.cached(runtime, &digest_of(key), || build().map(Cow::Owned))
+    pub(crate) fn load_or_build(&self, log: &dyn LogSink, key: &[u8], build: impl FnOnce() -> Result<Vec<u8>>) -> Result<Module> {
+        self.cached(log, &digest_of(key), || build().map(Cow::Owned))
     }
 
     /// The module cached under `digest`, or the one compiled from `wasm()`
     /// and saved there.
-    fn cached<'a>(&self, runtime: &Inner, digest: &[u8; 32], wasm: impl FnOnce() -> Result<Cow<'a, [u8]>>) -> Result<Module> {
+    fn cached<'a>(&self, log: &dyn LogSink, digest: &[u8; 32], wasm: impl FnOnce() -> Result<Cow<'a, [u8]>>) -> Result<Module> {
         let path = self.path_for(digest);
         let digest_path = path.with_extension(CHECKSUM_EXT);
-        if let Some(module) = self.load(&runtime.engine, &path, &digest_path) {
+        if let Some(module) = self.load( &path, &digest_path) {
             return Ok(module);
         }
-        let module = compile_module(&runtime.engine, &wasm()?)?;
-        self.save(runtime, &module, &path, &digest_path);
+        let module = compile_module(&self.engine, &wasm()?)?;
+        self.save(log, &module, &path, &digest_path);
         Ok(module)
     }
 
-    fn load(&self, engine: &Engine, path: &Path, digest_path: &Path) -> Option<Module> {
+    fn load(&self, path: &Path, digest_path: &Path) -> Option<Module> {
         let mut digest_file = std::fs::File::open(digest_path).ok()?;
         let mut want = String::new();
         digest_file.read_to_string(&mut want).ok()?;
@@ -104,16 +104,16 @@ impl ModuleCache {
         // still checks their version and engine flags. We load the bytes we
         // verified rather than `deserialize_file`: a file mapped into memory
         // that someone truncates in place kills the process with SIGBUS.
-        unsafe { Module::deserialize(engine, &bytes) }.ok()
+        unsafe { Module::deserialize(&self.engine, &bytes) }.ok()
     }
 
     /// Writes a freshly compiled module; a failure costs only the next
     /// start a compile, so it is logged, not returned. Prunes when due.
-    fn save(&self, runtime: &Inner, module: &Module, path: &Path, digest_path: &Path) {
+    fn save(&self, log: &dyn LogSink, module: &Module, path: &Path, digest_path: &Path) {
         let written = match store(module, path, digest_path) {
             Ok(written) => written,
             Err(e) => {
-                runtime.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
+                log.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
                 return;
             }
         };
@@ -121,7 +121,7 @@ impl ModuleCache {
         if since_prune >= self.max_bytes / 8 && self.written.swap(0, Ordering::Relaxed) > 0 {
             let report = self.prune(path);
             if report.removed_files > 0 {
-                runtime.log(
+                log.log(
                     LogLevel::Info,
                     &format!(
                         "yaowasm: cache {}: removed {} files ({} modules least recently used), {} KiB; {} KiB kept (cache_max_mb {})",

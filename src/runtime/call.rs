@@ -1,0 +1,184 @@
+//! One call: a fresh instance from the script's `InstancePre`, args in,
+//! packed result out, every failure mapped to its Yao code.
+
+use super::engine::POOL_INSTANCES;
+use super::nesting::Budget;
+use super::script::{Program, Script};
+use super::Inner;
+use crate::abi::memory::{self, Guest};
+use crate::abi::wire::{self, Encoding};
+use crate::error::{Error, Result, TIMEOUT, TOO_LARGE};
+use crate::log::LogSink;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::{Instance, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc, UpdateDeadline, WasmParams, WasmResults};
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// What a store carries for the length of one call.
+pub struct CallState {
+    pub runtime: Arc<Inner>,
+    pub encoding: Encoding,
+    /// Set right after instantiation, before `_initialize`.
+    pub guest: Option<Guest>,
+    pub budget: Budget,
+    pub limiter: MemoryLimiter,
+    /// Present exactly when the script imports WASI preview 1.
+    pub wasi: Option<WasiP1Ctx>,
+}
+
+/// Turns growth past `max_memory_mb` into a trap carrying 413, instead of
+/// `memory.grow` quietly answering -1 (which guests then turn into a
+/// confusing trap of their own).
+pub struct MemoryLimiter {
+    pub max_bytes: u64,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired as u64 > self.max_bytes {
+            return Err(Error::too_large(format!(
+                "memory limit: the guest tried to grow its memory from {} to {} MiB, max_memory_mb is {}",
+                current >> 20,
+                desired.div_ceil(1 << 20),
+                self.max_bytes >> 20
+            ))
+            .into());
+        }
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> wasmtime::Result<bool> {
+        match maximum {
+            Some(max) if desired > max => Err(Error::too_large(format!(
+                "table limit: the guest tried to grow a table from {current} to {desired} elements, the limit is {max}"
+            ))
+            .into()),
+            _ => Ok(true),
+        }
+    }
+}
+
+/// Makes a store with its limits and deadline, instantiates the script and
+/// runs `_initialize`. Used by calls and by load-time probes.
+pub(crate) fn instantiate(
+    runtime: &Arc<Inner>,
+    program: &Program,
+    budget: &Budget,
+) -> Result<(Store<CallState>, Instance, Guest)> {
+    let wasi = match program.uses_wasi {
+        true => Some(super::wasi::context(&runtime.config.wasi, &(runtime.clone() as Arc<dyn LogSink>))?),
+        false => None,
+    };
+    let state = CallState {
+        runtime: runtime.clone(),
+        encoding: program.encoding,
+        guest: None,
+        budget: budget.clone(),
+        limiter: MemoryLimiter { max_bytes: runtime.config.max_memory_bytes() },
+        wasi,
+    };
+    let mut store = Store::new(&runtime.engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.set_epoch_deadline(1);
+    let for_epochs = budget.clone();
+    store.epoch_deadline_callback(move |_| match for_epochs.check() {
+        Ok(()) => Ok(UpdateDeadline::Continue(1)),
+        Err(stop) => Err(stop.into()),
+    });
+    let timeout_ms = runtime.config.timeout_ms;
+    let instance = instantiate_when_a_slot_is_free(program, &mut store, budget).map_err(|e| classify(e, timeout_ms).context("instantiate"))?;
+    let memory = instance
+        .get_module_export(&mut store, &program.memory)
+        .and_then(|e| e.into_memory())
+        .ok_or_else(|| Error::internal("memory export vanished"))?;
+    let alloc = typed_export::<i32, i32>(&mut store, &instance, &program.alloc, "yao_alloc")?;
+    let guest = Guest { memory, alloc };
+    store.data_mut().guest = Some(guest.clone());
+    if let Some(init) = &program.initialize {
+        let init = typed_export::<(), ()>(&mut store, &instance, init, "_initialize")?;
+        init.call(&mut store, ()).map_err(|e| classify(e, timeout_ms).context("_initialize"))?;
+    }
+    Ok((store, instance, guest))
+}
+
+/// An export the program was checked to have at load, typed: a 500 if it
+/// is not there after all (which only a bug of ours could cause).
+pub(crate) fn typed_export<P: WasmParams, R: WasmResults>(
+    store: &mut Store<CallState>,
+    instance: &Instance,
+    export: &ModuleExport,
+    what: &str,
+) -> Result<TypedFunc<P, R>> {
+    instance
+        .get_module_export(&mut *store, export)
+        .and_then(|e| e.into_func())
+        .ok_or_else(|| Error::internal(format!("{what} export vanished")))?
+        .typed::<P, R>(&*store)
+        .map_err(|e| Error::internal(format!("{what}: {e}")))
+}
+
+/// Copies `bytes` into the guest (through its `yao_alloc`), mapping a trap
+/// to its code.
+pub(crate) fn write(store: &mut Store<CallState>, guest: &Guest, bytes: &[u8], timeout_ms: u64) -> Result<i32> {
+    memory::write(store, guest, bytes).map(|ptr| ptr as i32).map_err(|e| classify(e, timeout_ms))
+}
+
+/// Runs `function` of `script` with MessagePack `args` in a fresh instance and
+/// returns the MessagePack result.
+pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: &ModuleExport, args: &[u8], budget: &Budget) -> Result<Vec<u8>> {
+    let timeout_ms = runtime.config.timeout_ms;
+    let program = &script.program;
+    let (mut store, instance, guest) = instantiate(runtime, program, budget)?;
+    let func = typed_export::<(i32, i32), i64>(&mut store, &instance, function, "script function")?;
+    let payload = wire::encode_args(args, program.encoding)?;
+    let ptr = write(&mut store, &guest, &payload, timeout_ms)?;
+    let raw = func.call(&mut store, (ptr, payload.len() as i32)).map_err(|e| classify(e, timeout_ms))?;
+    wire::decode_packed(guest.memory.data(&store), raw, program.encoding)
+}
+
+/// Instantiates in a pool slot; with every slot in use (more calls in flight
+/// than `POOL_INSTANCES`, nested ones included), waits for one to free, with
+/// a backoff of 20 µs doubling to 1 ms, until the call's deadline or the
+/// host's cancel: then 408 saying why. A burst of callers (goroutines of a
+/// Go host) then queues for a few microseconds instead of failing.
+fn instantiate_when_a_slot_is_free(program: &Program, store: &mut Store<CallState>, budget: &Budget) -> wasmtime::Result<Instance> {
+    let mut backoff = Duration::from_micros(20);
+    loop {
+        match program.pre.instantiate(&mut *store) {
+            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
+                if let Err(stop) = budget.check() {
+                    let why = format!("{} while every instance slot ({POOL_INSTANCES}) was in use", stop.message());
+                    return Err(Error::new(stop.code(), why).into());
+                }
+                let left = budget.deadline.saturating_duration_since(Instant::now());
+                std::thread::sleep(backoff.min(left));
+                backoff = (backoff * 2).min(Duration::from_millis(1));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Maps whatever stopped a call to its Yao code: our own errors keep theirs
+/// (413 from the limiter, 408 from the deadline, codes raised by host
+/// functions), an epoch interrupt is 408, every other trap is 500.
+pub(crate) fn classify(error: wasmtime::Error, timeout_ms: u64) -> Error {
+    if let Some(own) = error.downcast_ref::<Error>() {
+        return own.clone();
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Error::timeout(timeout_ms),
+        Some(Trap::StackOverflow) => Error::internal("guest trapped: call stack exhausted (stack overflow)"),
+        Some(trap) => Error::internal(format!("guest trapped: {trap}")),
+        None => {
+            let text = format!("{error:#}");
+            if text.contains("resource limit exceeded") || text.contains("exceeds the limit") {
+                Error::new(TOO_LARGE, text)
+            } else if text.contains("epoch deadline") {
+                Error::new(TIMEOUT, text)
+            } else {
+                Error::internal(text)
+            }
+        }
+    }
+}
