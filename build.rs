@@ -11,7 +11,16 @@ fn main() {
     if std::path::Path::new(&format!("{crate_dir}/js/engine/build/engine.wasm")).exists() {
         println!("cargo:rustc-cfg=yaowasm_js_engine");
     }
-    let config = cbindgen::Config::from_file(format!("{crate_dir}/cbindgen.toml")).expect("cbindgen.toml is readable");
+    let mut config = cbindgen::Config::from_file(format!("{crate_dir}/cbindgen.toml")).expect("cbindgen.toml is readable");
+    // The version macros come from Cargo.toml, so the header and the
+    // library's yaowasm_version() cannot disagree.
+    let version = std::env::var("CARGO_PKG_VERSION").expect("cargo sets CARGO_PKG_VERSION");
+    let mut parts = version.split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor, patch) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    let macros = format!(
+        "\n#define YAOWASM_VERSION \"{version}\"\n#define YAOWASM_VERSION_MAJOR {major}\n#define YAOWASM_VERSION_MINOR {minor}\n#define YAOWASM_VERSION_PATCH {patch}\n"
+    );
+    config.after_includes = Some(format!("{}{macros}", config.after_includes.unwrap_or_default()));
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(format!("{crate_dir}/src/ffi.rs"))

@@ -26,8 +26,9 @@ fn bench_exec(c: &mut Criterion) {
     g.bench_function("yaowasm_rust_api", |b| b.iter(|| rt.exec("scripts.sink.Echo", &args).unwrap()));
 
     let path = CString::new(dir.path().to_str().unwrap()).unwrap();
-    let crt = unsafe { yaowasm_runtime_new(std::ptr::null()) };
-    assert_eq!(unsafe { yaowasm_runtime_load_dir(crt, path.as_ptr()) }, 1);
+    let mut crt = std::ptr::null_mut();
+    assert_eq!(unsafe { yaowasm_runtime_new(std::ptr::null(), &mut crt) }, 0);
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(crt, path.as_ptr(), std::ptr::null_mut()) }, 0);
     let name = CString::new("scripts.sink.Echo").unwrap();
     g.bench_function("yaowasm_c_abi", |b| {
         b.iter(|| {

@@ -72,10 +72,11 @@ unsafe extern "C" fn echo_handler(user: *mut c_void, _name: *const c_char, _len:
 }
 
 fn c_runtime(dir: &std::path::Path) -> *mut yaowasm_runtime {
-    let rt = unsafe { yaowasm_runtime_new(ptr::null()) };
+    let mut rt = ptr::null_mut();
+    assert_eq!(unsafe { yaowasm_runtime_new(ptr::null(), &mut rt) }, 0);
     assert!(!rt.is_null());
     let d = CString::new(dir.to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr()) }, 1);
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr(), ptr::null_mut()) }, 0);
     rt
 }
 

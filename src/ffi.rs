@@ -7,9 +7,13 @@
 //! caller: valid pointers, NUL-terminated strings, buffers of the stated
 //! length.
 //!
-//! Error model (as in libgit2): functions return a status code, 0 for success
-//! or one of the Yao codes 400, 404, 408, 413, 500 (or a code a guest or host
-//! raised, 100–599); the details are in [`yaowasm_last_error`], per thread.
+//! The failure rule (the header states it at its top, and `tests/ffi.rs`
+//! walks the header to check that every function keeps it): a function
+//! returns an `int32_t` status, 0 for success or the Yao code; results come
+//! only through out-params; the message is only in [`yaowasm_last_error`],
+//! per thread. The exceptions are the three that report (`yaowasm_last_error`,
+//! `yaowasm_last_error_code`, `yaowasm_version`) and the `_free` functions
+//! of bufs and cancel flags, which take NULL like `free()`.
 #![allow(non_camel_case_types)]
 #![allow(clippy::missing_safety_doc)]
 
@@ -36,8 +40,9 @@ pub struct yaowasm_result {
 }
 
 /// Bytes owned by the library. Release with `yaowasm_buf_free` exactly once.
-/// `ptr[len]` is always a NUL byte (not counted in `len`), so text results can
-/// be used as C strings. An empty buf is `{NULL, 0}`.
+/// A buf with bytes has `ptr[len]` == NUL (not counted in `len`), so text
+/// results can be used as C strings; an empty buf (every out-param after a
+/// failure) is `{NULL, 0}`.
 #[repr(C)]
 pub struct yaowasm_buf {
     pub ptr: *mut u8,
@@ -128,6 +133,9 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
 }
 
 fn buf_from(bytes: Vec<u8>) -> yaowasm_buf {
+    if bytes.is_empty() {
+        return yaowasm_buf { ptr: std::ptr::null_mut(), len: 0 };
+    }
     let mut bytes = bytes;
     bytes.push(0);
     let len = bytes.len() - 1;
@@ -135,66 +143,85 @@ fn buf_from(bytes: Vec<u8>) -> yaowasm_buf {
     yaowasm_buf { ptr, len }
 }
 
-/// The failure side of the functions with an `out` buf: the message goes in
-/// `out`, the code is returned.
-unsafe fn message_into(out: *mut yaowasm_buf, error: &Error) -> i32 {
-    unsafe { put(out, buf_from(error.message().as_bytes().to_vec())) };
+/// The failure side of a function with an `out` buf: `out` is emptied
+/// (`{NULL, 0}`), the code returned; the message is already the last error.
+unsafe fn fail_into(out: *mut yaowasm_buf, error: &Error) -> i32 {
+    // SAFETY: the caller passes NULL or a writable yaowasm_buf.
+    if let Some(out) = unsafe { out.as_mut() } {
+        *out = yaowasm_buf { ptr: std::ptr::null_mut(), len: 0 };
+    }
     error.code()
 }
 
-unsafe fn put(out: *mut yaowasm_buf, value: yaowasm_buf) {
-    // SAFETY: the caller passes NULL or a writable yaowasm_buf.
-    match unsafe { out.as_mut() } {
-        Some(out) => *out = value,
-        None => unsafe { yaowasm_buf_free(value) },
+/// The failure side of a function with a pointer out-param: NULL in `out`.
+unsafe fn fail_null<T>(out: *mut *mut T, error: &Error) -> i32 {
+    // SAFETY: the caller passes NULL or a writable pointer slot.
+    if let Some(out) = unsafe { out.as_mut() } {
+        *out = std::ptr::null_mut();
     }
+    error.code()
 }
 
-/// Puts `value` into `out` as a MessagePack map with field names; 0.
-unsafe fn put_msgpack<T: serde::Serialize>(out: *mut yaowasm_buf, value: &T) -> Result<i32> {
-    let bytes = rmp_serde::to_vec_named(value).map_err(|e| Error::internal(e.to_string()))?;
-    unsafe { put(out, buf_from(bytes)) };
+/// A writable out-param or a 400 naming it: a result with nowhere to go is
+/// a caller's mistake, not something to compute and drop.
+unsafe fn out_param<'a, T>(out: *mut T, what: &str) -> Result<&'a mut T> {
+    // SAFETY: the caller passes NULL or a writable T.
+    unsafe { out.as_mut() }.ok_or_else(|| Error::bad_request(format!("{what} is NULL")))
+}
+
+/// Puts `bytes` into `out`; 0.
+fn put(out: &mut yaowasm_buf, bytes: Vec<u8>) -> Result<i32> {
+    *out = buf_from(bytes);
     Ok(0)
 }
 
-/// Makes a runtime. `config_json` may be NULL (defaults). Keys, all optional:
-/// `max_memory_mb` (64; linear memory cap per instance, also the pool slot
-/// size), `timeout_ms` (1000; wall clock per top-level exec), `cache_dir`
-/// (none; folder of precompiled modules, created if missing), `max_depth` (32;
-/// nested process calls, the top-level call is depth 1), `wasi`
-/// (`{"preopen": {"/guest/path": "host/dir"}}`), `http_allow`
-/// (`["host:port", "*.domain"]`), and the host API's `stores`
-/// (`{"name": {"backend": "memory"|"process"|"redis", ...}}`), `fs`
-/// (`{"data": "host/dir"}`), `http_max_response_bytes` (10 MiB),
-/// `http_timeout_ms` (30000), each described in docs/ABI.md §9. An unknown
-/// key or a bad value is an error.
+/// Puts `value` into `out` as a MessagePack map with field names; 0.
+fn put_msgpack<T: serde::Serialize>(out: &mut yaowasm_buf, value: &T) -> Result<i32> {
+    put(out, rmp_serde::to_vec_named(value).map_err(|e| Error::internal(e.to_string()))?)
+}
+
+/// Makes a runtime into `*out`. `config_json` may be NULL (defaults): a JSON
+/// object whose keys, all optional, are listed with their defaults and
+/// ranges in the README's config table and docs/ABI.md §9 (src/config.rs is
+/// the normative list). An unknown key or a bad value is a 400 naming it.
 ///
-/// Returns the runtime (free it with `yaowasm_runtime_free`), or NULL with the
-/// reason in `yaowasm_last_error` (400 bad config, 500 internal). Thread-safe.
+/// Returns 0 (free `*out` with `yaowasm_runtime_free`), or 400 (bad config,
+/// NULL `out`), 500; `*out` is NULL on failure. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_runtime_new(config_json: *const c_char) -> *mut yaowasm_runtime {
+pub unsafe extern "C" fn yaowasm_runtime_new(config_json: *const c_char, out: *mut *mut yaowasm_runtime) -> i32 {
     guard(
-        |_| std::ptr::null_mut(),
+        |e| unsafe { fail_null(out, e) },
         || {
+            let slot = unsafe { out_param(out, "out") }?;
             let config = if config_json.is_null() { None } else { Some(unsafe { text(config_json, "config_json") }?) };
             let runtime = Runtime::from_json(config)?;
-            Ok(Box::into_raw(Box::new(yaowasm_runtime { runtime })))
+            *slot = Box::into_raw(Box::new(yaowasm_runtime { runtime }));
+            Ok(0)
         },
     )
 }
 
-/// Frees a runtime and everything it loaded. NULL does nothing. No call on
-/// this runtime may be running or start afterwards.
+/// Frees a runtime and everything it loaded. NULL does nothing (0). No call
+/// on this runtime may be running on another thread or start afterwards.
+/// Freeing a runtime from inside one of its own calls (a process or log
+/// handler running on this thread) is refused with 400 and frees nothing:
+/// the call would return into freed memory.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_runtime_free(rt: *mut yaowasm_runtime) {
+pub unsafe extern "C" fn yaowasm_runtime_free(rt: *mut yaowasm_runtime) -> i32 {
     guard(
-        |_| (),
+        |e| e.code(),
         || {
-            if !rt.is_null() {
-                // SAFETY: rt came from yaowasm_runtime_new and is freed once.
-                drop(unsafe { Box::from_raw(rt) });
+            // SAFETY: the caller passes NULL or a pointer from
+            // yaowasm_runtime_new that it has not freed.
+            let Some(runtime) = (unsafe { rt.as_ref() }) else { return Ok(0) };
+            if runtime.runtime.is_running_on_this_thread() {
+                return Err(Error::bad_request(
+                    "yaowasm_runtime_free called from inside a call of the same runtime: free it after the call returns",
+                ));
             }
-            Ok(())
+            // SAFETY: rt came from yaowasm_runtime_new and is freed once.
+            drop(unsafe { Box::from_raw(rt) });
+            Ok(0)
         },
     )
 }
@@ -204,23 +231,24 @@ pub unsafe extern "C" fn yaowasm_runtime_free(rt: *mut yaowasm_runtime) {
 /// that came from `dir` are replaced all at once, calls in flight finish on
 /// the old version, scripts from other folders stay.
 ///
-/// Returns the number of scripts now served from `dir`, or -1 if `dir` cannot
-/// be read (404), is NULL or not UTF-8 (400). Files that did not load (bad
-/// bytes, missing imports, ID collisions, limits) do not stop the others:
-/// they are listed, one line each with its code, in `yaowasm_last_error`.
-/// Thread-safe.
+/// Returns 0 when the folder was read, with `report` (NULL: not wanted) a
+/// MessagePack map: `loaded` (scripts now served from `dir`) and `problems`,
+/// an array with one map per file that did not load (bad bytes, missing
+/// imports, ID collisions, limits), sorted by file: `file`, `id` (nil when
+/// the file maps to none), `code`, `message`. A problem file does not stop
+/// the others. Otherwise 404 (`dir` cannot be read) or 400 (NULL, not
+/// UTF-8). Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_runtime_load_dir(rt: *mut yaowasm_runtime, dir: *const c_char) -> i32 {
+pub unsafe extern "C" fn yaowasm_runtime_load_dir(rt: *mut yaowasm_runtime, dir: *const c_char, report: *mut yaowasm_buf) -> i32 {
     guard(
-        |_| -1,
+        |e| unsafe { fail_into(report, e) },
         || {
             let runtime = unsafe { runtime(rt) }?;
-            let report = runtime.load_dir(Path::new(unsafe { text(dir, "dir") }?))?;
-            if let Some(problems) = report.problems_text() {
-                // The code of a partial load is that of its first problem.
-                set_last_error(report.problems[0].code, &problems);
+            let loaded = runtime.load_dir(Path::new(unsafe { text(dir, "dir") }?))?;
+            match unsafe { report.as_mut() } {
+                Some(report) => put_msgpack(report, &loaded),
+                None => Ok(0),
             }
-            Ok(report.loaded as i32)
         },
     )
 }
@@ -262,15 +290,15 @@ pub unsafe extern "C" fn yaowasm_runtime_unload(rt: *mut yaowasm_runtime, id: *c
 /// strings), `shadows` (array of `.ts`/`.js` paths this `.wasm` shadows),
 /// `encoding` ("msgpack" or "json"), `wasi` (bool), `size` (bytes).
 ///
-/// Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL runtime; out
-/// is empty). Thread-safe.
+/// Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL runtime or
+/// `out`). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn yaowasm_runtime_list(rt: *mut yaowasm_runtime, out: *mut yaowasm_buf) -> i32 {
     guard(
-        |e| unsafe { message_into(out, e) },
+        |e| unsafe { fail_into(out, e) },
         || {
-            let list = unsafe { runtime(rt) }?.list();
-            unsafe { put_msgpack(out, &list) }
+            let out = unsafe { out_param(out, "out") }?;
+            put_msgpack(out, &unsafe { runtime(rt) }?.list())
         },
     )
 }
@@ -282,15 +310,15 @@ pub unsafe extern "C" fn yaowasm_runtime_list(rt: *mut yaowasm_runtime, out: *mu
 /// file keeps them), `instances_in_use` (calls in flight, nested ones
 /// included) and `instance_slots` (the pool's size; past it, calls wait).
 ///
-/// Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL runtime;
-/// out holds the message). Thread-safe.
+/// Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL runtime or
+/// `out`). Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn yaowasm_runtime_stats(rt: *mut yaowasm_runtime, out: *mut yaowasm_buf) -> i32 {
     guard(
-        |e| unsafe { message_into(out, e) },
+        |e| unsafe { fail_into(out, e) },
         || {
-            let stats = unsafe { runtime(rt) }?.stats();
-            unsafe { put_msgpack(out, &stats) }
+            let out = unsafe { out_param(out, "out") }?;
+            put_msgpack(out, &unsafe { runtime(rt) }?.stats())
         },
     )
 }
@@ -299,12 +327,12 @@ pub unsafe extern "C" fn yaowasm_runtime_stats(rt: *mut yaowasm_runtime, out: *m
 /// MessagePack array of `args_len` bytes (NULL or 0 bytes mean no args), in a
 /// fresh instance.
 ///
-/// Returns 0 with the MessagePack result in `out`; otherwise the error code
-/// with the UTF-8 error message in `out` (and in `yaowasm_last_error`): 400
-/// bad name or args, 404 no such script or function (or a name outside
-/// `scripts.`), 408 timeout, 413 memory or size limit, 500 trap or internal
-/// error, or the code the guest raised. Free `out` with `yaowasm_buf_free`
-/// in every case. Thread-safe; calls run in parallel.
+/// Returns 0 with the MessagePack result in `out` (free it with
+/// `yaowasm_buf_free`); otherwise the error code, `out` empty and the message
+/// in `yaowasm_last_error`: 400 bad name or args (or NULL `out`), 403
+/// refused, 404 no such script or function (or a name outside `scripts.`),
+/// 408 timeout, 413 memory or size limit, 500 trap or internal error, or the
+/// code the guest raised. Thread-safe; calls run in parallel.
 #[no_mangle]
 pub unsafe extern "C" fn yaowasm_runtime_exec(
     rt: *mut yaowasm_runtime,
@@ -314,11 +342,11 @@ pub unsafe extern "C" fn yaowasm_runtime_exec(
     out: *mut yaowasm_buf,
 ) -> i32 {
     guard(
-        |e| unsafe { message_into(out, e) },
+        |e| unsafe { fail_into(out, e) },
         || {
+            let out = unsafe { out_param(out, "out") }?;
             let result = unsafe { runtime(rt) }?.exec(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) })?;
-            unsafe { put(out, buf_from(result)) };
-            Ok(0)
+            put(out, result)
         },
     )
 }
@@ -335,12 +363,12 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_json(
     out: *mut yaowasm_buf,
 ) -> i32 {
     guard(
-        |e| unsafe { message_into(out, e) },
+        |e| unsafe { fail_into(out, e) },
         || {
+            let out = unsafe { out_param(out, "out") }?;
             let args = if args_json.is_null() { "" } else { unsafe { text(args_json, "args_json") }? };
             let result = unsafe { runtime(rt) }?.exec_json(unsafe { text(process, "process") }?, args)?;
-            unsafe { put(out, buf_from(result.into_bytes())) };
-            Ok(0)
+            put(out, result.into_bytes())
         },
     )
 }
@@ -351,23 +379,36 @@ pub struct yaowasm_cancel {
     token: crate::CancelToken,
 }
 
-/// Makes a cancel flag, not yet triggered. Free it with `yaowasm_cancel_free`
-/// once no call uses it. Thread-safe.
+/// Makes a cancel flag, not yet triggered, into `*out`. Returns 0, or 400
+/// for a NULL `out`. Free it with `yaowasm_cancel_free` once no call uses
+/// it. Thread-safe.
 #[no_mangle]
-pub extern "C" fn yaowasm_cancel_new() -> *mut yaowasm_cancel {
-    Box::into_raw(Box::new(yaowasm_cancel { token: crate::CancelToken::new() }))
+pub unsafe extern "C" fn yaowasm_cancel_new(out: *mut *mut yaowasm_cancel) -> i32 {
+    guard(
+        |e| unsafe { fail_null(out, e) },
+        || {
+            let slot = unsafe { out_param(out, "out") }?;
+            *slot = Box::into_raw(Box::new(yaowasm_cancel { token: crate::CancelToken::new() }));
+            Ok(0)
+        },
+    )
 }
 
 /// Triggers the flag: every call running with it ends with 408 ("cancelled
 /// by the host") at its next epoch tick (about 1 ms), or as soon as a host
-/// callback it waits on returns. Later calls with it end at once. NULL does
-/// nothing. Thread-safe: meant to be called from another thread.
+/// callback it waits on returns. Later calls with it end at once. Returns
+/// 0, or 400 for NULL. Thread-safe: meant to be called from another thread.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_cancel_trigger(cancel: *const yaowasm_cancel) {
-    // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
-    if let Some(cancel) = unsafe { cancel.as_ref() } {
-        cancel.token.cancel();
-    }
+pub unsafe extern "C" fn yaowasm_cancel_trigger(cancel: *const yaowasm_cancel) -> i32 {
+    guard(
+        |e| e.code(),
+        || {
+            // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
+            let cancel = unsafe { cancel.as_ref() }.ok_or_else(|| Error::bad_request("cancel is NULL"))?;
+            cancel.token.cancel();
+            Ok(0)
+        },
+    )
 }
 
 /// Frees a cancel flag. NULL does nothing. No call may still be using it.
@@ -395,17 +436,16 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_with(
     out: *mut yaowasm_buf,
 ) -> i32 {
     guard(
-        |e| unsafe { message_into(out, e) },
+        |e| unsafe { fail_into(out, e) },
         || {
+            let out = unsafe { out_param(out, "out") }?;
             let options = crate::ExecOptions {
                 timeout: (timeout_ms > 0).then(|| std::time::Duration::from_millis(timeout_ms)),
                 // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
                 cancel: unsafe { cancel.as_ref() }.map(|c| c.token.clone()),
             };
             let runtime = unsafe { runtime(rt) }?;
-            let result = runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?;
-            unsafe { put(out, buf_from(result)) };
-            Ok(0)
+            put(out, runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?)
         },
     )
 }
@@ -438,11 +478,12 @@ impl HostPointer {
 /// answer 404). `user_data` is passed back to every call, from whichever
 /// thread runs the guest, so it must be usable from any thread; the host
 /// keeps it alive until the handler is replaced or the runtime freed.
-/// Thread-safe; calls already running keep the handler they started with.
+/// Returns 0, or 400 for a NULL runtime. Thread-safe; calls already running
+/// keep the handler they started with.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(rt: *mut yaowasm_runtime, r#fn: yaowasm_process_fn, user_data: *mut c_void) {
+pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(rt: *mut yaowasm_runtime, r#fn: yaowasm_process_fn, user_data: *mut c_void) -> i32 {
     guard(
-        |_| (),
+        |e| e.code(),
         || {
             let runtime = unsafe { runtime(rt) }?;
             let handler = r#fn.map(|f| {
@@ -458,47 +499,51 @@ pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(rt: *mut yaowasm_ru
                 }) as Arc<crate::ProcessHandler>
             });
             runtime.set_process_handler(handler);
-            Ok(())
+            Ok(0)
         },
     )
 }
 
+/// The answer slot of a running handler, or a 400; a second answer is a
+/// 400 too (the first one counts).
+unsafe fn unanswered<'a>(res: *mut yaowasm_result) -> Result<&'a mut yaowasm_result> {
+    // SAFETY: res is NULL or the slot passed to the running handler.
+    let slot = unsafe { res.as_mut() }.ok_or_else(|| Error::bad_request("res is NULL"))?;
+    if slot.answer.is_some() {
+        return Err(Error::bad_request("this handler call was already answered; the first answer counts"));
+    }
+    Ok(slot)
+}
+
 /// Answers a process-handler call with a MessagePack value (`len` bytes,
 /// copied; the host keeps ownership). Bytes that are not one valid
-/// MessagePack value make the guest's call fail with 500. Only the first
-/// answer counts. Call it only inside the handler, with its `res`.
+/// MessagePack value make the guest's call fail with 500. Call it only
+/// inside the handler, with its `res`. Returns 0, or 400 for a NULL `res`
+/// or a call already answered (the first answer counts).
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_result_ok(res: *mut yaowasm_result, msgpack: *const u8, len: usize) {
+pub unsafe extern "C" fn yaowasm_result_ok(res: *mut yaowasm_result, msgpack: *const u8, len: usize) -> i32 {
     guard(
-        |_| (),
+        |e| e.code(),
         || {
-            // SAFETY: res is the slot passed to the running handler.
-            if let Some(slot) = unsafe { res.as_mut() } {
-                if slot.answer.is_none() {
-                    slot.answer = Some(Ok(unsafe { bytes(msgpack, len) }.to_vec()));
-                }
-            }
-            Ok(())
+            let slot = unsafe { unanswered(res) }?;
+            slot.answer = Some(Ok(unsafe { bytes(msgpack, len) }.to_vec()));
+            Ok(0)
         },
     )
 }
 
 /// Answers a process-handler call with an error: `code` (outside 100–599
 /// becomes 500) and a UTF-8 `message` of `len` bytes (copied; NULL allowed
-/// when `len` is 0). Only the first answer counts.
+/// when `len` is 0). Returns 0, or 400 as `yaowasm_result_ok`.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_result_error(res: *mut yaowasm_result, code: i32, message: *const c_char, len: usize) {
+pub unsafe extern "C" fn yaowasm_result_error(res: *mut yaowasm_result, code: i32, message: *const c_char, len: usize) -> i32 {
     guard(
-        |_| (),
+        |e| e.code(),
         || {
-            // SAFETY: res is the slot passed to the running handler.
-            if let Some(slot) = unsafe { res.as_mut() } {
-                if slot.answer.is_none() {
-                    let text = String::from_utf8_lossy(unsafe { bytes(message.cast(), len) }).into_owned();
-                    slot.answer = Some(Err(Error::new(code, text)));
-                }
-            }
-            Ok(())
+            let slot = unsafe { unanswered(res) }?;
+            let text = String::from_utf8_lossy(unsafe { bytes(message.cast(), len) }).into_owned();
+            slot.answer = Some(Err(Error::new(code, text)));
+            Ok(0)
         },
     )
 }
@@ -506,11 +551,11 @@ pub unsafe extern "C" fn yaowasm_result_error(res: *mut yaowasm_result, code: i3
 /// Sets the log handler (NULL `fn`: records go to stderr as
 /// `yaowasm [level] message`). Receives `yao.log` calls and WASI stdout
 /// (info) and stderr (error) lines. `user_data` as for the process handler.
-/// Thread-safe.
+/// Returns 0, or 400 for a NULL runtime. Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_runtime_set_log_handler(rt: *mut yaowasm_runtime, r#fn: yaowasm_log_fn, user_data: *mut c_void) {
+pub unsafe extern "C" fn yaowasm_runtime_set_log_handler(rt: *mut yaowasm_runtime, r#fn: yaowasm_log_fn, user_data: *mut c_void) -> i32 {
     guard(
-        |_| (),
+        |e| e.code(),
         || {
             let runtime = unsafe { runtime(rt) }?;
             let handler = r#fn.map(|f| {
@@ -521,7 +566,7 @@ pub unsafe extern "C" fn yaowasm_runtime_set_log_handler(rt: *mut yaowasm_runtim
                 }) as Arc<crate::LogHandler>
             });
             runtime.set_log_handler(handler);
-            Ok(())
+            Ok(0)
         },
     )
 }
@@ -529,24 +574,22 @@ pub unsafe extern "C" fn yaowasm_runtime_set_log_handler(rt: *mut yaowasm_runtim
 /// The last error of the calling thread as UTF-8 text, or NULL if the last
 /// call on this thread succeeded. Owned by the library: valid until the next
 /// yaowasm call on this thread; never free it. Every function clears it on
-/// entry (except this one); a failing call, or a load that skipped files,
+/// entry (except this one and `yaowasm_last_error_code`); a failing call
 /// sets it.
 #[no_mangle]
 pub extern "C" fn yaowasm_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ref().map_or(std::ptr::null(), |(_, text)| text.as_ptr()))
 }
 
-/// The Yao code of the calling thread's last error (400, 404, 408, 413,
-/// 500, or a code a guest raised), or 0 if the last call on this thread
-/// succeeded. Tells apart failures that return only NULL or -1
-/// (`yaowasm_runtime_new`, `yaowasm_runtime_load_dir`). For a load that
-/// skipped files it is the code of the first file listed.
+/// The Yao code of the calling thread's last error (the code the failing
+/// function returned), or 0 if the last call on this thread succeeded.
 #[no_mangle]
 pub extern "C" fn yaowasm_last_error_code() -> i32 {
     LAST_ERROR.with(|e| e.borrow().as_ref().map_or(0, |(code, _)| *code))
 }
 
-/// The library version ("major.minor.patch"), a static string.
+/// The library version ("major.minor.patch", equal to `YAOWASM_VERSION` of
+/// the header it was built with), a static string.
 #[no_mangle]
 pub extern "C" fn yaowasm_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()

@@ -514,13 +514,13 @@ unsafe extern "C" fn hostile_host(user: *mut c_void, _name: *const c_char, _len:
         // Never answers.
         2 => {}
         // Answers bytes that are not MessagePack.
-        3 => unsafe { yaowasm_result_ok(res, [0xc1u8, 0x00].as_ptr(), 2) },
+        3 => unsafe { yaowasm_result_ok(res, [0xc1u8, 0x00].as_ptr(), 2); },
         // A code outside 100–599, a NULL message.
-        4 => unsafe { yaowasm_result_error(res, -7, ptr::null(), 0) },
+        4 => unsafe { yaowasm_result_error(res, -7, ptr::null(), 0); },
         // NULL bytes with a length.
-        5 => unsafe { yaowasm_result_ok(res, ptr::null(), 5) },
+        5 => unsafe { yaowasm_result_ok(res, ptr::null(), 5); },
         // Answers into a NULL slot (ignored), so never really answers.
-        6 => unsafe { yaowasm_result_ok(ptr::null_mut(), ok.as_ptr(), ok.len()) },
+        6 => unsafe { yaowasm_result_ok(ptr::null_mut(), ok.as_ptr(), ok.len()); },
         // Blocks past the call's timeout, then answers.
         7 => unsafe {
             std::thread::sleep(Duration::from_millis(300));
@@ -531,7 +531,7 @@ unsafe extern "C" fn hostile_host(user: *mut c_void, _name: *const c_char, _len:
             let name = CString::new("scripts.hostile.CallHost").unwrap();
             let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
             let code = yaowasm_runtime_exec(host.rt, name.as_ptr(), ptr::null(), 0, &mut out);
-            let text = std::slice::from_raw_parts(out.ptr, out.len).to_vec();
+            let text = if code == 0 { std::slice::from_raw_parts(out.ptr, out.len).to_vec() } else { last_error_bytes() };
             if code == 0 {
                 yaowasm_result_ok(res, text.as_ptr(), text.len());
             } else {
@@ -540,14 +540,27 @@ unsafe extern "C" fn hostile_host(user: *mut c_void, _name: *const c_char, _len:
             yaowasm_buf_free(out);
         },
         // Non-UTF-8 error message.
-        _ => unsafe { yaowasm_result_error(res, 422, [0xffu8, 0xfe].as_ptr().cast(), 2) },
+        _ => unsafe { yaowasm_result_error(res, 422, [0xffu8, 0xfe].as_ptr().cast(), 2); },
     }
 }
 
+/// The calling thread's last error (the C API's only place for a message).
+fn last_error_bytes() -> Vec<u8> {
+    let p = yaowasm_last_error();
+    if p.is_null() {
+        return Vec::new();
+    }
+    unsafe { std::ffi::CStr::from_ptr(p) }.to_bytes().to_vec()
+}
+
+/// (code, result) or (code, the last error).
 fn c_exec(rt: *mut yaowasm_runtime, name: &str) -> (i32, Vec<u8>) {
     let name = CString::new(name).unwrap();
     let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
     let code = unsafe { yaowasm_runtime_exec(rt, name.as_ptr(), [0x90u8].as_ptr(), 1, &mut out) };
+    if code != 0 {
+        return (code, last_error_bytes());
+    }
     let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec();
     unsafe { yaowasm_buf_free(out) };
     (code, bytes)
@@ -559,10 +572,11 @@ fn f12_host_callbacks_that_misbehave_through_the_c_api() {
     write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
     write(dir.path(), "hostile.wasm", &wasm(&hostile_wat()));
     let config = CString::new(r#"{"timeout_ms": 100, "max_depth": 8}"#).unwrap();
-    let rt = unsafe { yaowasm_runtime_new(config.as_ptr()) };
-    assert!(!rt.is_null());
+    let mut rt = ptr::null_mut();
+    assert_eq!(unsafe { yaowasm_runtime_new(config.as_ptr(), &mut rt) }, 0);
     let d = CString::new(dir.path().to_str().unwrap()).unwrap();
-    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr()) }, 2);
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr(), ptr::null_mut()) }, 0);
+    assert_eq!(c_exec(rt, "scripts.sink.Echo").0, 0, "both scripts loaded");
     let rows: &[(u8, &str, i32, &str)] = &[
         (0, "answers twice, ok first", 0, ""),
         (1, "answers twice, error first", 404, "no such user"),
@@ -592,7 +606,8 @@ fn f12_host_callbacks_that_misbehave_through_the_c_api() {
     }
     unsafe { yaowasm_runtime_free(rt) };
     // After free, a fresh runtime's last error is clean.
-    let again = unsafe { yaowasm_runtime_new(ptr::null()) };
+    let mut again = ptr::null_mut();
+    assert_eq!(unsafe { yaowasm_runtime_new(ptr::null(), &mut again) }, 0);
     assert!(!again.is_null() && yaowasm_last_error().is_null());
     unsafe { yaowasm_runtime_free(again) };
 }

@@ -1,5 +1,6 @@
-//! The C API as a C host sees it: status codes, out bufs, the thread-local
-//! last error, handlers through function pointers, cancel.
+//! The C API as a C host sees it: status codes, out-params, the thread-local
+//! last error, handlers through function pointers, cancel; and the header's
+//! failure rule, checked on the header itself.
 
 mod common;
 use common::*;
@@ -17,24 +18,49 @@ fn cstr(s: &str) -> CString {
     CString::new(s).unwrap()
 }
 
+const EMPTY: yaowasm_buf = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+
+/// `yaowasm_runtime_new` → (code, runtime).
+fn new_runtime(config: Option<&str>) -> (i32, *mut yaowasm_runtime) {
+    let config = config.map(cstr);
+    let mut rt = 0x1 as *mut yaowasm_runtime; // a failure must write NULL over it
+    let code = unsafe { yaowasm_runtime_new(config.as_ref().map_or(ptr::null(), |c| c.as_ptr()), &mut rt) };
+    (code, rt)
+}
+
+/// `yaowasm_runtime_load_dir` → (code, the report as JSON).
+fn load_dir(rt: *mut yaowasm_runtime, dir: &std::path::Path) -> (i32, serde_json::Value) {
+    let dir = cstr(dir.to_str().unwrap());
+    let mut report = EMPTY;
+    let code = unsafe { yaowasm_runtime_load_dir(rt, dir.as_ptr(), &mut report) };
+    let value = if report.ptr.is_null() { serde_json::Value::Null } else { json(unsafe { std::slice::from_raw_parts(report.ptr, report.len) }) };
+    unsafe { yaowasm_buf_free(report) };
+    (code, value)
+}
+
 struct Rt(*mut yaowasm_runtime, tempfile::TempDir);
 
 impl Rt {
     fn new(config: Option<&str>) -> Rt {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
-        let config = config.map(cstr);
-        let rt = unsafe { yaowasm_runtime_new(config.as_ref().map_or(ptr::null(), |c| c.as_ptr())) };
-        assert!(!rt.is_null(), "{:?}", last_error());
-        let dir_c = cstr(dir.path().to_str().unwrap());
-        assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, dir_c.as_ptr()) }, 1, "{:?}", last_error());
+        let (code, rt) = new_runtime(config);
+        assert_eq!(code, 0, "{:?}", last_error());
+        let (code, report) = load_dir(rt, dir.path());
+        assert_eq!((code, &report["loaded"]), (0, &json!(1)), "{:?}", last_error());
         Rt(rt, dir)
     }
 
+    /// (code, result) on success, (code, the last error) on failure, which
+    /// must leave `out` empty.
     fn exec(&self, name: &str, args: &[u8]) -> (i32, Vec<u8>) {
         let name = cstr(name);
-        let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+        let mut out = EMPTY;
         let code = unsafe { yaowasm_runtime_exec(self.0, name.as_ptr(), args.as_ptr(), args.len(), &mut out) };
+        if code != 0 {
+            assert!(out.ptr.is_null() && out.len == 0, "a failure leaves out empty");
+            return (code, last_error().unwrap_or_default().into_bytes());
+        }
         let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec();
         assert_eq!(unsafe { *out.ptr.add(out.len) }, 0, "bufs end with a NUL byte");
         unsafe { yaowasm_buf_free(out) };
@@ -49,18 +75,93 @@ impl Drop for Rt {
 }
 
 #[test]
-fn bad_config_gives_null_and_last_error() {
-    let config = cstr(r#"{"max_memory_mb": 0}"#);
-    assert!(unsafe { yaowasm_runtime_new(config.as_ptr()) }.is_null());
+fn bad_config_is_400_with_null_out_and_last_error() {
+    let (code, rt) = new_runtime(Some(r#"{"max_memory_mb": 0}"#));
+    assert_eq!((code, rt), (400, ptr::null_mut()));
     assert!(last_error().unwrap().contains("max_memory_mb"));
     assert_eq!(yaowasm_last_error_code(), 400);
-    let ok = unsafe { yaowasm_runtime_new(ptr::null()) };
-    assert!(!ok.is_null());
+    let (code, ok) = new_runtime(None);
+    assert!(code == 0 && !ok.is_null());
     assert_eq!(last_error(), None, "every call clears the last error");
     assert_eq!(yaowasm_last_error_code(), 0);
-    unsafe { yaowasm_runtime_free(ok) };
-    unsafe { yaowasm_runtime_free(ptr::null_mut()) };
-    unsafe { yaowasm_buf_free(yaowasm_buf { ptr: ptr::null_mut(), len: 0 }) };
+    assert_eq!(unsafe { yaowasm_runtime_new(ptr::null(), ptr::null_mut()) }, 400, "NULL out");
+    assert_eq!(unsafe { yaowasm_runtime_free(ok) }, 0);
+    assert_eq!(unsafe { yaowasm_runtime_free(ptr::null_mut()) }, 0, "free(NULL) does nothing");
+    unsafe { yaowasm_buf_free(EMPTY) };
+}
+
+#[test]
+fn null_arguments_are_400_for_every_function() {
+    let rt = Rt::new(None);
+    let name = cstr("scripts.sink.Echo");
+    let mut out = EMPTY;
+    let null_rt: *mut yaowasm_runtime = ptr::null_mut();
+    let codes = unsafe {
+        [
+            yaowasm_runtime_load_dir(null_rt, name.as_ptr(), &mut out),
+            yaowasm_runtime_load_dir(rt.0, ptr::null(), &mut out),
+            yaowasm_runtime_load_file(null_rt, name.as_ptr(), ptr::null()),
+            yaowasm_runtime_load_file(rt.0, ptr::null(), ptr::null()),
+            yaowasm_runtime_unload(rt.0, ptr::null()),
+            yaowasm_runtime_list(null_rt, &mut out),
+            yaowasm_runtime_list(rt.0, ptr::null_mut()),
+            yaowasm_runtime_stats(rt.0, ptr::null_mut()),
+            yaowasm_runtime_exec(rt.0, name.as_ptr(), ptr::null(), 0, ptr::null_mut()),
+            yaowasm_runtime_exec(rt.0, ptr::null(), ptr::null(), 0, &mut out),
+            yaowasm_runtime_exec_json(rt.0, name.as_ptr(), ptr::null(), ptr::null_mut()),
+            yaowasm_runtime_exec_with(rt.0, name.as_ptr(), ptr::null(), 0, 0, ptr::null(), ptr::null_mut()),
+            yaowasm_runtime_set_process_handler(null_rt, None, ptr::null_mut()),
+            yaowasm_runtime_set_log_handler(null_rt, None, ptr::null_mut()),
+            yaowasm_result_ok(ptr::null_mut(), ptr::null(), 0),
+            yaowasm_result_error(ptr::null_mut(), 500, ptr::null(), 0),
+            yaowasm_cancel_new(ptr::null_mut()),
+            yaowasm_cancel_trigger(ptr::null()),
+        ]
+    };
+    assert_eq!(codes, [400; 18]);
+    assert!(out.ptr.is_null(), "failures never fill out");
+    assert!(last_error().unwrap().contains("NULL"));
+}
+
+/// The header states one failure rule; every function it declares keeps it:
+/// an int32_t status, except the ones the rule names.
+#[test]
+fn header_functions_all_return_a_status() {
+    let header = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/yaowasm.h")).unwrap();
+    assert!(header.contains("The failure rule"), "the rule is stated at the top of the header");
+    let exceptions = ["yaowasm_last_error", "yaowasm_last_error_code", "yaowasm_version", "yaowasm_buf_free", "yaowasm_cancel_free"];
+    let mut seen = 0;
+    for line in header.lines().filter(|l| l.contains("yaowasm_") && l.contains('(') && !l.trim_start().starts_with(['*', '/', '#', 't'])) {
+        let at = line.find("yaowasm_").unwrap();
+        let (ret, rest) = line.split_at(at);
+        let name = rest.split('(').next().unwrap().to_owned();
+        seen += 1;
+        if exceptions.contains(&name.as_str()) {
+            continue;
+        }
+        assert_eq!(ret.trim(), "int32_t", "{name} must return an int32_t status: {line}");
+    }
+    assert!(seen >= 21, "walked {seen} functions");
+    for code in ["YAOWASM_BAD_REQUEST 400", "YAOWASM_FORBIDDEN 403", "YAOWASM_NOT_FOUND 404", "YAOWASM_TIMEOUT 408"] {
+        assert!(header.contains(&format!("#define {code}")), "{code}");
+    }
+    assert!(header.contains(&format!("#define YAOWASM_VERSION \"{}\"", yaowasm::VERSION)));
+}
+
+unsafe extern "C" fn free_inside(user: *mut c_void, _name: *const c_char, _len: usize, _args: *const u8, _args_len: usize, res: *mut yaowasm_result) {
+    let rt = user as *mut yaowasm_runtime;
+    let code = unsafe { yaowasm_runtime_free(rt) };
+    let answer = mp(&json!(code));
+    unsafe { yaowasm_result_ok(res, answer.as_ptr(), answer.len()) };
+}
+
+#[test]
+fn freeing_a_runtime_from_its_own_handler_is_refused() {
+    let rt = Rt::new(None);
+    unsafe { yaowasm_runtime_set_process_handler(rt.0, Some(free_inside), rt.0.cast()) };
+    let (code, bytes) = rt.exec("scripts.sink.CallHost", &[]);
+    assert_eq!((code, json(&bytes)), (0, json!(400)), "the handler saw 400, and the runtime still serves");
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x90]).0, 0);
 }
 
 #[test]
@@ -74,11 +175,11 @@ fn exec_codes_and_messages() {
     assert_eq!(rt.exec("scripts.nope.F", &[]).0, 404);
     assert_eq!(rt.exec("scripts.sink.Echo", &[0xc1]).0, 400);
 
-    let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
+    let mut out = EMPTY;
     let name = cstr("scripts.sink.Echo");
     assert_eq!(unsafe { yaowasm_runtime_exec(ptr::null_mut(), name.as_ptr(), ptr::null(), 0, &mut out) }, 400);
-    unsafe { yaowasm_buf_free(out) };
-    assert_eq!(unsafe { yaowasm_runtime_exec(rt.0, ptr::null(), ptr::null(), 0, ptr::null_mut()) }, 400, "NULL out is allowed");
+    assert!(out.ptr.is_null(), "the message is only in the last error");
+    assert_eq!(last_error().as_deref(), Some("runtime is NULL"));
 
     let args = cstr(r#"[{"a": [1, 2]}]"#);
     let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
@@ -117,24 +218,28 @@ fn list_load_file_unload() {
     let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
     assert_eq!(unsafe { yaowasm_runtime_stats(ptr::null_mut(), &mut out) }, 400);
     unsafe { yaowasm_buf_free(out) };
-    let missing = cstr("/no/such/dir");
-    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt.0, missing.as_ptr()) }, -1);
+    let (code, report) = load_dir(rt.0, std::path::Path::new("/no/such/dir"));
+    assert_eq!((code, report), (404, serde_json::Value::Null));
     assert_eq!(yaowasm_last_error_code(), 404);
     assert!(last_error().unwrap().contains("/no/such/dir"));
 }
 
 #[test]
-fn load_dir_reports_skipped_files_in_last_error() {
+fn load_dir_reports_skipped_files_in_its_report() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "good.wasm", &wasm(&versioned_wat(1, 0)));
     write(dir.path(), "bad.wasm", b"nope");
-    let rt = unsafe { yaowasm_runtime_new(ptr::null()) };
+    let (_, rt) = new_runtime(None);
+    let (code, report) = load_dir(rt, dir.path());
+    assert_eq!((code, &report["loaded"]), (0, &json!(1)));
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{report}");
+    assert!(problems[0]["file"].as_str().unwrap().ends_with("bad.wasm"));
+    assert_eq!((&problems[0]["id"], &problems[0]["code"]), (&json!("bad"), &json!(400)));
+    assert!(problems[0]["message"].as_str().unwrap().contains("not a valid WebAssembly module"), "{report}");
+    assert_eq!(last_error(), None, "a partial load is a success: the report says what was skipped");
     let d = cstr(dir.path().to_str().unwrap());
-    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr()) }, 1);
-    let err = last_error().unwrap();
-    assert!(err.contains("bad.wasm") && err.contains("(400)"), "{err}");
-    assert_eq!(err.lines().count(), 2, "a header and one line per file: {err}");
-    assert_eq!(yaowasm_last_error_code(), 400);
+    assert_eq!(unsafe { yaowasm_runtime_load_dir(rt, d.as_ptr(), ptr::null_mut()) }, 0, "the report is optional");
     unsafe { yaowasm_runtime_free(rt) };
 }
 
@@ -146,17 +251,17 @@ unsafe extern "C" fn answer(user: *mut c_void, name: *const c_char, len: usize, 
     match mode {
         0 => {
             let ok = mp(&json!({"id": 1}));
-            unsafe { yaowasm_result_ok(res, ok.as_ptr(), ok.len()) };
+            assert_eq!(unsafe { yaowasm_result_ok(res, ok.as_ptr(), ok.len()) }, 0);
             let ignored = b"nope";
-            unsafe { yaowasm_result_error(res, 500, ignored.as_ptr().cast(), ignored.len()) };
+            assert_eq!(unsafe { yaowasm_result_error(res, 500, ignored.as_ptr().cast(), ignored.len()) }, 400, "answered already");
         }
         1 => {
             let msg = b"no such user";
-            unsafe { yaowasm_result_error(res, 404, msg.as_ptr().cast(), msg.len()) };
-            unsafe { yaowasm_result_ok(res, [0xc0u8].as_ptr(), 1) };
+            assert_eq!(unsafe { yaowasm_result_error(res, 404, msg.as_ptr().cast(), msg.len()) }, 0);
+            assert_eq!(unsafe { yaowasm_result_ok(res, [0xc0u8].as_ptr(), 1) }, 400, "answered already");
         }
         2 => {} // never answers
-        _ => unsafe { yaowasm_result_error(res, 9999, ptr::null(), 0) },
+        _ => unsafe { yaowasm_result_error(res, 9999, ptr::null(), 0); },
     }
 }
 
@@ -204,7 +309,8 @@ fn cancel_and_per_call_timeout_end_calls_with_408() {
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
     unsafe { yaowasm_buf_free(out) };
 
-    let cancel = yaowasm_cancel_new();
+    let mut cancel = ptr::null_mut();
+    assert_eq!(unsafe { yaowasm_cancel_new(&mut cancel) }, 0);
     let trigger = cancel as usize;
     let t = std::thread::spawn(move || {
         std::thread::sleep(std::time::Duration::from_millis(50));
@@ -214,8 +320,7 @@ fn cancel_and_per_call_timeout_end_calls_with_408() {
     let start = std::time::Instant::now();
     assert_eq!(unsafe { yaowasm_runtime_exec_with(rt.0, name.as_ptr(), ptr::null(), 0, 0, cancel, &mut out) }, 408);
     assert!(start.elapsed() < std::time::Duration::from_secs(2), "cancelled, not timed out");
-    assert!(unsafe { CStr::from_ptr(out.ptr.cast()) }.to_str().unwrap().contains("cancelled"));
-    unsafe { yaowasm_buf_free(out) };
+    assert!(out.ptr.is_null() && last_error().unwrap().contains("cancelled"));
     t.join().unwrap();
     unsafe { yaowasm_cancel_free(cancel) };
     assert_eq!(rt.exec("scripts.sink.Nil", &[]).0, 0);

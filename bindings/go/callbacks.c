@@ -18,6 +18,17 @@ int32_t yw_exec(yaowasm_runtime *rt, const char *name, const uint8_t *args, size
   yw_top = &f;
   int32_t code = yaowasm_runtime_exec_with(rt, name, args, args_len, timeout_ms, cancel, out);
   yw_top = f.prev;
+  if (code != 0) {
+    // The message is in this thread's last error only: copy it (cut at
+    // cap) while still on this thread, as the result would be.
+    const char *msg = yaowasm_last_error();
+    size_t len = msg ? strlen(msg) : 0;
+    if (len > cap) len = cap;
+    if (len) memcpy(dst, msg, len);
+    out->ptr = NULL;
+    out->len = len;
+    return code;
+  }
   if (out->len <= cap) {
     if (out->len) memcpy(dst, out->ptr, out->len);
     yaowasm_buf_free(*out);

@@ -22,7 +22,9 @@ type canceler struct {
 }
 
 var cancelers = sync.Pool{New: func() any {
-	k := &canceler{c: C.yaowasm_cancel_new(), fired: make(chan struct{})}
+	k := &canceler{fired: make(chan struct{})}
+	// Only a NULL out-param fails, and &k.c never is.
+	C.yaowasm_cancel_new(&k.c)
 	c := k.c
 	k.trigger = func() {
 		C.yaowasm_cancel_trigger(c)

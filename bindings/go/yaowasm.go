@@ -22,10 +22,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"runtime"
 	"runtime/cgo"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,6 +34,7 @@ import (
 // other code in 100–599.
 const (
 	CodeBadRequest = 400
+	CodeForbidden  = 403
 	CodeNotFound   = 404
 	CodeTimeout    = 408
 	CodeTooLarge   = 413
@@ -157,11 +156,12 @@ func New(cfg Config) (*Runtime, error) {
 	ctext := C.CString(string(text))
 	defer C.free(unsafe.Pointer(ctext))
 	runtime.LockOSThread() // yaowasm_last_error is per thread
-	rt := C.yaowasm_runtime_new(ctext)
+	var rt *C.yaowasm_runtime
+	code := C.yaowasm_runtime_new(ctext, &rt)
 	msg := lastError()
 	runtime.UnlockOSThread()
-	if rt == nil {
-		return nil, &Error{CodeBadRequest, msg}
+	if code != 0 {
+		return nil, &Error{int(code), msg}
 	}
 	r := &Runtime{rt: rt}
 	r.idle = sync.NewCond(&r.mu)
@@ -223,32 +223,16 @@ func (r *Runtime) Close() error {
 
 // Problem is one file that LoadDir did not load.
 type Problem struct {
-	File    string
-	Message string
-	Code    int
+	File    string `msgpack:"file"`
+	ID      string `msgpack:"id"` // "" when the file maps to no script ID
+	Code    int    `msgpack:"code"`
+	Message string `msgpack:"message"`
 }
 
-// LoadReport says what LoadDir did.
+// LoadReport says what LoadDir did (the C API's MessagePack load report).
 type LoadReport struct {
-	Loaded   int       // scripts now served from the folder
-	Problems []Problem // files skipped; the others loaded
-}
-
-// "file.wasm: message (code)" per file after a first summary line; a
-// message may span lines.
-var problemRE = regexp.MustCompile(`(?ms)^([^\n]*?\.wasm): (.*?) \((\d{3})\)$`)
-
-func parseProblems(text string) []Problem {
-	_, body, _ := strings.Cut(text, "\n")
-	var out []Problem
-	for _, m := range problemRE.FindAllStringSubmatch(body, -1) {
-		code, _ := strconv.Atoi(m[3])
-		out = append(out, Problem{File: m[1], Message: m[2], Code: code})
-	}
-	if out == nil && strings.TrimSpace(body) != "" {
-		out = []Problem{{Message: strings.TrimSpace(body), Code: CodeInternal}}
-	}
-	return out
+	Loaded   int       `msgpack:"loaded"`   // scripts now served from the folder
+	Problems []Problem `msgpack:"problems"` // files skipped; the others loaded
 }
 
 // LoadDir loads (or atomically reloads) every .wasm under dir
@@ -262,16 +246,21 @@ func (r *Runtime) LoadDir(dir string) (LoadReport, error) {
 	defer r.leave()
 	cdir := C.CString(dir)
 	defer C.free(unsafe.Pointer(cdir))
+	var out C.yaowasm_buf
 	runtime.LockOSThread()
-	n := C.yaowasm_runtime_load_dir(rt, cdir)
+	code := C.yaowasm_runtime_load_dir(rt, cdir, &out)
 	text := lastError()
 	runtime.UnlockOSThread()
-	if n < 0 {
-		// The C API says -1 only; an unreadable dir is its 404 case.
-		return LoadReport{}, &Error{CodeNotFound, text}
+	data := take(out)
+	if code != 0 {
+		return LoadReport{}, &Error{int(code), text}
+	}
+	var report LoadReport
+	if err := unmarshalStrict(data, &report); err != nil {
+		return LoadReport{}, &Error{CodeInternal, "load report cannot be decoded: " + err.Error()}
 	}
 	r.refreshIDs(rt)
-	return LoadReport{Loaded: int(n), Problems: parseProblems(text)}, nil
+	return report, nil
 }
 
 // LoadFile loads one .wasm as script id ("" : the file name without
@@ -343,10 +332,13 @@ func (r *Runtime) List() ([]Script, error) {
 
 func list(rt *C.yaowasm_runtime) ([]Script, error) {
 	var out C.yaowasm_buf
+	runtime.LockOSThread()
 	code := C.yaowasm_runtime_list(rt, &out)
+	text := lastError()
+	runtime.UnlockOSThread()
 	data := take(out)
 	if code != 0 {
-		return nil, &Error{int(code), "list failed"}
+		return nil, &Error{int(code), text}
 	}
 	var scripts []Script
 	if err := unmarshalStrict(data, &scripts); err != nil {
@@ -381,10 +373,13 @@ func (r *Runtime) Stats() (Stats, error) {
 	}
 	defer r.leave()
 	var out C.yaowasm_buf
+	runtime.LockOSThread()
 	code := C.yaowasm_runtime_stats(rt, &out)
+	text := lastError()
+	runtime.UnlockOSThread()
 	data := take(out)
 	if code != 0 {
-		return Stats{}, &Error{int(code), string(data)}
+		return Stats{}, &Error{int(code), text}
 	}
 	var stats Stats
 	if err := unmarshalStrict(data, &stats); err != nil {

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// What a load did.
-#[derive(Debug, Clone, Default)]
+/// What a load did (the C API's load report, MessagePack with these names).
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct LoadReport {
     /// Scripts now served from this folder.
     pub loaded: usize,
@@ -21,7 +21,7 @@ pub struct LoadReport {
 }
 
 /// One file that did not load.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub file: PathBuf,
     /// The script ID the file maps to, when it maps to one.

@@ -266,6 +266,13 @@ impl Runtime {
         *self.inner.log_handler.write_any() = handler;
     }
 
+    /// Whether this thread is inside a call of this runtime (one of its host
+    /// callbacks is running): freeing the runtime here would pull it out from
+    /// under that call.
+    pub fn is_running_on_this_thread(&self) -> bool {
+        nesting::is_running(self.inner.key())
+    }
+
     /// The file a script was loaded from, if loaded.
     pub fn script_file(&self, id: &str) -> Option<PathBuf> {
         let id = id.to_ascii_lowercase();

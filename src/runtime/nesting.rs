@@ -83,6 +83,12 @@ pub fn current_deadline() -> Option<Instant> {
     FRAMES.with(|frames| frames.borrow().last().map(|f| f.budget.deadline))
 }
 
+/// Whether a call of `runtime` is running on this thread (so this thread is
+/// inside one of its host callbacks).
+pub fn is_running(runtime: usize) -> bool {
+    FRAMES.with(|frames| frames.borrow().iter().any(|f| f.runtime == runtime))
+}
+
 /// Native stack a nested call must find free before it starts: wasmtime's
 /// default wasm stack (512 KiB) plus room for the host frames around it.
 const NESTED_STACK_NEEDED: usize = 768 << 10;

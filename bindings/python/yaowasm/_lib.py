@@ -75,9 +75,9 @@ def _declare(lib: ctypes.CDLL) -> None:
     c_rt = ctypes.c_void_p
     i32 = ctypes.c_int32
     sig = {
-        "yaowasm_runtime_new": (c_rt, [ctypes.c_char_p]),
-        "yaowasm_runtime_free": (None, [c_rt]),
-        "yaowasm_runtime_load_dir": (i32, [c_rt, ctypes.c_char_p]),
+        "yaowasm_runtime_new": (i32, [ctypes.c_char_p, ctypes.POINTER(c_rt)]),
+        "yaowasm_runtime_free": (i32, [c_rt]),
+        "yaowasm_runtime_load_dir": (i32, [c_rt, ctypes.c_char_p, ctypes.POINTER(Buf)]),
         "yaowasm_runtime_load_file": (i32, [c_rt, ctypes.c_char_p, ctypes.c_char_p]),
         "yaowasm_runtime_unload": (i32, [c_rt, ctypes.c_char_p]),
         "yaowasm_runtime_list": (i32, [c_rt, ctypes.POINTER(Buf)]),
@@ -91,14 +91,15 @@ def _declare(lib: ctypes.CDLL) -> None:
             [c_rt, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(Buf)],
         ),
         "yaowasm_buf_free": (None, [Buf]),
-        "yaowasm_runtime_set_process_handler": (None, [c_rt, PROCESS_FN, ctypes.c_void_p]),
-        "yaowasm_result_ok": (None, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]),
+        "yaowasm_runtime_set_process_handler": (i32, [c_rt, PROCESS_FN, ctypes.c_void_p]),
+        "yaowasm_result_ok": (i32, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]),
         "yaowasm_result_error": (
-            None,
+            i32,
             [ctypes.c_void_p, i32, ctypes.c_char_p, ctypes.c_size_t],
         ),
-        "yaowasm_runtime_set_log_handler": (None, [c_rt, LOG_FN, ctypes.c_void_p]),
+        "yaowasm_runtime_set_log_handler": (i32, [c_rt, LOG_FN, ctypes.c_void_p]),
         "yaowasm_last_error": (ctypes.c_char_p, []),
+        "yaowasm_last_error_code": (i32, []),
         "yaowasm_version": (ctypes.c_char_p, []),
     }
     for name, (restype, argtypes) in sig.items():

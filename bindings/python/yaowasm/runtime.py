@@ -5,7 +5,6 @@ import ctypes
 import json
 import logging
 import os
-import re
 import sys
 import threading
 import traceback
@@ -43,29 +42,12 @@ class YaoError(Exception):
 
 
 class Problem(NamedTuple):
-    """One file that load_dir skipped."""
+    """One file that load_dir skipped (an entry of the C API's load report)."""
 
     file: str
     message: str
     code: int
-
-
-# load_dir's last error: "N file(s) not loaded:" then "file: message (code)"
-# per file; a message may span lines (wasmtime's parse errors do).
-_PROBLEM = re.compile(
-    r"^(?P<file>[^\n]*?\.wasm): (?P<message>.*?) \((?P<code>\d{3})\)$(?=\n[^\n]*?\.wasm: |\Z)",
-    re.M | re.S,
-)
-
-
-def _parse_problems(text: str | None) -> list[Problem]:
-    if not text:
-        return []
-    _, _, body = text.partition("\n")
-    problems = [Problem(m["file"], m["message"], int(m["code"])) for m in _PROBLEM.finditer(body)]
-    if not problems and body.strip():
-        problems.append(Problem("", body.strip(), 500))
-    return problems
+    id: str | None = None
 
 
 def _unpack(data: bytes) -> Any:
@@ -115,10 +97,11 @@ class Runtime:
         self._callbacks: list[Any] = []
         self.problems: list[Problem] = []
         cfg = None if config is None else json.dumps(config).encode("utf-8")
-        rt = self._lib.yaowasm_runtime_new(cfg)
-        if not rt:
-            raise YaoError(400, self._last_error() or "yaowasm_runtime_new failed")
-        self._rt = rt
+        rt = ctypes.c_void_p()
+        code = self._lib.yaowasm_runtime_new(cfg, ctypes.byref(rt))
+        if code:
+            raise YaoError(code, self._last_error() or "yaowasm_runtime_new failed")
+        self._rt = rt.value
         self.set_log_handler(None)
 
     # -- lifetime ---------------------------------------------------------
@@ -176,20 +159,21 @@ class Runtime:
         `self.problems` (a list of Problem(file, message, code), empty when
         all loaded) and logged as warnings on the "yaowasm" logger. Raises
         YaoError if the folder cannot be read."""
+        out = _lib.Buf()
         rt = self._enter()
         try:
-            n = self._lib.yaowasm_runtime_load_dir(rt, _path(path))
+            code = self._lib.yaowasm_runtime_load_dir(rt, _path(path), ctypes.byref(out))
             text = self._last_error()
         finally:
             self._leave()
-        if n < 0:
-            # The C API gives -1 without a code: 404 (unreadable) or 400.
-            code = 404 if not os.path.isdir(path) else 400
+        data = _lib.take(self._lib, out)
+        if code:
             raise YaoError(code, text or f"cannot load {os.fspath(path)!r}")
-        self.problems = _parse_problems(text)
+        report = _unpack(data)
+        self.problems = [Problem(p["file"], p["message"], p["code"], p["id"]) for p in report["problems"]]
         for p in self.problems:
             logger.warning("not loaded: %s: %s (%d)", p.file, p.message, p.code)
-        return n
+        return report["loaded"]
 
     def load_file(self, path: str | os.PathLike, id: str | None = None) -> None:
         """Loads one .wasm as script `id` (default: the file name without
@@ -227,7 +211,7 @@ class Runtime:
             self._leave()
         data = _lib.take(self._lib, out)
         if code:
-            raise YaoError(code, text or data.decode("utf-8", "replace"))
+            raise YaoError(code, text or f"list failed ({code})")
         return _unpack(data)
 
     def stats(self) -> dict:
@@ -239,11 +223,12 @@ class Runtime:
         rt = self._enter()
         try:
             code = self._lib.yaowasm_runtime_stats(rt, ctypes.byref(out))
+            text = self._last_error()
         finally:
             self._leave()
         data = _lib.take(self._lib, out)
         if code:
-            raise YaoError(code, data.decode("utf-8", "replace"))
+            raise YaoError(code, text or f"stats failed ({code})")
         return _unpack(data)
 
     # -- calling ----------------------------------------------------------
@@ -261,11 +246,12 @@ class Runtime:
         rt = self._enter()
         try:
             code = self._lib.yaowasm_runtime_exec(rt, cname, payload, len(payload), ctypes.byref(out))
+            text = self._last_error() if code else None
         finally:
             self._leave()
         data = _lib.take(self._lib, out)
         if code:
-            raise YaoError(code, data.decode("utf-8", "replace"))
+            raise YaoError(code, text or f"exec failed ({code})")
         return _unpack(data) if data else None
 
     def exec_json(self, name: str, args_json: str | None) -> str:
@@ -276,11 +262,12 @@ class Runtime:
         rt = self._enter()
         try:
             code = self._lib.yaowasm_runtime_exec_json(rt, cname, cargs, ctypes.byref(out))
+            message = self._last_error() if code else None
         finally:
             self._leave()
         text = _lib.take(self._lib, out).decode("utf-8", "replace")
         if code:
-            raise YaoError(code, text)
+            raise YaoError(code, message or f"exec failed ({code})")
         return text
 
     # -- handlers ---------------------------------------------------------
