@@ -271,7 +271,7 @@ async fn process(
     if let Some(route) = state.routes().guarded.get(&routes::process_key(&name)) {
         return error_response(&Error::new(
             403,
-            format!("{name} is behind a guard ({route}, in apis/), so the process API does not run it"),
+            format!("{name} is behind a guard ({route} in apis/), so the process API does not run it"),
         ));
     }
     let body = match read_body(body, state.max_body).await {

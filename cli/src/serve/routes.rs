@@ -136,7 +136,7 @@ impl RouteTable {
             if let (true, Some(process)) = (is_guard(guard), entry.get("process").and_then(Value::as_str)) {
                 let method = entry.get("method").and_then(Value::as_str).unwrap_or("?").to_ascii_uppercase();
                 let path = entry.get("path").and_then(Value::as_str).unwrap_or("");
-                self.guarded.entry(process_key(process)).or_insert_with(|| format!("{method} {} (guard {guard:?})", full_path(&group, path)));
+                self.guarded.entry(process_key(process)).or_insert_with(|| format!("{method} {} has guard {guard:?}", full_path(&group, path)));
             }
             match parse_path(entry, &group, file_guard, ignore_guards) {
                 Err(why) => self.problems.push(format!("{where_}: paths[{i}]: {why}")),
@@ -460,7 +460,7 @@ mod tests {
         assert_eq!(table.problems.len(), 2, "{:?}", table.problems);
         assert!(table.problems[0].contains("GET /api/user/secret (process scripts.user.Secret) has guard \"bearer-jwt\""), "{}", table.problems[0]);
         assert_eq!(table.guarded.keys().collect::<Vec<_>>(), ["scripts.user.Secret"]);
-        assert_eq!(table.guarded["scripts.user.Secret"], "GET /api/user/secret (guard \"bearer-jwt\")");
+        assert_eq!(table.guarded["scripts.user.Secret"], "GET /api/user/secret has guard \"bearer-jwt\"");
         assert_eq!(process_key("Scripts.USER.Secret"), "scripts.user.Secret");
         assert!(table.problems[1].contains("already served"), "{}", table.problems[1]);
 
