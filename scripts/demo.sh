@@ -55,9 +55,9 @@ for lang in "${langs[@]}"; do
   done
 done
 
-step "yaowasm serve $app (a short session)"
+step "yaowasm serve $app --process-api (a short session; the process API is off without the flag)"
 log="$(mktemp)"
-"$bin" serve "$app" --listen 127.0.0.1:0 >"$log" 2>&1 &
+"$bin" serve "$app" --listen 127.0.0.1:0 --process-api >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -f "$log"' EXIT
 # Startup loads (and, without a cache, compiles) every module: allow for it.
@@ -66,16 +66,20 @@ url="$(sed -n 's/^listening on //p' "$log" | head -1)"
 [ -n "$url" ] || { cat "$log"; echo "serve did not start"; exit 1; }
 echo "\$ curl $url/health"; curl -s "$url/health"; echo
 for lang in "${langs[@]}"; do
-  echo "\$ curl -X POST $url/api/process/scripts.$lang.user.Check -d '[{\"name\":\"Ada\",\"email\":\"ada@example.com\"}]'"
-  curl -s -X POST "$url/api/process/scripts.$lang.user.Check" -d '[{"name":"Ada","email":"ada@example.com"}]'; echo
+  echo "\$ curl $url/api/process/scripts.$lang.user.Check -H 'Content-Type: application/json' -d '[{\"name\":\"Ada\",\"email\":\"ada@example.com\"}]'"
+  curl -s "$url/api/process/scripts.$lang.user.Check" -H 'Content-Type: application/json' -d '[{"name":"Ada","email":"ada@example.com"}]'; echo
 done
 # The app's own routes (examples/app/apis/user.http.yao), Yao style.
-echo "\$ curl -X POST $url/api/user/check -d '{\"name\":\"Ada\",\"email\":\"ada@example.com\"}'"
-curl -s -X POST "$url/api/user/check" -d '{"name":"Ada","email":"ada@example.com"}'; echo
-echo "\$ curl -X POST $url/api/user/echo -d '{\"hello\":[1,2.5,\"x\"]}'"
-curl -s -X POST "$url/api/user/echo" -d '{"hello":[1,2.5,"x"]}'; echo
-echo "\$ curl -X POST $url/api/process/scripts.nope.Check"
-curl -s -w ' (HTTP %{http_code})' -X POST "$url/api/process/scripts.nope.Check" -d '[]'; echo
+# Bodies must be JSON (Content-Type: application/json): a form or text/plain is a 415.
+json=(-H 'Content-Type: application/json')
+echo "\$ curl $url/api/user/check -H 'Content-Type: application/json' -d '{\"name\":\"Ada\",\"email\":\"ada@example.com\"}'"
+curl -s "$url/api/user/check" "${json[@]}" -d '{"name":"Ada","email":"ada@example.com"}'; echo
+echo "\$ curl $url/api/user/echo -H 'Content-Type: application/json' -d '{\"hello\":[1,2.5,\"x\"]}'"
+curl -s "$url/api/user/echo" "${json[@]}" -d '{"hello":[1,2.5,"x"]}'; echo
+echo "\$ curl $url/api/process/scripts.nope.Check -H 'Content-Type: application/json' -d '[]'"
+curl -s -w ' (HTTP %{http_code})' "$url/api/process/scripts.nope.Check" "${json[@]}" -d '[]'; echo
+echo "\$ curl $url/api/user/check -d '{}'     # curl's default Content-Type is a form's"
+curl -s -w ' (HTTP %{http_code})' "$url/api/user/check" -d '{}'; echo
 kill -TERM "$pid"; wait "$pid" || true
 trap - EXIT
 echo "-- serve log:"; cat "$log"; rm -f "$log"

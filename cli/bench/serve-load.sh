@@ -51,7 +51,7 @@ fi
 "$bin" compile "$app" >&2
 
 log="$app/serve.log"
-env -u RUST_BACKTRACE "$bin" serve "$app" --listen 127.0.0.1:0 --no-watch >"$log" 2>&1 &
+env -u RUST_BACKTRACE "$bin" serve "$app" --listen 127.0.0.1:0 --no-watch --process-api >"$log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q "^listening on" "$log" && break; sleep 0.1; done
 url="$(sed -n 's/^listening on //p' "$log" | head -1)"
@@ -70,7 +70,7 @@ run() { # name process body
 }
 echo "| script | process | requests/s | p99 | errors |"
 echo "|---|---|---|---|---|"
-curl -sf -X POST "$url/api/process/scripts.bench.trivial.Echo" -d "$user" >/dev/null
+curl -sf "$url/api/process/scripts.bench.trivial.Echo" -H 'Content-Type: application/json' -d "$user" >/dev/null
 run "trivial (WAT echo)" scripts.bench.trivial.Echo "$user"
 ((have_rust)) && run "Rust SDK user.Check" scripts.rust.user.Check "$user"
 ((have_ts)) && run "TypeScript user.Check" scripts.ts.user.Check "$user"

@@ -38,7 +38,7 @@ struct Cli {
 enum Command {
     /// Run one process and print its result as JSON
     Run(run::RunArgs),
-    /// Serve an app over HTTP (process endpoint, apis/*.http.yao routes, /health, /stats, /metrics)
+    /// Serve an app over HTTP (apis/*.http.yao routes, /health, /stats, /metrics; the process endpoint with --process-api)
     Serve(serve::ServeArgs),
     /// Describe WebAssembly modules: language, size, imports, functions, problems
     Inspect(inspect::InspectArgs),

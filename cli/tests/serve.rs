@@ -20,12 +20,19 @@ struct Server {
 
 impl Server {
     fn start(app: &TestApp, extra: &[&str]) -> Server {
+        Server::start_env(app, extra, &[])
+    }
+
+    /// `start` with extra environment variables.
+    fn start_env(app: &TestApp, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(assert_cmd::cargo::cargo_bin("yaowasm"))
             .arg("serve")
             .arg(app.path())
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
             .env_remove("RUST_BACKTRACE")
+            .env_remove("YAOWASM_PROCESS_API_TOKEN")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -38,6 +45,11 @@ impl Server {
 
     fn call(&self, method: &str, path: &str, body: &str) -> (u16, String) {
         http(&self.addr, method, path, body)
+    }
+
+    /// A request with exactly these headers (plus Host, unless given).
+    fn call_with(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+        http_with(&self.addr, method, path, headers, body)
     }
 
     fn terminate(&mut self) -> std::process::ExitStatus {
@@ -63,15 +75,23 @@ impl Drop for Server {
 
 /// One HTTP/1.1 request on its own connection; (status, body).
 fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    http_with(addr, method, path, &[("Content-Type", "application/json"), ("X-Trace", "t-1")], body)
+}
+
+/// `http` with these headers (a Host of `addr` unless one is given).
+fn http_with(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\n");
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        head.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
     // A server may answer (413) before reading everything: a failed write is
     // not the test's failure, the answer is.
-    let _ = write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nX-Trace: t-1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
+    let _ = write!(stream, "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read response");
     let text = String::from_utf8_lossy(&raw).into_owned();
@@ -101,7 +121,7 @@ const API: &str = r#"// routes of the test app
 fn serves_processes_routes_and_errors() {
     let app = TestApp::new();
     app.write("apis/t.http.yao", API);
-    let server = Server::start(&app, &[]);
+    let server = Server::start(&app, &["--process-api"]);
 
     let (status, body) = server.call("GET", "/health", "");
     assert_eq!(status, 200);
@@ -147,7 +167,7 @@ fn serves_processes_routes_and_errors() {
 #[test]
 fn stats_counts_calls_per_script() {
     let app = TestApp::new();
-    let server = Server::start(&app, &["--no-watch"]);
+    let server = Server::start(&app, &["--no-watch", "--process-api"]);
     assert_eq!(server.call("POST", "/api/process/scripts.t.Echo", "[1]").0, 200);
     assert_eq!(server.call("POST", "/api/process/scripts.t.Echo", "[2]").0, 200);
     assert_eq!(server.call("POST", "/api/process/scripts.t.Fail", "[]").0, 418);
@@ -178,7 +198,7 @@ fn stats_counts_calls_per_script() {
 #[test]
 fn reloads_a_script_mid_traffic_without_failing_a_request() {
     let app = TestApp::new();
-    let server = Server::start(&app, &[]);
+    let server = Server::start(&app, &["--process-api"]);
     let addr = server.addr.clone();
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..4)
@@ -243,7 +263,7 @@ fn reloads_routes_when_an_api_file_changes() {
 #[test]
 fn sigterm_finishes_requests_in_flight_then_exits_0() {
     let app = TestApp::new();
-    let mut server = Server::start(&app, &["--config", r#"{"timeout_ms": 1500}"#]);
+    let mut server = Server::start(&app, &["--process-api", "--config", r#"{"timeout_ms": 1500}"#]);
     let addr = server.addr.clone();
     let slow = std::thread::spawn(move || http(&addr, "POST", "/api/process/scripts.t.Spin", "[]"));
     std::thread::sleep(Duration::from_millis(300));
@@ -274,4 +294,190 @@ fn serve_error_paths() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "a port in use is bad input");
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot listen"));
+}
+
+// ---- Access control (hostile review, hole 2: serve ran any process for anyone) ----
+
+/// A token file in the app's folder.
+fn token_file(app: &TestApp, token: &str) -> String {
+    app.write("token", format!("{token}\n"));
+    app.file("token").to_string_lossy().into_owned()
+}
+
+const TOKEN: &str = "s3cret-token-0123456789abcdef";
+
+#[test]
+fn process_api_is_off_by_default() {
+    let app = TestApp::new();
+    let server = Server::start(&app, &["--no-watch"]);
+    let (status, body) = server.call("POST", "/api/process/scripts.t.Echo", "[1]");
+    assert_eq!(status, 404, "{body}");
+    assert!(json_of(&body)["message"].as_str().unwrap().contains("--process-api"), "says how to turn it on: {body}");
+}
+
+#[test]
+fn process_api_on_loopback_without_a_token() {
+    let app = TestApp::new();
+    let server = Server::start(&app, &["--no-watch", "--process-api"]);
+    let (status, body) = server.call("POST", "/api/process/scripts.t.Echo", "[1]");
+    assert_eq!((status, json_of(&body)), (200, json!([1])));
+}
+
+#[test]
+fn process_api_with_a_token_needs_the_bearer() {
+    let app = TestApp::new();
+    let file = token_file(&app, TOKEN);
+    let from_file = Server::start(&app, &["--no-watch", "--process-api", "--process-api-token-file", &file]);
+    let from_env = Server::start_env(&app, &["--no-watch", "--process-api"], &[("YAOWASM_PROCESS_API_TOKEN", TOKEN)]);
+    let right = format!("Bearer {TOKEN}");
+    let almost = format!("Bearer {}x", TOKEN);
+    let short = format!("Bearer {}", &TOKEN[..TOKEN.len() - 1]);
+    for server in [&from_file, &from_env] {
+        let json = ("Content-Type", "application/json");
+        for auth in [None, Some("Bearer nope"), Some(almost.as_str()), Some(short.as_str()), Some(TOKEN), Some("Basic YTpi")] {
+            let mut headers = vec![json];
+            if let Some(a) = auth {
+                headers.push(("Authorization", a));
+            }
+            let (status, body) = server.call_with("POST", "/api/process/scripts.t.Echo", &headers, "[1]");
+            assert_eq!(status, 401, "Authorization {auth:?}: {body}");
+            assert_eq!(json_of(&body)["code"], 401);
+        }
+        let (status, body) = server.call_with("POST", "/api/process/scripts.t.Echo", &[json, ("Authorization", &right)], "[1]");
+        assert_eq!((status, json_of(&body)), (200, json!([1])));
+    }
+}
+
+#[test]
+fn a_body_that_is_not_json_is_415() {
+    let app = TestApp::new();
+    app.write("apis/t.http.yao", API);
+    let server = Server::start(&app, &["--no-watch", "--process-api"]);
+    // What an HTML form or a no-preflight fetch() from any web page can send.
+    for ct in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        for path in ["/api/process/scripts.t.Echo", "/api/t/echo/1"] {
+            let (status, body) = server.call_with("POST", path, &[("Content-Type", ct)], r#"[{"name":"Ada"}]"#);
+            assert_eq!(status, 415, "{ct} to {path}: {body}");
+            assert_eq!(json_of(&body)["code"], 415);
+        }
+    }
+    let (status, body) = server.call_with("POST", "/api/process/scripts.t.Echo", &[], "[1]");
+    assert_eq!(status, 415, "a body without a Content-Type: {body}");
+    let (status, body) = server.call_with("POST", "/api/process/scripts.t.Echo", &[("Content-Type", "text/plain")], "");
+    assert_eq!(status, 415, "text/plain, even empty: {body}");
+    let (status, _) = server.call_with("POST", "/api/process/scripts.t.Echo", &[("Content-Type", "application/json; charset=utf-8")], "[1]");
+    assert_eq!(status, 200);
+    let (status, _) = server.call_with("POST", "/api/process/scripts.t.Echo", &[], "");
+    assert_eq!(status, 200, "no body, no Content-Type (curl -X POST)");
+}
+
+#[test]
+fn a_foreign_host_is_421() {
+    let app = TestApp::new();
+    app.write("apis/t.http.yao", API);
+    let server = Server::start(&app, &["--no-watch", "--process-api", "--allow-host", "api.example.com"]);
+    let port = server.addr.rsplit_once(':').unwrap().1.to_string();
+    let json = ("Content-Type", "application/json");
+    // DNS rebinding: the attacker's name now points at 127.0.0.1.
+    for host in [format!("evil.example:{port}"), "evil.example".into(), format!("localhost.evil.example:{port}"), String::new()] {
+        for (method, path) in [("GET", "/health"), ("GET", "/stats"), ("POST", "/api/process/scripts.t.Echo"), ("GET", "/api/t/version")] {
+            let (status, body) = server.call_with(method, path, &[json, ("Host", &host)], if method == "POST" { "[1]" } else { "" });
+            assert_eq!(status, 421, "Host {host:?} {method} {path}: {body}");
+        }
+    }
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), "api.example.com".into(), format!("API.example.com:{port}")] {
+        let (status, body) = server.call_with("POST", "/api/process/scripts.t.Echo", &[json, ("Host", &host)], "[1]");
+        assert_eq!(status, 200, "Host {host:?}: {body}");
+    }
+}
+
+#[test]
+fn a_foreign_origin_is_403() {
+    let app = TestApp::new();
+    app.write("apis/t.http.yao", API);
+    let server = Server::start(&app, &["--no-watch", "--process-api"]);
+    let port = server.addr.rsplit_once(':').unwrap().1.to_string();
+    let json = ("Content-Type", "application/json");
+    let other_port = format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() - 1);
+    for origin in ["http://evil.example", "null", "file://", other_port.as_str(), "ftp://127.0.0.1"] {
+        for (method, path, body) in [("POST", "/api/process/scripts.t.Echo", "[1]"), ("POST", "/api/t/echo/1", "{}"), ("GET", "/api/t/version", "")] {
+            let (status, answer) = server.call_with(method, path, &[json, ("Origin", origin)], body);
+            assert_eq!(status, 403, "Origin {origin} {method} {path}: {answer}");
+        }
+    }
+    let same = format!("http://{}", server.addr);
+    let (status, body) = server.call_with("POST", "/api/process/scripts.t.Echo", &[json, ("Origin", &same)], "[1]");
+    assert_eq!(status, 200, "same origin: {body}");
+}
+
+#[test]
+fn a_guarded_routes_process_is_not_reachable_through_the_process_api() {
+    let app = TestApp::new();
+    app.write("apis/t.http.yao", API);
+    let file = token_file(&app, TOKEN);
+    let bearer = format!("Bearer {TOKEN}");
+    for extra in [vec!["--process-api"], vec!["--process-api", "--ignore-guards"], vec!["--process-api", "--process-api-token-file", &file]] {
+        let mut args = vec!["--no-watch"];
+        args.extend(extra.iter().copied());
+        let server = Server::start(&app, &args);
+        let headers = [("Content-Type", "application/json"), ("Authorization", bearer.as_str())];
+        // /api/t/admin runs scripts.t.Version behind "guard": "bearer-jwt".
+        for name in ["scripts.t.Version", "Scripts.T.Version", "SCRIPTS.t.Version"] {
+            let (status, body) = server.call_with("POST", &format!("/api/process/{name}"), &headers, "[]");
+            assert_eq!(status, 403, "{args:?} {name}: {body}");
+            assert!(json_of(&body)["message"].as_str().unwrap().contains("guard"), "{body}");
+        }
+        assert_eq!(server.call_with("POST", "/api/process/scripts.t.Echo", &headers, "[]").0, 200, "{args:?}");
+    }
+}
+
+#[test]
+fn stats_and_metrics_need_the_token_when_one_is_set() {
+    let app = TestApp::new();
+    let open = Server::start(&app, &["--no-watch"]);
+    for path in ["/stats", "/metrics", "/health"] {
+        assert_eq!(open.call("GET", path, "").0, 200, "{path} from loopback, no token configured");
+    }
+    let file = token_file(&app, TOKEN);
+    let locked = Server::start(&app, &["--no-watch", "--process-api-token-file", &file]);
+    let bearer = format!("Bearer {TOKEN}");
+    for path in ["/stats", "/metrics"] {
+        let (status, body) = locked.call("GET", path, "");
+        assert_eq!(status, 401, "{path} without the token: {body}");
+        assert_eq!(locked.call_with("GET", path, &[("Authorization", "Bearer wrong")], "").0, 401, "{path}");
+        assert_eq!(locked.call_with("GET", path, &[("Authorization", &bearer)], "").0, 200, "{path} with the token");
+    }
+    assert_eq!(locked.call("GET", "/health", "").0, 200, "/health stays open");
+    let (status, body) = locked.call_with("POST", "/api/process/scripts.t.Echo", &[("Authorization", &bearer), ("Content-Type", "application/json")], "[]");
+    assert_eq!(status, 404, "a token alone does not turn the process API on: {body}");
+}
+
+#[test]
+fn process_api_on_a_public_address_needs_a_token() {
+    let app = TestApp::new();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("yaowasm"))
+        .arg("serve")
+        .arg(app.path())
+        .args(["--listen", "0.0.0.0:0", "--no-watch", "--process-api"])
+        .env_remove("YAOWASM_PROCESS_API_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "refused as bad input: {stderr}");
+    assert!(stderr.contains("YAOWASM_PROCESS_API_TOKEN") && stderr.contains("--process-api-token-file"), "says how: {stderr}");
+    assert!(out.stdout.is_empty(), "never listened");
+
+    // A token too short to be one is refused too.
+    let file = token_file(&app, "short");
+    let out = Command::new(assert_cmd::cargo::cargo_bin("yaowasm"))
+        .arg("serve")
+        .arg(app.path())
+        .args(["--listen", "127.0.0.1:0", "--no-watch", "--process-api", "--process-api-token-file", &file])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let help = Command::new(assert_cmd::cargo::cargo_bin("yaowasm")).args(["serve", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("0.0.0.0") && help.contains("every network"), "--help says what 0.0.0.0 exposes: {help}");
 }

@@ -5,13 +5,19 @@
 //! - `GET /health`
 //! - `GET /stats`: the runtime's call counters (`Runtime::stats`) as JSON
 //! - `GET /metrics`: the same in Prometheus' text format (metrics.rs)
-//! - `POST /api/process/<name>`: body = JSON args array, answer = JSON result
+//! - `POST /api/process/<name>`: body = JSON args array, answer = JSON result;
+//!   off unless `--process-api`
 //! - the app's `apis/*.http.yao` routes under `/api/<group><path>`
+//!
+//! Every request passes access.rs first (Host, Origin, JSON bodies); the
+//! process API, `/stats` and `/metrics` need the token when one is set and
+//! answer loopback clients only when none is.
 //!
 //! Errors are `{"code", "message"}` JSON with the HTTP status set from the
 //! code. Scripts and routes reload when their files change (watch.rs);
 //! SIGTERM or Ctrl-C stops accepting, finishes requests in flight, exits 0.
 
+mod access;
 mod metrics;
 mod routes;
 mod watch;
@@ -19,12 +25,14 @@ mod watch;
 use crate::app::{self, App, CacheUse, RuntimeOpts};
 use crate::exit::Failure;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path as UrlPath, State as Shared};
+use axum::extract::{ConnectInfo, Path as UrlPath, Request as HttpRequest, State as Shared};
+use axum::middleware::{self, Next};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use clap::Args;
+use access::Access;
 use routes::{Request, RouteTable};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -34,15 +42,40 @@ use yaowasm::{value, Error, Runtime};
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  yaowasm serve examples/app\n  \
-yaowasm serve my-app --listen 0.0.0.0:8080 --config '{\"timeout_ms\": 5000}'\n  \
-curl -s -X POST localhost:5099/api/process/scripts.user.Check -d '[{\"name\":\"Ada\"}]'\n\n\
+yaowasm serve examples/app --process-api\n  \
+curl -s localhost:5099/api/process/scripts.user.Check -H 'Content-Type: application/json' -d '[{\"name\":\"Ada\"}]'\n  \
+yaowasm serve my-app --listen 0.0.0.0:8080 --allow-host api.example.com --config '{\"timeout_ms\": 5000}'\n    \
+(every network this machine is on can then call the app's apis/*.http.yao routes and /health; \
+the process API stays off, /stats and /metrics answer loopback only)\n  \
+YAOWASM_PROCESS_API_TOKEN=$(cat token) yaowasm serve my-app --listen 0.0.0.0:8080 --process-api\n    \
+(any process, for clients sending `Authorization: Bearer <token>`; the token also opens /stats and /metrics)\n\n\
+Every request must name this server in Host (localhost, an IP address, or an --allow-host name: 421 otherwise), \
+come from no web page or this server's own origin (403), and send its body as Content-Type: application/json (415).\n\
 The first line on stdout is `listening on http://<addr>` (useful with --listen 127.0.0.1:0).")]
 pub struct ServeArgs {
     /// The app folder (with scripts/ and optionally apis/)
     pub app: PathBuf,
-    /// Address to listen on (port 0 picks a free port)
+    /// Address to listen on (port 0 picks a free port). The default answers
+    /// this machine only; 0.0.0.0 (or ::) exposes the app's routes and
+    /// /health to every network this machine is on
     #[arg(long, default_value = "127.0.0.1:5099")]
     pub listen: SocketAddr,
+    /// Turn on POST /api/process/<name>, which runs any script function. With
+    /// a token (--process-api-token-file or YAOWASM_PROCESS_API_TOKEN) callers
+    /// must send `Authorization: Bearer <token>`; without one it is allowed
+    /// only when --listen is a loopback address
+    #[arg(long)]
+    pub process_api: bool,
+    /// A file whose content (trimmed, at least 16 characters) is the bearer
+    /// token of the process API, /stats and /metrics; wins over
+    /// YAOWASM_PROCESS_API_TOKEN
+    #[arg(long, value_name = "PATH")]
+    pub process_api_token_file: Option<PathBuf>,
+    /// Also answer requests whose Host is this name (`name` for any port,
+    /// `name:port` for one); localhost and IP addresses are always answered.
+    /// Repeatable
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
     /// Largest request body, in bytes
     #[arg(long, default_value_t = 4 << 20)]
     pub max_body: usize,
@@ -65,6 +98,7 @@ pub struct State {
     runtime: Runtime,
     routes: RwLock<Arc<RouteTable>>,
     max_body: usize,
+    access: Access,
 }
 
 impl State {
@@ -72,12 +106,26 @@ impl State {
         self.routes.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn set_routes(&self, table: RouteTable) {
-        *self.routes.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(table);
+    /// Swaps in reloaded routes. A process once behind a guard stays refused
+    /// on /api/process until restart: a route file caught broken or
+    /// half-written must not open it.
+    fn set_routes(&self, mut table: RouteTable) {
+        let mut slot = self.routes.write().unwrap_or_else(|p| p.into_inner());
+        for (process, route) in &slot.guarded {
+            table.guarded.entry(process.clone()).or_insert_with(|| route.clone());
+        }
+        *slot = Arc::new(table);
     }
 }
 
 pub fn run(args: ServeArgs) -> Result<(), Failure> {
+    let access = Access::new(
+        args.process_api,
+        args.process_api_token_file.as_deref(),
+        std::env::var(access::TOKEN_ENV).ok(),
+        &args.allow_host,
+        args.listen,
+    )?;
     let app = App::open(&args.app)?;
     let runtime = app::runtime(&app::config_json(&args.runtime, Some(&app), CacheUse::IfPresent)?)?;
     let report = app::load(&runtime, &app)?;
@@ -88,7 +136,16 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         table.routes.len(),
         app.root.display()
     );
-    let state = Arc::new(State { runtime, routes: RwLock::new(Arc::new(table)), max_body: args.max_body });
+    eprintln!(
+        "yaowasm serve: process API {}; /stats and /metrics {}",
+        match (access.process_api, access.has_token()) {
+            (false, _) => "off (--process-api turns it on)",
+            (true, true) => "on, for bearer-token holders",
+            (true, false) => "on, for loopback clients (no token)",
+        },
+        if access.has_token() { "need the token" } else { "answer loopback clients only" }
+    );
+    let state = Arc::new(State { runtime, routes: RwLock::new(Arc::new(table)), max_body: args.max_body, access });
 
     let _watcher = if args.no_watch {
         None
@@ -133,8 +190,9 @@ async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
         .route("/metrics", get(prometheus))
         .route("/api/process/{name}", post(process))
         .fallback(api_route)
+        .layer(middleware::from_fn_with_state(state.clone(), check_access))
         .with_state(state);
-    axum::serve(listener, router)
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::internal(format!("server: {e}")))?;
@@ -168,9 +226,21 @@ async fn health(Shared(state): Shared<Arc<State>>) -> Response {
     json_response(StatusCode::OK, body.to_string())
 }
 
+/// Host, Origin and body type, before any handler (access.rs).
+async fn check_access(Shared(state): Shared<Arc<State>>, request: HttpRequest, next: Next) -> Response {
+    let authority = request.uri().authority().map(|a| a.as_str().to_string());
+    match state.access.check_request(request.method(), authority.as_deref(), request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(e) => error_response(&e),
+    }
+}
+
 /// `GET /stats`: the one runtime's counters, as `yaowasm::RuntimeStats`
 /// serializes them.
-async fn stats(Shared(state): Shared<Arc<State>>) -> Response {
+async fn stats(Shared(state): Shared<Arc<State>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+    if let Err(e) = state.access.check_ops(peer, &headers, "/stats") {
+        return error_response(&e);
+    }
     match serde_json::to_string(&state.runtime.stats()) {
         Ok(json) => json_response(StatusCode::OK, json),
         Err(e) => error_response(&Error::internal(format!("stats: {e}"))),
@@ -178,13 +248,32 @@ async fn stats(Shared(state): Shared<Arc<State>>) -> Response {
 }
 
 /// `GET /metrics`: the counters of `/stats` for a Prometheus scraper.
-async fn prometheus(Shared(state): Shared<Arc<State>>) -> Response {
+async fn prometheus(Shared(state): Shared<Arc<State>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
+    if let Err(e) = state.access.check_ops(peer, &headers, "/metrics") {
+        return error_response(&e);
+    }
     let text = metrics::render(&state.runtime.stats());
     (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE))], text).into_response()
 }
 
-/// `POST /api/process/<name>` with a JSON args array (an empty body is `[]`).
-async fn process(Shared(state): Shared<Arc<State>>, UrlPath(name): UrlPath<String>, body: Body) -> Response {
+/// `POST /api/process/<name>` with a JSON args array (an empty body is `[]`):
+/// only with `--process-api`, and never a process a guarded route declares.
+async fn process(
+    Shared(state): Shared<Arc<State>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    UrlPath(name): UrlPath<String>,
+    body: Body,
+) -> Response {
+    if let Err(e) = state.access.check_process_api(peer, &headers) {
+        return error_response(&e);
+    }
+    if let Some(route) = state.routes().guarded.get(&routes::process_key(&name)) {
+        return error_response(&Error::new(
+            403,
+            format!("{name} is behind a guard ({route} in apis/), so the process API does not run it"),
+        ));
+    }
     let body = match read_body(body, state.max_body).await {
         Ok(b) => b,
         Err(e) => return error_response(&e),
@@ -216,7 +305,7 @@ async fn api_route(Shared(state): Shared<Arc<State>>, method: Method, uri: Uri, 
             return error_response(&Error::new(405, format!("{method} is not allowed on {path}")));
         }
         return error_response(&Error::not_found(format!(
-            "no route {method} {path}: POST /api/process/<name> runs a process; the app's apis/*.http.yao declare the other routes"
+            "no route {method} {path}: the app's apis/*.http.yao declare the routes (and POST /api/process/<name> runs a process when serve has --process-api)"
         )));
     };
     let body = match read_body(body, state.max_body).await {
@@ -288,5 +377,9 @@ fn error_response(error: &Error) -> Response {
         .and_then(|c| StatusCode::from_u16(c).ok())
         .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::json!({"code": error.code(), "message": error.message()});
-    json_response(status, body.to_string())
+    let mut response = json_response(status, body.to_string());
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
 }

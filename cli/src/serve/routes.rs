@@ -13,7 +13,8 @@
 //! }
 //! ```
 //! A path is served at `/api/<group><path>`. Guards are not enforced here, so
-//! a path with a guard is refused (reported) unless `--ignore-guards` is set.
+//! a path with a guard is refused (reported) unless `--ignore-guards` is set;
+//! either way its process is listed in `guarded`, which `/api/process` refuses.
 
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -24,6 +25,18 @@ use std::path::{Path, PathBuf};
 pub struct RouteTable {
     pub routes: Vec<Route>,
     pub problems: Vec<String>,
+    /// The processes some route declares behind a guard (by `process_key`),
+    /// with that route for messages: never run through `/api/process`.
+    pub guarded: BTreeMap<String, String>,
+}
+
+/// A process name as the runtime resolves it (`Scripts.A.B.Check` and
+/// `scripts.a.b.Check` are one process): the key of `RouteTable::guarded`.
+pub fn process_key(name: &str) -> String {
+    match yaowasm::names::parse_process(name) {
+        Ok(p) => format!("{}.{}.{}", yaowasm::names::GROUP, p.id, p.function),
+        Err(_) => name.to_string(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -119,9 +132,21 @@ impl RouteTable {
             return self.problems.push(format!("{where_}: no \"paths\" array"));
         };
         for (i, entry) in paths.iter().enumerate() {
+            let guard = entry.get("guard").and_then(Value::as_str).unwrap_or(file_guard);
+            if let (true, Some(process)) = (is_guard(guard), entry.get("process").and_then(Value::as_str)) {
+                let method = entry.get("method").and_then(Value::as_str).unwrap_or("?").to_ascii_uppercase();
+                let path = entry.get("path").and_then(Value::as_str).unwrap_or("");
+                self.guarded.entry(process_key(process)).or_insert_with(|| format!("{method} {} has guard {guard:?}", full_path(&group, path)));
+            }
             match parse_path(entry, &group, file_guard, ignore_guards) {
                 Err(why) => self.problems.push(format!("{where_}: paths[{i}]: {why}")),
                 Ok(route) => {
+                    if is_guard(guard) {
+                        self.problems.push(format!(
+                            "{where_}: paths[{i}]: {} {} is served WITHOUT its guard {guard:?} (--ignore-guards)",
+                            route.method, route.pattern
+                        ));
+                    }
                     if let Some(other) = self.routes.iter().find(|r| r.method == route.method && r.segments == route.segments) {
                         self.problems.push(format!(
                             "{where_}: paths[{i}]: {} {} is already served (process {})",
@@ -173,14 +198,14 @@ fn parse_path(entry: &Value, group: &str, file_guard: &str, ignore_guards: bool)
     }
     let process = field("process").ok_or("no \"process\" string")?.to_string();
     let guard = field("guard").unwrap_or(file_guard);
-    if !guard.is_empty() && guard != "-" && !ignore_guards {
+    let pattern = full_path(group, path);
+    if is_guard(guard) && !ignore_guards {
         return Err(format!(
-            "guard {guard:?} cannot be enforced by yaowasm serve, so {method} {path} is not served \
-             (use \"guard\": \"-\" for a public route, or --ignore-guards behind your own auth)"
+            "route {method} {pattern} (process {process}) has guard {guard:?}, which yaowasm serve cannot enforce: \
+             not served, and its process is refused on /api/process (use \"guard\": \"-\" for a public route, \
+             or --ignore-guards behind your own auth)"
         ));
     }
-    let full = if group.is_empty() { format!("/api{path}") } else { format!("/api/{group}{path}") };
-    let pattern = full.trim_end_matches('/').to_string();
     let segments = pattern
         .split('/')
         .skip(1)
@@ -208,6 +233,17 @@ fn parse_path(entry: &Value, group: &str, file_guard: &str, ignore_guards: bool)
         _ => Vec::new(),
     };
     Ok(Route { method, pattern, segments, process, inputs, status, content_type, headers })
+}
+
+/// Whether a `guard` value asks for one (`""` and `"-"` are public).
+fn is_guard(guard: &str) -> bool {
+    !guard.is_empty() && guard != "-"
+}
+
+/// The path a route is served at: `/api/<group><path>`, no trailing `/`.
+fn full_path(group: &str, path: &str) -> String {
+    let full = if group.is_empty() { format!("/api{path}") } else { format!("/api/{group}{path}") };
+    full.trim_end_matches('/').to_string()
 }
 
 fn parse_input(item: &Value) -> Result<Input, String> {
@@ -422,7 +458,10 @@ mod tests {
         table.add_file(Path::new("apis/user.http.yao"), USER_API, "user", false);
         assert_eq!(table.routes.len(), 2, "{:?}", table.problems);
         assert_eq!(table.problems.len(), 2, "{:?}", table.problems);
-        assert!(table.problems[0].contains("guard \"bearer-jwt\""), "{}", table.problems[0]);
+        assert!(table.problems[0].contains("GET /api/user/secret (process scripts.user.Secret) has guard \"bearer-jwt\""), "{}", table.problems[0]);
+        assert_eq!(table.guarded.keys().collect::<Vec<_>>(), ["scripts.user.Secret"]);
+        assert_eq!(table.guarded["scripts.user.Secret"], "GET /api/user/secret has guard \"bearer-jwt\"");
+        assert_eq!(process_key("Scripts.USER.Secret"), "scripts.user.Secret");
         assert!(table.problems[1].contains("already served"), "{}", table.problems[1]);
 
         let (route, params) = table.find("GET", "/api/user/42/tags").unwrap();
@@ -444,6 +483,13 @@ mod tests {
         let mut table = RouteTable::default();
         table.add_file(Path::new("a.http.yao"), USER_API, "user", true);
         assert_eq!(table.routes.len(), 3);
+        assert!(table.guarded.contains_key("scripts.user.Secret"), "listed even when served");
+        assert!(table.problems.iter().any(|p| p.contains("GET /api/user/secret is served WITHOUT its guard")), "{:?}", table.problems);
+        // A file-wide guard covers every path that does not say "-".
+        let mut file_wide = RouteTable::default();
+        file_wide.add_file(Path::new("f.http.yao"), r#"{"guard":"bearer-jwt","paths":[{"path":"/a","method":"GET","process":"scripts.f.A"},{"path":"/b","method":"GET","process":"scripts.f.B","guard":"-"}]}"#, "f", false);
+        assert_eq!(file_wide.guarded.keys().collect::<Vec<_>>(), ["scripts.f.A"]);
+        assert_eq!(file_wide.routes.len(), 1);
         let mut bad = RouteTable::default();
         bad.add_file(Path::new("b.http.yao"), r#"{"paths":[{"path":"/x","method":"GET","process":"p","in":[":session"]}]}"#, "b", false);
         assert!(bad.routes.is_empty());
