@@ -228,3 +228,43 @@ fn fs_copy_stops_at_the_deadline_and_leaves_nothing() {
     assert_eq!(std::fs::read_to_string(data.join("small2.txt")).unwrap(), "small");
     assert_eq!(listing(&data), vec!["big.bin".to_owned(), "small.txt".to_owned(), "small2.txt".to_owned()]);
 }
+
+/// Controls for the descriptor-based folder operations: Remove, RemoveAll
+/// and Move act on a last-component symlink itself (never through it), a
+/// RemoveAll of a tree holding a link to outside removes the link only, a
+/// recursive ReadDir lists a link without following it, MkdirAll over a file
+/// is a 409, and Copy replaces a file whole.
+#[test]
+fn fs_folder_operations_act_on_links_not_through_them() {
+    let base = tempfile::tempdir().unwrap();
+    let (data, outside) = (base.path().join("data"), base.path().join("outside"));
+    std::fs::create_dir_all(data.join("tree/sub")).unwrap();
+    std::fs::create_dir_all(outside.join("keep")).unwrap();
+    std::fs::write(outside.join("keep/k.txt"), "OUTSIDE").unwrap();
+    std::fs::write(data.join("target.txt"), "target").unwrap();
+    std::os::unix::fs::symlink("target.txt", data.join("link.txt")).unwrap();
+    std::os::unix::fs::symlink("target.txt", data.join("link2.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside, data.join("tree/sub/out")).unwrap();
+    std::fs::write(data.join("tree/sub/f.txt"), "f").unwrap();
+    let (rt, _scripts) = runtime(&json!({"fs": {"data": &data}}));
+    // A link that stays inside is still read through.
+    assert_eq!(fs(&rt, "ReadFile", json!(["link.txt"])).unwrap(), json!("target"));
+    assert_eq!(fs(&rt, "ReadDir", json!(["tree", true])).unwrap(), json!(["tree/sub", "tree/sub/f.txt", "tree/sub/out"]));
+    assert_eq!(fs(&rt, "Remove", json!(["link.txt"])).unwrap(), Json::Null);
+    assert!(std::fs::symlink_metadata(data.join("link.txt")).is_err(), "the link went");
+    assert_eq!(std::fs::read_to_string(data.join("target.txt")).unwrap(), "target", "its target stayed");
+    assert_eq!(fs(&rt, "Move", json!(["link2.txt", "tree/moved-link"])).unwrap(), Json::Null);
+    assert!(std::fs::symlink_metadata(data.join("tree/moved-link")).unwrap().is_symlink());
+    assert_eq!(fs(&rt, "RemoveAll", json!(["tree"])).unwrap(), Json::Null);
+    assert!(!data.join("tree").exists());
+    assert_eq!(listing(&outside), vec!["keep".to_owned(), "keep/k.txt".to_owned()]);
+    assert_eq!(fs(&rt, "MkdirAll", json!(["target.txt"])).unwrap_err().code(), 409);
+    assert_eq!(fs(&rt, "MkdirAll", json!(["target.txt/x"])).unwrap_err().code(), 400);
+    assert_eq!(fs(&rt, "MkdirAll", json!(["a/b/c"])).unwrap(), Json::Null);
+    assert_eq!(fs(&rt, "MkdirAll", json!(["a/b/c"])).unwrap(), Json::Null);
+    std::fs::write(data.join("a/old.txt"), "a much longer old content").unwrap();
+    assert_eq!(fs(&rt, "Copy", json!(["target.txt", "a/old.txt"])).unwrap(), Json::Null);
+    assert_eq!(std::fs::read_to_string(data.join("a/old.txt")).unwrap(), "target");
+    assert_eq!(fs(&rt, "Copy", json!(["target.txt", "a/b"])).unwrap_err().code(), 400, "a folder is not replaced");
+    assert_eq!(listing(&data.join("a")), vec!["b".to_owned(), "b/c".to_owned(), "old.txt".to_owned()], "no temporary file left");
+}

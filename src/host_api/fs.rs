@@ -414,14 +414,15 @@ fn write_file(p: &Resolved<'_>, data: &[u8], perm: Mode, append: bool) -> Result
 /// path is already a folder, 409 when its last component is something else.
 fn mkdir_all(p: &Resolved<'_>, mode: Mode) -> io::Result<()> {
     let mut dir = open_at(p.root.dir.as_fd(), Path::new(""), OFlags::PATH | OFlags::DIRECTORY, Mode::empty())?;
-    for part in p.rel.iter() {
+    let last = p.rel.iter().count();
+    for (i, part) in p.rel.iter().enumerate() {
         let existed = match at::mkdirat(&dir, part, mode) {
             Ok(()) => false,
             Err(Errno::EXIST) => true,
             Err(e) => return Err(e.into()),
         };
         dir = match open_at(dir.as_fd(), Path::new(part), OFlags::PATH | OFlags::DIRECTORY, Mode::empty()) {
-            Err(e) if existed && e.raw_os_error() == Some(libc::ENOTDIR) => return Err(Errno::EXIST.into()),
+            Err(e) if existed && i + 1 == last && e.raw_os_error() == Some(libc::ENOTDIR) => return Err(Errno::EXIST.into()),
             other => other?,
         };
     }
@@ -501,7 +502,7 @@ fn read_dir(p: &Resolved<'_>, recursive: bool, deadline: Option<Instant>) -> Res
 /// walking by descriptors: a symlink is removed as a link, never followed.
 /// Fine when it is absent.
 fn remove_all(parent: BorrowedFd<'_>, name: &OsStr, deadline: Option<Instant>) -> io::Result<()> {
-    let timeout = |e: Error| io::Error::new(io::ErrorKind::TimedOut, e.message().to_owned());
+    let timeout = |_| io::Error::new(io::ErrorKind::TimedOut, "stopped at the call's deadline (timeout_ms); part may be removed");
     match at::unlinkat(parent, name, AtFlags::empty()) {
         Ok(()) | Err(Errno::NOENT) => return Ok(()),
         Err(Errno::ISDIR) => {}
@@ -512,7 +513,7 @@ fn remove_all(parent: BorrowedFd<'_>, name: &OsStr, deadline: Option<Instant>) -
     loop {
         let depth = stack.len();
         let Some((dir, _)) = stack.last_mut() else { break };
-        check_deadline(deadline, || "RemoveAll".to_owned()).map_err(timeout)?;
+        check_deadline(deadline, String::new).map_err(timeout)?;
         match next_entry(dir)? {
             Some((entry, _)) => match at::unlinkat(dir.fd()?, entry.as_c_str(), AtFlags::empty()) {
                 Ok(()) | Err(Errno::NOENT) => {}
@@ -548,7 +549,7 @@ fn remove_all(parent: BorrowedFd<'_>, name: &OsStr, deadline: Option<Instant>) -
 /// (408 included) the temporary file is removed and the destination is as
 /// it was.
 fn copy(from: &Resolved<'_>, to: &Resolved<'_>, deadline: Option<Instant>) -> Result<()> {
-    let (mut source, _) = open_regular(from)?;
+    let (mut source, len) = open_regular(from)?;
     let (dir, name) = parent_of(to, &to.rel)?;
     // Only a regular file is replaced (a FIFO, folder or device is a 400).
     match at::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW) {
@@ -560,7 +561,7 @@ fn copy(from: &Resolved<'_>, to: &Resolved<'_>, deadline: Option<Instant>) -> Re
     }
     let (temp_name, mut temp) = create_temp(dir.as_fd()).map_err(|e| io_error(e, &to.shown))?;
     let copied = (|| -> Result<()> {
-        let mut buffer = vec![0u8; CHUNK];
+        let mut buffer = vec![0u8; usize::try_from(len).unwrap_or(CHUNK).clamp(8 << 10, CHUNK)];
         loop {
             check_deadline(deadline, || format!("Copy {} → {}", from.shown, to.shown))?;
             let n = match source.read(&mut buffer) {
