@@ -314,8 +314,8 @@ fn open_fds_under(dir: &std::path::Path) -> usize {
         .count()
 }
 
-/// A server that reads a request's body slowly (1 KiB every 2 ms), noting
-/// the most descriptors under `dir` it saw open meanwhile.
+/// A server that reads a request's body slowly (64 KiB every ms or so),
+/// noting the most descriptors under `dir` it saw open meanwhile.
 fn slow_reading_server(dir: std::path::PathBuf) -> (u16, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -341,15 +341,15 @@ fn slow_reading_server(dir: std::path::PathBuf) -> (u16, Arc<AtomicUsize>, Arc<A
                         break;
                     }
                 }
-                let mut buf = [0u8; 1024];
+                let mut buf = vec![0u8; 64 * 1024];
                 while length > 0 {
-                    let n = match reader.read(&mut buf[..length.min(1024)]) {
+                    let n = match reader.read(&mut buf[..length.min(64 * 1024)]) {
                         Ok(0) | Err(_) => return,
                         Ok(n) => n,
                     };
                     length -= n;
                     peak.fetch_max(open_fds_under(&dir), Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(2));
+                    std::thread::sleep(Duration::from_millis(1));
                 }
                 let _ = (&stream).write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
             });
@@ -370,8 +370,10 @@ fn s7_uploads_open_files_one_at_a_time_and_cap_their_number() {
     // Canonical, as /proc/self/fd shows targets.
     let data = data.canonicalize().unwrap();
     let mut files = serde_json::Map::new();
+    // 20 MiB in all: more than the sockets buffer, so the sender waits on
+    // the reader while files are open.
     for i in 0..40 {
-        std::fs::write(data.join(format!("f{i}.bin")), vec![b'x'; 8 * 1024]).unwrap();
+        std::fs::write(data.join(format!("f{i}.bin")), vec![b'x'; 512 * 1024]).unwrap();
         files.insert(format!("f{i}"), json!(format!("f{i}.bin")));
     }
     let (port, accepted, most) = slow_reading_server(data.clone());
@@ -511,25 +513,42 @@ fn s10_a_trickled_body_ends_at_the_calls_deadline() {
     }
 }
 
-/// An upload to a server that never reads ends at the call's deadline (408).
+/// An upload to a server that never reads, or reads slowly (so that each
+/// write makes a little progress and a socket timeout never fires), ends at
+/// the call's deadline (408).
 #[test]
-fn s10_an_upload_to_a_server_that_never_reads_ends_at_the_deadline() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming().flatten() {
-            held.push(stream);
-        }
-    });
-    let base = tempfile::tempdir().unwrap();
-    let data = base.path().join("data");
-    std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("big.bin"), vec![b'x'; 32 * MIB]).unwrap();
-    let (rt, _dir) = runtime(&json!({"http_allow": [format!("127.0.0.1:{port}")], "fs": {"data": &data}, "timeout_ms": 600}));
-    let started = Instant::now();
-    let err = http(&rt, "Post", json!([format!("http://127.0.0.1:{port}/"), null, {"f": "big.bin"}])).unwrap_err();
-    let took = started.elapsed();
-    assert_eq!(err.code(), 408, "{err}");
-    assert!(took < Duration::from_millis(1500), "took {took:?} for a 600 ms call");
+fn s10_an_upload_to_a_slow_reader_ends_at_the_deadline() {
+    for reads in [false, true] {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for mut stream in listener.incoming().flatten() {
+                if reads {
+                    std::thread::spawn(move || {
+                        let mut buf = [0u8; 2048];
+                        let started = Instant::now();
+                        while started.elapsed() < Duration::from_secs(30) {
+                            if matches!(stream.read(&mut buf), Ok(0) | Err(_)) {
+                                return;
+                            }
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                    });
+                } else {
+                    held.push(stream);
+                }
+            }
+        });
+        let base = tempfile::tempdir().unwrap();
+        let data = base.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("big.bin"), vec![b'x'; 32 * MIB]).unwrap();
+        let (rt, _dir) = runtime(&json!({"http_allow": [format!("127.0.0.1:{port}")], "fs": {"data": &data}, "timeout_ms": 600}));
+        let started = Instant::now();
+        let err = http(&rt, "Post", json!([format!("http://127.0.0.1:{port}/"), null, {"f": "big.bin"}])).unwrap_err();
+        let took = started.elapsed();
+        assert_eq!(err.code(), 408, "reads {reads}: {err}");
+        assert!(took < Duration::from_millis(1500), "reads {reads}: took {took:?} for a 600 ms call");
+    }
 }
