@@ -93,7 +93,9 @@ pub struct StoreConfig {
     pub backend: StoreBackend,
     /// redis only, required: `redis://host:port/db`.
     pub url: Option<String>,
-    /// redis only: the key prefix of this store (default `yao:store:<name>:`).
+    /// redis only: the key prefix of this store (default
+    /// `yao:store:<bytes of name>:<name>:`, which never overlaps another
+    /// name's; a prefix given here is used as given).
     pub prefix: Option<String>,
     /// memory only: entries kept before eviction (default 100000).
     pub max_entries: Option<u64>,

@@ -10,8 +10,11 @@
 //! trusting the bundled Mozilla roots (webpki-roots, so the answer does not
 //! depend on the machine's CA store) plus the PEM file named by
 //! `http_ca_file`. A certificate that does not verify is a 502. A host
-//! allowed only by a `*.domain` entry never reaches loopback, link-local or
-//! unspecified addresses (src/http_resolve.rs): 403.
+//! allowed only by a `*.domain` entry never reaches this machine or a cloud
+//! metadata address (http_resolve.rs): 403. A guest's `Host`, framing and
+//! hop-by-hop headers ([`REFUSED_HEADERS`]) are a 400. The call's deadline
+//! bounds the whole request: ureq's global timeout, and our own checks as
+//! each piece of an upload or of the response body passes.
 //!
 //! ureq's own TLS config can only trust the Mozilla roots *or* a list of
 //! certificates, so TLS is a connector of ours ([`TlsConnector`]) in ureq's
@@ -20,10 +23,12 @@
 //! transport API, which a ureq minor release may change: Cargo.lock pins it.
 //!
 //! `Post`'s `files` upload files under the fs root `data` as
-//! multipart/form-data (src/multipart.rs): each path is checked and opened by
-//! src/fs.rs exactly as `ReadFile` would (same refusals, same codes), after
-//! the allow-list check, and streamed from the open file; the whole body is
-//! capped at `http_max_upload_bytes` (413) before anything is sent.
+//! multipart/form-data (multipart.rs): each path is checked and opened by
+//! fs.rs exactly as `ReadFile` would (same refusals, same codes), after the
+//! allow-list check, measured and closed; it is opened again (checked again)
+//! only when its part starts being sent and closed when it ends. The count
+//! is capped at `http_max_upload_files` and the whole body at
+//! `http_max_upload_bytes` (413) before anything is sent.
 //!
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
