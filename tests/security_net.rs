@@ -14,7 +14,7 @@ mod common;
 use common::{json, mp, wasm, write, ALLOC, HOST_API_IMPORTS, PACK};
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Read, Write as _};
-use std::net::{IpAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -168,7 +168,10 @@ fn s4_unconfigured_stores_share_one_budget() {
 /// A server on `addr` that counts connections and answers every request
 /// 200 "ok" after reading its head (and its Content-Length body), keeping the
 /// raw requests it saw.
-fn recording_server(addr: &str) -> (u16, Arc<AtomicUsize>, Arc<Mutex<Vec<Vec<u8>>>>) {
+/// Raw requests a test server saw.
+type Seen = Arc<Mutex<Vec<Vec<u8>>>>;
+
+fn recording_server(addr: &str) -> (u16, Arc<AtomicUsize>, Seen) {
     let listener = TcpListener::bind(addr).unwrap();
     let port = listener.local_addr().unwrap().port();
     let (accepted, seen) = (Arc::new(AtomicUsize::new(0)), Arc::new(Mutex::new(Vec::new())));
@@ -257,7 +260,6 @@ fn s5_a_wildcard_never_reaches_the_hosts_own_interface_addresses() {
     let (exact, _dir) = runtime(&json!({"http_allow": [format!("{ip}:{port}")], "timeout_ms": 5000}));
     assert_eq!(http(&exact, "Get", json!([url])).unwrap()["status"], json!(200));
     assert_eq!(accepted.load(Ordering::SeqCst), 1);
-    let _: IpAddr = ip.into();
 }
 
 // ------------------------------------------------------------------ S6
