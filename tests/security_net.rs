@@ -165,12 +165,12 @@ fn s4_unconfigured_stores_share_one_budget() {
 
 // ------------------------------------------------------------------ http servers
 
-/// A server on `addr` that counts connections and answers every request
-/// 200 "ok" after reading its head (and its Content-Length body), keeping the
-/// raw requests it saw.
 /// Raw requests a test server saw.
 type Seen = Arc<Mutex<Vec<Vec<u8>>>>;
 
+/// A server on `addr` that counts connections and answers every request
+/// 200 "ok" after reading its head (and its Content-Length body), keeping the
+/// raw requests it saw.
 fn recording_server(addr: &str) -> (u16, Arc<AtomicUsize>, Seen) {
     let listener = TcpListener::bind(addr).unwrap();
     let port = listener.local_addr().unwrap().port();
