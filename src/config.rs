@@ -47,6 +47,11 @@ pub struct Config {
     /// 413 before any connection. Files are streamed from disk, so this
     /// bounds the work and the traffic a script can cause, not memory.
     pub http_max_upload_bytes: u64,
+    /// Cap on the number of files of one `http` `Post` upload (default 100,
+    /// 1..=10000). Beyond it: 413 before any connection. Files are opened
+    /// one at a time as they are sent, so this bounds the work of one
+    /// request, not open descriptors.
+    pub http_max_upload_files: u64,
     /// Cap on one HTTP request of a script, in milliseconds (default 30000);
     /// the call's own `timeout_ms` caps it further. Beyond it: 408.
     pub http_timeout_ms: u64,
@@ -88,10 +93,15 @@ pub struct StoreConfig {
     pub backend: StoreBackend,
     /// redis only, required: `redis://host:port/db`.
     pub url: Option<String>,
-    /// redis only: the key prefix of this store (default `yao:store:<name>:`).
+    /// redis only: the key prefix of this store (default
+    /// `yao:store:<bytes of name>:<name>:`, which never overlaps another
+    /// name's; a prefix given here is used as given).
     pub prefix: Option<String>,
     /// memory only: entries kept before eviction (default 100000).
     pub max_entries: Option<u64>,
+    /// memory only: bytes kept before eviction, keys and values plus 64 per
+    /// entry (default 64 MiB, 1..=1 TiB); one entry larger is a 413.
+    pub max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -118,6 +128,7 @@ impl Default for Config {
             http_allow: Vec::new(),
             http_max_response_bytes: 10 << 20,
             http_max_upload_bytes: 256 << 20,
+            http_max_upload_files: 100,
             http_timeout_ms: 30_000,
             http_ca_file: None,
             stores: BTreeMap::new(),
@@ -153,6 +164,7 @@ impl Config {
         in_range("cache_max_mb", self.cache_max_mb, 1 << 20)?;
         in_range("http_max_response_bytes", self.http_max_response_bytes, 1 << 30)?;
         in_range("http_max_upload_bytes", self.http_max_upload_bytes, 16 << 30)?;
+        in_range("http_max_upload_files", self.http_max_upload_files, 10_000)?;
         in_range("http_timeout_ms", self.http_timeout_ms, DAY_MS)?;
         if let Some(dir) = &self.cache_dir {
             std::fs::create_dir_all(dir).map_err(|e| {
@@ -223,6 +235,8 @@ fn in_range(key: &str, value: u64, max: u64) -> Result<()> {
 
 /// The longest store name, in bytes (config and guests alike).
 pub const MAX_STORE_NAME_LEN: usize = 128;
+/// `stores.<name>.max_bytes` of a memory store when not given: 64 MiB.
+pub const DEFAULT_STORE_MAX_BYTES: u64 = 64 << 20;
 
 fn validate_store(name: &str, store: &StoreConfig) -> Result<()> {
     let bad = |why: String| Err(Error::bad_request(format!("config: stores.{name}: {why}")));
@@ -233,8 +247,11 @@ fn validate_store(name: &str, store: &StoreConfig) -> Result<()> {
     if !redis && (store.url.is_some() || store.prefix.is_some()) {
         return bad("url and prefix are for the redis backend only".into());
     }
-    if store.max_entries.is_some() && store.backend != StoreBackend::Memory {
-        return bad("max_entries is for the memory backend only".into());
+    if (store.max_entries.is_some() || store.max_bytes.is_some()) && store.backend != StoreBackend::Memory {
+        return bad("max_entries and max_bytes are for the memory backend only".into());
+    }
+    if let Some(max) = store.max_bytes {
+        in_range(&format!("stores.{name}.max_bytes"), max, 1 << 40)?;
     }
     if store.max_entries == Some(0) {
         return bad("max_entries must be 1 or more".into());
@@ -293,14 +310,17 @@ mod tests {
     #[test]
     fn host_api_keys() {
         let ok = r#"{"stores":{"a":{},"b":{"backend":"process"},"c":{"backend":"redis","url":"redis://127.0.0.1:1/0","prefix":"p:"},
-                     "d":{"backend":"memory","max_entries":5}},"fs":{"data":"/tmp"},"http_max_response_bytes":100,"http_timeout_ms":5}"#;
+                     "d":{"backend":"memory","max_entries":5,"max_bytes":1048576}},"fs":{"data":"/tmp"},"http_max_response_bytes":100,"http_timeout_ms":5}"#;
         let c = Config::from_json(Some(ok)).unwrap();
         assert_eq!(c.stores["b"].backend, StoreBackend::Process);
         for bad in [r#"{"stores":{"a":{"backend":"mongo"}}}"#, r#"{"stores":{"a":{"backend":"redis"}}}"#,
                     r#"{"stores":{"a":{"backend":"redis","url":"http://x"}}}"#, r#"{"stores":{"a":{"url":"redis://x"}}}"#,
                     r#"{"stores":{"a":{"ttl":1}}}"#, r#"{"stores":{"a":{"max_entries":0}}}"#,
+                    r#"{"stores":{"a":{"max_bytes":0}}}"#, r#"{"stores":{"a":{"max_bytes":1099511627777}}}"#,
+                    r#"{"stores":{"a":{"backend":"redis","url":"redis://x","max_bytes":5}}}"#,
                     r#"{"fs":{"data":"/definitely/not/here"}}"#, r#"{"fs":{"a/b":"/tmp"}}"#,
-                    r#"{"http_max_response_bytes":0}"#, r#"{"http_timeout_ms":0}"#, r#"{"fss":{}}"#] {
+                    r#"{"http_max_response_bytes":0}"#, r#"{"http_timeout_ms":0}"#, r#"{"fss":{}}"#,
+                    r#"{"http_max_upload_files":0}"#, r#"{"http_max_upload_files":10001}"#] {
             assert_eq!(Config::from_json(Some(bad)).unwrap_err().code(), 400, "{bad}");
         }
     }

@@ -56,6 +56,7 @@ type Config struct {
 	HTTPAllow            []string               `json:"http_allow,omitempty"`              // host:port or *.domain; default none
 	HTTPMaxResponseBytes int64                  `json:"http_max_response_bytes,omitempty"` // default 10 MiB
 	HTTPMaxUploadBytes   int64                  `json:"http_max_upload_bytes,omitempty"`   // default 256 MiB
+	HTTPMaxUploadFiles   int                    `json:"http_max_upload_files,omitempty"`   // default 100
 	HTTPTimeoutMs        int                    `json:"http_timeout_ms,omitempty"`         // default 30000
 	HTTPCAFile           string                 `json:"http_ca_file,omitempty"`            // extra CAs (PEM) for https
 	Stores               map[string]StoreConfig `json:"stores,omitempty"`                  // name -> backend; default memory
@@ -69,8 +70,9 @@ type Config struct {
 type StoreConfig struct {
 	Backend    string `json:"backend,omitempty"`     // "memory" (default), "process" or "redis"
 	URL        string `json:"url,omitempty"`         // redis: redis://host:port/db
-	Prefix     string `json:"prefix,omitempty"`      // redis: key prefix (default yao:store:<name>:)
+	Prefix     string `json:"prefix,omitempty"`      // redis: key prefix (default yao:store:<bytes of name>:<name>:)
 	MaxEntries int64  `json:"max_entries,omitempty"` // memory: default 100000
+	MaxBytes   int64  `json:"max_bytes,omitempty"`   // memory: default 64 MiB (keys + values + 64 per entry)
 }
 
 // WASIConfig maps guest paths to host folders.

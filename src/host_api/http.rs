@@ -10,8 +10,11 @@
 //! trusting the bundled Mozilla roots (webpki-roots, so the answer does not
 //! depend on the machine's CA store) plus the PEM file named by
 //! `http_ca_file`. A certificate that does not verify is a 502. A host
-//! allowed only by a `*.domain` entry never reaches loopback, link-local or
-//! unspecified addresses (src/http_resolve.rs): 403.
+//! allowed only by a `*.domain` entry never reaches this machine or a cloud
+//! metadata address (http_resolve.rs): 403. A guest's `Host`, framing and
+//! hop-by-hop headers ([`REFUSED_HEADERS`]) are a 400. The call's deadline
+//! bounds the whole request: ureq's global timeout, and our own checks as
+//! each piece of an upload or of the response body passes.
 //!
 //! ureq's own TLS config can only trust the Mozilla roots *or* a list of
 //! certificates, so TLS is a connector of ours ([`TlsConnector`]) in ureq's
@@ -20,10 +23,12 @@
 //! transport API, which a ureq minor release may change: Cargo.lock pins it.
 //!
 //! `Post`'s `files` upload files under the fs root `data` as
-//! multipart/form-data (src/multipart.rs): each path is checked and opened by
-//! src/fs.rs exactly as `ReadFile` would (same refusals, same codes), after
-//! the allow-list check, and streamed from the open file; the whole body is
-//! capped at `http_max_upload_bytes` (413) before anything is sent.
+//! multipart/form-data (multipart.rs): each path is checked and opened by
+//! fs.rs exactly as `ReadFile` would (same refusals, same codes), after the
+//! allow-list check, measured and closed; it is opened again (checked again)
+//! only when its part starts being sent and closed when it ends. The count
+//! is capped at `http_max_upload_files` and the whole body at
+//! `http_max_upload_bytes` (413) before anything is sent.
 //!
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
@@ -39,7 +44,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use ureq::unversioned::transport::{
     time, Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, TcpConnector, Transport, TransportAdapter,
 };
@@ -49,6 +54,15 @@ const BAD_GATEWAY: i32 = 502;
 
 /// The longest response head read (ureq 2's limit, kept): past it, a 502.
 const MAX_HEAD_BYTES: usize = 100 * 1024;
+
+/// Request headers a guest may not set (400, any case): `Host` (the URL's
+/// authority, so a script cannot reach another virtual host of an allowed
+/// address), the framing headers (a `Transfer-Encoding` beside a
+/// `Content-Length` is how requests are smuggled through a proxy; the
+/// client frames the body itself) and the hop-by-hop headers of RFC 9110
+/// §7.6.1, which are about the connection the client owns.
+pub const REFUSED_HEADERS: &[&str] =
+    &["Host", "Content-Length", "Transfer-Encoding", "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer", "Upgrade"];
 
 /// The fs root that `Post`'s `files` paths are relative to (Yao's
 /// `http.Post` reads them from the app's data folder too).
@@ -85,6 +99,7 @@ pub struct Http {
     allow: Vec<Allow>,
     max_bytes: u64,
     max_upload_bytes: u64,
+    max_upload_files: usize,
     timeout: Duration,
 }
 
@@ -119,6 +134,7 @@ impl Http {
             allow,
             max_bytes: config.http_max_response_bytes,
             max_upload_bytes: config.http_max_upload_bytes,
+            max_upload_files: config.http_max_upload_files as usize,
             timeout: Duration::from_millis(config.http_timeout_ms),
         })
     }
@@ -148,6 +164,13 @@ impl Http {
         self.check_host(&target)?;
         // Yao's `files`, Post's arg 3: field → path; none (nil, {}) is a plain request.
         let files = if method == "Post" { upload_files(&args, 2)? } else { Vec::new() };
+        if files.len() > self.max_upload_files {
+            return Err(Error::too_large(format!(
+                "http: the upload has {} files, over http_max_upload_files ({})",
+                files.len(),
+                self.max_upload_files
+            )));
+        }
         let multipart = !files.is_empty();
         match args.get(query) {
             Value::Nil => {}
@@ -171,6 +194,7 @@ impl Http {
         }
         let timeout = args.opt_u64(timeout, "timeout_ms")?.filter(|ms| *ms > 0).map(Duration::from_millis);
         let timeout = timeout.unwrap_or(self.timeout).min(self.timeout).min(left);
+        let deadline = Instant::now() + timeout;
         let mut request = ureq::http::Request::builder().method(verb.as_str()).uri(target.as_str());
         let mut has_content_type = false;
         match args.get(headers) {
@@ -178,9 +202,14 @@ impl Http {
             Value::Map(pairs) => {
                 for (k, v) in pairs {
                     let k = k.as_str().ok_or_else(|| args.bad(headers, "a map with string keys"))?;
-                    // A form's type (with its boundary) and length are its own.
-                    let framing = ["content-type", "content-length", "transfer-encoding"];
-                    if multipart && framing.iter().any(|f| k.eq_ignore_ascii_case(f)) {
+                    if let Some(refused) = REFUSED_HEADERS.iter().find(|r| k.eq_ignore_ascii_case(r)) {
+                        return Err(args.bad(
+                            headers,
+                            &format!("headers without {refused}: Host, the framing and hop-by-hop headers are the client's ({})", REFUSED_HEADERS.join(", ")),
+                        ));
+                    }
+                    // A form's type (with its boundary) is its own.
+                    if multipart && k.eq_ignore_ascii_case("content-type") {
                         continue;
                     }
                     has_content_type |= k.eq_ignore_ascii_case("content-type");
@@ -206,7 +235,13 @@ impl Http {
         let answer = if multipart {
             let form = upload_form(&args, 1, &files, roots, self.max_upload_bytes)?;
             let request = request.header("content-type", form.content_type()).header("content-length", form.len());
-            self.send(request.body(ureq::SendBody::from_owned_reader(form.finish())).map_err(bad_request)?, timeout)
+            // Each file is opened again (and checked again) as its part
+            // starts, and closed as it ends.
+            let open = Box::new(|path: &str| {
+                roots.open_file(UPLOAD_ROOT, path).map(|(file, _)| file).map_err(|e| io::Error::other(e.message().to_owned()))
+            });
+            let mut body = form.finish(open, deadline);
+            self.send(request.body(ureq::SendBody::from_reader(&mut body)).map_err(bad_request)?, timeout)
         } else {
             let body = match payload.map(|i| (i, args.get(i))) {
                 None | Some((_, Value::Nil)) => None,
@@ -224,7 +259,7 @@ impl Http {
                 }
             }
         };
-        self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout)
+        self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout, deadline)
     }
 
     /// Runs one request under `timeout` (connect, send, head and body).
@@ -246,7 +281,9 @@ impl Http {
         Ok(())
     }
 
-    fn answer(&self, response: ureq::http::Response<ureq::Body>, timeout: Duration) -> Result<Vec<u8>> {
+    /// The response as `{status, headers, data}`; its body is read in
+    /// pieces, each checked against `deadline` (408 past it).
+    fn answer(&self, response: ureq::http::Response<ureq::Body>, timeout: Duration, deadline: Instant) -> Result<Vec<u8>> {
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let content_type = header("content-type")
@@ -271,16 +308,30 @@ impl Http {
         // ureq 3 reads a body to its declared end: an EOF before the
         // Content-Length or the last chunk is an error (UnexpectedEof), not
         // a short body.
-        let reader = response.into_body().into_with_config().limit(u64::MAX).reader();
-        reader.take(self.max_bytes + 1).read_to_end(&mut body).map_err(|e| match ureq::Error::from(e) {
-            e if is_timeout(&e) => {
-                Error::new(TIMEOUT, format!("http: reading the response took longer than {} ms", timeout.as_millis()))
+        let late = || Error::new(TIMEOUT, format!("http: reading the response took longer than {} ms", timeout.as_millis()));
+        let mut reader = response.into_body().into_with_config().limit(u64::MAX).reader().take(self.max_bytes + 1);
+        let mut piece = vec![0u8; 64 * 1024];
+        loop {
+            if Instant::now() >= deadline {
+                return Err(late());
             }
-            ureq::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                Error::new(BAD_GATEWAY, "http: reading the response: the connection was closed before its end (unexpected EOF)")
-            }
-            e => Error::new(BAD_GATEWAY, format!("http: reading the response: {e}")),
-        })?;
+            let n = match reader.read(&mut piece) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(match ureq::Error::from(e) {
+                        e if is_timeout(&e) => late(),
+                        ureq::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => Error::new(
+                            BAD_GATEWAY,
+                            "http: reading the response: the connection was closed before its end (unexpected EOF)",
+                        ),
+                        e => Error::new(BAD_GATEWAY, format!("http: reading the response: {e}")),
+                    })
+                }
+            };
+            body.extend_from_slice(&piece[..n]);
+        }
         if body.len() as u64 > self.max_bytes {
             return Err(too_large(self.max_bytes));
         }
@@ -328,8 +379,9 @@ fn upload_files(args: &Args, i: usize) -> Result<Vec<(&str, &str)>> {
     }
 }
 
-/// The multipart body of an upload: each file opened under [`UPLOAD_ROOT`]
-/// (fs.rs's checks and codes), then the payload at `payload` (nil or a map)
+/// The multipart body of an upload: each file checked and measured under
+/// [`UPLOAD_ROOT`] (fs.rs's checks and codes; opened and closed again at
+/// once: it is opened for sending when its part starts), then the payload at `payload` (nil or a map)
 /// as text fields, as gou writes them: strings and bytes as they are,
 /// numbers and bools as text, nil as an empty field, arrays and maps as
 /// JSON. 413 past `max_upload_bytes` (the config's `http_max_upload_bytes`).
@@ -355,8 +407,9 @@ fn upload_form(args: &Args, payload: usize, files: &[(&str, &str)], roots: &Root
     let mut form = Form::new();
     for (field, path) in files {
         let (file, len) = roots.open_file(UPLOAD_ROOT, path).map_err(|e| e.context(format!("http: Post files.{field}")))?;
+        drop(file);
         let filename = path.rsplit('/').find(|part| !part.is_empty()).unwrap_or(path);
-        form.file(field, filename, file, len, format!("files.{field} ({path})"));
+        form.file(field, filename, path, len, format!("files.{field} ({path})"));
     }
     for (name, value) in fields {
         form.text(name, value);

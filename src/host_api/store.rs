@@ -17,12 +17,27 @@ use crate::error::{Error, Result};
 use super::Dispatch;
 use rmpv::Value;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 pub use crate::config::MAX_STORE_NAME_LEN as MAX_NAME_LEN;
 /// Entries a memory store keeps by default before evicting.
 pub const DEFAULT_MAX_ENTRIES: u64 = 100_000;
+/// Bytes a configured memory store keeps by default before evicting
+/// (`stores.<name>.max_bytes`): keys and values, plus [`ENTRY_OVERHEAD`]
+/// per entry.
+pub use crate::config::DEFAULT_STORE_MAX_BYTES as DEFAULT_MAX_BYTES;
+/// Bytes that all the memory stores not in the config hold together, at
+/// most: past it a write to one of them is a 413 (not an eviction: those
+/// names are the guest's own, and 1024 of them at a configured store's
+/// budget each would be 64 GiB).
+pub const UNCONFIGURED_MAX_BYTES: u64 = 64 << 20;
+/// What one entry of a memory store is counted for besides its key and
+/// value bytes (moka's node, the Arc, the expiry).
+pub const ENTRY_OVERHEAD: u64 = 64;
+/// The longest key of a memory or Redis store, in bytes: longer is a 413.
+pub const MAX_KEY_LEN: usize = 1024;
 /// Memory stores a runtime makes for names not in the config, at most: a
 /// guest cannot make the runtime grow without bound by inventing names.
 pub const MAX_UNCONFIGURED_STORES: usize = 1024;
@@ -39,6 +54,12 @@ trait Backend: Send + Sync {
     /// The live value, or `value` stored with `ttl` and returned.
     fn get_set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<Vec<u8>>;
     fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// Bytes held, as counted against a budget (memory only).
+    fn held_bytes(&self) -> u64 {
+        0
+    }
+    /// Applies pending evictions, so that [`Backend::held_bytes`] is exact.
+    fn settle(&self) {}
 }
 
 enum Kind {
@@ -76,7 +97,7 @@ impl Stores {
         }
         let backend: Arc<dyn Backend> = match config {
             Some(c) if c.backend == StoreBackend::Redis => Arc::new(Redis::new(name, c)?),
-            Some(c) => Arc::new(Memory::new(c.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES))),
+            Some(c) => Arc::new(Memory::new(c.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES), c.max_bytes.unwrap_or(DEFAULT_MAX_BYTES))),
             None => {
                 let unconfigured = open.keys().filter(|n| !self.configured.contains_key(*n)).count();
                 if unconfigured >= MAX_UNCONFIGURED_STORES {
@@ -84,11 +105,37 @@ impl Stores {
                         "too many store names: at most {MAX_UNCONFIGURED_STORES} stores that are not in the config"
                     )));
                 }
-                Arc::new(Memory::new(DEFAULT_MAX_ENTRIES))
+                Arc::new(Memory::new(DEFAULT_MAX_ENTRIES, UNCONFIGURED_MAX_BYTES))
             }
         };
         open.insert(name.to_owned(), backend.clone());
         Ok(Kind::Local(backend))
+    }
+
+    /// Room for `weight` more bytes in the store `name`: a store not in the
+    /// config may only write while all of those hold less than
+    /// [`UNCONFIGURED_MAX_BYTES`] together (413 otherwise). Pending
+    /// evictions (expired entries, Dels, Clears) are applied before refusing.
+    fn admit(&self, name: &str, weight: u64) -> Result<()> {
+        if self.configured.contains_key(name) {
+            return Ok(());
+        }
+        let unconfigured = || -> Vec<Arc<dyn Backend>> {
+            self.open.read_any().iter().filter(|(n, _)| !self.configured.contains_key(*n)).map(|(_, b)| b.clone()).collect()
+        };
+        let held = |stores: &[Arc<dyn Backend>]| stores.iter().map(|b| b.held_bytes()).sum::<u64>();
+        let stores = unconfigured();
+        if held(&stores).saturating_add(weight) <= UNCONFIGURED_MAX_BYTES {
+            return Ok(());
+        }
+        stores.iter().for_each(|b| b.settle());
+        let now = held(&stores);
+        if now.saturating_add(weight) <= UNCONFIGURED_MAX_BYTES {
+            return Ok(());
+        }
+        Err(Error::too_large(format!(
+            "store {name}: the stores that are not in the config hold {now} bytes together; {weight} more would pass their {UNCONFIGURED_MAX_BYTES}-byte budget (Del or Clear some, or configure the store with its own max_bytes)"
+        )))
     }
 
     /// `yao.store(name, method, args)`: args is a checked MessagePack array;
@@ -100,7 +147,7 @@ impl Stores {
         };
         let what = format!("store {name}: {method}");
         let mut args = Args::decode(what.clone(), args)?;
-        let key = |args: &Args| args.string(0, "key").map(str::to_owned);
+        let key = |args: &Args| args.string(0, "key").and_then(|k| check_key(name, k)).map(str::to_owned);
         let value_of = |args: &mut Args| api_args::encode(&args.take(1));
         let answer = match method {
             "Get" => {
@@ -110,7 +157,9 @@ impl Stores {
             "Set" => {
                 args.at_most(3)?;
                 let (k, ttl) = (key(&args)?, args.opt_seconds(2, "ttl")?);
-                backend.set(&k, value_of(&mut args), ttl)?;
+                let value = value_of(&mut args);
+                self.admit(name, weight(&k, &value))?;
+                backend.set(&k, value, ttl)?;
                 api_args::NIL.to_vec()
             }
             "Has" => {
@@ -138,7 +187,9 @@ impl Stores {
             "GetSet" => {
                 args.at_most(3)?;
                 let (k, ttl) = (key(&args)?, args.opt_seconds(2, "ttl")?);
-                backend.get_set(&k, value_of(&mut args), ttl)?
+                let value = value_of(&mut args);
+                self.admit(name, weight(&k, &value))?;
+                backend.get_set(&k, value, ttl)?
             }
             "GetDel" => {
                 args.at_most(1)?;
@@ -160,7 +211,7 @@ impl Stores {
                 let answer = runtime.dispatch(&format!("stores.{name}.Get"), &api_args::one_string_array(key))?;
                 Ok(if answer == api_args::NIL { None } else { Some(answer) })
             }
-            Kind::Local(backend) => backend.get(key),
+            Kind::Local(backend) => backend.get(check_key(name, key)?),
         }
     }
 
@@ -176,7 +227,10 @@ impl Stores {
                 rmp::encode::write_uint(&mut args, seconds).map_err(|e| Error::internal(e.to_string()))?;
                 runtime.dispatch(&format!("stores.{name}.Set"), &args).map(drop)
             }
-            Kind::Local(backend) => backend.set(key, value, ttl),
+            Kind::Local(backend) => {
+                self.admit(name, weight(check_key(name, key)?, &value))?;
+                backend.set(key, value, ttl)
+            }
         }
     }
 
@@ -184,9 +238,22 @@ impl Stores {
     pub fn del(&self, runtime: &dyn Dispatch, name: &str, key: &str) -> Result<()> {
         match self.kind(name)? {
             Kind::Process => runtime.dispatch(&format!("stores.{name}.Del"), &api_args::one_string_array(key)).map(drop),
-            Kind::Local(backend) => backend.del(key),
+            Kind::Local(backend) => backend.del(check_key(name, key)?),
         }
     }
+}
+
+/// `key`, or a 413 when it is over [`MAX_KEY_LEN`].
+fn check_key<'k>(name: &str, key: &'k str) -> Result<&'k str> {
+    if key.len() > MAX_KEY_LEN {
+        return Err(Error::too_large(format!("store {name}: a key is at most {MAX_KEY_LEN} bytes, got {}", key.len())));
+    }
+    Ok(key)
+}
+
+/// What an entry counts for against a memory store's byte budget.
+fn weight(key: &str, value: &[u8]) -> u64 {
+    (key.len() + value.len()) as u64 + ENTRY_OVERHEAD
 }
 
 fn or_nil(value: Option<Vec<u8>>) -> Vec<u8> {
@@ -228,13 +295,47 @@ impl moka::Expiry<String, Entry> for PerEntryExpiry {
 /// An in-process store on moka's concurrent cache. moka evicts expired
 /// entries lazily; every read also checks the entry's own deadline, so an
 /// expired value is never returned.
+///
+/// Its budget is in bytes (`max_bytes`, moka's weigher: key + value +
+/// [`ENTRY_OVERHEAD`]) and in entries (`max_entries`): every entry weighs at
+/// least `max_bytes / max_entries`, so a full store holds at most
+/// `max_entries` entries and at most `max_bytes` bytes. Past either, moka
+/// evicts the least valuable entries (TinyLFU). One entry heavier than the
+/// whole budget is a 413. moka applies evictions in batches; a store runs
+/// them itself once an eighth of its budget was written since, so what it
+/// holds stays within `max_bytes` plus an eighth plus one entry.
 struct Memory {
     cache: moka::sync::Cache<String, Entry>,
+    max_bytes: u64,
+    /// Bytes written since evictions were last applied.
+    unsettled: AtomicU64,
 }
 
 impl Memory {
-    fn new(max_entries: u64) -> Memory {
-        Memory { cache: moka::sync::Cache::builder().max_capacity(max_entries).expire_after(PerEntryExpiry).build() }
+    fn new(max_entries: u64, max_bytes: u64) -> Memory {
+        let least = max_bytes.div_ceil(max_entries.max(1));
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(max_bytes)
+            .weigher(move |key: &String, entry: &Entry| weight(key, &entry.value).max(least).min(u64::from(u32::MAX)) as u32)
+            .expire_after(PerEntryExpiry)
+            .build();
+        Memory { cache, max_bytes, unsettled: AtomicU64::new(0) }
+    }
+
+    /// 413 for an entry heavier than the whole budget; otherwise notes the
+    /// bytes about to be written.
+    fn reserve(&self, key: &str, value: &[u8]) -> Result<()> {
+        let w = weight(key, value);
+        if w > self.max_bytes {
+            return Err(Error::too_large(format!(
+                "store: an entry of {w} bytes (key, value and {ENTRY_OVERHEAD} of overhead) is over the store's max_bytes ({})",
+                self.max_bytes
+            )));
+        }
+        if self.unsettled.fetch_add(w, Ordering::Relaxed).saturating_add(w) > self.max_bytes / 8 {
+            self.settle();
+        }
+        Ok(())
     }
 
     fn live(&self, key: &str) -> Option<Entry> {
@@ -248,6 +349,7 @@ impl Backend for Memory {
     }
 
     fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
+        self.reserve(key, &value)?;
         self.cache.insert(key.to_owned(), Entry::new(value, ttl));
         Ok(())
     }
@@ -272,10 +374,12 @@ impl Backend for Memory {
 
     fn clear(&self) -> Result<()> {
         self.cache.invalidate_all();
+        self.settle();
         Ok(())
     }
 
     fn get_set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<Vec<u8>> {
+        self.reserve(key, &value)?;
         let fresh = Entry::new(value, ttl);
         // Atomic per key: of concurrent GetSets one inserts, the others see it.
         // An entry that expired but was not yet evicted is replaced.
@@ -288,6 +392,16 @@ impl Backend for Memory {
 
     fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.cache.remove(key).filter(Entry::live).map(|e| e.value.to_vec()))
+    }
+
+    fn held_bytes(&self) -> u64 {
+        self.cache.weighted_size() + self.unsettled.load(Ordering::Relaxed)
+    }
+
+    fn settle(&self) {
+        // Zeroed first: bytes written meanwhile are counted again at worst.
+        self.unsettled.store(0, Ordering::Relaxed);
+        self.cache.run_pending_tasks();
     }
 }
 
@@ -325,7 +439,7 @@ impl Redis {
         // The config check already opened this URL once; this cannot differ.
         let url = config.url.as_deref().unwrap_or_default();
         let client = redis::Client::open(url).map_err(|e| Error::bad_request(format!("store {name}: url: {e}")))?;
-        let prefix = config.prefix.clone().unwrap_or_else(|| format!("yao:store:{name}:"));
+        let prefix = config.prefix.clone().unwrap_or_else(|| default_prefix(name));
         Ok(Redis { client, prefix, idle: Mutex::new(Vec::new()) })
     }
 
@@ -376,6 +490,16 @@ impl Redis {
             Ok(keys)
         })
     }
+}
+
+/// The default key prefix of the Redis store `name`:
+/// `yao:store:<bytes of name>:<name>:`. Length-prefixed, so that no two
+/// names' prefixes overlap: the digits end at the first `:` after
+/// `yao:store:`, so one prefix can only begin another of the same length,
+/// that is, itself (with `yao:store:<name>:`, store `a` saw every key of
+/// store `a:b`). A configured `prefix` is used as given.
+fn default_prefix(name: &str) -> String {
+    format!("yao:store:{}:{name}:", name.len())
 }
 
 /// Escapes Redis glob characters so a prefix matches only itself.
@@ -449,7 +573,7 @@ mod tests {
 
     #[test]
     fn memory_ttl_and_get_set() {
-        let m = Memory::new(100);
+        let m = Memory::new(100, 1 << 20);
         m.set("a", vec![1], Some(Duration::from_millis(30))).unwrap();
         assert_eq!(m.get("a").unwrap(), Some(vec![1]));
         assert_eq!(m.get_set("a", vec![2], None).unwrap(), vec![1]);
@@ -460,6 +584,39 @@ mod tests {
         assert_eq!(m.get_set("a", vec![3], None).unwrap(), vec![3]);
         assert_eq!(m.get_del("a").unwrap(), Some(vec![3]));
         assert_eq!(m.get("a").unwrap(), None);
+    }
+
+    #[test]
+    fn memory_byte_budget() {
+        let m = Memory::new(1000, 64 * 1024);
+        for i in 0..100 {
+            m.set(&format!("k{i}"), vec![0; 4000], None).unwrap();
+            assert!(m.held_bytes() <= 64 * 1024 + 8 * 1024 + 4100, "{} bytes held after {i}", m.held_bytes());
+        }
+        m.settle();
+        assert!(m.held_bytes() <= 64 * 1024, "{}", m.held_bytes());
+        assert!(m.keys().unwrap().len() <= 16);
+        assert_eq!(m.set("big", vec![0; 64 * 1024], None).unwrap_err().code(), 413);
+        assert_eq!(m.get_set("big", vec![0; 64 * 1024], None).unwrap_err().code(), 413);
+        // max_entries still holds: 10 entries of 1 byte fill a budget of 10.
+        let few = Memory::new(10, 1 << 20);
+        for i in 0..100 {
+            few.set(&format!("k{i}"), vec![1], None).unwrap();
+        }
+        assert!(few.keys().unwrap().len() <= 10);
+    }
+
+    #[test]
+    fn default_prefixes_never_overlap() {
+        assert_eq!(default_prefix("a"), "yao:store:1:a:");
+        let names = ["a", "a:", "a:b", "a:b:", "ab", "1:a", "1", "11:aaaaaaaaaaa", ":", "::", "12", "2:a:"];
+        for x in names {
+            for y in names {
+                if x != y {
+                    assert!(!default_prefix(y).starts_with(&default_prefix(x)), "{x} / {y}");
+                }
+            }
+        }
     }
 
     #[test]
