@@ -2,7 +2,7 @@
 //!
 //! The front end: which files, where their `.wasm` goes, progress, exit
 //! status. Building one file (esbuild, then the engine's own compiler) is
-//! `yaowasm::js::build` in the library, shared with the tests.
+//! `yaowasm_cli::esbuild` (cli/src/esbuild.rs), shared with the tests.
 
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -86,7 +86,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 pub fn run(args: BuildArgs) -> Result<(), Error> {
-    let esbuild = yaowasm::js::build::find_esbuild(args.esbuild.clone())?;
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(args.esbuild.clone())?;
     let jobs = plan(&args)?;
     if jobs.is_empty() {
         return Err(Error::not_found(format!("no .ts or .js files under {}", args.path.display())));
@@ -104,7 +104,7 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some((src, out)) = jobs.get(i) else { return };
                 let t = Instant::now();
-                let result = yaowasm::js::build::build_file(&runtime, &esbuild, src, out);
+                let result = yaowasm_cli::esbuild::build_file(&runtime, &esbuild, src, out);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 match result {
                     Ok(size) if !args.quiet => println!(

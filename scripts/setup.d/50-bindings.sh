@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set-up for bindings/ and examples-go/: Python's msgpack and pytest, wabt
+# Set-up for bindings/ and examples/host-go/: Python's msgpack and pytest, wabt
 # (wat2wasm, for the test guests), and the Go modules of bindings/go (a Go
 # toolchain >= 1.24 is expected on PATH). Idempotent.
 set -euo pipefail
@@ -11,7 +11,7 @@ command -v wat2wasm >/dev/null || {
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=900 install -y -qq wabt >/dev/null
 }
 if command -v go >/dev/null; then
-  for m in bindings/go bindings/go/gou examples-go; do
+  for m in bindings/go bindings/go/gou examples/host-go; do
     [ -f "$root/$m/go.mod" ] && (cd "$root/$m" && go mod download)
   done
 fi

@@ -8,5 +8,5 @@ bash js/engine/build.sh
 unset RUST_BACKTRACE
 cargo build -p yaowasm-cli
 target/debug/yaowasm build examples/app/scripts/ts
-cargo test --test js
+cargo test -p yaowasm-cli --test js
 cargo test --lib js::

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Go binding and its gou adapter under the race detector, then the
-# examples-go program built and run on the shared WAT test guest. Links
+# examples/host-go program built and run on the shared WAT test guest. Links
 # target/debug/libyaowasm.so (built by 10-rust.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -11,5 +11,5 @@ unset RUST_BACKTRACE
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 wat2wasm bindings/testdata/testmod.wat -o "$tmp/demo.wasm"
-(cd examples-go && go build -o "$tmp/examples-go" .)
-"$tmp/examples-go" "$tmp"
+(cd examples/host-go && go build -o "$tmp/host-go" .)
+"$tmp/host-go" "$tmp"

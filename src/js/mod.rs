@@ -24,8 +24,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use wasmtime::{InstancePre, Module, ModuleExport};
 
-pub mod build;
-
 /// The engine's name, as hook modules name it.
 pub const ENGINE_NAME: &str = "quickjs-ng";
 /// The QuickJS-ng release the engine is built from (its bytecode format).

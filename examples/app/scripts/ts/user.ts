@@ -1,4 +1,4 @@
-/// <reference path="../../../../js/types/yao.d.ts" />
+/// <reference path="../../../../sdk/typescript/types/yao.d.ts" />
 // The example `user` script in TypeScript: `yaowasm build` turns it into
 // user.wasm beside it (a small hook run by yaowasm's shared QuickJS engine).
 // Every top-level function is callable as scripts.ts.user.<Function>,

@@ -1,4 +1,4 @@
-module github.com/yaoapp/yaowasm/examples-go
+module github.com/yaoapp/yaowasm/examples/host-go
 
 go 1.25.0
 
@@ -23,6 +23,6 @@ require (
 )
 
 replace (
-	github.com/yaoapp/yaowasm/bindings/go => ../bindings/go
-	github.com/yaoapp/yaowasm/bindings/go/gou => ../bindings/go/gou
+	github.com/yaoapp/yaowasm/bindings/go => ../../bindings/go
+	github.com/yaoapp/yaowasm/bindings/go/gou => ../../bindings/go/gou
 )

@@ -31,7 +31,7 @@ fn exec_p50(rt: &Runtime, args: &[u8], n: usize) -> (f64, f64) {
 }
 
 fn main() {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let repo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let source = repo.join("examples/app/scripts/ts/user.ts");
     let dir = tempfile::tempdir().unwrap();
     let cache = dir.path().join("cache");
@@ -45,9 +45,9 @@ fn main() {
 
     // Cold: snapshot + compile of the engine into an empty cache.
     let rt = runtime(&cache);
-    let esbuild = yaowasm::js::build::find_esbuild(None).unwrap();
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(None).unwrap();
     let t = Instant::now();
-    yaowasm::js::build::build_file(&rt, &esbuild, &source, &hook).unwrap();
+    yaowasm_cli::esbuild::build_file(&rt, &esbuild, &source, &hook).unwrap();
     let cold_ms = t.elapsed().as_secs_f64() * 1e3;
     let size = std::fs::metadata(&hook).unwrap().len();
     drop(rt);

@@ -1,7 +1,8 @@
-//! The JS/TS path: scripts built with `yaowasm::js::build` (esbuild, then
+//! The JS/TS path: scripts built with `yaowasm_cli::esbuild` (esbuild, then
 //! the engine's own compiler) and run by the shared QuickJS engine.
 //! Needs scripts/setup.d/30-js.sh (the engine and js/node_modules).
 
+#[path = "../../tests/common/mod.rs"]
 mod common;
 
 use common::{capture_logs, json, mp};
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use yaowasm::{LogLevel, Runtime};
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// A runtime sharing one cache folder across the tests of this file, so the
@@ -30,8 +31,8 @@ fn build(rt: &Runtime, dir: &Path, name: &str, source: &str) -> yaowasm::Result<
     std::fs::create_dir_all(src.parent().unwrap()).unwrap();
     std::fs::write(&src, source).unwrap();
     let out = src.with_extension("wasm");
-    let esbuild = yaowasm::js::build::find_esbuild(None)?;
-    yaowasm::js::build::build_file(rt, &esbuild, &src, &out)?;
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(None)?;
+    yaowasm_cli::esbuild::build_file(rt, &esbuild, &src, &out)?;
     Ok(out)
 }
 
@@ -44,7 +45,7 @@ fn example_user_script() {
     let rt = runtime(json!({}));
     let dir = tempfile::tempdir().unwrap();
     let src = std::fs::read_to_string(repo().join("examples/app/scripts/ts/user.ts")).unwrap();
-    let wasm = build(&rt, dir.path(), "user.ts", &src.replace("../../../../js/types/yao.d.ts", "/dev/null")).unwrap();
+    let wasm = build(&rt, dir.path(), "user.ts", &src.replace("../../../../sdk/typescript/types/yao.d.ts", "/dev/null")).unwrap();
     let size = std::fs::metadata(&wasm).unwrap().len();
     // ~5 KB: bytecode of 15 functions, no engine inside.
     assert!(size <= 8 * 1024, "hook is {size} bytes, more than 8 KB");

@@ -1,8 +1,10 @@
 //! Building a TS/JS source into a hook module (`yaowasm build`, the tests).
+//! It lives with the CLI, not in the shipped library: a host that runs
+//! scripts never bundles TypeScript.
 //!
 //! esbuild strips the types and bundles relative imports and npm packages
 //! into one script; the runtime's own engine compiles it to bytecode; the
-//! bytecode goes into a hook module (`super::write_hook`).
+//! bytecode goes into a hook module (`yaowasm::js::build_hook`).
 //!
 //! Yao scripts are not modules to their authors: every top-level function,
 //! exported or not, is a script function. We keep that by finding the
@@ -12,8 +14,7 @@
 //! ends with `globalThis.__yao_exports = { F, G, ... }` (a plain object: no
 //! getters to build on every call).
 
-use crate::error::{Error, Result};
-use crate::runtime::Runtime;
+use yaowasm::{Error, Result, Runtime};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,7 +23,7 @@ use std::process::{Command, Stdio};
 /// Where `yaowasm build` looks for npm packages a script imports when the
 /// app has no node_modules of its own on the way up: js/node_modules.
 pub fn default_node_modules() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("js/node_modules")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../js/node_modules")
 }
 
 /// The esbuild binary: `explicit`, else $YAOWASM_ESBUILD, else js/node_modules
@@ -89,7 +90,7 @@ pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> 
     )?;
 
     // 3. Bytecode from the engine itself, in a hook module.
-    let wasm = super::build_hook(runtime, &shown, &bundle, functions)
+    let wasm = yaowasm::js::build_hook(runtime, &shown, &bundle, functions)
         .map_err(|e| Error::new(e.code(), format!("{shown}: {}", e.message())))?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::internal(format!("{shown}: cannot create {}: {e}", parent.display())))?;

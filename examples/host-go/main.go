@@ -1,4 +1,4 @@
-// Command examples-go runs wasm Yao scripts from Go through gou's process
+// Command host-go runs wasm Yao scripts from Go through gou's process
 // system: `go run . <scripts-dir>`, where the folder holds demo.wasm
 // assembled from bindings/testdata/testmod.wat (see README.md).
 package main
@@ -18,7 +18,7 @@ import (
 
 func main() {
 	if len(os.Args) != 2 {
-		log.Fatal("usage: examples-go <scripts-dir>")
+		log.Fatal("usage: host-go <scripts-dir>")
 	}
 	if err := run(os.Args[1]); err != nil {
 		log.Fatal(err)
