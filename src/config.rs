@@ -7,6 +7,7 @@
 use crate::error::{Error, Result};
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
 /// The largest `max_memory_mb`: a wasm32 memory cannot exceed 4 GiB.
@@ -23,7 +24,10 @@ pub struct Config {
     /// shared by the nested calls it makes. Beyond it: 408.
     pub timeout_ms: u64,
     /// Folder for precompiled modules (default: none, compile on every load).
-    /// Created if missing. Makes a cold start of a known module a file map.
+    /// Created (mode 0700) if missing. Makes a cold start of a known module a
+    /// file map. Must not be inside or around any `fs` root or `wasi.preopen`
+    /// folder (400); used only if it and its `cache.key` are the effective
+    /// user's and writable by no one else (src/runtime/cache.rs).
     pub cache_dir: Option<PathBuf>,
     /// Size the cache folder is kept under, in MiB (default 512,
     /// 1..=1048576): past it, the least recently used modules are removed
@@ -167,7 +171,9 @@ impl Config {
         in_range("http_max_upload_files", self.http_max_upload_files, 10_000)?;
         in_range("http_timeout_ms", self.http_timeout_ms, DAY_MS)?;
         if let Some(dir) = &self.cache_dir {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            // Private from the start: the cache refuses a folder others may
+            // write (src/runtime/cache.rs).
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
                 Error::bad_request(format!("config: cache_dir {}: {e}", dir.display()))
             })?;
         }
@@ -212,6 +218,34 @@ impl Config {
             }
             if !dir.is_dir() {
                 return Err(Error::bad_request(format!("config: fs.{name}: {} is not a directory", dir.display())));
+            }
+        }
+        if let Some(dir) = &self.cache_dir {
+            self.validate_cache_dir_apart(dir)?;
+        }
+        Ok(())
+    }
+
+    /// `cache_dir` holds native code the runtime loads, so no script may
+    /// write into it: it must be neither inside nor around any `fs` root or
+    /// `wasi.preopen` folder (compared as canonical paths, so symlinks and
+    /// `..` do not hide an overlap).
+    fn validate_cache_dir_apart(&self, dir: &std::path::Path) -> Result<()> {
+        let canonical = |what: &str, path: &std::path::Path| {
+            path.canonicalize().map_err(|e| Error::bad_request(format!("config: {what}: {}: {e}", path.display())))
+        };
+        let cache = canonical("cache_dir", dir)?;
+        let roots = self.fs.iter().map(|(name, host)| (format!("fs.{name}"), host));
+        let preopens = self.wasi.preopen.iter().map(|(guest, host)| (format!("wasi.preopen {guest:?}"), host));
+        for (what, host) in roots.chain(preopens) {
+            let root = canonical(&what, host)?;
+            if cache.starts_with(&root) || root.starts_with(&cache) {
+                return Err(Error::bad_request(format!(
+                    "config: cache_dir {} overlaps {what} ({}): scripts could write the compiled modules the runtime runs; \
+                     put cache_dir outside every fs root and wasi.preopen folder",
+                    dir.display(),
+                    host.display()
+                )));
             }
         }
         Ok(())
@@ -323,5 +357,23 @@ mod tests {
                     r#"{"http_max_upload_files":0}"#, r#"{"http_max_upload_files":10001}"#] {
             assert_eq!(Config::from_json(Some(bad)).unwrap_err().code(), 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn cache_dir_is_kept_apart_from_what_scripts_can_write() {
+        let tmp = tempfile::tempdir().unwrap();
+        let app = tmp.path().join("app");
+        let config = |cache: &std::path::Path, rest: &str| {
+            Config::from_json(Some(&format!(r#"{{"cache_dir":{:?},{rest}}}"#, cache.to_str().unwrap()))).map(drop).map_err(|e| e.code())
+        };
+        std::fs::create_dir(&app).unwrap();
+        let fs = format!(r#""fs":{{"system":{:?}}}"#, app.to_str().unwrap());
+        let preopen = format!(r#""wasi":{{"preopen":{{"/app":{:?}}}}}"#, app.to_str().unwrap());
+        assert_eq!(config(&app.join(".yaowasm/cache"), &fs), Err(400));
+        assert_eq!(config(tmp.path(), &preopen), Err(400), "around a preopen");
+        assert_eq!(config(&tmp.path().join("app-cache"), &fs), Ok(()));
+        use std::os::unix::fs::PermissionsExt;
+        let made = tmp.path().join("app-cache").metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(made, 0o700, "a cache_dir made by the runtime is private");
     }
 }

@@ -803,9 +803,20 @@ fn f19_corrupt_or_truncated_cache_files_are_recompiled() {
     let config = json!({"cache_dir": cache.path()}).to_string();
     Runtime::from_json(Some(&config)).unwrap().load_dir(scripts.path()).unwrap();
     let cwasm = cache_files(cache.path(), "cwasm").pop().unwrap();
-    let digest = cwasm.with_extension("xxh3");
+    let digest = cwasm.with_extension("hmac");
     let original = std::fs::read(&cwasm).unwrap();
-    let hex = |bytes: &[u8]| format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes));
+    // A tag that verifies, made with the folder's own key (the scheme of
+    // src/runtime/cache.rs).
+    let secret = std::fs::read(cache.path().join("cache.key")).unwrap();
+    let hex = |bytes: &[u8]| {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&secret).unwrap();
+        mac.update(b"yaowasm-cache-v3\0");
+        mac.update(cwasm.file_stem().unwrap().as_encoded_bytes());
+        mac.update(b"\0");
+        mac.update(bytes);
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
 
     let mut garbage_elf = original.clone();
     for b in garbage_elf.iter_mut().skip(64).step_by(7) {
@@ -816,8 +827,8 @@ fn f19_corrupt_or_truncated_cache_files_are_recompiled() {
         ("truncated in half", Box::new(|| std::fs::write(&cwasm, &original[..original.len() / 2]).unwrap())),
         ("digest garbage", Box::new(|| std::fs::write(&digest, b"zzz").unwrap())),
         ("digest missing", Box::new(|| std::fs::remove_file(&digest).unwrap())),
-        // The digest is only a checksum, not a signature: bytes written with
-        // a matching digest must still be refused by wasmtime, not run.
+        // Even bytes with a tag that verifies (someone holding the key) must
+        // still be refused by wasmtime, not run.
         ("random bytes with a matching digest", Box::new(|| {
             let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
             std::fs::write(&cwasm, &junk).unwrap();

@@ -171,7 +171,8 @@ fn cache_is_used_and_a_corrupt_file_is_recompiled() {
     write(scripts.path(), "sink.wasm", &wasm(&sink_wat()));
     let config = json!({"cache_dir": cache.path()}).to_string();
     let files = || {
-        let mut f: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).collect();
+        // The entries; the folder's key (cache.key) is not one.
+        let mut f: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("cache.key")).collect();
         f.sort();
         f
     };
@@ -180,7 +181,7 @@ fn cache_is_used_and_a_corrupt_file_is_recompiled() {
         assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
     }
     let written = files();
-    assert_eq!(written.len(), 2, "one module and its digest: {written:?}");
+    assert_eq!(written.len(), 2, "one module and its tag: {written:?}");
     let cwasm = written.iter().find(|p| p.extension().unwrap() == "cwasm").unwrap().clone();
     let modified = std::fs::metadata(&cwasm).unwrap().modified().unwrap();
 
@@ -223,17 +224,19 @@ fn cache_is_kept_under_cache_max_mb_least_recently_used_first() {
     };
     let key = |i: u32| format!("{i:064x}");
     // Three entries of other modules, 400 KiB each, last used 3, 2 and 1
-    // hours ago (the .xxh3's mtime is the last use).
+    // hours ago (the .hmac's mtime is the last use).
     for (i, age) in [(1, 3), (2, 2), (3, 1)] {
         put(&format!("{}.cwasm", key(i)), 400 << 10, hours_ago(age));
-        put(&format!("{}.xxh3", key(i)), 32, hours_ago(age));
+        put(&format!("{}.hmac", key(i)), 64, hours_ago(age));
     }
     // What no key reaches any more, and what a prune must leave alone.
     let leftovers = [
         put(&format!("{}.sha256", key(4)), 64, hours_ago(5)),          // key scheme v1
-        put(&format!("{}.cwasm", key(4)), 100 << 10, hours_ago(5)),    // its module, with no .xxh3
+        put(&format!("{}.cwasm", key(4)), 100 << 10, hours_ago(5)),    // its module, with no .hmac
         put(&format!("{}.tmp999-1", key(5)), 50 << 10, hours_ago(2)),  // a crashed writer's temporary
-        put(&format!("{}.xxh3", key(6)), 32, hours_ago(2)),            // a checksum without its module
+        put(&format!("{}.hmac", key(6)), 64, hours_ago(2)),            // a tag without its module
+        put(&format!("{}.xxh3", key(8)), 32, hours_ago(1)),            // key scheme v2's checksum
+        put(&format!("{}.cwasm", key(8)), 100 << 10, hours_ago(1)),    // and its module
     ];
     let kept = [
         put(&format!("{}.tmp999-2", key(7)), 10, SystemTime::now()), // a write in progress
@@ -246,9 +249,9 @@ fn cache_is_kept_under_cache_max_mb_least_recently_used_first() {
     assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
     // 1200 KiB of entries plus the new one is over 1 MiB: the least
     // recently used goes, both of its files; the others stay.
-    assert!(!exists(format!("{}.cwasm", key(1))) && !exists(format!("{}.xxh3", key(1))), "the oldest entry is evicted");
+    assert!(!exists(format!("{}.cwasm", key(1))) && !exists(format!("{}.hmac", key(1))), "the oldest entry is evicted");
     for i in [2, 3] {
-        assert!(exists(format!("{}.cwasm", key(i))) && exists(format!("{}.xxh3", key(i))), "entry {i} is within the cap");
+        assert!(exists(format!("{}.cwasm", key(i))) && exists(format!("{}.hmac", key(i))), "entry {i} is within the cap");
     }
     for path in &leftovers {
         assert!(!path.exists(), "{} is a leftover", path.display());
@@ -260,7 +263,7 @@ fn cache_is_kept_under_cache_max_mb_least_recently_used_first() {
     let new_checksum = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "xxh3") && !others.iter().any(|k| p.file_stem().unwrap() == k.as_str()))
+        .find(|p| p.extension().is_some_and(|e| e == "hmac") && !others.iter().any(|k| p.file_stem().unwrap() == k.as_str()))
         .expect("the module just compiled is cached");
     assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x01]).unwrap(), vec![0x91, 0x01]);
 

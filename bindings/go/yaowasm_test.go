@@ -124,7 +124,7 @@ func TestBadConfig(t *testing.T) {
 func TestConfigFieldsReachTheLibrary(t *testing.T) {
 	dir := t.TempDir()
 	good := Config{
-		MaxMemoryMB: 32, TimeoutMs: 500, CacheDir: filepath.Join(dir, "cache"), CacheMaxMB: 64, MaxDepth: 8,
+		MaxMemoryMB: 32, TimeoutMs: 500, CacheDir: t.TempDir(), CacheMaxMB: 64, MaxDepth: 8,
 		WASI:                 &WASIConfig{Preopen: map[string]string{"/data": dir}, ReadOnly: []string{"/data"}},
 		HTTPAllow:            []string{"127.0.0.1:8080", "*.example.com"},
 		HTTPMaxResponseBytes: 1 << 20, HTTPMaxUploadBytes: 1 << 20, HTTPTimeoutMs: 2000,
@@ -154,6 +154,7 @@ func TestConfigFieldsReachTheLibrary(t *testing.T) {
 		{Config{Stores: map[string]StoreConfig{"s": {Backend: "etcd"}}}, "etcd"},
 		{Config{Stores: map[string]StoreConfig{"s": {Backend: "redis"}}}, "url"},
 		{Config{FS: map[string]string{"data": filepath.Join(dir, "missing")}}, "fs"},
+		{Config{CacheDir: filepath.Join(dir, "cache"), FS: map[string]string{"data": dir}}, "cache_dir"},
 		{Config{FSReadOnly: []string{"system"}}, "fs_read_only names"},
 		{Config{WASI: &WASIConfig{ReadOnly: []string{"/data"}}}, "wasi.read_only names"},
 	} {

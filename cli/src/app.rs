@@ -1,8 +1,11 @@
 //! A Yao app on disk and the runtime that serves it.
 //!
 //! An app is a folder with `scripts/` (every `.wasm` under it is a script)
-//! and optionally `apis/` (HTTP routes for `serve`). Its precompiled modules
-//! live in `<app>/.yaowasm/cache` unless told otherwise.
+//! and optionally `apis/` (HTTP routes for `serve`). Precompiled modules
+//! live in the user's cache folder (`$XDG_CACHE_HOME/yaowasm`, else
+//! `~/.cache/yaowasm`) unless told otherwise: never in the app folder, which
+//! its scripts may be able to write (an `fs` root), and the cache is loaded
+//! as native code.
 
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -16,8 +19,9 @@ pub struct RuntimeOpts {
     /// timeout_ms, max_depth, cache_dir, wasi, http_allow)
     #[arg(long, value_name = "JSON|@FILE")]
     pub config: Option<String>,
-    /// Folder of precompiled modules [default: <app>/.yaowasm/cache, used
-    /// when it exists]
+    /// Folder of precompiled modules [default: $XDG_CACHE_HOME/yaowasm or
+    /// ~/.cache/yaowasm, used when it exists; `compile` creates it, 0700].
+    /// Must be outside every fs root and wasi.preopen folder
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Do not read or write the module cache
@@ -46,13 +50,17 @@ impl App {
         }
         Ok(App { root: root.to_path_buf(), apis: root.join("apis"), scripts })
     }
-
-    pub fn default_cache_dir(&self) -> PathBuf {
-        self.root.join(".yaowasm").join("cache")
-    }
 }
 
-/// When to use the app's default cache folder.
+/// The user's cache folder for compiled modules: `$XDG_CACHE_HOME/yaowasm`,
+/// else `$HOME/.cache/yaowasm` (relative or empty variables are ignored, as
+/// the XDG spec says). Shared by every app: entries are named by content.
+pub fn user_cache_dir() -> Option<PathBuf> {
+    let absolute = |var: &str| std::env::var_os(var).map(PathBuf::from).filter(|p| p.is_absolute());
+    absolute("XDG_CACHE_HOME").or_else(|| absolute("HOME").map(|home| home.join(".cache"))).map(|dir| dir.join("yaowasm"))
+}
+
+/// When to use the default cache folder ([`user_cache_dir`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum CacheUse {
     /// Only if it exists (`run`, `serve`).
@@ -82,8 +90,8 @@ pub fn config_json(opts: &RuntimeOpts, app: Option<&App>, cache: CacheUse) -> Re
         map.remove("cache_dir");
     } else if let Some(dir) = &opts.cache_dir {
         map.insert("cache_dir".into(), dir.display().to_string().into());
-    } else if let Some(app) = app {
-        let dir = app.default_cache_dir();
+    } else if let (Some(_), Some(dir)) = (app, user_cache_dir()) {
+        // The runtime creates a missing cache_dir (mode 0700).
         if !map.contains_key("cache_dir") && (cache == CacheUse::Create || dir.is_dir()) {
             map.insert("cache_dir".into(), dir.display().to_string().into());
         }

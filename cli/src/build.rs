@@ -135,14 +135,12 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
 /// A runtime only used to compile: a long timeout for big bundles, and the
 /// user's cache so the engine is compiled once across builds.
 fn build_runtime() -> Result<Runtime, Error> {
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .map(|d| d.join("yaowasm"));
+    let cache = crate::app::user_cache_dir();
     let mut config = Config::from_json(None)?;
     config.timeout_ms = 60_000;
     if let Some(dir) = cache {
-        if std::fs::create_dir_all(&dir).is_ok() {
+        // Private, as the runtime wants a cache folder (0700).
+        if std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700).create(&dir).is_ok() {
             config.cache_dir = Some(dir);
         }
     }

@@ -192,13 +192,30 @@ fn inspect_names_problems_in_plain_words() {
 #[test]
 fn compile_fills_the_cache_and_run_uses_it() {
     let app = TestApp::new();
-    yaowasm().arg("compile").arg(app.path()).assert().success()
+    // The default cache is the user's ($XDG_CACHE_HOME/yaowasm), never the
+    // app folder, which scripts may write (an fs root).
+    let user_cache = tempfile::tempdir().unwrap();
+    let with_cache = |mut cmd: Command| {
+        cmd.env("XDG_CACHE_HOME", user_cache.path());
+        cmd
+    };
+    with_cache(yaowasm()).arg("compile").arg(app.path()).assert().success()
         .stdout(predicate::str::contains("compiled 2 script(s)"));
-    let cache = app.file(".yaowasm/cache");
+    let cache = user_cache.path().join("yaowasm");
     let cwasm = std::fs::read_dir(&cache).unwrap().flatten()
         .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count();
     assert_eq!(cwasm, 2, "one precompiled module per script");
-    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Version"]).assert().success().stdout("\"v1\"\n");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o700);
+    assert!(!app.file(".yaowasm").exists(), "nothing is written into the app folder");
+    with_cache(yaowasm()).args(["run"]).arg(app.path()).args(["scripts.t.Version"]).assert().success().stdout("\"v1\"\n");
+    // An app whose folder is an fs root runs, with the cache outside it.
+    let config = json!({"fs": {"system": app.path()}}).to_string();
+    with_cache(yaowasm()).args(["run"]).arg(app.path()).args(["scripts.t.Version", "--config", &config]).assert().success();
+    // A cache folder inside the app's fs root is refused (400: exit 2).
+    let inside = app.file("cache");
+    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Version", "--config", &config, "--cache-dir"]).arg(&inside)
+        .assert().code(2).stderr(predicate::str::contains("fs.system"));
 
     let elsewhere = tempfile::tempdir().unwrap();
     yaowasm().arg("compile").arg(app.path()).arg("--cache-dir").arg(elsewhere.path()).assert().success();

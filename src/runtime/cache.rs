@@ -1,29 +1,44 @@
 //! Precompiled module cache (`cache_dir`).
 //!
-//! A compiled module is stored as `<key>.cwasm` beside `<key>.xxh3`, the
-//! checksum of the `.cwasm` bytes. The key (SHA-256) hashes the wasm's SHA-256 with the
-//! wasmtime version and the engine's compatibility settings, so a module
-//! compiled with other settings is never picked up. A file whose digest does
-//! not match, or that wasmtime refuses, is recompiled and rewritten.
-//! Files are replaced by rename, never rewritten in place.
+//! What is in this folder is loaded as native code, so nothing in it is
+//! trusted unless this runtime's user wrote it. A compiled module is stored
+//! as `<key>.cwasm` beside `<key>.hmac`, its tag: HMAC-SHA256, keyed by the
+//! 32 random bytes of the folder's `cache.key` (made 0600 on first use),
+//! over the key scheme, the entry's name and the `.cwasm` bytes. Someone
+//! who cannot read `cache.key` cannot make an entry that verifies, nor move
+//! one entry's files to another's name. The folder and the key file must be
+//! owned by the effective user and writable by no one else (the key
+//! readable by no one else); if not, the cache is not used at all, neither
+//! read nor written (one warning; modules compile in memory). Config
+//! validation keeps `cache_dir` out of every `fs` root and `wasi.preopen`,
+//! so scripts cannot reach it.
+//!
+//! The key (SHA-256) hashes the wasm's SHA-256 with the wasmtime version and
+//! the engine's compatibility settings, so a module compiled with other
+//! settings is never picked up. A file whose tag does not verify, or that
+//! wasmtime refuses, is recompiled and rewritten. Files are replaced by
+//! rename, never rewritten in place.
 //!
 //! The folder is kept under `cache_max_mb`: a hit stamps the entry's
-//! `.xxh3` with the time (its mtime is the entry's last use), and after
+//! `.hmac` with the time (its mtime is the entry's last use), and after
 //! every eighth of the cap written, and on a runtime's first write, the
 //! least recently used entries go, with the leftovers no key reaches any
-//! more (`.sha256` files of key scheme v1, half-written temporaries, halves
-//! of pairs). Files named otherwise are never touched.
+//! more (`.sha256` and `.xxh3` files of key schemes v1 and v2, half-written
+//! temporaries, halves of pairs). Files named otherwise are never touched.
 
 use crate::error::Result;
 use super::script::compile_module;
 use crate::log::{LogLevel, LogSink};
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fs::File;
 use std::hash::{Hash, Hasher};
-use std::io::Read;
+use std::io::{Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 use wasmtime::{Engine, Module};
 
@@ -35,18 +50,36 @@ pub struct ModuleCache {
     /// Bytes written since the last prune; starts at the threshold (an
     /// eighth of `max_bytes`) so a runtime's first write prunes.
     written: AtomicU64,
+    /// The tag key from `cache.key`, or why the folder is not trusted (then
+    /// it is neither read nor written).
+    secret: std::result::Result<[u8; 32], String>,
+    /// Whether the untrusted folder has been reported (once per runtime).
+    warned: AtomicBool,
 }
 
 impl ModuleCache {
+    /// Checks the folder and reads (or makes) its key; a folder that fails
+    /// the checks makes a cache that compiles everything in memory.
     pub fn new(dir: PathBuf, max_bytes: u64, engine: &Engine) -> ModuleCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         let mut fingerprint = Sha256::new();
         // v2: the key hashes the wasm's SHA-256, not the wasm itself.
-        fingerprint.update(b"yaowasm-cache-v2\0wasmtime-48.0.8\0");
+        // v3: entries are tagged with HMAC-SHA256 (`.hmac`), not xxh3.
+        fingerprint.update(SCHEME);
+        fingerprint.update(b"wasmtime-48.0.8\0");
         fingerprint.update(env!("CARGO_PKG_VERSION").as_bytes());
         fingerprint.update(hasher.finish().to_le_bytes());
-        ModuleCache { dir, engine: engine.clone(), fingerprint: fingerprint.finalize().into(), max_bytes, written: AtomicU64::new(max_bytes / 8) }
+        let secret = open_key(&dir);
+        ModuleCache {
+            dir,
+            engine: engine.clone(),
+            fingerprint: fingerprint.finalize().into(),
+            max_bytes,
+            written: AtomicU64::new(max_bytes / 8),
+            secret,
+            warned: AtomicBool::new(false),
+        }
     }
 
     /// The file a module whose wasm bytes have this SHA-256 is cached in.
@@ -72,36 +105,56 @@ impl ModuleCache {
     /// The module cached under `digest`, or the one compiled from `wasm()`
     /// and saved there.
     fn cached<'a>(&self, log: &dyn LogSink, digest: &[u8; 32], wasm: impl FnOnce() -> Result<Cow<'a, [u8]>>) -> Result<Module> {
+        let secret = match &self.secret {
+            Ok(secret) => secret,
+            Err(why) => {
+                if !self.warned.swap(true, Ordering::Relaxed) {
+                    log.log(
+                        LogLevel::Warn,
+                        &format!("yaowasm: cache_dir {} is not used ({why}); modules are compiled in memory", self.dir.display()),
+                    );
+                }
+                return compile_module(&self.engine, &wasm()?);
+            }
+        };
         let path = self.path_for(digest);
-        let digest_path = path.with_extension(CHECKSUM_EXT);
-        if let Some(module) = self.load( &path, &digest_path) {
+        let tag_path = path.with_extension(TAG_EXT);
+        if let Some(module) = self.load(secret, &path, &tag_path) {
             return Ok(module);
         }
         let module = compile_module(&self.engine, &wasm()?)?;
-        self.save(log, &module, &path, &digest_path);
+        self.save(log, secret, &module, &path, &tag_path);
         Ok(module)
     }
 
-    fn load(&self, path: &Path, digest_path: &Path) -> Option<Module> {
-        let mut digest_file = std::fs::File::open(digest_path).ok()?;
-        let mut want = String::new();
-        digest_file.read_to_string(&mut want).ok()?;
-        let bytes = std::fs::read(path).ok()?;
-        if checksum(&bytes) != want.trim() {
+    fn load(&self, secret: &[u8; 32], path: &Path, tag_path: &Path) -> Option<Module> {
+        let mut tag_file = File::open(tag_path).ok()?;
+        let mut want = [0u8; 2 * TAG_LEN + 1];
+        let n = read_up_to(&mut tag_file, &mut want).ok()?;
+        let want = unhex(std::str::from_utf8(&want[..n]).ok()?.trim())?;
+        let mut file = File::open(path).ok()?;
+        let meta = file.metadata().ok()?;
+        if !meta.is_file() || meta.uid() != euid() {
             return None;
         }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut bytes).ok()?;
+        entry_mac(secret, path, &bytes).verify_slice(&want).ok()?;
         // Last use, for pruning, to the hour: a warm start pays no extra
         // syscall for an entry used recently. The .cwasm keeps its own mtime
         // (when it was written); a read-only cache folder keeps old stamps.
         let now = SystemTime::now();
-        let last_use = digest_file.metadata().and_then(|m| m.modified()).unwrap_or(now);
+        let last_use = tag_file.metadata().and_then(|m| m.modified()).unwrap_or(now);
         if now.duration_since(last_use).is_ok_and(|age| age > LAST_USE_RESOLUTION) {
-            let _ = digest_file.set_modified(now);
+            let _ = tag_file.set_modified(now);
         }
         // SAFETY: deserialize trusts its input to be wasmtime's own output.
-        // These bytes match the digest written right after we serialized
-        // them, so they are the artifact we produced, and wasmtime itself
-        // still checks their version and engine flags. We load the bytes we
+        // These bytes carry a tag only a holder of this folder's key can
+        // make, for this entry's name: the folder and key are this user's
+        // and no one else's (checked in `new`), and config validation keeps
+        // the folder out of every root a script can write. So they are the
+        // artifact this user's runtime serialized, and wasmtime itself still
+        // checks their version and engine flags. We load the bytes we
         // verified rather than `deserialize_file`: a file mapped into memory
         // that someone truncates in place kills the process with SIGBUS.
         unsafe { Module::deserialize(&self.engine, &bytes) }.ok()
@@ -109,8 +162,8 @@ impl ModuleCache {
 
     /// Writes a freshly compiled module; a failure costs only the next
     /// start a compile, so it is logged, not returned. Prunes when due.
-    fn save(&self, log: &dyn LogSink, module: &Module, path: &Path, digest_path: &Path) {
-        let written = match store(module, path, digest_path) {
+    fn save(&self, log: &dyn LogSink, secret: &[u8; 32], module: &Module, path: &Path, tag_path: &Path) {
+        let written = match store(secret, module, path, tag_path) {
             Ok(written) => written,
             Err(e) => {
                 log.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
@@ -158,8 +211,10 @@ impl ModuleCache {
             let modified = meta.modified().unwrap_or(now);
             match ext {
                 "cwasm" => modules.entry(key.to_owned()).or_default().module = Some((meta.len(), modified)),
-                CHECKSUM_EXT => modules.entry(key.to_owned()).or_default().checksum = Some((meta.len(), modified)),
-                "sha256" => leftovers.push((path, meta.len())),
+                TAG_EXT => modules.entry(key.to_owned()).or_default().tag = Some((meta.len(), modified)),
+                // Key schemes v1 and v2: their .cwasm, now half a pair, goes
+                // once stale.
+                "sha256" | "xxh3" => leftovers.push((path, meta.len())),
                 // write_atomically's temporaries: <key>.tmp<pid>-<n>.
                 _ if ext.starts_with("tmp") && stale(modified) => leftovers.push((path, meta.len())),
                 _ => {}
@@ -168,10 +223,10 @@ impl ModuleCache {
         let mut pairs = Vec::new();
         for (key, halves) in modules {
             let cwasm = self.dir.join(format!("{key}.cwasm"));
-            match (halves.module, halves.checksum) {
-                (Some((size, _)), Some((sum_size, used))) => pairs.push((used, size + sum_size, key)),
+            match (halves.module, halves.tag) {
+                (Some((size, _)), Some((tag_size, used))) => pairs.push((used, size + tag_size, key)),
                 // Half a pair: being written right now, or left by a crash
-                // or by key scheme v1 (which wrote .sha256 files).
+                // or by an older key scheme (.sha256 and .xxh3 files).
                 (Some((size, written)), None) => {
                     if stale(written) {
                         leftovers.push((cwasm, size));
@@ -179,7 +234,7 @@ impl ModuleCache {
                 }
                 (None, Some((size, used))) => {
                     if stale(used) {
-                        leftovers.push((cwasm.with_extension(CHECKSUM_EXT), size));
+                        leftovers.push((cwasm.with_extension(TAG_EXT), size));
                     }
                 }
                 (None, None) => {}
@@ -201,8 +256,8 @@ impl ModuleCache {
             if cwasm == just_written {
                 continue;
             }
-            // The checksum goes first: a .cwasm without one is never loaded.
-            let _ = std::fs::remove_file(cwasm.with_extension(CHECKSUM_EXT));
+            // The tag goes first: a .cwasm without one is never loaded.
+            let _ = std::fs::remove_file(cwasm.with_extension(TAG_EXT));
             let _ = std::fs::remove_file(&cwasm);
             total -= size;
             report.removed_files += 2;
@@ -215,11 +270,11 @@ impl ModuleCache {
 }
 
 /// The two files of one cache entry as a prune finds them, each's size and
-/// mtime (the `.xxh3`'s is the entry's last use).
+/// mtime (the `.hmac`'s is the entry's last use).
 #[derive(Default)]
 struct Halves {
     module: Option<(u64, SystemTime)>,
-    checksum: Option<(u64, SystemTime)>,
+    tag: Option<(u64, SystemTime)>,
 }
 
 /// What one prune did (for tests and logs).
@@ -238,14 +293,14 @@ const LAST_USE_RESOLUTION: Duration = Duration::from_secs(3600);
 /// a leftover rather than a write in progress.
 const LEFTOVER_AGE: Duration = Duration::from_secs(600);
 
-/// Writes the module and then its checksum; answers the bytes written.
-fn store(module: &Module, path: &Path, digest_path: &Path) -> std::io::Result<u64> {
+/// Writes the module and then its tag; answers the bytes written.
+fn store(secret: &[u8; 32], module: &Module, path: &Path, tag_path: &Path) -> std::io::Result<u64> {
     let bytes = module.serialize().map_err(std::io::Error::other)?;
     write_atomically(path, &bytes)?;
-    // Written last: a checksum file only exists beside a complete module.
-    let sum = checksum(&bytes);
-    write_atomically(digest_path, sum.as_bytes())?;
-    Ok((bytes.len() + sum.len()) as u64)
+    // Written last: a tag file only exists beside a complete module.
+    let tag = hex(&entry_mac(secret, path, &bytes).finalize().into_bytes());
+    write_atomically(tag_path, tag.as_bytes())?;
+    Ok((bytes.len() + tag.len()) as u64)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -263,16 +318,143 @@ pub fn digest_of(wasm: &[u8]) -> [u8; 32] {
     Sha256::digest(wasm).into()
 }
 
-/// Extension of the checksum file beside each `.cwasm`.
-pub const CHECKSUM_EXT: &str = "xxh3";
+/// The key scheme, first in every entry's key and tag.
+const SCHEME: &[u8] = b"yaowasm-cache-v3\0";
 
-/// The checksum of a `.cwasm`, as written in its `.xxh3` file: xxh3-128 in
-/// hex. It guards against files damaged or cut short, not against someone
-/// who can write the cache folder (they could write the checksum too), so a
-/// fast non-cryptographic hash is enough (SHA-256 over the 5 MB JS engine
-/// artifact was ~8% of its warm start).
-pub fn checksum(bytes: &[u8]) -> String {
-    format!("{:032x}", xxhash_rust::xxh3::xxh3_128(bytes))
+/// Extension of the tag file beside each `.cwasm`.
+pub const TAG_EXT: &str = "hmac";
+
+/// Length of a tag (HMAC-SHA256), in bytes.
+const TAG_LEN: usize = 32;
+
+/// The key file in the cache folder: 32 random bytes, mode 0600.
+pub const KEY_FILE: &str = "cache.key";
+
+/// The HMAC of one entry, ready to finalize or verify: over the scheme, the
+/// entry's name (its 64 hex digits) and the `.cwasm` bytes. The name is in
+/// it so that one entry's files copied under another's name do not verify.
+/// A whole-file HMAC-SHA256 reads at SHA-256's speed (with the CPU's SHA
+/// instructions when it has them).
+fn entry_mac(secret: &[u8; 32], path: &Path, bytes: &[u8]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(SCHEME);
+    mac.update(path.file_stem().map(|s| s.as_encoded_bytes()).unwrap_or_default());
+    mac.update(b"\0");
+    mac.update(bytes);
+    mac
+}
+
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The tag key of the cache folder `dir`, made if missing, or why the
+/// folder cannot be trusted: it or its key is not the effective user's, or
+/// someone else may write it (or read the key).
+fn open_key(dir: &Path) -> std::result::Result<[u8; 32], String> {
+    let meta = std::fs::metadata(dir).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_dir() {
+        return Err("not a folder".into());
+    }
+    private(&meta, "the folder", 0o022)?;
+    let path = dir.join(KEY_FILE);
+    let open = || File::options().read(true).custom_flags(libc::O_NOFOLLOW).open(&path);
+    let mut file = match open() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            make_key(dir, &path).map_err(|e| format!("cannot make {KEY_FILE}: {e}"))?;
+            open()
+        }
+        other => other,
+    }
+    .map_err(|e| format!("cannot open {KEY_FILE}: {e}"))?;
+    let meta = file.metadata().map_err(|e| format!("{KEY_FILE}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{KEY_FILE} is not a file"));
+    }
+    private(&meta, KEY_FILE, 0o077)?;
+    let mut secret = [0u8; 33];
+    let n = read_up_to(&mut file, &mut secret).map_err(|e| format!("cannot read {KEY_FILE}: {e}"))?;
+    if n != 32 {
+        return Err(format!("{KEY_FILE} does not hold 32 bytes"));
+    }
+    Ok(secret[..32].try_into().expect("32 bytes"))
+}
+
+/// Owned by the effective user and no bit of `forbidden` in its mode.
+fn private(meta: &std::fs::Metadata, what: &str, forbidden: u32) -> std::result::Result<(), String> {
+    if meta.uid() != euid() {
+        return Err(format!("{what} is owned by uid {}, not by this process's user (uid {})", meta.uid(), euid()));
+    }
+    if meta.mode() & forbidden != 0 {
+        let who = if forbidden & 0o044 != 0 { "read or written" } else { "written" };
+        return Err(format!("{what} has mode {:o}: it may be {who} by other users", meta.mode() & 0o7777));
+    }
+    Ok(())
+}
+
+/// Makes the key file: 32 random bytes in a temporary made with
+/// O_CREAT|O_EXCL, mode 0600, then hard-linked to its name, so the key
+/// appears whole or not at all; if another runtime made it first, theirs
+/// stays.
+fn make_key(dir: &Path, path: &Path) -> std::io::Result<()> {
+    let mut secret = [0u8; 32];
+    let mut filled = 0;
+    while filled < secret.len() {
+        // SAFETY: writes at most the remaining length into our buffer.
+        let n = unsafe { libc::getrandom(secret[filled..].as_mut_ptr().cast(), secret.len() - filled, 0) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        filled += n as usize;
+    }
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let tmp = dir.join(format!("{KEY_FILE}.tmp{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed)));
+    let written = File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&tmp)
+        .and_then(|mut file| {
+            file.write_all(&secret)?;
+            file.sync_all()
+        })
+        .and_then(|()| match std::fs::hard_link(&tmp, path) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        });
+    let _ = std::fs::remove_file(&tmp);
+    written
+}
+
+/// Reads until `buf` is full or the file ends; answers the bytes read.
+fn read_up_to(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match file.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+fn unhex(text: &str) -> Option<[u8; TAG_LEN]> {
+    if text.len() != 2 * TAG_LEN {
+        return None;
+    }
+    let mut out = [0u8; TAG_LEN];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 fn hex(bytes: &[u8]) -> String {
