@@ -2,8 +2,8 @@
 //!
 //! One binary that runs a Yao app's WebAssembly scripts without V8 or Go:
 //! `run` one process, `serve` an app over HTTP, `inspect` modules, `compile`
-//! them into the cache. Exit codes follow the error codes (see `exit.rs` and
-//! cli/README.md).
+//! them into the cache, `build` TypeScript/JavaScript into hook modules.
+//! Exit codes follow the error codes (see `exit.rs` and cli/README.md).
 
 mod app;
 mod build;

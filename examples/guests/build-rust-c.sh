@@ -4,8 +4,9 @@
 #   examples/guests/c    -> examples/app/scripts/c/user.wasm    (wasi-libc reactor)
 # Idempotent and quick when nothing changed (cargo and a timestamp check
 # decide; an unchanged module is not copied, so its mtime stays).
-# The toolchains are the guest recipes of TOOLCHAINS.md (scripts/setup.sh
-# installs them). Prints each module's size.
+# The toolchains: Debian's rustc-web with build-std for Rust (see
+# examples/guests/rust/.cargo/config.toml), clang-19 + wasi-libc for C;
+# scripts/setup.sh installs them. Prints each module's size.
 set -euo pipefail
 guests="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$guests/../.." && pwd)"
