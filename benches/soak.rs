@@ -11,7 +11,6 @@
 //! two. Exits 1 if a call is lost or RSS grows past the bound.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use common::*;

@@ -822,7 +822,8 @@ fn f19_corrupt_or_truncated_cache_files_are_recompiled() {
     for b in garbage_elf.iter_mut().skip(64).step_by(7) {
         *b = b.wrapping_mul(31).wrapping_add(17);
     }
-    let damages: Vec<(&str, Box<dyn Fn()>)> = vec![
+    type Damage<'a> = (&'a str, Box<dyn Fn() + 'a>);
+    let damages: Vec<Damage> = vec![
         ("truncated to 0", Box::new(|| std::fs::write(&cwasm, b"").unwrap())),
         ("truncated in half", Box::new(|| std::fs::write(&cwasm, &original[..original.len() / 2]).unwrap())),
         ("digest garbage", Box::new(|| std::fs::write(&digest, b"zzz").unwrap())),

@@ -23,7 +23,7 @@ const EMPTY: yaowasm_buf = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
 /// `yaowasm_runtime_new` → (code, runtime).
 fn new_runtime(config: Option<&str>) -> (i32, *mut yaowasm_runtime) {
     let config = config.map(cstr);
-    let mut rt = 0x1 as *mut yaowasm_runtime; // a failure must write NULL over it
+    let mut rt = ptr::dangling_mut::<yaowasm_runtime>(); // a failure must write NULL over it
     let code = unsafe { yaowasm_runtime_new(config.as_ref().map_or(ptr::null(), |c| c.as_ptr()), &mut rt) };
     (code, rt)
 }

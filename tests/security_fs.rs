@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{json, mp, wasm, write, ALLOC, PACK};
+use common::{fields, json, mp, wasm, write, ALLOC, PACK};
 use serde_json::{json, Value as Json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -43,17 +43,6 @@ fn fs_wat() -> String {
     )
 }
 
-fn fields(parts: &[&[u8]]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        body.extend_from_slice(&(part.len() as u32).to_le_bytes());
-        body.extend_from_slice(part);
-    }
-    let mut out = vec![0x91, 0xc6];
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
-}
 
 fn runtime(config: &Json) -> (Runtime, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{json, mp, wasm, write, ALLOC, HOST_API_IMPORTS, PACK};
+use common::{fields, json, mp, wasm, write, ALLOC, HOST_API_IMPORTS, PACK};
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -60,18 +60,6 @@ fn api_wat() -> String {
     )
 }
 
-/// `[bin32(fields)]`, each field a u32 LE length and its bytes.
-fn fields(parts: &[&[u8]]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        body.extend_from_slice(&(part.len() as u32).to_le_bytes());
-        body.extend_from_slice(part);
-    }
-    let mut out = vec![0x91, 0xc6];
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
-}
 
 fn runtime(config: &Json) -> (Runtime, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

@@ -163,6 +163,21 @@ pub fn wasi_wat() -> String {
     )
 }
 
+/// The args of the WAT forwarding guests: `[bin32(fields)]`, each field a
+/// u32 LE length and its bytes (the guest slices them without decoding
+/// MessagePack).
+pub fn fields(parts: &[&[u8]]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for part in parts {
+        body.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        body.extend_from_slice(part);
+    }
+    let mut out = vec![0x91, 0xc6];
+    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
 pub fn wasm(wat: &str) -> Vec<u8> {
     wat::parse_str(wat).expect("test WAT is valid")
 }
