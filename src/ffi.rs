@@ -443,6 +443,7 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_with(
                 timeout: (timeout_ms > 0).then(|| std::time::Duration::from_millis(timeout_ms)),
                 // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
                 cancel: unsafe { cancel.as_ref() }.map(|c| c.token.clone()),
+                context: None,
             };
             let runtime = unsafe { runtime(rt) }?;
             put(out, runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?)
