@@ -101,6 +101,11 @@ pub fn current_context(runtime: Option<usize>) -> Option<Arc<CallContext>> {
     })
 }
 
+/// Whether a call of any runtime is running on this thread.
+pub fn in_a_call() -> bool {
+    FRAMES.with(|frames| !frames.borrow().is_empty())
+}
+
 /// Whether a call of `runtime` is running on this thread (so this thread is
 /// inside one of its host callbacks).
 pub fn is_running(runtime: usize) -> bool {
