@@ -526,7 +526,9 @@ pub unsafe extern "C" fn yaowasm_context_current(out: *mut yaowasm_buf) -> i32 {
         || {
             let out = unsafe { out_param(out, "out") }?;
             if !crate::runtime::nesting::in_a_call() {
-                return Err(Error::bad_request("yaowasm_context_current: no call is running on this thread (call it inside a process handler)"));
+                return Err(Error::bad_request(
+                    "yaowasm_context_current: no call is running on this thread (call it inside a process handler)",
+                ));
             }
             let context = crate::runtime::nesting::current_context(None).unwrap_or_default();
             put(out, context.to_msgpack())
@@ -565,7 +567,11 @@ impl HostPointer {
 /// Returns 0, or 400 for a NULL runtime. Thread-safe; calls already running
 /// keep the handler they started with.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(rt: *mut yaowasm_runtime, r#fn: yaowasm_process_fn, user_data: *mut c_void) -> i32 {
+pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(
+    rt: *mut yaowasm_runtime,
+    r#fn: yaowasm_process_fn,
+    user_data: *mut c_void,
+) -> i32 {
     guard(
         |e| e.code(),
         || {
@@ -577,9 +583,8 @@ pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(rt: *mut yaowasm_ru
                     // SAFETY: f is the host's function; every pointer passed is
                     // valid for the duration of the call.
                     unsafe { f(user.get(), name.as_ptr().cast(), name.len(), args.as_ptr(), args.len(), &mut slot) };
-                    slot.answer.unwrap_or_else(|| {
-                        Err(Error::internal(format!("the host process handler returned without answering {name}")))
-                    })
+                    slot.answer
+                        .unwrap_or_else(|| Err(Error::internal(format!("the host process handler returned without answering {name}"))))
                 }) as Arc<crate::ProcessHandler>
             });
             runtime.set_process_handler(handler);

@@ -50,7 +50,8 @@ fn ctx_runtime(reenter_with: Option<CallContext>) -> (Runtime, tempfile::TempDir
         let rt = &inner;
         match name {
             "test.whoami" => {
-                let who = rt.current_context().map_or(json!(null), |c| json!({"sid": c.sid, "global": c.global, "authorized": c.authorized}));
+                let who =
+                    rt.current_context().map_or(json!(null), |c| json!({"sid": c.sid, "global": c.global, "authorized": c.authorized}));
                 Ok(mp(&who))
             }
             "host.reenter" => {

@@ -107,13 +107,9 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
                 let result = yaowasm_cli::esbuild::build_file(&runtime, &esbuild, src, out);
                 let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                 match result {
-                    Ok(size) if !args.quiet => println!(
-                        "[{n}/{total}] {} -> {} ({} B, {} ms)",
-                        src.display(),
-                        out.display(),
-                        size,
-                        t.elapsed().as_millis()
-                    ),
+                    Ok(size) if !args.quiet => {
+                        println!("[{n}/{total}] {} -> {} ({} B, {} ms)", src.display(), out.display(), size, t.elapsed().as_millis())
+                    }
                     Ok(_) => {}
                     Err(e) => {
                         eprintln!("[{n}/{total}] {}", e.message());
@@ -146,4 +142,3 @@ fn build_runtime() -> Result<Runtime, Error> {
     }
     Runtime::new(config)
 }
-
