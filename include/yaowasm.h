@@ -72,6 +72,36 @@ typedef struct {
 } yaowasm_buf;
 
 /**
+ * Options of `yaowasm_runtime_exec_ctx`. Zero-initialize it
+ * (`yaowasm_exec_options opts = {0};`) and set what you need: a zero or
+ * NULL field means its default.
+ */
+typedef struct {
+  /**
+   * A timeout for this call in ms (0: the runtime's `timeout_ms`; a
+   * larger value is capped at it).
+   */
+  uint64_t timeout_ms;
+  /**
+   * NULL, or a flag another thread may trigger to stop the call (408).
+   */
+  const yaowasm_cancel *cancel;
+  /**
+   * NULL, or the call's context: a MessagePack map of `context_len`
+   * bytes (copied) with the keys, all optional, `sid` (string: the
+   * session id), `global` (map: the caller's globals), `authorized` (map:
+   * authorization info, opaque to the runtime); nil means absent, any
+   * other key or type is a 400. Every call nested in this one inherits
+   * it, and the process handler reads it with `yaowasm_context_current`.
+   */
+  const uint8_t *context;
+  /**
+   * The length of `context` in bytes.
+   */
+  size_t context_len;
+} yaowasm_exec_options;
+
+/**
  * The host's process handler: called synchronously, on the thread running
  * the guest, for every `yao.process` call the runtime does not serve itself.
  * `name` (not NUL-terminated: use `name_len`) and `args` (a MessagePack
@@ -219,6 +249,31 @@ void yaowasm_cancel_free(yaowasm_cancel *cancel);
  * `yaowasm_runtime_exec`. Thread-safe.
  */
 int32_t yaowasm_runtime_exec_with(yaowasm_runtime *rt, const char *process, const uint8_t *args, size_t args_len, uint64_t timeout_ms, const yaowasm_cancel *cancel, yaowasm_buf *out);
+
+/**
+ * `yaowasm_runtime_exec` with options (`opts` NULL: all defaults, exactly
+ * `yaowasm_runtime_exec`): a per-call timeout, a cancel flag and the call's
+ * context (who it runs for: session id, globals, authorization info). A
+ * call nested in another one (a handler calling back into the runtime)
+ * shares the top-level call's deadline and cancel flag whatever it passes;
+ * its context, when it passes none, is its caller's. Codes and ownership
+ * as `yaowasm_runtime_exec`, plus 400 for a malformed context.
+ * Thread-safe.
+ */
+int32_t yaowasm_runtime_exec_ctx(yaowasm_runtime *rt, const char *process, const uint8_t *args, size_t args_len, const yaowasm_exec_options *opts, yaowasm_buf *out);
+
+/**
+ * Writes into `out` the context of the call running on this thread, as a
+ * MessagePack map `{sid: string, global: map, authorized: map or nil}`
+ * (`{"sid": "", "global": {}, "authorized": nil}` for a call without one).
+ * Call it inside a process handler to learn who the `yao.process` call it
+ * serves runs for: the context given to the top-level exec, at any depth.
+ *
+ * Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL `out`, or
+ * no call running on this thread). Thread-safe: each thread sees only its
+ * own call's context.
+ */
+int32_t yaowasm_context_current(yaowasm_buf *out);
 
 /**
  * Frees a buf the library returned. `{NULL, 0}` does nothing. Thread-safe.

@@ -443,9 +443,95 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_with(
                 timeout: (timeout_ms > 0).then(|| std::time::Duration::from_millis(timeout_ms)),
                 // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
                 cancel: unsafe { cancel.as_ref() }.map(|c| c.token.clone()),
+                context: None,
             };
             let runtime = unsafe { runtime(rt) }?;
             put(out, runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?)
+        },
+    )
+}
+
+/// Options of `yaowasm_runtime_exec_ctx`. Zero-initialize it
+/// (`yaowasm_exec_options opts = {0};`) and set what you need: a zero or
+/// NULL field means its default.
+#[repr(C)]
+pub struct yaowasm_exec_options {
+    /// A timeout for this call in ms (0: the runtime's `timeout_ms`; a
+    /// larger value is capped at it).
+    pub timeout_ms: u64,
+    /// NULL, or a flag another thread may trigger to stop the call (408).
+    pub cancel: *const yaowasm_cancel,
+    /// NULL, or the call's context: a MessagePack map of `context_len`
+    /// bytes (copied) with the keys, all optional, `sid` (string: the
+    /// session id), `global` (map: the caller's globals), `authorized` (map:
+    /// authorization info, opaque to the runtime); nil means absent, any
+    /// other key or type is a 400. Every call nested in this one inherits
+    /// it, and the process handler reads it with `yaowasm_context_current`.
+    pub context: *const u8,
+    /// The length of `context` in bytes.
+    pub context_len: usize,
+}
+
+/// `yaowasm_runtime_exec` with options (`opts` NULL: all defaults, exactly
+/// `yaowasm_runtime_exec`): a per-call timeout, a cancel flag and the call's
+/// context (who it runs for: session id, globals, authorization info). A
+/// call nested in another one (a handler calling back into the runtime)
+/// shares the top-level call's deadline and cancel flag whatever it passes;
+/// its context, when it passes none, is its caller's. Codes and ownership
+/// as `yaowasm_runtime_exec`, plus 400 for a malformed context.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn yaowasm_runtime_exec_ctx(
+    rt: *mut yaowasm_runtime,
+    process: *const c_char,
+    args: *const u8,
+    args_len: usize,
+    opts: *const yaowasm_exec_options,
+    out: *mut yaowasm_buf,
+) -> i32 {
+    guard(
+        |e| unsafe { fail_into(out, e) },
+        || {
+            let out = unsafe { out_param(out, "out") }?;
+            let mut options = crate::ExecOptions::default();
+            // SAFETY: NULL or a readable yaowasm_exec_options.
+            if let Some(opts) = unsafe { opts.as_ref() } {
+                options.timeout = (opts.timeout_ms > 0).then(|| std::time::Duration::from_millis(opts.timeout_ms));
+                // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
+                options.cancel = unsafe { opts.cancel.as_ref() }.map(|c| c.token.clone());
+                if !opts.context.is_null() {
+                    let context = crate::CallContext::from_msgpack(unsafe { bytes(opts.context, opts.context_len) })?;
+                    options.context = Some(Arc::new(context));
+                }
+            }
+            let runtime = unsafe { runtime(rt) }?;
+            put(out, runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?)
+        },
+    )
+}
+
+/// Writes into `out` the context of the call running on this thread, as a
+/// MessagePack map `{sid: string, global: map, authorized: map or nil}`
+/// (`{"sid": "", "global": {}, "authorized": nil}` for a call without one).
+/// Call it inside a process handler to learn who the `yao.process` call it
+/// serves runs for: the context given to the top-level exec, at any depth.
+///
+/// Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL `out`, or
+/// no call running on this thread). Thread-safe: each thread sees only its
+/// own call's context.
+#[no_mangle]
+pub unsafe extern "C" fn yaowasm_context_current(out: *mut yaowasm_buf) -> i32 {
+    guard(
+        |e| unsafe { fail_into(out, e) },
+        || {
+            let out = unsafe { out_param(out, "out") }?;
+            if !crate::runtime::nesting::in_a_call() {
+                return Err(Error::bad_request(
+                    "yaowasm_context_current: no call is running on this thread (call it inside a process handler)",
+                ));
+            }
+            let context = crate::runtime::nesting::current_context(None).unwrap_or_default();
+            put(out, context.to_msgpack())
         },
     )
 }

@@ -43,7 +43,7 @@ pub use log::{LogHandler, LogLevel};
 pub use runtime::loader::{LoadReport, Problem};
 pub use runtime::nesting::CancelToken;
 pub use runtime::stats::{self, RuntimeStats, ScriptCounters};
-pub use runtime::{ExecOptions, ProcessHandler, Runtime, ScriptInfo};
+pub use runtime::{CallContext, ExecOptions, ProcessHandler, Runtime, ScriptInfo};
 
 /// The library's version, as `yaowasm_version` reports it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

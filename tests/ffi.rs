@@ -117,9 +117,12 @@ fn null_arguments_are_400_for_every_function() {
             yaowasm_result_error(ptr::null_mut(), 500, ptr::null(), 0),
             yaowasm_cancel_new(ptr::null_mut()),
             yaowasm_cancel_trigger(ptr::null()),
+            yaowasm_runtime_exec_ctx(rt.0, name.as_ptr(), ptr::null(), 0, ptr::null(), ptr::null_mut()),
+            yaowasm_runtime_exec_ctx(rt.0, ptr::null(), ptr::null(), 0, ptr::null(), &mut out),
+            yaowasm_context_current(ptr::null_mut()),
         ]
     };
-    assert_eq!(codes, [400; 18]);
+    assert_eq!(codes, [400; 21]);
     assert!(out.ptr.is_null(), "failures never fill out");
     assert!(last_error().unwrap().contains("NULL"));
 }
@@ -341,6 +344,78 @@ fn cancel_and_per_call_timeout_end_calls_with_408() {
     t.join().unwrap();
     unsafe { yaowasm_cancel_free(cancel) };
     assert_eq!(rt.exec("scripts.sink.Nil", &[]).0, 0);
+}
+
+/// Answers every process call with the context `yaowasm_context_current`
+/// reads for it.
+unsafe extern "C" fn whoami(_: *mut c_void, _: *const c_char, _: usize, _: *const u8, _: usize, res: *mut yaowasm_result) {
+    let mut ctx = EMPTY;
+    assert_eq!(unsafe { yaowasm_context_current(&mut ctx) }, 0);
+    unsafe { yaowasm_result_ok(res, ctx.ptr, ctx.len) };
+    unsafe { yaowasm_buf_free(ctx) };
+}
+
+/// `yaowasm_runtime_exec_ctx` → (code, result or last error).
+fn exec_ctx(rt: &Rt, name: &str, opts: Option<&yaowasm_exec_options>) -> (i32, Vec<u8>) {
+    let name = cstr(name);
+    let mut out = EMPTY;
+    let code =
+        unsafe { yaowasm_runtime_exec_ctx(rt.0, name.as_ptr(), ptr::null(), 0, opts.map_or(ptr::null(), |o| o as *const _), &mut out) };
+    if code != 0 {
+        assert!(out.ptr.is_null());
+        return (code, last_error().unwrap().into_bytes());
+    }
+    let bytes = unsafe { std::slice::from_raw_parts(out.ptr, out.len) }.to_vec();
+    unsafe { yaowasm_buf_free(out) };
+    (code, bytes)
+}
+
+fn opts_with(context: &[u8]) -> yaowasm_exec_options {
+    yaowasm_exec_options { timeout_ms: 0, cancel: ptr::null(), context: context.as_ptr(), context_len: context.len() }
+}
+
+#[test]
+fn exec_ctx_gives_the_handler_the_context() {
+    let rt = Rt::new(None);
+    unsafe { yaowasm_runtime_set_process_handler(rt.0, Some(whoami), ptr::null_mut()) };
+    let ctx = mp(&json!({"sid": "SID-42", "global": {"tenant": "t1"}, "authorized": {"user_id": 7}}));
+    let (code, got) = exec_ctx(&rt, "scripts.sink.CallHost", Some(&opts_with(&ctx)));
+    assert_eq!((code, json(&got)), (0, json!({"sid": "SID-42", "global": {"tenant": "t1"}, "authorized": {"user_id": 7}})));
+    // Partial contexts, NULL opts and the plain exec: the missing parts empty.
+    let (code, got) = exec_ctx(&rt, "scripts.sink.CallHost", Some(&opts_with(&mp(&json!({"sid": "S"})))));
+    assert_eq!((code, json(&got)), (0, json!({"sid": "S", "global": {}, "authorized": null})));
+    let empty = json!({"sid": "", "global": {}, "authorized": null});
+    let (code, got) = exec_ctx(&rt, "scripts.sink.CallHost", None);
+    assert_eq!((code, json(&got)), (0, empty.clone()));
+    assert_eq!(json(&rt.exec("scripts.sink.CallHost", &[]).1), empty);
+    // A malformed context is the caller's 400, named.
+    for bad in [json!(["SID"]), json!({"sid": 42}), json!({"global": "x"}), json!({"user": "x"})] {
+        let (code, msg) = exec_ctx(&rt, "scripts.sink.CallHost", Some(&opts_with(&mp(&bad))));
+        assert_eq!(code, 400, "{bad}");
+        assert!(String::from_utf8_lossy(&msg).contains("call context"), "{bad}");
+    }
+    unsafe { yaowasm_runtime_set_process_handler(rt.0, None, ptr::null_mut()) };
+    // Outside any call there is no context to read.
+    let mut out = EMPTY;
+    assert_eq!(unsafe { yaowasm_context_current(&mut out) }, 400);
+    assert!(out.ptr.is_null() && last_error().unwrap().contains("no call is running"));
+}
+
+#[test]
+fn exec_ctx_options_carry_timeout_and_cancel() {
+    let rt = Rt::new(Some(r#"{"timeout_ms": 10000}"#));
+    let start = std::time::Instant::now();
+    let opts = yaowasm_exec_options { timeout_ms: 30, cancel: ptr::null(), context: ptr::null(), context_len: 0 };
+    assert_eq!(exec_ctx(&rt, "scripts.sink.Loop", Some(&opts)).0, 408);
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    let mut cancel = ptr::null_mut();
+    assert_eq!(unsafe { yaowasm_cancel_new(&mut cancel) }, 0);
+    unsafe { yaowasm_cancel_trigger(cancel) };
+    let opts = yaowasm_exec_options { timeout_ms: 0, cancel, context: ptr::null(), context_len: 0 };
+    let (code, msg) = exec_ctx(&rt, "scripts.sink.Loop", Some(&opts));
+    assert_eq!(code, 408);
+    assert!(String::from_utf8_lossy(&msg).contains("cancelled"));
+    unsafe { yaowasm_cancel_free(cancel) };
 }
 
 #[test]

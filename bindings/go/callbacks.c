@@ -12,11 +12,12 @@
 static __thread const yw_frame *yw_top;
 
 int32_t yw_exec(yaowasm_runtime *rt, const char *name, const uint8_t *args, size_t args_len,
-                uint64_t timeout_ms, const yaowasm_cancel *cancel, uintptr_t frame,
-                uint8_t *dst, size_t cap, yaowasm_buf *out) {
+                uint64_t timeout_ms, const yaowasm_cancel *cancel, const uint8_t *context,
+                size_t context_len, uintptr_t frame, uint8_t *dst, size_t cap, yaowasm_buf *out) {
+  yaowasm_exec_options opts = {timeout_ms, cancel, context, context_len};
   yw_frame f = {frame, yw_top};
   yw_top = &f;
-  int32_t code = yaowasm_runtime_exec_with(rt, name, args, args_len, timeout_ms, cancel, out);
+  int32_t code = yaowasm_runtime_exec_ctx(rt, name, args, args_len, &opts, out);
   yw_top = f.prev;
   if (code != 0) {
     // The message is in this thread's last error only: copy it (cut at

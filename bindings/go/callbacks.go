@@ -49,7 +49,10 @@ func frameDel(id uintptr) {
 
 // currentContext is the ctx of the innermost Exec of top's chain, and the
 // error of the first done ctx among all Execs of the chain, outermost first
-// (a cancel of the outer call ends the inner ones too).
+// (a cancel of the outer call ends the inner ones too). When the innermost
+// ctx carries no call context but an outer one does (a handler called Exec
+// again with a plain ctx), the call runs with the one the runtime
+// inherited: the returned ctx carries it.
 func currentContext(top *C.yw_frame) (context.Context, error) {
 	if top == nil {
 		return context.Background(), nil
@@ -66,7 +69,38 @@ func currentContext(top *C.yw_frame) (context.Context, error) {
 		done = chain[i].Err()
 	}
 	inner := chain[0]
+	if len(chain) > 1 {
+		if _, own := CallContextFrom(inner); !own {
+			for _, outer := range chain[1:] {
+				if _, ok := CallContextFrom(outer); ok {
+					if cc, ok := runtimeCallContext(); ok {
+						inner = WithCallContext(inner, cc)
+					}
+					break
+				}
+			}
+		}
+	}
 	return inner, done
+}
+
+// runtimeCallContext reads the context of the call running on this thread
+// (yaowasm_context_current): only inside a process callback.
+func runtimeCallContext() (CallContext, bool) {
+	var out C.yaowasm_buf
+	if C.yaowasm_context_current(&out) != 0 {
+		return CallContext{}, false
+	}
+	value, err := unmarshal(take(out))
+	m, ok := value.(map[string]any)
+	if err != nil || !ok {
+		return CallContext{}, false
+	}
+	cc := CallContext{}
+	cc.Sid, _ = m["sid"].(string)
+	cc.Global, _ = m["global"].(map[string]any)
+	cc.Authorized, _ = m["authorized"].(map[string]any)
+	return cc, true
 }
 
 func answerError(res *C.yaowasm_result, code int, msg string) {

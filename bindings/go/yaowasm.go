@@ -131,9 +131,37 @@ func message(err error) string {
 }
 
 // ProcessHandler answers the guests' yao.process calls that the runtime does
-// not serve itself. ctx is the context of the Exec that started the chain.
-// A returned error answers with Code(err).
+// not serve itself. ctx is the context of the innermost Exec of the chain;
+// CallContextFrom(ctx) is the call context (session, globals,
+// authorization) the call runs with, at any depth. A returned error answers
+// with Code(err).
 type ProcessHandler func(ctx context.Context, name string, args []any) (any, error)
+
+// CallContext is who a call runs for (SPEC §3a): the caller's session id,
+// globals and authorization info (gou's Process.Sid, Global, Authorized).
+// Give it to Exec with WithCallContext; every call nested in that Exec (a
+// guest calling scripts.*, a handler calling Exec again) runs with it unless
+// it brings its own, and the ProcessHandler reads it with CallContextFrom.
+// The runtime never interprets it. Nil maps mean none.
+type CallContext struct {
+	Sid        string         `msgpack:"sid"`
+	Global     map[string]any `msgpack:"global"`
+	Authorized map[string]any `msgpack:"authorized"`
+}
+
+type callContextKey struct{}
+
+// WithCallContext returns a ctx that makes Exec run its call with cc.
+func WithCallContext(ctx context.Context, cc CallContext) context.Context {
+	return context.WithValue(ctx, callContextKey{}, cc)
+}
+
+// CallContextFrom is the call context ctx carries: inside a ProcessHandler,
+// the one the guest's call runs with; false when it runs without one.
+func CallContextFrom(ctx context.Context) (CallContext, bool) {
+	cc, ok := ctx.Value(callContextKey{}).(CallContext)
+	return cc, ok
+}
 
 // LogHandler receives yao.log records and WASI stdout/stderr lines; level
 // is 0 trace, 1 debug, 2 info, 3 warn, 4 error.
@@ -423,6 +451,10 @@ func take(buf C.yaowasm_buf) []byte {
 // A ctx already done returns 408 without running. A host callback that
 // blocks is not interrupted: the 408 comes when it returns; the
 // ProcessHandler gets ctx (the innermost Exec's) to stop early itself.
+//
+// A ctx made by WithCallContext runs the call with that call context
+// (session, globals, authorization); without one, a nested Exec (from a
+// ProcessHandler) runs with its caller's and a top-level one with none.
 func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{CodeTimeout, "context: " + err.Error()}
@@ -436,6 +468,16 @@ func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, erro
 	eb.b = buf
 	if err != nil {
 		return nil, &Error{CodeBadRequest, "args cannot be encoded: " + err.Error()}
+	}
+	argsEnd := len(buf)
+	if cc, ok := CallContextFrom(ctx); ok {
+		// After the args: the runtime reads it before the result is copied
+		// over the buffer.
+		buf, err = appendMsgpack(buf, map[string]any{"sid": cc.Sid, "global": cc.Global, "authorized": cc.Authorized})
+		eb.b = buf
+		if err != nil {
+			return nil, &Error{CodeBadRequest, "call context cannot be encoded: " + err.Error()}
+		}
 	}
 	if strings.IndexByte(name, 0) >= 0 {
 		return nil, &Error{CodeBadRequest, "name contains a NUL byte"}
@@ -451,9 +493,13 @@ func (r *Runtime) Exec(ctx context.Context, name string, args ...any) (any, erro
 	base := unsafe.Pointer(unsafe.SliceData(buf))
 	eb.out = C.yaowasm_buf{}
 	// &eb.out literally: cgo then checks that field only, not all of eb.
+	var cctx *C.uint8_t
+	if len(buf) > argsEnd {
+		cctx = (*C.uint8_t)(unsafe.Add(base, argsEnd))
+	}
 	code := C.yw_exec(rt, (*C.char)(base), (*C.uint8_t)(unsafe.Add(base, len(name)+1)),
-		C.size_t(len(buf)-len(name)-1), budget.timeoutMs, budget.cancel(), C.uintptr_t(frame),
-		(*C.uint8_t)(base), C.size_t(cap(buf)), &eb.out)
+		C.size_t(argsEnd-len(name)-1), budget.timeoutMs, budget.cancel(), cctx, C.size_t(len(buf)-argsEnd),
+		C.uintptr_t(frame), (*C.uint8_t)(base), C.size_t(cap(buf)), &eb.out)
 	out := &eb.out
 	budget.release()
 	frameDel(frame)

@@ -7,6 +7,7 @@
 
 pub(crate) mod cache;
 pub(crate) mod call;
+pub mod context;
 pub(crate) mod engine;
 pub(crate) mod loader;
 pub(crate) mod nesting;
@@ -16,6 +17,7 @@ pub(crate) mod wasi;
 
 use self::cache::ModuleCache;
 use self::call::CallState;
+pub use self::context::CallContext;
 use self::engine::Ticker;
 use self::loader::{LoadReport, Problem};
 use self::nesting::{Budget, CancelToken};
@@ -37,7 +39,9 @@ use wasmtime::{Engine, Linker};
 
 /// Serves the `yao.process` calls the runtime does not serve itself: gets the
 /// process name and its MessagePack args array, answers MessagePack or an
-/// error with its code. Called on the thread running the guest.
+/// error with its code. Called on the thread running the guest; it reads the
+/// call's context (session, globals, authorization) with
+/// [`Runtime::current_context`].
 pub type ProcessHandler = dyn Fn(&str, &[u8]) -> Result<Vec<u8>> + Send + Sync;
 
 /// One loaded script as `list` describes it (SPEC §4).
@@ -53,7 +57,8 @@ pub struct ScriptInfo {
 }
 
 /// Options of one `exec_with` call. Nested calls share their top-level
-/// call's options.
+/// call's timeout and cancel token; a nested call's context, when it brings
+/// none, is its caller's.
 #[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
     /// A timeout shorter than `timeout_ms` for this call (a longer one is
@@ -61,6 +66,11 @@ pub struct ExecOptions {
     pub timeout: Option<Duration>,
     /// Stops the call with 408 when cancelled.
     pub cancel: Option<CancelToken>,
+    /// Who the call runs for: every call nested in it inherits it, and the
+    /// process handler reads it with [`Runtime::current_context`]. `None`:
+    /// the caller's context for a nested call, no context for a top-level
+    /// one.
+    pub context: Option<Arc<CallContext>>,
 }
 
 #[derive(Clone)]
@@ -264,6 +274,14 @@ impl Runtime {
         *self.inner.log_handler.write_any() = handler;
     }
 
+    /// The context of this runtime's innermost call running on this thread:
+    /// what a process handler reads to learn who the `yao.process` call it
+    /// serves runs for. `None` outside a call or when the call has no
+    /// context.
+    pub fn current_context(&self) -> Option<Arc<CallContext>> {
+        nesting::current_context(Some(self.inner.key()))
+    }
+
     /// Whether this thread is inside a call of this runtime (one of its host
     /// callbacks is running): freeing the runtime here would pull it out from
     /// under that call.
@@ -304,7 +322,7 @@ impl Inner {
         let result = (|| {
             let function = script.function(name.function)?;
             let top_level = || self.default_budget(options.timeout, options.cancel.clone());
-            let entered = nesting::enter(self.key(), process, top_level, self.config.max_depth)?;
+            let entered = nesting::enter(self.key(), process, top_level, options.context.clone(), self.config.max_depth)?;
             let _running = self.ticker.running();
             if let Some(js) = &script.js {
                 return crate::js::run(self, &script, js, name.function, args, &entered.budget);

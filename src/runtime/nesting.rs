@@ -7,6 +7,7 @@
 //! process that calls another wasm script), is nested: it counts towards
 //! `max_depth` and shares the top-level call's deadline.
 
+use super::context::CallContext;
 use crate::error::{Error, Result, TIMEOUT};
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -59,6 +60,9 @@ struct Frame {
     runtime: usize,
     process: String,
     budget: Budget,
+    /// Who the call runs for: given to the top-level call (or to a nested
+    /// one that brings its own), inherited from the caller otherwise.
+    context: Option<Arc<CallContext>>,
 }
 
 thread_local! {
@@ -83,6 +87,25 @@ pub fn current_deadline() -> Option<Instant> {
     FRAMES.with(|frames| frames.borrow().last().map(|f| f.budget.deadline))
 }
 
+/// The context of the innermost call running on this thread: of `runtime`
+/// when given, of any runtime otherwise. `None` when no call is running or
+/// it runs without a context.
+pub fn current_context(runtime: Option<usize>) -> Option<Arc<CallContext>> {
+    FRAMES.with(|frames| {
+        let frames = frames.borrow();
+        let frame = match runtime {
+            Some(runtime) => frames.iter().rev().find(|f| f.runtime == runtime),
+            None => frames.last(),
+        };
+        frame.and_then(|f| f.context.clone())
+    })
+}
+
+/// Whether a call of any runtime is running on this thread.
+pub fn in_a_call() -> bool {
+    FRAMES.with(|frames| !frames.borrow().is_empty())
+}
+
 /// Whether a call of `runtime` is running on this thread (so this thread is
 /// inside one of its host callbacks).
 pub fn is_running(runtime: usize) -> bool {
@@ -94,8 +117,15 @@ pub fn is_running(runtime: usize) -> bool {
 const NESTED_STACK_NEEDED: usize = 768 << 10;
 
 /// Enters a call of `runtime` (any stable per-runtime number). A top-level
-/// call gets `top_level()`'s budget; a nested one shares its caller's.
-pub fn enter(runtime: usize, process: &str, top_level: impl FnOnce() -> Budget, max_depth: u32) -> Result<Entered> {
+/// call gets `top_level()`'s budget; a nested one shares its caller's. The
+/// call runs with `context`, or without one inherits its caller's.
+pub fn enter(
+    runtime: usize,
+    process: &str,
+    top_level: impl FnOnce() -> Budget,
+    context: Option<Arc<CallContext>>,
+    max_depth: u32,
+) -> Result<Entered> {
     FRAMES.with(|frames| {
         let mut frames = frames.borrow_mut();
         let mut outer = frames.iter().filter(|f| f.runtime == runtime);
@@ -118,7 +148,12 @@ pub fn enter(runtime: usize, process: &str, top_level: impl FnOnce() -> Budget, 
             }
         }
         budget.check()?;
-        frames.push(Frame { runtime, process: process.to_owned(), budget: budget.clone() });
+        let context = match context {
+            Some(own) => Some(own),
+            None if depth > 1 => frames.iter().rev().find(|f| f.runtime == runtime).and_then(|f| f.context.clone()),
+            None => None,
+        };
+        frames.push(Frame { runtime, process: process.to_owned(), budget: budget.clone(), context });
         Ok(Entered { budget })
     })
 }
@@ -167,17 +202,17 @@ mod tests {
     #[test]
     fn depth_and_deadline_are_shared_per_runtime() {
         let t = || Budget { deadline: Instant::now() + std::time::Duration::from_secs(5), timeout_ms: 5000, cancel: None };
-        let a = enter(1, "scripts.a.F", t, 3).unwrap();
-        let other = enter(2, "scripts.x.F", t, 1).unwrap();
+        let a = enter(1, "scripts.a.F", t, None, 3).unwrap();
+        let other = enter(2, "scripts.x.F", t, None, 1).unwrap();
         assert_ne!(other.budget.deadline, a.budget.deadline);
-        let b = enter(1, "scripts.b.G", t, 3).unwrap();
+        let b = enter(1, "scripts.b.G", t, None, 3).unwrap();
         assert_eq!(b.budget.deadline, a.budget.deadline);
-        let c = enter(1, "scripts.c.H", t, 3).unwrap();
-        let e = enter(1, "scripts.d.I", t, 3).err().unwrap();
+        let c = enter(1, "scripts.c.H", t, None, 3).unwrap();
+        let e = enter(1, "scripts.d.I", t, None, 3).err().unwrap();
         assert_eq!(e.code(), 500);
         assert!(e.message().contains("scripts.a.F -> scripts.b.G -> scripts.c.H -> scripts.d.I"), "{e}");
         drop((c, b, other, a));
-        assert!(enter(1, "scripts.a.F", t, 1).is_ok(), "depth is back to 1");
+        assert!(enter(1, "scripts.a.F", t, None, 1).is_ok(), "depth is back to 1");
         assert!(free_stack().unwrap() > 0);
     }
 }

@@ -6,6 +6,12 @@
 // calls that yaowasm does not serve itself run as gou processes, and their
 // yao.query calls run on the host's query engines (query.go).
 //
+// Who a call runs for crosses too: a script called by gou runs with the
+// calling Process's Sid and Global (and Authorized and Context on a gou that
+// has them, read by reflection: context.go), and its guest's nested
+// yao.process calls run as gou processes with those same values, as V8's
+// Process() does.
+//
 // Codes cross both ways: a yaowasm error is thrown as
 // exception.New(msg, code); a gou exception thrown by a Go process reaches
 // the guest with its code.
@@ -31,8 +37,10 @@ type Options struct {
 	// Studio, if set, serves studio.<id>.<Fn> for the IDs it has loaded
 	// (run there as scripts.<id>.<Fn>: yaowasm names every script so).
 	Studio *yaowasm.Runtime
-	// Context gives the context of a call coming from gou (gou's Process
-	// carries none). Default: context.Background().
+	// Context gives the context of a call coming from gou. Default: the
+	// Process's Context field on a gou that has one, else
+	// context.Background(). The Process's session, globals and
+	// authorization are added to it either way.
 	Context func(p *process.Process) context.Context
 	// QueryEngine, if set, serves guests' yao.query calls (the process
 	// query.Run, which gou does not register): in Yao, query.Select. Unset,
@@ -54,7 +62,7 @@ func Register(opts Options) (*Adapter, error) {
 		return nil, errors.New("yaowasm/gou: Options.Scripts is required")
 	}
 	if opts.Context == nil {
-		opts.Context = func(*process.Process) context.Context { return context.Background() }
+		opts.Context = processContext
 	}
 	a := &Adapter{opts: opts, prev: map[string]process.Handler{}}
 	for group, rt := range map[string]*yaowasm.Runtime{"scripts": opts.Scripts, "studio": opts.Studio} {
@@ -90,7 +98,7 @@ func (a *Adapter) handler(rt *yaowasm.Runtime, prev process.Handler) process.Han
 	return func(p *process.Process) interface{} {
 		// gou has lower-cased p.ID and kept p.Method's case.
 		if rt.HasScript(p.ID) {
-			value, err := rt.Exec(a.opts.Context(p), "scripts."+p.ID+"."+p.Method, p.Args...)
+			value, err := rt.Exec(withCallContext(a.opts.Context(p), p), "scripts."+p.ID+"."+p.Method, p.Args...)
 			if err != nil {
 				Throw(err)
 			}
@@ -127,13 +135,17 @@ func Throw(err error) {
 }
 
 // ExecProcess runs a guest's yao.process call as a gou process: like
-// process.New(name, args...).Exec(), but keeping the code of a thrown
-// exception (Exec turns it into a plain error without one).
+// process.New(name, args...).WithSID(sid).WithGlobal(global).Exec() with
+// the session and globals of the call context ctx carries (and its
+// authorization and ctx itself on a gou that has those fields), but keeping
+// the code of a thrown exception (Exec turns it into a plain error without
+// one).
 func ExecProcess(ctx context.Context, name string, args []any) (value any, err error) {
 	p, err := process.Of(name, args...)
 	if err != nil {
 		return nil, fromGouError(err.Error())
 	}
+	applyCallContext(ctx, p)
 	handler, ok := process.Handlers[p.Handler]
 	if !ok {
 		return nil, yaowasm.Errorf(404, "%s (%s) not found", name, p.Handler)

@@ -19,6 +19,17 @@ class Buf(ctypes.Structure):
     _fields_ = [("ptr", ctypes.POINTER(ctypes.c_uint8)), ("len", ctypes.c_size_t)]
 
 
+class ExecOptions(ctypes.Structure):
+    """yaowasm_exec_options: per-call timeout, cancel flag, call context."""
+
+    _fields_ = [
+        ("timeout_ms", ctypes.c_uint64),
+        ("cancel", ctypes.c_void_p),
+        ("context", ctypes.c_char_p),
+        ("context_len", ctypes.c_size_t),
+    ]
+
+
 # void (*)(void *user_data, const char *name, size_t name_len,
 #          const uint8_t *args, size_t args_len, yaowasm_result *res)
 PROCESS_FN = ctypes.CFUNCTYPE(
@@ -86,6 +97,11 @@ def _declare(lib: ctypes.CDLL) -> None:
             i32,
             [c_rt, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(Buf)],
         ),
+        "yaowasm_runtime_exec_ctx": (
+            i32,
+            [c_rt, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ExecOptions), ctypes.POINTER(Buf)],
+        ),
+        "yaowasm_context_current": (i32, [ctypes.POINTER(Buf)]),
         "yaowasm_runtime_exec_json": (
             i32,
             [c_rt, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(Buf)],

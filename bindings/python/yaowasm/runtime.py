@@ -233,19 +233,41 @@ class Runtime:
 
     # -- calling ----------------------------------------------------------
 
-    def exec(self, name: str, *args: Any) -> Any:
+    def exec(self, name: str, *args: Any, context: dict | None = None, timeout_ms: int = 0) -> Any:
         """Runs process `name` (scripts.<id>.<Function>) with `args` and
         returns its result as a Python value. Values: None, bool, int, float,
-        str, bytes, list/tuple, dict. Raises YaoError with the Yao code."""
+        str, bytes, list/tuple, dict. Raises YaoError with the Yao code.
+
+        `context` is who the call runs for (SPEC §3a): a dict with the keys,
+        all optional, "sid" (str), "global" (dict), "authorized" (dict).
+        Every call nested in this one inherits it, and a process handler
+        reads it with `Runtime.current_context()`. `timeout_ms` (0: the
+        runtime's) shortens this call's timeout."""
         cname = _cstr(name, "name")
         try:
             payload = _pack(list(args))
         except (TypeError, ValueError, OverflowError) as e:
             raise YaoError(400, f"args cannot be encoded: {e}") from None
+        opts = None
+        if context is not None or timeout_ms:
+            opts = _lib.ExecOptions(timeout_ms=max(0, int(timeout_ms)))
+            if context is not None:
+                if not isinstance(context, dict):
+                    raise YaoError(400, f"context must be a dict, not {type(context).__name__}")
+                try:
+                    packed = _pack(context)
+                except (TypeError, ValueError, OverflowError) as e:
+                    raise YaoError(400, f"context cannot be encoded: {e}") from None
+                opts.context, opts.context_len = packed, len(packed)
         out = _lib.Buf()
         rt = self._enter()
         try:
-            code = self._lib.yaowasm_runtime_exec(rt, cname, payload, len(payload), ctypes.byref(out))
+            if opts is None:
+                code = self._lib.yaowasm_runtime_exec(rt, cname, payload, len(payload), ctypes.byref(out))
+            else:
+                code = self._lib.yaowasm_runtime_exec_ctx(
+                    rt, cname, payload, len(payload), ctypes.byref(opts), ctypes.byref(out)
+                )
             text = self._last_error() if code else None
         finally:
             self._leave()
@@ -272,12 +294,26 @@ class Runtime:
 
     # -- handlers ---------------------------------------------------------
 
+    def current_context(self) -> dict:
+        """Inside a process handler: the context of the call it serves,
+        {"sid": str, "global": dict, "authorized": dict or None}, as given to
+        the top-level exec at any depth (empty values when none was). Raises
+        YaoError 400 outside a call."""
+        out = _lib.Buf()
+        code = self._lib.yaowasm_context_current(ctypes.byref(out))
+        text = self._last_error() if code else None
+        data = _lib.take(self._lib, out)
+        if code:
+            raise YaoError(code, text or "no context")
+        return _unpack(data)
+
     def set_process_handler(self, fn: Callable[[str, list], Any] | None) -> None:
         """Answers the guests' yao.process calls that the runtime does not
         serve itself. `fn(name, args)` returns the result value; raising
         YaoError(code, message) answers with that code, any other exception
         answers 500 with its text. None removes the handler (calls get 404).
-        `fn` runs on the thread running the guest and may call exec."""
+        `fn` runs on the thread running the guest and may call exec; it
+        reads the call's context with `self.current_context()`."""
         if fn is None:
             self._set_process(ctypes.cast(None, _lib.PROCESS_FN))
             return
