@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 use yaowasm::{Config, Error, Runtime};
-use yaowasm_cli::esbuild::Built;
+use yaowasm_cli::esbuild::{Built, Bundler};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -104,25 +104,29 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(total);
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((src, out)) = jobs.get(i) else { return };
-                let t = Instant::now();
-                let result = yaowasm_cli::esbuild::build_file(&runtime, &esbuild, src, out);
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                match result {
-                    Ok(Built::Hook { size, inputs }) => {
-                        if !args.quiet {
-                            println!("[{n}/{total}] {} -> {} ({} B, {} ms)", src.display(), out.display(), size, t.elapsed().as_millis());
+            s.spawn(|| {
+                // One bundler (node) per worker, for all its files.
+                let mut bundler = Bundler::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((src, out)) = jobs.get(i) else { return };
+                    let t = Instant::now();
+                    let result = yaowasm_cli::esbuild::build_file_with(&mut bundler, &runtime, &esbuild, src, out);
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    match result {
+                        Ok(Built::Hook { size, inputs }) => {
+                            if !args.quiet {
+                                println!("[{n}/{total}] {} -> {} ({} B, {} ms)", src.display(), out.display(), size, t.elapsed().as_millis());
+                            }
+                            hooks.lock().unwrap_or_else(|p| p.into_inner()).push(inputs);
                         }
-                        hooks.lock().unwrap_or_else(|p| p.into_inner()).push(inputs);
-                    }
-                    Ok(Built::Library { exports }) => {
-                        libraries.lock().unwrap_or_else(|p| p.into_inner()).push((src.clone(), exports));
-                    }
-                    Err(e) => {
-                        eprintln!("[{n}/{total}] {}", e.message());
-                        failed.lock().unwrap_or_else(|p| p.into_inner()).push(src.clone());
+                        Ok(Built::Library { exports }) => {
+                            libraries.lock().unwrap_or_else(|p| p.into_inner()).push((src.clone(), exports));
+                        }
+                        Err(e) => {
+                            eprintln!("[{n}/{total}] {}", e.message());
+                            failed.lock().unwrap_or_else(|p| p.into_inner()).push(src.clone());
+                        }
                     }
                 }
             });

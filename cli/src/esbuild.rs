@@ -59,8 +59,14 @@ pub enum Built {
 }
 
 /// Builds one file; on any error nothing is written and the message starts
-/// with `file:line:col` where the error has a place.
+/// with `file:line:col` where the error has a place. Starts a bundler for
+/// this file alone; `build_file_with` shares one across files.
 pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> Result<Built> {
+    build_file_with(&mut Bundler::default(), runtime, esbuild, src, out)
+}
+
+/// `build_file` with a bundler (a node process) kept across calls.
+pub fn build_file_with(bundler: &mut Bundler, runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> Result<Built> {
     let shown = src.display().to_string();
     let source = std::fs::read_to_string(src).map_err(|e| Error::not_found(format!("{shown}: cannot read: {e}")))?;
     let dir = src.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -91,7 +97,7 @@ pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> 
         entry.push_str(&format!("\n;export {{ {} }};\n", missing.join(", ")));
     }
     entry.push_str(&format!("\n;globalThis.__yao_exports = {{ {} }};\n", functions.join(", ")));
-    let (bundle, inputs) = bundle(&shown, dir, loader, &entry)?;
+    let (bundle, inputs) = bundler.bundle(&shown, dir, loader, &entry)?;
 
     // 3. Bytecode from the engine itself, in a hook module.
     let wasm = yaowasm::js::build_hook(runtime, &shown, &bundle, functions)
@@ -135,57 +141,98 @@ fn esbuild_package() -> Result<PathBuf> {
 }
 
 /// The bundling step: esbuild's JS API under node with the gou import
-/// rules (esbuild_bundle.js). Returns the IIFE and the app files in it.
-fn bundle(shown: &str, dir: &Path, loader: &str, entry: &str) -> Result<(String, Vec<PathBuf>)> {
-    let abs_dir = std::fs::canonicalize(dir).map_err(|e| Error::not_found(format!("{shown}: {e}")))?;
-    let mut node_paths = Vec::new();
-    let modules = default_node_modules();
-    if modules.is_dir() {
-        node_paths.push(modules.display().to_string());
+/// rules (esbuild_bundle.js), one node process answering JSON lines, started
+/// on first use and kept until dropped (its stdin closes, it exits).
+#[derive(Default)]
+pub struct Bundler {
+    child: Option<(std::process::Child, std::process::ChildStdin, std::io::BufReader<std::process::ChildStdout>)>,
+}
+
+impl Drop for Bundler {
+    fn drop(&mut self) {
+        if let Some((mut child, stdin, _)) = self.child.take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
     }
-    let request = serde_json::json!({
-        "esbuild": esbuild_package()?,
-        "contents": entry,
-        "sourcefile": shown,
-        "resolveDir": abs_dir,
-        "loader": loader,
-        "nodePaths": node_paths,
-        "options": {
-            "format": "iife",
-            "platform": "neutral",
-            "mainFields": ["module", "main"],
-            "target": "es2023",
-            "legalComments": "none",
-        },
-    });
-    let mut child = Command::new(find_node()?)
-        .arg("-e")
-        .arg(include_str!("esbuild_bundle.js"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::internal(format!("cannot run node: {e}")))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(request.to_string().as_bytes()).map_err(|e| Error::internal(format!("node stdin: {e}")))?;
+}
+
+impl Bundler {
+    /// The IIFE and the app files in it.
+    fn bundle(&mut self, shown: &str, dir: &Path, loader: &str, entry: &str) -> Result<(String, Vec<PathBuf>)> {
+        let abs_dir = std::fs::canonicalize(dir).map_err(|e| Error::not_found(format!("{shown}: {e}")))?;
+        let mut node_paths = Vec::new();
+        let modules = default_node_modules();
+        if modules.is_dir() {
+            node_paths.push(modules.display().to_string());
+        }
+        let request = serde_json::json!({
+            "esbuild": esbuild_package()?,
+            "contents": entry,
+            "sourcefile": shown,
+            "resolveDir": abs_dir,
+            "loader": loader,
+            "nodePaths": node_paths,
+            "options": {
+                "format": "iife",
+                "platform": "neutral",
+                "mainFields": ["module", "main"],
+                "target": "es2023",
+                "legalComments": "none",
+            },
+        });
+        let answer = self.ask(&request).map_err(|e| {
+            // A broken pipe: start afresh next time.
+            self.child = None;
+            Error::internal(format!("{shown}: the bundling step (node) failed: {e}"))
+        })?;
+        if let Some(errors) = answer["errors"].as_str() {
+            return Err(Error::bad_request(errors.trim_end().to_string()));
+        }
+        if let Some(fatal) = answer["fatal"].as_str() {
+            return Err(Error::internal(format!("{shown}: the bundling step failed: {fatal}")));
+        }
+        let code = answer["code"].as_str().ok_or_else(|| Error::internal("the bundling step answered no code"))?.to_string();
+        let mut inputs: Vec<PathBuf> = answer["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str())
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p)))
+            .collect();
+        if let Ok(src) = std::fs::canonicalize(abs_dir.join(Path::new(shown).file_name().unwrap_or_default())) {
+            inputs.push(src);
+        }
+        inputs.sort();
+        inputs.dedup();
+        Ok((code, inputs))
     }
-    let output = child.wait_with_output().map_err(|e| Error::internal(format!("node: {e}")))?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    match output.status.code() {
-        Some(0) => {}
-        Some(1) => return Err(Error::bad_request(stderr.trim_end().to_string())),
-        _ => return Err(Error::internal(format!("{shown}: the bundling step failed: {}", stderr.trim()))),
+
+    fn ask(&mut self, request: &serde_json::Value) -> Result<serde_json::Value, String> {
+        use std::io::BufRead;
+        if self.child.is_none() {
+            let mut child = Command::new(find_node().map_err(|e| e.message().to_string())?)
+                .arg("-e")
+                .arg(include_str!("esbuild_bundle.js"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| format!("cannot run node: {e}"))?;
+            let stdin = child.stdin.take().ok_or("no stdin")?;
+            let stdout = std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?);
+            self.child = Some((child, stdin, stdout));
+        }
+        let (_, stdin, stdout) = self.child.as_mut().ok_or("no node")?;
+        let mut line = request.to_string();
+        line.push('\n');
+        stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush()).map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        if stdout.read_line(&mut answer).map_err(|e| e.to_string())? == 0 {
+            return Err("node exited".into());
+        }
+        serde_json::from_str(&answer).map_err(|e| format!("not JSON: {e}"))
     }
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
-        .map_err(|e| Error::internal(format!("{shown}: the bundling step answered no JSON: {e}")))?;
-    let code = answer["code"].as_str().ok_or_else(|| Error::internal("the bundling step answered no code"))?.to_string();
-    let mut inputs: Vec<PathBuf> = answer["inputs"].as_array().into_iter().flatten().filter_map(|p| p.as_str()).map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p))).collect();
-    if let Ok(src) = std::fs::canonicalize(abs_dir.join(Path::new(shown).file_name().unwrap_or_default())) {
-        inputs.push(src);
-    }
-    inputs.sort();
-    inputs.dedup();
-    Ok((code, inputs))
 }
 
 /// Runs esbuild on `input` (given on stdin, named `shown`, resolving imports

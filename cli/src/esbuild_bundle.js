@@ -3,12 +3,13 @@
 // import rules (YaoApp/gou runtime/v8/script.go and tsconfig.go, as read;
 // no code of gou's is here). js/README.md says which rules and why a plugin.
 //
-// stdin: one JSON request
+// stdin: JSON requests, one a line
 //   { esbuild: <path of the esbuild npm package>,
 //     contents, sourcefile, resolveDir, loader,   // the entry (stdin)
 //     nodePaths: [...], options: {...} }          // extra build options
-// stdout: one JSON answer { code, inputs: [absolute paths of the app files bundled] }
-// on build errors: `file:line:col: message` lines on stderr, exit 1.
+// stdout: one JSON answer a line, in order: { code, inputs: [absolute paths
+// of the app files bundled] }, or { errors: "`file:line:col: message` lines" },
+// or { fatal: "..." } (a fault of this script, not of the source).
 "use strict";
 const fs = require("fs");
 const path = require("path");
@@ -94,8 +95,8 @@ function findTsconfig(dir) {
   }
 }
 
-async function main() {
-  const request = JSON.parse(fs.readFileSync(0, "utf8"));
+// One request → one answer.
+async function bundle(request) {
   const esbuild = require(request.esbuild);
   const entryFile = path.resolve(request.resolveDir, path.basename(request.sourcefile));
   let appRoot = null;
@@ -175,19 +176,30 @@ async function main() {
     const inputs = Object.keys(result.metafile.inputs)
       .filter((p) => !p.startsWith("<") && !p.includes(":") && !p.split("/").includes("node_modules"))
       .map((p) => path.resolve(cwd, p));
-    process.stdout.write(JSON.stringify({ code: result.outputFiles[0].text, inputs }));
+    return { code: result.outputFiles[0].text, inputs };
   } catch (e) {
     const errors = (e && e.errors) || [{ text: String(e && e.message ? e.message : e) }];
     const shown = (file) => (path.resolve(file) === entryFile ? request.sourcefile : file);
     const lines = errors.map((m) =>
       m.location && !m.pluginName ? `${shown(m.location.file)}:${m.location.line}:${m.location.column}: ${m.text}` : `${request.sourcefile}: ${m.text}`
     );
-    process.stderr.write(lines.join("\n") + "\n");
-    process.exitCode = 1;
+    return { errors: lines.join("\n") };
   }
 }
 
-main().catch((e) => {
-  process.stderr.write(`${String(e && e.stack ? e.stack : e)}\n`);
-  process.exitCode = 2;
-});
+// Requests are JSON lines on stdin, answered in order, one JSON line each,
+// until stdin closes: one node (and one esbuild service) per build worker.
+let queue = Promise.resolve();
+require("readline")
+  .createInterface({ input: process.stdin })
+  .on("line", (line) => {
+    queue = queue.then(async () => {
+      let answer;
+      try {
+        answer = await bundle(JSON.parse(line));
+      } catch (e) {
+        answer = { fatal: String(e && e.stack ? e.stack : e) };
+      }
+      process.stdout.write(JSON.stringify(answer) + "\n");
+    });
+  });
