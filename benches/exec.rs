@@ -13,7 +13,9 @@ use std::ffi::CString;
 use yaowasm::ffi::*;
 
 fn args_64() -> Vec<u8> {
-    let args = common::mp(&serde_json::json!([{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com", "ok": true, "role": "admin", "n": 7}]));
+    let args = common::mp(
+        &serde_json::json!([{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com", "ok": true, "role": "admin", "n": 7}]),
+    );
     assert!((60..=70).contains(&args.len()), "{}", args.len());
     args
 }
@@ -52,10 +54,15 @@ fn bench_exec(c: &mut Criterion) {
         let mut config = wasmtime::Config::new();
         if pooling {
             let mut pool = wasmtime::PoolingAllocationConfig::default();
-            pool.total_core_instances(100).total_memories(100).total_tables(100).max_memory_size(64 << 20)
-                .linear_memory_keep_resident(256 << 10).table_keep_resident(64 << 10);
+            pool.total_core_instances(100)
+                .total_memories(100)
+                .total_tables(100)
+                .max_memory_size(64 << 20)
+                .linear_memory_keep_resident(256 << 10)
+                .table_keep_resident(64 << 10);
             if pagemap {
-                pool.linear_memory_keep_resident(8 << 20).pagemap_scan(wasmtime::Enabled::Auto); // src/engine.rs KEEP_RESIDENT
+                pool.linear_memory_keep_resident(8 << 20).pagemap_scan(wasmtime::Enabled::Auto);
+                // src/engine.rs KEEP_RESIDENT
             }
             config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool)).memory_reservation(64 << 20);
         }

@@ -28,12 +28,7 @@ const MAX_GROWTH: f64 = 0.05;
 
 fn status_kib(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(0)
+    status.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
 fn rss_kib() -> u64 {
@@ -52,7 +47,11 @@ impl Report {
     fn rss(&mut self, phase: &str, before: u64, after: u64) {
         let growth = (after as f64 - before as f64) / before as f64;
         let ok = growth <= MAX_GROWTH;
-        println!("{phase}: RSS before {before} KiB, after {after} KiB, growth {:+.2}% ({})", growth * 100.0, if ok { "ok" } else { "TOO MUCH" });
+        println!(
+            "{phase}: RSS before {before} KiB, after {after} KiB, growth {:+.2}% ({})",
+            growth * 100.0,
+            if ok { "ok" } else { "TOO MUCH" }
+        );
         self.failed |= !ok;
     }
 
@@ -65,7 +64,14 @@ impl Report {
 // ---------------------------------------------------------------------------
 
 /// The C host's process handler: answers every call with its args.
-unsafe extern "C" fn echo_handler(user: *mut c_void, _name: *const c_char, _len: usize, args: *const u8, args_len: usize, res: *mut yaowasm_result) {
+unsafe extern "C" fn echo_handler(
+    user: *mut c_void,
+    _name: *const c_char,
+    _len: usize,
+    args: *const u8,
+    args_len: usize,
+    res: *mut yaowasm_result,
+) {
     let served = unsafe { &*(user as *const AtomicU64) };
     served.fetch_add(1, Ordering::Relaxed);
     unsafe { yaowasm_result_ok(res, args, args_len) };

@@ -152,8 +152,7 @@ impl Config {
             Some(text) if !text.starts_with('{') => {
                 return Err(Error::bad_request("config: expected a JSON object"));
             }
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| Error::bad_request(format!("config: {e}")))?,
+            Some(text) => serde_json::from_str(text).map_err(|e| Error::bad_request(format!("config: {e}")))?,
         };
         config.validate()?;
         Ok(config)
@@ -173,35 +172,28 @@ impl Config {
         if let Some(dir) = &self.cache_dir {
             // Private from the start: the cache refuses a folder others may
             // write (src/runtime/cache.rs).
-            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| {
-                Error::bad_request(format!("config: cache_dir {}: {e}", dir.display()))
-            })?;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::bad_request(format!("config: cache_dir {}: {e}", dir.display())))?;
         }
         for (guest, host) in &self.wasi.preopen {
             if !guest.starts_with('/') {
-                return Err(Error::bad_request(format!(
-                    "config: wasi.preopen key {guest:?} must be an absolute guest path"
-                )));
+                return Err(Error::bad_request(format!("config: wasi.preopen key {guest:?} must be an absolute guest path")));
             }
             if !host.is_dir() {
-                return Err(Error::bad_request(format!(
-                    "config: wasi.preopen {guest:?}: {} is not a directory",
-                    host.display()
-                )));
+                return Err(Error::bad_request(format!("config: wasi.preopen {guest:?}: {} is not a directory", host.display())));
             }
         }
         for guest in &self.wasi.read_only {
             if !self.wasi.preopen.contains_key(guest) {
-                return Err(Error::bad_request(format!(
-                    "config: wasi.read_only names {guest:?}, which is not a key of wasi.preopen"
-                )));
+                return Err(Error::bad_request(format!("config: wasi.read_only names {guest:?}, which is not a key of wasi.preopen")));
             }
         }
         for name in &self.fs_read_only {
             if !self.fs.contains_key(name) {
-                return Err(Error::bad_request(format!(
-                    "config: fs_read_only names {name:?}, which is not a root of fs"
-                )));
+                return Err(Error::bad_request(format!("config: fs_read_only names {name:?}, which is not a root of fs")));
             }
         }
         for host in &self.http_allow {
@@ -211,8 +203,7 @@ impl Config {
             validate_store(name, store)?;
         }
         for (name, dir) in &self.fs {
-            let good = (1..=64).contains(&name.len())
-                && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+            let good = (1..=64).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
             if !good {
                 return Err(Error::bad_request(format!("config: fs root name {name:?} must be 1-64 of [A-Za-z0-9_.-]")));
             }
@@ -333,9 +324,16 @@ mod tests {
 
     #[test]
     fn ranges_are_checked() {
-        for bad in [r#"{"max_memory_mb":0}"#, r#"{"max_memory_mb":5000}"#, r#"{"timeout_ms":0}"#,
-                    r#"{"max_depth":0}"#, r#"{"http_allow":["nope"]}"#, r#"{"wasi":{"preopen":{"rel":"/tmp"}}}"#,
-                    r#"{"wasi":{"preopen":{"/d":"/definitely/not/here"}}}"#, "[1]"] {
+        for bad in [
+            r#"{"max_memory_mb":0}"#,
+            r#"{"max_memory_mb":5000}"#,
+            r#"{"timeout_ms":0}"#,
+            r#"{"max_depth":0}"#,
+            r#"{"http_allow":["nope"]}"#,
+            r#"{"wasi":{"preopen":{"rel":"/tmp"}}}"#,
+            r#"{"wasi":{"preopen":{"/d":"/definitely/not/here"}}}"#,
+            "[1]",
+        ] {
             assert_eq!(Config::from_json(Some(bad)).unwrap_err().code(), 400, "{bad}");
         }
         Config::from_json(Some(r#"{"http_allow":["127.0.0.1:8080","*.example.com"]}"#)).unwrap();
@@ -347,14 +345,24 @@ mod tests {
                      "d":{"backend":"memory","max_entries":5,"max_bytes":1048576}},"fs":{"data":"/tmp"},"http_max_response_bytes":100,"http_timeout_ms":5}"#;
         let c = Config::from_json(Some(ok)).unwrap();
         assert_eq!(c.stores["b"].backend, StoreBackend::Process);
-        for bad in [r#"{"stores":{"a":{"backend":"mongo"}}}"#, r#"{"stores":{"a":{"backend":"redis"}}}"#,
-                    r#"{"stores":{"a":{"backend":"redis","url":"http://x"}}}"#, r#"{"stores":{"a":{"url":"redis://x"}}}"#,
-                    r#"{"stores":{"a":{"ttl":1}}}"#, r#"{"stores":{"a":{"max_entries":0}}}"#,
-                    r#"{"stores":{"a":{"max_bytes":0}}}"#, r#"{"stores":{"a":{"max_bytes":1099511627777}}}"#,
-                    r#"{"stores":{"a":{"backend":"redis","url":"redis://x","max_bytes":5}}}"#,
-                    r#"{"fs":{"data":"/definitely/not/here"}}"#, r#"{"fs":{"a/b":"/tmp"}}"#,
-                    r#"{"http_max_response_bytes":0}"#, r#"{"http_timeout_ms":0}"#, r#"{"fss":{}}"#,
-                    r#"{"http_max_upload_files":0}"#, r#"{"http_max_upload_files":10001}"#] {
+        for bad in [
+            r#"{"stores":{"a":{"backend":"mongo"}}}"#,
+            r#"{"stores":{"a":{"backend":"redis"}}}"#,
+            r#"{"stores":{"a":{"backend":"redis","url":"http://x"}}}"#,
+            r#"{"stores":{"a":{"url":"redis://x"}}}"#,
+            r#"{"stores":{"a":{"ttl":1}}}"#,
+            r#"{"stores":{"a":{"max_entries":0}}}"#,
+            r#"{"stores":{"a":{"max_bytes":0}}}"#,
+            r#"{"stores":{"a":{"max_bytes":1099511627777}}}"#,
+            r#"{"stores":{"a":{"backend":"redis","url":"redis://x","max_bytes":5}}}"#,
+            r#"{"fs":{"data":"/definitely/not/here"}}"#,
+            r#"{"fs":{"a/b":"/tmp"}}"#,
+            r#"{"http_max_response_bytes":0}"#,
+            r#"{"http_timeout_ms":0}"#,
+            r#"{"fss":{}}"#,
+            r#"{"http_max_upload_files":0}"#,
+            r#"{"http_max_upload_files":10001}"#,
+        ] {
             assert_eq!(Config::from_json(Some(bad)).unwrap_err().code(), 400, "{bad}");
         }
     }

@@ -481,7 +481,11 @@ impl HostPointer {
 /// Returns 0, or 400 for a NULL runtime. Thread-safe; calls already running
 /// keep the handler they started with.
 #[no_mangle]
-pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(rt: *mut yaowasm_runtime, r#fn: yaowasm_process_fn, user_data: *mut c_void) -> i32 {
+pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(
+    rt: *mut yaowasm_runtime,
+    r#fn: yaowasm_process_fn,
+    user_data: *mut c_void,
+) -> i32 {
     guard(
         |e| e.code(),
         || {
@@ -493,9 +497,8 @@ pub unsafe extern "C" fn yaowasm_runtime_set_process_handler(rt: *mut yaowasm_ru
                     // SAFETY: f is the host's function; every pointer passed is
                     // valid for the duration of the call.
                     unsafe { f(user.get(), name.as_ptr().cast(), name.len(), args.as_ptr(), args.len(), &mut slot) };
-                    slot.answer.unwrap_or_else(|| {
-                        Err(Error::internal(format!("the host process handler returned without answering {name}")))
-                    })
+                    slot.answer
+                        .unwrap_or_else(|| Err(Error::internal(format!("the host process handler returned without answering {name}"))))
                 }) as Arc<crate::ProcessHandler>
             });
             runtime.set_process_handler(handler);

@@ -2,8 +2,8 @@
 //! that read bytes a guest or a host controls, exactly as the runtime calls
 //! them. Not part of the API.
 
-use crate::error::Result;
 use crate::abi::wire::{self, Encoding};
+use crate::error::Result;
 
 fn encoding(json: bool) -> Encoding {
     if json {

@@ -18,17 +18,13 @@ pub struct ProcessName<'a> {
 /// Splits a process name. Another group is a 404 (the host routes those);
 /// a malformed name is a 400.
 pub fn parse_process(name: &str) -> Result<ProcessName<'_>> {
-    let (group, rest) = name
-        .split_once('.')
-        .ok_or_else(|| Error::bad_request(format!("bad process name {name:?}: expected scripts.<id>.<Function>")))?;
+    let (group, rest) =
+        name.split_once('.').ok_or_else(|| Error::bad_request(format!("bad process name {name:?}: expected scripts.<id>.<Function>")))?;
     if !group.eq_ignore_ascii_case(GROUP) {
-        return Err(Error::not_found(format!(
-            "process {name:?} is not served by yaowasm: only scripts.* names are"
-        )));
+        return Err(Error::not_found(format!("process {name:?} is not served by yaowasm: only scripts.* names are")));
     }
-    let (id, function) = rest
-        .rsplit_once('.')
-        .ok_or_else(|| Error::bad_request(format!("bad process name {name:?}: expected scripts.<id>.<Function>")))?;
+    let (id, function) =
+        rest.rsplit_once('.').ok_or_else(|| Error::bad_request(format!("bad process name {name:?}: expected scripts.<id>.<Function>")))?;
     if id.is_empty() || function.is_empty() || id.split('.').any(str::is_empty) {
         return Err(Error::bad_request(format!("bad process name {name:?}: empty part")));
     }

@@ -42,7 +42,10 @@ fn readme_and_abi_name_every_config_key_and_no_other() {
     }
     let section = readme.split("### Configuration").nth(1).unwrap().split("\n### ").next().unwrap();
     for key in &keys {
-        assert!(section.contains(&format!("`{key}`")) || section.contains(&format!("`{key}.")), "README's config section does not mention `{key}`");
+        assert!(
+            section.contains(&format!("`{key}`")) || section.contains(&format!("`{key}.")),
+            "README's config section does not mention `{key}`"
+        );
     }
     let abi = read("docs/ABI.md");
     let nine = abi.split("## 9.").nth(1).expect("ABI has a §9");

@@ -495,7 +495,14 @@ struct Host {
     calls: AtomicUsize,
 }
 
-unsafe extern "C" fn hostile_host(user: *mut c_void, _name: *const c_char, _len: usize, _args: *const u8, _args_len: usize, res: *mut yaowasm_result) {
+unsafe extern "C" fn hostile_host(
+    user: *mut c_void,
+    _name: *const c_char,
+    _len: usize,
+    _args: *const u8,
+    _args_len: usize,
+    res: *mut yaowasm_result,
+) {
     let host = unsafe { &*(user as *const Host) };
     host.calls.fetch_add(1, Ordering::SeqCst);
     let ok = mp(&json!({"id": 1}));
@@ -514,13 +521,21 @@ unsafe extern "C" fn hostile_host(user: *mut c_void, _name: *const c_char, _len:
         // Never answers.
         2 => {}
         // Answers bytes that are not MessagePack.
-        3 => unsafe { yaowasm_result_ok(res, [0xc1u8, 0x00].as_ptr(), 2); },
+        3 => unsafe {
+            yaowasm_result_ok(res, [0xc1u8, 0x00].as_ptr(), 2);
+        },
         // A code outside 100–599, a NULL message.
-        4 => unsafe { yaowasm_result_error(res, -7, ptr::null(), 0); },
+        4 => unsafe {
+            yaowasm_result_error(res, -7, ptr::null(), 0);
+        },
         // NULL bytes with a length.
-        5 => unsafe { yaowasm_result_ok(res, ptr::null(), 5); },
+        5 => unsafe {
+            yaowasm_result_ok(res, ptr::null(), 5);
+        },
         // Answers into a NULL slot (ignored), so never really answers.
-        6 => unsafe { yaowasm_result_ok(ptr::null_mut(), ok.as_ptr(), ok.len()); },
+        6 => unsafe {
+            yaowasm_result_ok(ptr::null_mut(), ok.as_ptr(), ok.len());
+        },
         // Blocks past the call's timeout, then answers.
         7 => unsafe {
             std::thread::sleep(Duration::from_millis(300));
@@ -540,7 +555,9 @@ unsafe extern "C" fn hostile_host(user: *mut c_void, _name: *const c_char, _len:
             yaowasm_buf_free(out);
         },
         // Non-UTF-8 error message.
-        _ => unsafe { yaowasm_result_error(res, 422, [0xffu8, 0xfe].as_ptr().cast(), 2); },
+        _ => unsafe {
+            yaowasm_result_error(res, 422, [0xffu8, 0xfe].as_ptr().cast(), 2);
+        },
     }
 }
 
@@ -676,24 +693,36 @@ fn f15_huge_data_segments() {
     let dir = tempfile::tempdir().unwrap();
     let mib = |n: usize| "a".repeat(n << 20);
     // 6 MiB of data in a memory that may not exceed 4 MiB: rejected at load.
-    write(dir.path(), "declared.wasm", &wasm(&format!(
-        r#"(module (memory (export "memory") 96) (data (i32.const 0) "{}") {ALLOC} {PACK}
+    write(
+        dir.path(),
+        "declared.wasm",
+        &wasm(&format!(
+            r#"(module (memory (export "memory") 96) (data (i32.const 0) "{}") {ALLOC} {PACK}
            (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
-        mib(6)
-    )));
+            mib(6)
+        )),
+    );
     // 6 MiB of data into a 1-page memory: every instantiation fails.
-    write(dir.path(), "overflowing.wasm", &wasm(&format!(
-        r#"(module (memory (export "memory") 1) (data (i32.const 0) "{}") {ALLOC} {PACK}
+    write(
+        dir.path(),
+        "overflowing.wasm",
+        &wasm(&format!(
+            r#"(module (memory (export "memory") 1) (data (i32.const 0) "{}") {ALLOC} {PACK}
            (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
-        mib(6)
-    )));
+            mib(6)
+        )),
+    );
     // 3 MiB that fit: loads and runs.
-    write(dir.path(), "fits.wasm", &wasm(&format!(
-        r#"(module (memory (export "memory") 48) (data (i32.const 0) "{}") {ALLOC} {PACK}
+    write(
+        dir.path(),
+        "fits.wasm",
+        &wasm(&format!(
+            r#"(module (memory (export "memory") 48) (data (i32.const 0) "{}") {ALLOC} {PACK}
            (func (export "Last") (param i32 i32) (result i64)
              (call $pack (i32.const 3145727) (i32.const 1))))"#,
-        mib(3)
-    )));
+            mib(3)
+        )),
+    );
     write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
     let rt = Runtime::from_json(Some(r#"{"max_memory_mb": 4}"#)).unwrap();
     let report = rt.load_dir(dir.path()).unwrap();
@@ -710,15 +739,23 @@ fn f15_huge_data_segments() {
 fn f16_huge_tables_are_413() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "table.wasm", &wasm(&module_with("(table 10000000 funcref)")));
-    write(dir.path(), "tables.wasm", &wasm(&module_with("(table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref)")));
+    write(
+        dir.path(),
+        "tables.wasm",
+        &wasm(&module_with("(table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref) (table 1 funcref)")),
+    );
     write(dir.path(), "memories.wasm", &wasm(&module_with("(memory 1)")));
-    write(dir.path(), "grows.wasm", &wasm(&module_with(
-        r#"(table $t 1 funcref)
+    write(
+        dir.path(),
+        "grows.wasm",
+        &wasm(&module_with(
+            r#"(table $t 1 funcref)
            (func (export "GrowTable") (param i32 i32) (result i64)
              (if (i32.eq (table.grow $t (ref.null func) (i32.const 10000000)) (i32.const -1))
                (then (return (i64.const 0))))
              unreachable)"#,
-    )));
+        )),
+    );
     write(dir.path(), "sink.wasm", &wasm(&sink_wat()));
     let rt = Runtime::from_json(None).unwrap();
     let report = rt.load_dir(dir.path()).unwrap();
@@ -829,19 +866,28 @@ fn f19_corrupt_or_truncated_cache_files_are_recompiled() {
         ("digest missing", Box::new(|| std::fs::remove_file(&digest).unwrap())),
         // Even bytes with a tag that verifies (someone holding the key) must
         // still be refused by wasmtime, not run.
-        ("random bytes with a matching digest", Box::new(|| {
-            let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-            std::fs::write(&cwasm, &junk).unwrap();
-            std::fs::write(&digest, hex(&junk)).unwrap();
-        })),
-        ("ELF header kept, body scrambled, matching digest", Box::new(|| {
-            std::fs::write(&cwasm, &garbage_elf).unwrap();
-            std::fs::write(&digest, hex(&garbage_elf)).unwrap();
-        })),
-        ("a directory where the file was", Box::new(|| {
-            std::fs::remove_file(&cwasm).unwrap();
-            std::fs::create_dir(&cwasm).unwrap();
-        })),
+        (
+            "random bytes with a matching digest",
+            Box::new(|| {
+                let junk: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+                std::fs::write(&cwasm, &junk).unwrap();
+                std::fs::write(&digest, hex(&junk)).unwrap();
+            }),
+        ),
+        (
+            "ELF header kept, body scrambled, matching digest",
+            Box::new(|| {
+                std::fs::write(&cwasm, &garbage_elf).unwrap();
+                std::fs::write(&digest, hex(&garbage_elf)).unwrap();
+            }),
+        ),
+        (
+            "a directory where the file was",
+            Box::new(|| {
+                std::fs::remove_file(&cwasm).unwrap();
+                std::fs::create_dir(&cwasm).unwrap();
+            }),
+        ),
     ];
     for (what, damage) in damages {
         damage();
@@ -1095,7 +1141,13 @@ fn f22_host_api_imports_with_wild_pointers_are_500() {
             for (wild, needle) in wild_params() {
                 let mut params = good.clone();
                 params[i] = wild.clone();
-                let what = format!("{import} with {name} {:?}", match wild { P::Raw(p, l) => (p, l), P::B(_) => unreachable!() });
+                let what = format!(
+                    "{import} with {name} {:?}",
+                    match wild {
+                        P::Raw(p, l) => (p, l),
+                        P::B(_) => unreachable!(),
+                    }
+                );
                 api_fault(&rt, &what, api(&rt, import, &params), 500, &format!("{needle} {name}"));
                 faults += 1;
             }
@@ -1107,7 +1159,13 @@ fn f22_host_api_imports_with_wild_pointers_are_500() {
     // string just past the end is an empty (bad) name, not a wild one.
     api_ok(api(&rt, "Store", &[b("s"), P::Raw(65533, 3), m(json!(["k"]))]), serde_json::Value::Null, "Get at the end of memory");
     api_fault(&rt, "empty name at the end", api(&rt, "Store", &[P::Raw(65536, 0), b("Get"), m(json!(["k"]))]), 400, "1..=128 bytes");
-    api_fault(&rt, "Get one past the end", api(&rt, "Store", &[b("s"), P::Raw(65534, 3), m(json!(["k"]))]), 500, "out-of-bounds store method");
+    api_fault(
+        &rt,
+        "Get one past the end",
+        api(&rt, "Store", &[b("s"), P::Raw(65534, 3), m(json!(["k"]))]),
+        500,
+        "out-of-bounds store method",
+    );
 }
 
 /// store_set's i64 ttl on store `name`: negative or 0 is no expiry (ABI §5),
@@ -1118,7 +1176,13 @@ fn store_set_ttls(rt: &Runtime, name: &str) {
         api_ok(api(rt, "StoreGet", &[b(name), b("t")]), json!(ttl), &format!("{name}: ttl {ttl} read back"));
     }
     for ttl in [10_000_000_001, 1 << 53, i64::MAX] {
-        api_fault(rt, &format!("{name}: ttl {ttl}"), api_ttl(rt, "StoreSet", &[b(name), b("t"), m(json!(ttl))], ttl), 400, "ttl_seconds must be at most");
+        api_fault(
+            rt,
+            &format!("{name}: ttl {ttl}"),
+            api_ttl(rt, "StoreSet", &[b(name), b("t"), m(json!(ttl))], ttl),
+            400,
+            "ttl_seconds must be at most",
+        );
     }
     let set = |ttl: serde_json::Value| api(rt, "Store", &[b(name), b("Set"), m(json!(["t", 1, ttl]))]);
     api_ok(set(json!(1e10)), serde_json::Value::Null, "Set ttl 1e10");
@@ -1147,7 +1211,12 @@ fn f23_store_bad_input_is_400_or_404() {
         ("args claiming 4G items", get(b("s"), b("Get"), b([0xdd, 0xff, 0xff, 0xff, 0xff])), 400, "claims more values"),
         ("args a str32 claiming 4 GiB", get(b("s"), b("Get"), b([0x91, 0xdb, 0xff, 0xff, 0xff, 0xff])), 400, ""),
         ("key a non-UTF-8 MessagePack str", get(b("s"), b("Get"), b([0x91, 0xa2, 0xff, 0xfe])), 400, "a string is not UTF-8"),
-        ("Set of a 300-deep value", get(b("s"), b("Set"), P::B([vec![0x92, 0xa1, b'k'], vec![0x91; 300], vec![0xc0]].concat())), 400, "nested deeper"),
+        (
+            "Set of a 300-deep value",
+            get(b("s"), b("Set"), P::B([vec![0x92, 0xa1, b'k'], vec![0x91; 300], vec![0xc0]].concat())),
+            400,
+            "nested deeper",
+        ),
         ("store_set of a 300-deep value", api(&rt, "StoreSet", &[b("s"), b("k"), deep(300)]), 400, "nested deeper"),
         ("store_set of 0xc1", api(&rt, "StoreSet", &[b("s"), b("k"), b([0xc1])]), 400, "not valid MessagePack"),
         ("store_set of a truncated map", api(&rt, "StoreSet", &[b("s"), b("k"), b([0x81, 0xa1, b'a'])]), 400, "not valid MessagePack"),
@@ -1232,7 +1301,13 @@ fn f24_store_backends_that_fail() {
     // A live Redis: the same ttls as the memory store, the same answers
     // (a ttl past Redis's range was a 502 "redis: … out of range").
     store_set_ttls(&rt, "live");
-    api_fault(&rt, "redis ttl NaN", api(&rt, "Store", &[b("live"), b("Set"), P::B([&[0x93, 0xa1, b'k', 0x01, 0xcb][..], &f64::NAN.to_be_bytes()].concat())]), 400, "ttl");
+    api_fault(
+        &rt,
+        "redis ttl NaN",
+        api(&rt, "Store", &[b("live"), b("Set"), P::B([&[0x93, 0xa1, b'k', 0x01, 0xcb][..], &f64::NAN.to_be_bytes()].concat())]),
+        400,
+        "ttl",
+    );
     let deepest = [vec![0x91; 255], vec![0xc0]].concat();
     api_ok(api(&rt, "StoreSet", &[b("live"), b("deep"), P::B(deepest.clone())]), serde_json::Value::Null, "255-deep value in redis");
     assert_eq!(api(&rt, "StoreGet", &[b("live"), b("deep")]).unwrap(), deepest);
@@ -1241,14 +1316,52 @@ fn f24_store_backends_that_fail() {
     let no_handler = api(&rt, "Store", &[b("gou"), b("Get"), m(json!(["k"]))]);
     api_fault(&rt, "process store, no handler", no_handler, 404, "no host process handler");
     rt.set_process_handler(Some(Arc::new(|name: &str, _: &[u8]| panic!("{name}: host bug"))));
-    api_fault(&rt, "process store: handler panics (store)", api(&rt, "Store", &[b("gou"), b("Len"), m(json!([]))]), 500, "panicked on stores.gou.Len");
-    api_fault(&rt, "process store: handler panics (store_get)", api(&rt, "StoreGet", &[b("gou"), b("k")]), 500, "panicked on stores.gou.Get");
-    api_fault(&rt, "process store: handler panics (store_set)", api(&rt, "StoreSet", &[b("gou"), b("k"), m(json!(1))]), 500, "panicked on stores.gou.Set");
-    api_fault(&rt, "process store: handler panics (store_del)", api(&rt, "StoreDel", &[b("gou"), b("k")]), 500, "panicked on stores.gou.Del");
-    for (answer, what) in [(vec![0xc1], "0xc1"), (vec![], "nothing"), (vec![0x01, 0x02], "two values"), ([vec![0x91; 300], vec![0xc0]].concat(), "300 deep")] {
+    api_fault(
+        &rt,
+        "process store: handler panics (store)",
+        api(&rt, "Store", &[b("gou"), b("Len"), m(json!([]))]),
+        500,
+        "panicked on stores.gou.Len",
+    );
+    api_fault(
+        &rt,
+        "process store: handler panics (store_get)",
+        api(&rt, "StoreGet", &[b("gou"), b("k")]),
+        500,
+        "panicked on stores.gou.Get",
+    );
+    api_fault(
+        &rt,
+        "process store: handler panics (store_set)",
+        api(&rt, "StoreSet", &[b("gou"), b("k"), m(json!(1))]),
+        500,
+        "panicked on stores.gou.Set",
+    );
+    api_fault(
+        &rt,
+        "process store: handler panics (store_del)",
+        api(&rt, "StoreDel", &[b("gou"), b("k")]),
+        500,
+        "panicked on stores.gou.Del",
+    );
+    for (answer, what) in
+        [(vec![0xc1], "0xc1"), (vec![], "nothing"), (vec![0x01, 0x02], "two values"), ([vec![0x91; 300], vec![0xc0]].concat(), "300 deep")]
+    {
         rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| Ok(answer.clone()))));
-        api_fault(&rt, &format!("process store answers {what} (store)"), api(&rt, "Store", &[b("gou"), b("Get"), m(json!(["k"]))]), 500, "invalid MessagePack");
-        api_fault(&rt, &format!("process store answers {what} (store_get)"), api(&rt, "StoreGet", &[b("gou"), b("k")]), 500, "invalid MessagePack");
+        api_fault(
+            &rt,
+            &format!("process store answers {what} (store)"),
+            api(&rt, "Store", &[b("gou"), b("Get"), m(json!(["k"]))]),
+            500,
+            "invalid MessagePack",
+        );
+        api_fault(
+            &rt,
+            &format!("process store answers {what} (store_get)"),
+            api(&rt, "StoreGet", &[b("gou"), b("k")]),
+            500,
+            "invalid MessagePack",
+        );
     }
     drop(server);
     api_fault(&rt, "Redis killed", api(&rt, "StoreGet", &[b("live"), b("t")]), 502, "redis");
@@ -1458,7 +1571,11 @@ fn f26_http_failures_are_403_408_413_or_502() {
     // A header value that is not UTF-8 is decoded lossily (ureq 2 gave no
     // value): the rest is answered.
     let answer = at("/not_utf8_header").map(|r| mp(&json(&r)));
-    api_ok(answer, json!({"status": 200, "headers": {"content-length": ["2"], "x-bin": ["\u{fffd}\u{fffd}"]}, "data": "ok"}), "/not_utf8_header");
+    api_ok(
+        answer,
+        json!({"status": 200, "headers": {"content-length": ["2"], "x-bin": ["\u{fffd}\u{fffd}"]}, "data": "ok"}),
+        "/not_utf8_header",
+    );
 }
 
 /// A chunked response cut inside a chunk is a 502, like a Content-Length

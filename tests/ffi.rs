@@ -33,7 +33,8 @@ fn load_dir(rt: *mut yaowasm_runtime, dir: &std::path::Path) -> (i32, serde_json
     let dir = cstr(dir.to_str().unwrap());
     let mut report = EMPTY;
     let code = unsafe { yaowasm_runtime_load_dir(rt, dir.as_ptr(), &mut report) };
-    let value = if report.ptr.is_null() { serde_json::Value::Null } else { json(unsafe { std::slice::from_raw_parts(report.ptr, report.len) }) };
+    let value =
+        if report.ptr.is_null() { serde_json::Value::Null } else { json(unsafe { std::slice::from_raw_parts(report.ptr, report.len) }) };
     unsafe { yaowasm_buf_free(report) };
     (code, value)
 }
@@ -148,7 +149,14 @@ fn header_functions_all_return_a_status() {
     assert!(header.contains(&format!("#define YAOWASM_VERSION \"{}\"", yaowasm::VERSION)));
 }
 
-unsafe extern "C" fn free_inside(user: *mut c_void, _name: *const c_char, _len: usize, _args: *const u8, _args_len: usize, res: *mut yaowasm_result) {
+unsafe extern "C" fn free_inside(
+    user: *mut c_void,
+    _name: *const c_char,
+    _len: usize,
+    _args: *const u8,
+    _args_len: usize,
+    res: *mut yaowasm_result,
+) {
     let rt = user as *mut yaowasm_runtime;
     let code = unsafe { yaowasm_runtime_free(rt) };
     let answer = mp(&json!(code));
@@ -243,7 +251,14 @@ fn load_dir_reports_skipped_files_in_its_report() {
     unsafe { yaowasm_runtime_free(rt) };
 }
 
-unsafe extern "C" fn answer(user: *mut c_void, name: *const c_char, len: usize, args: *const u8, args_len: usize, res: *mut yaowasm_result) {
+unsafe extern "C" fn answer(
+    user: *mut c_void,
+    name: *const c_char,
+    len: usize,
+    args: *const u8,
+    args_len: usize,
+    res: *mut yaowasm_result,
+) {
     let mode = unsafe { *(user as *const u8) };
     let name = std::str::from_utf8(unsafe { std::slice::from_raw_parts(name.cast::<u8>(), len) }).unwrap();
     let args = unsafe { std::slice::from_raw_parts(args, args_len) };
@@ -261,7 +276,9 @@ unsafe extern "C" fn answer(user: *mut c_void, name: *const c_char, len: usize, 
             assert_eq!(unsafe { yaowasm_result_ok(res, [0xc0u8].as_ptr(), 1) }, 400, "answered already");
         }
         2 => {} // never answers
-        _ => unsafe { yaowasm_result_error(res, 9999, ptr::null(), 0); },
+        _ => unsafe {
+            yaowasm_result_error(res, 9999, ptr::null(), 0);
+        },
     }
 }
 

@@ -470,8 +470,10 @@ fn fs_every_method() {
     assert_eq!(fs(rt, "data", "IsFile", json!(["a/hello.txt"])).unwrap(), json!(true));
     assert_eq!(fs(rt, "data", "IsFile", json!(["nope"])).unwrap(), json!(false));
     assert_eq!(fs(rt, "data", "ReadDir", json!(["a"])).unwrap(), json!(["a/b", "a/d", "a/hello.txt"]));
-    assert_eq!(fs(rt, "data", "ReadDir", json!(["", true])).unwrap(),
-               json!(["a", "a/b", "a/b/c", "a/d", "a/hello.txt", "b.bin", "new.log"]));
+    assert_eq!(
+        fs(rt, "data", "ReadDir", json!(["", true])).unwrap(),
+        json!(["a", "a/b", "a/b/c", "a/d", "a/hello.txt", "b.bin", "new.log"])
+    );
     assert_eq!(fs(rt, "data", "Copy", json!(["a/hello.txt", "a/b/copy.txt"])).unwrap(), Json::Null);
     assert_eq!(fs(rt, "data", "ReadFile", json!(["a/b/copy.txt"])).unwrap(), json!("héllo world"));
     assert_eq!(fs(rt, "data", "Move", json!(["a/b/copy.txt", "moved.txt"])).unwrap(), Json::Null);
@@ -652,7 +654,8 @@ fn fs_read_only_roots_refuse_every_write_and_serve_every_read() {
     assert_eq!(fs(&rt, "data", "WriteFile", json!(["x.txt", "x"])).unwrap(), json!(1));
     assert_eq!(code(fs(&rt, "system", "Chmod", json!(["app.yao"]))), 404);
     // Naming a root that is not configured is a config error.
-    let err = Runtime::from_json(Some(&json!({"fs": {"data": base.path().join("data")}, "fs_read_only": ["system"]}).to_string())).err().unwrap();
+    let err =
+        Runtime::from_json(Some(&json!({"fs": {"data": base.path().join("data")}, "fs_read_only": ["system"]}).to_string())).err().unwrap();
     assert_eq!(err.code(), 400);
     assert!(err.message().contains("fs_read_only names \"system\""), "{err}");
 }
@@ -743,13 +746,14 @@ fn serve<S: Read + std::io::Write>(stream: &mut S, port: u16) -> std::io::Result
             ("200 OK", "text/plain", b"late".to_vec())
         }
         "/redirect" => {
-            let reply = format!(
-                "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{port}/echo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
+            let reply =
+                format!("HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{port}/echo\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             return reader.get_mut().write_all(reply.as_bytes());
         }
         "/chunked_big" => {
-            reader.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")?;
+            reader
+                .get_mut()
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")?;
             for _ in 0..10 {
                 reader.get_mut().write_all(b"3e8\r\n")?;
                 reader.get_mut().write_all(&[b'c'; 1000])?;
@@ -981,7 +985,10 @@ fn http_post_uploads_files_and_form_fields() {
     assert!(content_type.starts_with("multipart/form-data; boundary="), "{content_type}");
     let form = &echo["form"];
     assert_eq!(form["fields"], json!({"title": "Q3 ✓", "n": "7", "ratio": "1.5", "ok": "true", "none": "", "nested": "{\"a\":[1,\"b\"]}"}));
-    assert_eq!(form["files"]["report"], json!({"filename": "report.txt", "type": "text/plain", "bytes": b"quarterly\r\n--not a boundary\r\n"}));
+    assert_eq!(
+        form["files"]["report"],
+        json!({"filename": "report.txt", "type": "text/plain", "bytes": b"quarterly\r\n--not a boundary\r\n"})
+    );
     assert_eq!(form["files"]["blob"], json!({"filename": "ünïcødé 文件.bin", "type": "application/octet-stream", "bytes": every_byte}));
     // A `"` in a name is escaped as browsers do; a symlink inside the root is followed.
     assert_eq!(form["files"]["we%22ird"]["filename"], json!("inside_link"));
@@ -1247,9 +1254,14 @@ fn config_keys_are_checked() {
 fn modules_importing_the_host_api_load() {
     // The api guest imports all of them; an unknown yao import still fails.
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "bad.wasm", &wasm(&format!(
-        r#"(module (import "yao" "store_teleport" (func (param i32))) (memory (export "memory") 1) {ALLOC}
-           (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#)));
+    write(
+        dir.path(),
+        "bad.wasm",
+        &wasm(&format!(
+            r#"(module (import "yao" "store_teleport" (func (param i32))) (memory (export "memory") 1) {ALLOC}
+           (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#
+        )),
+    );
     let rt = Runtime::from_json(None).unwrap();
     let report = rt.load_dir(dir.path()).unwrap();
     assert_eq!(report.loaded, 0);

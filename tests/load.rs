@@ -22,22 +22,58 @@ fn ids_follow_paths_and_bad_files_do_not_stop_the_others() {
     write(d, "a/B/Hook.wasm", &wasm(&versioned_wat(1, 0)));
     write(d, "good.wasm", &wasm(&versioned_wat(2, 0)));
     write(d, "garbage.wasm", b"\0asm but not really");
-    write(d, "teleport.wasm", &wasm(r#"(module (import "yao" "teleport" (func (param i32)))
+    write(
+        d,
+        "teleport.wasm",
+        &wasm(
+            r#"(module (import "yao" "teleport" (func (param i32)))
         (memory (export "memory") 1) (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
-        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
-    write(d, "elsewhere.wasm", &wasm(r#"(module (import "env" "abort" (func (param i32)))
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
+        ),
+    );
+    write(
+        d,
+        "elsewhere.wasm",
+        &wasm(
+            r#"(module (import "env" "abort" (func (param i32)))
         (memory (export "memory") 1) (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
-        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
-    write(d, "nofunc.wasm", &wasm(r#"(module (memory (export "memory") 1)
-        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0)))"#));
-    write(d, "noalloc.wasm", &wasm(r#"(module (memory (export "memory") 1)
-        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
-    write(d, "huge.wasm", &wasm(r#"(module (memory (export "memory") 2000)
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
+        ),
+    );
+    write(
+        d,
+        "nofunc.wasm",
+        &wasm(
+            r#"(module (memory (export "memory") 1)
+        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0)))"#,
+        ),
+    );
+    write(
+        d,
+        "noalloc.wasm",
+        &wasm(
+            r#"(module (memory (export "memory") 1)
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
+        ),
+    );
+    write(
+        d,
+        "huge.wasm",
+        &wasm(
+            r#"(module (memory (export "memory") 2000)
         (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
-        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
-    write(d, "bigtable.wasm", &wasm(r#"(module (memory (export "memory") 1) (table 1000000 funcref)
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
+        ),
+    );
+    write(
+        d,
+        "bigtable.wasm",
+        &wasm(
+            r#"(module (memory (export "memory") 1) (table 1000000 funcref)
         (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
-        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#));
+        (func (export "F") (param i32 i32) (result i64) (i64.const 0)))"#,
+        ),
+    );
     write(d, "notes.txt", b"not a script");
 
     let rt = Runtime::from_json(None).unwrap();
@@ -172,7 +208,8 @@ fn cache_is_used_and_a_corrupt_file_is_recompiled() {
     let config = json!({"cache_dir": cache.path()}).to_string();
     let files = || {
         // The entries; the folder's key (cache.key) is not one.
-        let mut f: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("cache.key")).collect();
+        let mut f: Vec<_> =
+            std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().path()).filter(|p| !p.ends_with("cache.key")).collect();
         f.sort();
         f
     };
@@ -231,16 +268,16 @@ fn cache_is_kept_under_cache_max_mb_least_recently_used_first() {
     }
     // What no key reaches any more, and what a prune must leave alone.
     let leftovers = [
-        put(&format!("{}.sha256", key(4)), 64, hours_ago(5)),          // key scheme v1
-        put(&format!("{}.cwasm", key(4)), 100 << 10, hours_ago(5)),    // its module, with no .hmac
-        put(&format!("{}.tmp999-1", key(5)), 50 << 10, hours_ago(2)),  // a crashed writer's temporary
-        put(&format!("{}.hmac", key(6)), 64, hours_ago(2)),            // a tag without its module
-        put(&format!("{}.xxh3", key(8)), 32, hours_ago(1)),            // key scheme v2's checksum
-        put(&format!("{}.cwasm", key(8)), 100 << 10, hours_ago(1)),    // and its module
+        put(&format!("{}.sha256", key(4)), 64, hours_ago(5)),         // key scheme v1
+        put(&format!("{}.cwasm", key(4)), 100 << 10, hours_ago(5)),   // its module, with no .hmac
+        put(&format!("{}.tmp999-1", key(5)), 50 << 10, hours_ago(2)), // a crashed writer's temporary
+        put(&format!("{}.hmac", key(6)), 64, hours_ago(2)),           // a tag without its module
+        put(&format!("{}.xxh3", key(8)), 32, hours_ago(1)),           // key scheme v2's checksum
+        put(&format!("{}.cwasm", key(8)), 100 << 10, hours_ago(1)),   // and its module
     ];
     let kept = [
         put(&format!("{}.tmp999-2", key(7)), 10, SystemTime::now()), // a write in progress
-        put("notes.txt", 10, hours_ago(48)),                          // not ours
+        put("notes.txt", 10, hours_ago(48)),                         // not ours
     ];
     let exists = |name: String| cache.path().join(name).exists();
 
@@ -284,9 +321,8 @@ fn reload_compiles_only_what_changed() {
     write(dir.path(), "edited.wasm", &wasm(&versioned_wat(2, 0)));
     let rt = Runtime::from_json(Some(&json!({"cache_dir": cache.path()}).to_string())).unwrap();
     assert_eq!(rt.load_dir(dir.path()).unwrap().loaded, 2);
-    let cached = |ext: &str| {
-        std::fs::read_dir(cache.path()).unwrap().filter(|e| e.as_ref().unwrap().path().extension().unwrap() == ext).count()
-    };
+    let cached =
+        |ext: &str| std::fs::read_dir(cache.path()).unwrap().filter(|e| e.as_ref().unwrap().path().extension().unwrap() == ext).count();
     assert_eq!(cached("cwasm"), 2);
     // With the cache emptied, a reload shows what it compiled: only the
     // edited file (same length, one byte different) lands in the cache again.

@@ -196,7 +196,15 @@ fn fs_modes_never_carry_setuid_setgid_or_sticky() {
     assert_eq!(fs(&rt, "Mkdir", json!(["sticky", 0o1777])).unwrap(), Json::Null);
     assert_eq!(fs(&rt, "Mkdir", json!(["sgid", 0o2755])).unwrap(), Json::Null);
     assert_eq!(fs(&rt, "MkdirAll", json!(["all/sticky", 0o1777])).unwrap(), Json::Null);
-    for (name, perm) in [("suid.bin", 0o755), ("suid2.bin", 0o755), ("suid3.bin", 0o755), ("sticky", 0o755), ("sgid", 0o755), ("all", 0o755), ("all/sticky", 0o755)] {
+    for (name, perm) in [
+        ("suid.bin", 0o755),
+        ("suid2.bin", 0o755),
+        ("suid3.bin", 0o755),
+        ("sticky", 0o755),
+        ("sgid", 0o755),
+        ("all", 0o755),
+        ("all/sticky", 0o755),
+    ] {
         let mode = std::fs::metadata(data.join(name)).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode & 0o7000, 0, "{name}: {mode:o}");
         assert_eq!(mode, perm, "{name}: the permission bits still apply (less the umask)");

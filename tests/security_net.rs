@@ -505,7 +505,8 @@ fn trickling_server(chunked: bool) -> u16 {
 fn s10_a_trickled_body_ends_at_the_calls_deadline() {
     for chunked in [false, true] {
         let port = trickling_server(chunked);
-        let (rt, _dir) = runtime(&json!({"http_allow": [format!("127.0.0.1:{port}")], "timeout_ms": 600, "http_max_response_bytes": 2000000}));
+        let (rt, _dir) =
+            runtime(&json!({"http_allow": [format!("127.0.0.1:{port}")], "timeout_ms": 600, "http_max_response_bytes": 2000000}));
         let started = Instant::now();
         let err = http(&rt, "Get", json!([format!("http://127.0.0.1:{port}/")])).unwrap_err();
         let took = started.elapsed();

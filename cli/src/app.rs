@@ -43,10 +43,7 @@ impl App {
         }
         let scripts = root.join("scripts");
         if !scripts.is_dir() {
-            return Err(Error::not_found(format!(
-                "{} is not a Yao app: it has no scripts/ folder",
-                root.display()
-            )));
+            return Err(Error::not_found(format!("{} is not a Yao app: it has no scripts/ folder", root.display())));
         }
         Ok(App { root: root.to_path_buf(), apis: root.join("apis"), scripts })
     }
@@ -76,8 +73,9 @@ pub fn config_json(opts: &RuntimeOpts, app: Option<&App>, cache: CacheUse) -> Re
         None => serde_json::Value::Object(Default::default()),
         Some(text) => {
             let text = match text.strip_prefix('@') {
-                Some(file) => std::fs::read_to_string(file)
-                    .map_err(|e| Error::bad_request(format!("--config: cannot read {file}: {e}")))?,
+                Some(file) => {
+                    std::fs::read_to_string(file).map_err(|e| Error::bad_request(format!("--config: cannot read {file}: {e}")))?
+                }
                 None => text.clone(),
             };
             serde_json::from_str(&text).map_err(|e| Error::bad_request(format!("--config: not JSON: {e}")))?

@@ -116,7 +116,13 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
                     match result {
                         Ok(Built::Hook { size, inputs }) => {
                             if !args.quiet {
-                                println!("[{n}/{total}] {} -> {} ({} B, {} ms)", src.display(), out.display(), size, t.elapsed().as_millis());
+                                println!(
+                                    "[{n}/{total}] {} -> {} ({} B, {} ms)",
+                                    src.display(),
+                                    out.display(),
+                                    size,
+                                    t.elapsed().as_millis()
+                                );
                             }
                             hooks.lock().unwrap_or_else(|p| p.into_inner()).push(inputs);
                         }
@@ -141,7 +147,10 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
             let abs = std::fs::canonicalize(src).unwrap_or_else(|_| src.clone());
             let users = hooks.iter().filter(|inputs| inputs.contains(&abs)).count();
             let exports = if exports.is_empty() { "types only".to_string() } else { format!("exports {}", exports.join(", ")) };
-            println!("library {} ({exports}; imported by {users} script(s)): no top-level function, nothing to call, no .wasm", src.display());
+            println!(
+                "library {} ({exports}; imported by {users} script(s)): no top-level function, nothing to call, no .wasm",
+                src.display()
+            );
         }
     }
     println!(
@@ -172,4 +181,3 @@ fn build_runtime() -> Result<Runtime, Error> {
     }
     Runtime::new(config)
 }
-

@@ -37,9 +37,8 @@ pub fn run(args: CompileArgs) -> Result<(), Failure> {
     );
     match report.problems.first() {
         None => Ok(()),
-        Some(first) => Err(Failure::plain(Error::new(
-            first.code,
-            format!("{} module(s) did not compile (listed above)", report.problems.len()),
-        ))),
+        Some(first) => {
+            Err(Failure::plain(Error::new(first.code, format!("{} module(s) did not compile (listed above)", report.problems.len()))))
+        }
     }
 }

@@ -14,11 +14,11 @@
 //! ends with `globalThis.__yao_exports = { F, G, ... }` (a plain object: no
 //! getters to build on every call).
 
-use yaowasm::{Error, Result, Runtime};
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use yaowasm::{Error, Result, Runtime};
 
 /// Where `yaowasm build` looks for npm packages a script imports when the
 /// app has no node_modules of its own on the way up: js/node_modules.
@@ -39,8 +39,7 @@ pub fn find_esbuild(explicit: Option<PathBuf>) -> Result<PathBuf> {
             return Ok(candidate);
         }
     }
-    let on_path = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|p| p.join("esbuild")).find(|p| p.is_file()));
+    let on_path = std::env::var_os("PATH").map(|paths| std::env::split_paths(&paths).map(|p| p.join("esbuild")).find(|p| p.is_file()));
     on_path.flatten().ok_or_else(|| {
         Error::not_found("esbuild not found: run scripts/setup.sh (it installs esbuild in js/), or pass --esbuild / set YAOWASM_ESBUILD")
     })
@@ -89,9 +88,9 @@ pub fn build_file_with(bundler: &mut Bundler, runtime: &Runtime, esbuild: &Path,
     // own `--global-name` exports are getters built by __export and
     // __toCommonJS: about two thirds of the engine's work per call.)
     // Imports follow gou's rules (esbuild_bundle.js).
-    let functions: Vec<String> = scan.functions.iter().chain(scan.exported_functions.iter()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    let missing: Vec<&str> =
-        scan.functions.iter().filter(|f| !scan.exported.contains(*f)).map(String::as_str).collect();
+    let functions: Vec<String> =
+        scan.functions.iter().chain(scan.exported_functions.iter()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let missing: Vec<&str> = scan.functions.iter().filter(|f| !scan.exported.contains(*f)).map(String::as_str).collect();
     let mut entry = source.clone();
     if !missing.is_empty() {
         entry.push_str(&format!("\n;export {{ {} }};\n", missing.join(", ")));
@@ -106,12 +105,10 @@ pub fn build_file_with(bundler: &mut Bundler, runtime: &Runtime, esbuild: &Path,
         std::fs::create_dir_all(parent).map_err(|e| Error::internal(format!("{shown}: cannot create {}: {e}", parent.display())))?;
     }
     let tmp = out.with_extension(format!("wasm.tmp{}", std::process::id()));
-    std::fs::write(&tmp, &wasm)
-        .and_then(|_| std::fs::rename(&tmp, out))
-        .map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::internal(format!("{shown}: cannot write {}: {e}", out.display()))
-        })?;
+    std::fs::write(&tmp, &wasm).and_then(|_| std::fs::rename(&tmp, out)).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::internal(format!("{shown}: cannot write {}: {e}", out.display()))
+    })?;
     Ok(Built::Hook { size: wasm.len(), inputs })
 }
 

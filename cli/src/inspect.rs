@@ -50,8 +50,7 @@ struct Report {
 
 pub fn run(args: InspectArgs) -> Result<(), Failure> {
     let path = &args.path;
-    let meta = std::fs::metadata(path)
-        .map_err(|e| Error::not_found(format!("cannot read {}: {e}", path.display())))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::not_found(format!("cannot read {}: {e}", path.display())))?;
     // Only an explicit cache folder is used: inspect must not fill an app's cache.
     let config = app::config_json(&args.runtime, None, CacheUse::IfPresent)?;
     let runtime = app::runtime(&config)?;
@@ -104,11 +103,8 @@ fn inspect_dir(runtime: &Runtime, root: &Path) -> Result<Vec<Report>, Error> {
     let mut files = Vec::new();
     walk(root, &mut files);
     files.sort();
-    let loaded: BTreeMap<PathBuf, yaowasm::ScriptInfo> = runtime
-        .list()
-        .into_iter()
-        .map(|s| (PathBuf::from(&s.file).canonicalize().unwrap_or_else(|_| PathBuf::from(&s.file)), s))
-        .collect();
+    let loaded: BTreeMap<PathBuf, yaowasm::ScriptInfo> =
+        runtime.list().into_iter().map(|s| (PathBuf::from(&s.file).canonicalize().unwrap_or_else(|_| PathBuf::from(&s.file)), s)).collect();
     let mut reports = Vec::new();
     for file in files {
         let mut report = parse(&file);
@@ -171,10 +167,7 @@ fn parse(path: &Path) -> Report {
         return report;
     }
     if facts.component {
-        report.problems.push((
-            400,
-            "a WebAssembly component, not a core module: yaowasm runs core modules (SPEC §3)".into(),
-        ));
+        report.problems.push((400, "a WebAssembly component, not a core module: yaowasm runs core modules (SPEC §3)".into()));
     }
     report.language = facts.language();
     report.producers = facts.producers.iter().map(|(f, n, v)| format!("{f}: {n} {v}").trim_end().to_string()).collect();
@@ -222,9 +215,7 @@ impl Facts {
                     for group in reader {
                         for sub in group?.into_types() {
                             script_types.push(match &sub.composite_type.inner {
-                                CompositeInnerType::Func(f) => {
-                                    f.params() == [ValType::I32, ValType::I32] && f.results() == [ValType::I64]
-                                }
+                                CompositeInnerType::Func(f) => f.params() == [ValType::I32, ValType::I32] && f.results() == [ValType::I64],
                                 _ => false,
                             });
                         }
@@ -297,21 +288,14 @@ impl Facts {
             }
         }
         for (name, index) in func_exports {
-            let is_script = func_types
-                .get(index as usize)
-                .and_then(|t| script_types.get(*t as usize))
-                .copied()
-                .unwrap_or(false);
+            let is_script = func_types.get(index as usize).and_then(|t| script_types.get(*t as usize)).copied().unwrap_or(false);
             self.exports.push((name, is_script));
         }
         Ok(())
     }
 
     fn produced_by(&self, field: &str, name: &str) -> Option<&str> {
-        self.producers
-            .iter()
-            .find(|(f, n, _)| f == field && n.eq_ignore_ascii_case(name))
-            .map(|(_, _, v)| v.as_str())
+        self.producers.iter().find(|(f, n, _)| f == field && n.eq_ignore_ascii_case(name)).map(|(_, _, v)| v.as_str())
     }
 
     fn import_module(&self, module: &str) -> bool {
@@ -330,8 +314,8 @@ impl Facts {
         if let Some(v) = self.produced_by("processed-by", "TinyGo") {
             return Some(with_version("Go (TinyGo)", Some(v)));
         }
-        let go_symbols = self.function_names.iter().any(|n| n.starts_with("runtime.")) &&
-            self.function_names.iter().any(|n| n.starts_with("main."));
+        let go_symbols =
+            self.function_names.iter().any(|n| n.starts_with("runtime.")) && self.function_names.iter().any(|n| n.starts_with("main."));
         if self.customs.iter().any(|c| c == "go:buildid") || self.import_module("gojs") || go_symbols {
             let target = if self.import_module("gojs") {
                 " (js/wasm)"
@@ -342,10 +326,10 @@ impl Facts {
             };
             return Some(format!("Go{target}"));
         }
-        if self.function_names.iter().any(|n| n.starts_with("~lib/")) ||
-            self.data_marks.contains(&"assemblyscript") ||
-            self.produced_by("processed-by", "asc").is_some() ||
-            self.produced_by("processed-by", "AssemblyScript").is_some()
+        if self.function_names.iter().any(|n| n.starts_with("~lib/"))
+            || self.data_marks.contains(&"assemblyscript")
+            || self.produced_by("processed-by", "asc").is_some()
+            || self.produced_by("processed-by", "AssemblyScript").is_some()
         {
             return Some("AssemblyScript".into());
         }
@@ -399,7 +383,10 @@ impl Report {
             Some(id) => println!("{}  (script {id})", self.file.display()),
             None => println!("{}", self.file.display()),
         }
-        println!("  language:  {}", self.language.clone().unwrap_or_else(|| "unknown (no producers section or known runtime symbols)".into()));
+        println!(
+            "  language:  {}",
+            self.language.clone().unwrap_or_else(|| "unknown (no producers section or known runtime symbols)".into())
+        );
         println!("  size:      {} bytes ({:.1} KiB)", self.size, self.size as f64 / 1024.0);
         if !self.producers.is_empty() {
             println!("  producers: {}", self.producers.join("; "));

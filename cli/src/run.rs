@@ -52,11 +52,8 @@ fn execute(args: &RunArgs) -> Result<(), Error> {
 fn encode_args(args: &[String]) -> Result<Vec<u8>, Error> {
     let array = if args.len() == 1 && args[0] == "-" {
         let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Error::bad_request(format!("cannot read args from stdin: {e}")))?;
-        let array: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::bad_request(format!("stdin is not JSON: {e}")))?;
+        std::io::stdin().read_to_string(&mut text).map_err(|e| Error::bad_request(format!("cannot read args from stdin: {e}")))?;
+        let array: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::bad_request(format!("stdin is not JSON: {e}")))?;
         if !array.is_array() {
             return Err(Error::bad_request("stdin must hold a JSON array of args, e.g. [\"Ada\", 1]"));
         }
@@ -64,12 +61,8 @@ fn encode_args(args: &[String]) -> Result<Vec<u8>, Error> {
     } else {
         let mut values = Vec::with_capacity(args.len());
         for (i, arg) in args.iter().enumerate() {
-            let v: serde_json::Value = serde_json::from_str(arg).map_err(|e| {
-                Error::bad_request(format!(
-                    "argument {} is not JSON ({e}): {arg:?}; quote a string as '\"{arg}\"'",
-                    i + 1
-                ))
-            })?;
+            let v: serde_json::Value = serde_json::from_str(arg)
+                .map_err(|e| Error::bad_request(format!("argument {} is not JSON ({e}): {arg:?}; quote a string as '\"{arg}\"'", i + 1)))?;
             values.push(v);
         }
         serde_json::Value::Array(values)

@@ -40,28 +40,38 @@ fn bad_command_lines_exit_2() {
 fn run_prints_the_result_as_json() {
     let app = TestApp::new();
     let out = yaowasm()
-        .args(["run"]).arg(app.path())
+        .args(["run"])
+        .arg(app.path())
         .args(["scripts.t.Echo", r#"{"name":"Ada","email":"ada@example.com"}"#, "7", r#""text""#])
-        .output().unwrap();
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let result: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(result, json!([{"name": "Ada", "email": "ada@example.com"}, 7, "text"]));
     // A JSON guest gets the same answer through the host's conversion.
-    yaowasm().args(["run"]).arg(app.path()).args(["scripts.j.Echo", "[1,2]"])
-        .assert().success().stdout("[[1,2]]\n");
+    yaowasm().args(["run"]).arg(app.path()).args(["scripts.j.Echo", "[1,2]"]).assert().success().stdout("[[1,2]]\n");
 }
 
 #[test]
 fn run_reads_args_from_stdin_and_writes_msgpack() {
     let app = TestApp::new();
-    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "-"])
+    yaowasm()
+        .args(["run"])
+        .arg(app.path())
+        .args(["scripts.t.Echo", "-"])
         .write_stdin(r#"["a", {"b": null}]"#)
-        .assert().success().stdout("[\"a\",{\"b\":null}]\n");
+        .assert()
+        .success()
+        .stdout("[\"a\",{\"b\":null}]\n");
     // [-1] in MessagePack is 0x91 0xff (and a negative number is an arg, not an option).
-    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "-1", "--msgpack"])
-        .assert().success().stdout(predicate::eq(&[0x91u8, 0xff][..]));
-    let out = yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "-"])
-        .write_stdin(r#"{"not": "an array"}"#).output().unwrap();
+    yaowasm()
+        .args(["run"])
+        .arg(app.path())
+        .args(["scripts.t.Echo", "-1", "--msgpack"])
+        .assert()
+        .success()
+        .stdout(predicate::eq(&[0x91u8, 0xff][..]));
+    let out = yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "-"]).write_stdin(r#"{"not": "an array"}"#).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(stderr_json(&out)["code"], 400);
 }
@@ -90,8 +100,13 @@ fn run_error_paths_map_to_exit_codes() {
 #[test]
 fn run_times_out_with_408() {
     let app = TestApp::new();
-    let out = yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Spin", "--config", r#"{"timeout_ms": 200}"#])
-        .timeout(std::time::Duration::from_secs(20)).output().unwrap();
+    let out = yaowasm()
+        .args(["run"])
+        .arg(app.path())
+        .args(["scripts.t.Spin", "--config", r#"{"timeout_ms": 200}"#])
+        .timeout(std::time::Duration::from_secs(20))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(4));
     assert_eq!(stderr_json(&out)["code"], 408);
 }
@@ -114,8 +129,13 @@ fn run_refuses_what_is_not_an_app_or_a_config() {
 fn run_warns_about_modules_that_do_not_load_and_runs_the_rest() {
     let app = TestApp::new();
     app.write("scripts/bad.wasm", common::bad_guest());
-    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Echo", "1"])
-        .assert().success().stdout("[1]\n")
+    yaowasm()
+        .args(["run"])
+        .arg(app.path())
+        .args(["scripts.t.Echo", "1"])
+        .assert()
+        .success()
+        .stdout("[1]\n")
         .stderr(predicate::str::contains("bad.wasm not loaded").and(predicate::str::contains("yao.teleport")));
 }
 
@@ -139,19 +159,22 @@ fn inspect_describes_modules() {
     assert_eq!(t["size"], common::guest("v1").len());
     assert_eq!(t["memory"]["initial_pages"], 1);
 
-    yaowasm().arg("inspect").arg(app.file("scripts/t.wasm")).assert().success()
-        .stdout(predicate::str::contains("functions: CallHost, Echo, Fail, Spin, Version")
-            .and(predicate::str::contains("problems:  none")));
+    yaowasm().arg("inspect").arg(app.file("scripts/t.wasm")).assert().success().stdout(
+        predicate::str::contains("functions: CallHost, Echo, Fail, Spin, Version").and(predicate::str::contains("problems:  none")),
+    );
 }
 
 #[test]
 fn inspect_detects_languages_from_producers_and_custom_sections() {
     let app = TestApp::new();
     // A producers section as rustc writes it, and yaowasm build's marker.
-    let rust = wat::parse_str(r#"(module (memory (export "memory") 1)
+    let rust = wat::parse_str(
+        r#"(module (memory (export "memory") 1)
         (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
         (func (export "Go") (param i32 i32) (result i64) (i64.const 0))
-        (@producers (language "Rust" "") (processed-by "rustc" "1.95.0")))"#).unwrap();
+        (@producers (language "Rust" "") (processed-by "rustc" "1.95.0")))"#,
+    )
+    .unwrap();
     app.write("scripts/rust.wasm", &rust);
     let mut js = common::json_guest();
     // A custom section: id 0, size, name "yaowasm.js", no payload.
@@ -159,10 +182,15 @@ fn inspect_detects_languages_from_producers_and_custom_sections() {
     js.extend_from_slice(b"yaowasm.js");
     app.write("scripts/js.wasm", &js);
     // Stripped modules: a Rust panic path, AssemblyScript's UTF-16 "~lib/".
-    let stripped = |data: &str| wat::parse_str(format!(r#"(module (memory (export "memory") 1)
+    let stripped = |data: &str| {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1)
         (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
         (func (export "Go") (param i32 i32) (result i64) (i64.const 0))
-        (data (i32.const 8) "{data}"))"#)).unwrap();
+        (data (i32.const 8) "{data}"))"#
+        ))
+        .unwrap()
+    };
     app.write("scripts/stripped_rust.wasm", stripped("/usr/lib/rustlib/src/rust/library/core/src/num.rs"));
     app.write("scripts/stripped_as.wasm", stripped("~\\00l\\00i\\00b\\00/\\00r\\00t"));
     let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
@@ -199,11 +227,9 @@ fn compile_fills_the_cache_and_run_uses_it() {
         cmd.env("XDG_CACHE_HOME", user_cache.path());
         cmd
     };
-    with_cache(yaowasm()).arg("compile").arg(app.path()).assert().success()
-        .stdout(predicate::str::contains("compiled 2 script(s)"));
+    with_cache(yaowasm()).arg("compile").arg(app.path()).assert().success().stdout(predicate::str::contains("compiled 2 script(s)"));
     let cache = user_cache.path().join("yaowasm");
-    let cwasm = std::fs::read_dir(&cache).unwrap().flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count();
+    let cwasm = std::fs::read_dir(&cache).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count();
     assert_eq!(cwasm, 2, "one precompiled module per script");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o700);
@@ -214,8 +240,14 @@ fn compile_fills_the_cache_and_run_uses_it() {
     with_cache(yaowasm()).args(["run"]).arg(app.path()).args(["scripts.t.Version", "--config", &config]).assert().success();
     // A cache folder inside the app's fs root is refused (400: exit 2).
     let inside = app.file("cache");
-    yaowasm().args(["run"]).arg(app.path()).args(["scripts.t.Version", "--config", &config, "--cache-dir"]).arg(&inside)
-        .assert().code(2).stderr(predicate::str::contains("fs.system"));
+    yaowasm()
+        .args(["run"])
+        .arg(app.path())
+        .args(["scripts.t.Version", "--config", &config, "--cache-dir"])
+        .arg(&inside)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("fs.system"));
 
     let elsewhere = tempfile::tempdir().unwrap();
     yaowasm().arg("compile").arg(app.path()).arg("--cache-dir").arg(elsewhere.path()).assert().success();
@@ -226,7 +258,11 @@ fn compile_fills_the_cache_and_run_uses_it() {
 fn compile_error_paths() {
     let app = TestApp::new();
     app.write("scripts/bad.wasm", common::bad_guest());
-    yaowasm().arg("compile").arg(app.path()).assert().code(2)
+    yaowasm()
+        .arg("compile")
+        .arg(app.path())
+        .assert()
+        .code(2)
         .stderr(predicate::str::contains("yao.teleport").and(predicate::str::contains("1 module(s) did not compile")));
     yaowasm().args(["compile", "/definitely/not/here"]).assert().code(3);
     yaowasm().arg("compile").arg(app.path()).arg("--no-cache").assert().code(2);

@@ -53,7 +53,23 @@ fn example_user_script() {
     let info = rt.list().into_iter().find(|s| s.id == "ts.user").unwrap();
     assert_eq!(
         info.functions,
-        ["Add", "BeforeSave", "Check", "Deny", "Echo", "FsRead", "FsRoundTrip", "HttpGet", "HttpMethods", "HttpPost", "HttpUpload", "Log", "Nested", "Query", "StoreRoundTrip"]
+        [
+            "Add",
+            "BeforeSave",
+            "Check",
+            "Deny",
+            "Echo",
+            "FsRead",
+            "FsRoundTrip",
+            "HttpGet",
+            "HttpMethods",
+            "HttpPost",
+            "HttpUpload",
+            "Log",
+            "Nested",
+            "Query",
+            "StoreRoundTrip"
+        ]
     );
     assert_eq!(
         exec(&rt, "scripts.ts.user.Check", json!([{"name": "", "email": "x", "age": 1.5}])).unwrap(),
@@ -573,8 +589,14 @@ fn http_methods_send_what_yao_sends_and_answer_status_headers_data() {
     assert!(target.starts_with("/echo?") && target.contains("q=1") && target.contains("list=a") && target.contains("list=b"), "{target}");
     assert_eq!(out["post"], json!({"method": "POST", "target": "/echo", "type": "application/json", "token": "", "body": "{\"a\":[1,2]}"}));
     assert_eq!((&out["text"]["type"], &out["text"]["body"]), (&json!("text/x-yao"), &json!("plain")));
-    assert_eq!((&out["bytes"]["method"], &out["bytes"]["type"], &out["bytes"]["body"]), (&json!("PUT"), &json!("application/octet-stream"), &json!("hi")));
-    assert_eq!((&out["sent"]["method"], &out["sent"]["target"], &out["sent"]["body"]), (&json!("PATCH"), &json!("/echo?z=9"), &json!("{\"p\":true}")));
+    assert_eq!(
+        (&out["bytes"]["method"], &out["bytes"]["type"], &out["bytes"]["body"]),
+        (&json!("PUT"), &json!("application/octet-stream"), &json!("hi"))
+    );
+    assert_eq!(
+        (&out["sent"]["method"], &out["sent"]["target"], &out["sent"]["body"]),
+        (&json!("PATCH"), &json!("/echo?z=9"), &json!("{\"p\":true}"))
+    );
     assert_eq!(out["del"]["method"], json!("DELETE"));
     assert_eq!(out["head"], json!([200, null]));
     assert_eq!(out["binary"], json!([["application/octet-stream"], true, "AAEC/w=="]));

@@ -278,10 +278,7 @@ fn sigterm_finishes_requests_in_flight_then_exits_0() {
 
 #[test]
 fn serve_error_paths() {
-    let out = Command::new(assert_cmd::cargo::cargo_bin("yaowasm"))
-        .args(["serve", "/definitely/not/here"])
-        .output()
-        .unwrap();
+    let out = Command::new(assert_cmd::cargo::cargo_bin("yaowasm")).args(["serve", "/definitely/not/here"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));
     let app = TestApp::new();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -365,7 +362,8 @@ fn a_body_that_is_not_json_is_415() {
     assert_eq!(status, 415, "a body without a Content-Type: {body}");
     let (status, body) = server.call_with("POST", "/api/process/scripts.t.Echo", &[("Content-Type", "text/plain")], "");
     assert_eq!(status, 415, "text/plain, even empty: {body}");
-    let (status, _) = server.call_with("POST", "/api/process/scripts.t.Echo", &[("Content-Type", "application/json; charset=utf-8")], "[1]");
+    let (status, _) =
+        server.call_with("POST", "/api/process/scripts.t.Echo", &[("Content-Type", "application/json; charset=utf-8")], "[1]");
     assert_eq!(status, 200);
     let (status, _) = server.call_with("POST", "/api/process/scripts.t.Echo", &[], "");
     assert_eq!(status, 200, "no body, no Content-Type (curl -X POST)");
@@ -400,7 +398,9 @@ fn a_foreign_origin_is_403() {
     let json = ("Content-Type", "application/json");
     let other_port = format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() - 1);
     for origin in ["http://evil.example", "null", "file://", other_port.as_str(), "ftp://127.0.0.1"] {
-        for (method, path, body) in [("POST", "/api/process/scripts.t.Echo", "[1]"), ("POST", "/api/t/echo/1", "{}"), ("GET", "/api/t/version", "")] {
+        for (method, path, body) in
+            [("POST", "/api/process/scripts.t.Echo", "[1]"), ("POST", "/api/t/echo/1", "{}"), ("GET", "/api/t/version", "")]
+        {
             let (status, answer) = server.call_with(method, path, &[json, ("Origin", origin)], body);
             assert_eq!(status, 403, "Origin {origin} {method} {path}: {answer}");
         }
@@ -416,7 +416,8 @@ fn a_guarded_routes_process_is_not_reachable_through_the_process_api() {
     app.write("apis/t.http.yao", API);
     let file = token_file(&app, TOKEN);
     let bearer = format!("Bearer {TOKEN}");
-    for extra in [vec!["--process-api"], vec!["--process-api", "--ignore-guards"], vec!["--process-api", "--process-api-token-file", &file]] {
+    for extra in [vec!["--process-api"], vec!["--process-api", "--ignore-guards"], vec!["--process-api", "--process-api-token-file", &file]]
+    {
         let mut args = vec!["--no-watch"];
         args.extend(extra.iter().copied());
         let server = Server::start(&app, &args);
@@ -448,7 +449,8 @@ fn stats_and_metrics_need_the_token_when_one_is_set() {
         assert_eq!(locked.call_with("GET", path, &[("Authorization", &bearer)], "").0, 200, "{path} with the token");
     }
     assert_eq!(locked.call("GET", "/health", "").0, 200, "/health stays open");
-    let (status, body) = locked.call_with("POST", "/api/process/scripts.t.Echo", &[("Authorization", &bearer), ("Content-Type", "application/json")], "[]");
+    let (status, body) =
+        locked.call_with("POST", "/api/process/scripts.t.Echo", &[("Authorization", &bearer), ("Content-Type", "application/json")], "[]");
     assert_eq!(status, 404, "a token alone does not turn the process API on: {body}");
 }
 

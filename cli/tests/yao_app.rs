@@ -66,7 +66,9 @@ fn every_function_runs_as_the_code_says() {
     let out = tempfile::tempdir().unwrap();
     build_app(out.path());
     let rt = runtime();
-    for (file, id) in [("calc.wasm", "calc"), ("orders.wasm", "orders"), ("lib/report.wasm", "lib.report"), ("lib/format/index.wasm", "lib.format.index")] {
+    for (file, id) in
+        [("calc.wasm", "calc"), ("orders.wasm", "orders"), ("lib/report.wasm", "lib.report"), ("lib/format/index.wasm", "lib.format.index")]
+    {
         rt.load_file(&out.path().join(file), Some(id)).unwrap();
     }
     rt.set_process_handler(Some(Arc::new(|name: &str, args: &[u8]| {
@@ -147,7 +149,10 @@ fn a_library_file_alone_is_not_an_error_but_a_file_with_nothing_is() {
     let (dir, output) = build_one(&[("lib.ts", "export class A { n = 1; }\nexport const B = 2;\n")]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("library ") && stdout.contains("exports A, B") && stdout.contains("built 0, library 1, failed 0 of 1"), "{stdout}");
+    assert!(
+        stdout.contains("library ") && stdout.contains("exports A, B") && stdout.contains("built 0, library 1, failed 0 of 1"),
+        "{stdout}"
+    );
     assert!(!dir.path().join("lib.wasm").exists());
     let (_dir, output) = build_one(&[("empty.ts", "const a = 1;\n")]);
     assert_eq!(output.status.code(), Some(2));

@@ -47,9 +47,8 @@ pub fn write<T: 'static>(mut store: impl AsContextMut<Data = T>, guest: &Guest, 
         return Err(Error::too_large(format!("guest yao_alloc({len}) returned 0: out of memory")).into());
     }
     let memory = guest.memory.data_mut(&mut store);
-    let range = slice(memory, ptr, len as u32, "yao_alloc result").map_err(|e| {
-        Error::internal(format!("guest yao_alloc({len}) returned a pointer outside its memory: {}", e.message()))
-    })?;
+    let range = slice(memory, ptr, len as u32, "yao_alloc result")
+        .map_err(|e| Error::internal(format!("guest yao_alloc({len}) returned a pointer outside its memory: {}", e.message())))?;
     memory[range].copy_from_slice(bytes);
     Ok(ptr)
 }

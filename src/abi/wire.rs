@@ -84,9 +84,7 @@ fn decode_result(bytes: &[u8], encoding: Encoding) -> Result<Vec<u8>> {
             Ok(_) => Ok(bytes.to_vec()),
             Err(why) => Err(Error::internal(format!("guest returned invalid MessagePack: {why}"))),
         },
-        Encoding::Json => {
-            value::json_text_to_msgpack(bytes).map_err(|why| Error::internal(format!("guest returned invalid JSON: {why}")))
-        }
+        Encoding::Json => value::json_text_to_msgpack(bytes).map_err(|why| Error::internal(format!("guest returned invalid JSON: {why}"))),
     }
 }
 
@@ -152,9 +150,7 @@ pub fn decode_args(args: &[u8], encoding: Encoding) -> Result<Vec<u8>> {
     }
     let packed = match encoding {
         Encoding::MsgPack => args.to_vec(),
-        Encoding::Json => {
-            value::json_text_to_msgpack(args).map_err(|e| Error::bad_request(format!("args are not valid JSON: {e}")))?
-        }
+        Encoding::Json => value::json_text_to_msgpack(args).map_err(|e| Error::bad_request(format!("args are not valid JSON: {e}")))?,
     };
     value::validate_args(&packed)?;
     Ok(packed)
@@ -170,9 +166,7 @@ pub fn decode_value(bytes: &[u8], encoding: Encoding, what: &str) -> Result<Vec<
             Ok(_) => Ok(bytes.to_vec()),
             Err(why) => Err(Error::bad_request(format!("{what} is not valid MessagePack: {why}"))),
         },
-        Encoding::Json => {
-            value::json_text_to_msgpack(bytes).map_err(|e| Error::bad_request(format!("{what} is not valid JSON: {e}")))
-        }
+        Encoding::Json => value::json_text_to_msgpack(bytes).map_err(|e| Error::bad_request(format!("{what} is not valid JSON: {e}"))),
     }
 }
 

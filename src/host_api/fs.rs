@@ -101,11 +101,7 @@ impl Roots {
         for (name, path) in config {
             let bad = |e: io::Error| Error::bad_request(format!("config: fs.{name}: {}: {e}", path.display()));
             let path = path.canonicalize().map_err(bad)?;
-            let dir = fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
-                .open(&path)
-                .map_err(bad)?;
+            let dir = fs::OpenOptions::new().read(true).custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC).open(&path).map_err(bad)?;
             roots.insert(name.clone(), Root { path, dir, read_only: read_only.contains(name) });
         }
         Ok(Roots { roots })

@@ -33,11 +33,11 @@
 //! `Http` is `Send + Sync`; the agent's connection pool is shared by all calls.
 
 use super::args::{self as api_args, Args};
-use crate::config::Config;
-use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, TIMEOUT, TOO_LARGE};
 use super::fs::Roots;
 use super::http_resolve::{GuardedResolver, Refused};
 use super::multipart::Form;
+use crate::config::Config;
+use crate::error::{Error, Result, BAD_REQUEST, FORBIDDEN, TIMEOUT, TOO_LARGE};
 use rmpv::Value;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
@@ -205,7 +205,10 @@ impl Http {
                     if let Some(refused) = REFUSED_HEADERS.iter().find(|r| k.eq_ignore_ascii_case(r)) {
                         return Err(args.bad(
                             headers,
-                            &format!("headers without {refused}: Host, the framing and hop-by-hop headers are the client's ({})", REFUSED_HEADERS.join(", ")),
+                            &format!(
+                                "headers without {refused}: Host, the framing and hop-by-hop headers are the client's ({})",
+                                REFUSED_HEADERS.join(", ")
+                            ),
                         ));
                     }
                     // A form's type (with its boundary) is its own.
@@ -263,7 +266,11 @@ impl Http {
     }
 
     /// Runs one request under `timeout` (connect, send, head and body).
-    fn send<B: ureq::AsSendBody>(&self, request: ureq::http::Request<B>, timeout: Duration) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    fn send<B: ureq::AsSendBody>(
+        &self,
+        request: ureq::http::Request<B>,
+        timeout: Duration,
+    ) -> std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error> {
         let request = self.agent.configure_request(request).timeout_global(Some(timeout)).build();
         self.agent.run(request)
     }
@@ -300,7 +307,12 @@ impl Http {
             .headers()
             .keys()
             .map(|name| {
-                let values = response.headers().get_all(name).iter().map(|v| Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
+                let values = response
+                    .headers()
+                    .get_all(name)
+                    .iter()
+                    .map(|v| Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .collect();
                 (Value::from(name.as_str()), Value::Array(values))
             })
             .collect();
@@ -322,10 +334,9 @@ impl Http {
                 Err(e) => {
                     return Err(match ureq::Error::from(e) {
                         e if is_timeout(&e) => late(),
-                        ureq::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => Error::new(
-                            BAD_GATEWAY,
-                            "http: reading the response: the connection was closed before its end (unexpected EOF)",
-                        ),
+                        ureq::Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                            Error::new(BAD_GATEWAY, "http: reading the response: the connection was closed before its end (unexpected EOF)")
+                        }
                         e => Error::new(BAD_GATEWAY, format!("http: reading the response: {e}")),
                     })
                 }
@@ -425,7 +436,8 @@ fn upload_form(args: &Args, payload: usize, files: &[(&str, &str)], roots: &Root
 
 /// The value at arg `i` as JSON text; 400 when it has no JSON form.
 fn json_text(args: &Args, i: usize, value: &Value) -> Result<String> {
-    let json = crate::abi::value::msgpack_to_json(&api_args::encode(value)).map_err(|e| args.bad(i, &format!("a JSON-able payload ({e})")))?;
+    let json =
+        crate::abi::value::msgpack_to_json(&api_args::encode(value)).map_err(|e| args.bad(i, &format!("a JSON-able payload ({e})")))?;
     Ok(json.to_string())
 }
 

@@ -53,7 +53,12 @@ impl<R: Resolver> GuardedResolver<R> {
 }
 
 impl<R: Resolver> Resolver for GuardedResolver<R> {
-    fn resolve(&self, uri: &ureq::http::Uri, config: &ureq::config::Config, timeout: NextTimeout) -> Result<ResolvedSocketAddrs, ureq::Error> {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
         let addrs = self.inner.resolve(uri, config, timeout)?;
         let host = uri.host().unwrap_or_default().to_ascii_lowercase();
         let port = uri.port_u16().unwrap_or(if uri.scheme_str() == Some("https") { 443 } else { 80 });
@@ -220,7 +225,8 @@ mod tests {
     #[test]
     fn a_wildcard_host_never_reaches_the_host_itself() {
         let public = "93.184.216.34:80";
-        let kept = resolve(&["127.0.0.1:80", public, "169.254.169.254:80", "[::1]:80", "10.1.2.3:80"], &[], "http://api.example.com/").unwrap();
+        let kept =
+            resolve(&["127.0.0.1:80", public, "169.254.169.254:80", "[::1]:80", "10.1.2.3:80"], &[], "http://api.example.com/").unwrap();
         assert_eq!(kept, vec![public.parse().unwrap(), "10.1.2.3:80".parse().unwrap()], "private ranges stay reachable");
         let inside: &[&[&str]] = &[
             &["169.254.169.254:80"],
@@ -257,13 +263,48 @@ mod tests {
 
     #[test]
     fn the_host_itself() {
-        for inside in ["127.0.0.1", "127.255.0.9", "169.254.169.254", "0.0.0.0", "0.1.2.3", "::1", "::", "fe80::1", "febf::1", "::ffff:127.0.0.1", "::ffff:169.254.1.1",
-                       "::127.0.0.1", "100.64.0.0", "100.100.100.200", "100.127.255.255", "fd00:ec2::254", "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe",
-                       "64:ff9b:1::7f00:1", "2002:7f00:1::", "2002:a9fe:a9fe::1", "::ffff:100.100.100.200", "64:ff9b::6464:64c8"] {
+        for inside in [
+            "127.0.0.1",
+            "127.255.0.9",
+            "169.254.169.254",
+            "0.0.0.0",
+            "0.1.2.3",
+            "::1",
+            "::",
+            "fe80::1",
+            "febf::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.1.1",
+            "::127.0.0.1",
+            "100.64.0.0",
+            "100.100.100.200",
+            "100.127.255.255",
+            "fd00:ec2::254",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1::7f00:1",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "::ffff:100.100.100.200",
+            "64:ff9b::6464:64c8",
+        ] {
             assert!(is_the_host_itself(inside.parse().unwrap()), "{inside}");
         }
-        for outside in ["10.0.0.1", "172.16.0.1", "192.168.1.1", "93.184.216.34", "fd00::1", "2001:db8::1", "::ffff:10.0.0.1", "fec0::1",
-                        "100.63.255.255", "100.128.0.0", "64:ff9b::a00:1", "2002:a00:1::", "fd00:ec2::253"] {
+        for outside in [
+            "10.0.0.1",
+            "172.16.0.1",
+            "192.168.1.1",
+            "93.184.216.34",
+            "fd00::1",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            "fec0::1",
+            "100.63.255.255",
+            "100.128.0.0",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "fd00:ec2::253",
+        ] {
             assert!(!is_the_host_itself(outside.parse().unwrap()), "{outside}");
         }
     }

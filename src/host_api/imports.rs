@@ -50,9 +50,11 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
 pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query"];
 
 pub(crate) fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
-    caller.data().guest.clone().ok_or_else(|| {
-        Error::internal(format!("yao.{import} called while the instance was being created (from a start function)")).into()
-    })
+    caller
+        .data()
+        .guest
+        .clone()
+        .ok_or_else(|| Error::internal(format!("yao.{import} called while the instance was being created (from a start function)")).into())
 }
 
 /// `yao.process(name_ptr, name_len, args_ptr, args_len) -> packed`.
@@ -136,7 +138,13 @@ pub(crate) fn store(
 }
 
 /// `yao.store_get(name_ptr, name_len, key_ptr, key_len) -> packed`.
-pub(crate) fn store_get(mut caller: Caller<'_, CallState>, name_ptr: i32, name_len: i32, key_ptr: i32, key_len: i32) -> wasmtime::Result<i64> {
+pub(crate) fn store_get(
+    mut caller: Caller<'_, CallState>,
+    name_ptr: i32,
+    name_len: i32,
+    key_ptr: i32,
+    key_len: i32,
+) -> wasmtime::Result<i64> {
     let guest = guest_of(&caller, "store_get")?;
     let name = text(&caller, &guest, name_ptr, name_len, "store name")?;
     let key = text(&caller, &guest, key_ptr, key_len, "store key")?;
@@ -170,7 +178,13 @@ pub(crate) fn store_set(
 }
 
 /// `yao.store_del(name_ptr, name_len, key_ptr, key_len) -> packed`.
-pub(crate) fn store_del(mut caller: Caller<'_, CallState>, name_ptr: i32, name_len: i32, key_ptr: i32, key_len: i32) -> wasmtime::Result<i64> {
+pub(crate) fn store_del(
+    mut caller: Caller<'_, CallState>,
+    name_ptr: i32,
+    name_len: i32,
+    key_ptr: i32,
+    key_len: i32,
+) -> wasmtime::Result<i64> {
     let guest = guest_of(&caller, "store_del")?;
     let name = text(&caller, &guest, name_ptr, name_len, "store name")?;
     let key = text(&caller, &guest, key_ptr, key_len, "store key")?;
@@ -201,7 +215,13 @@ pub(crate) fn fs(
 }
 
 /// `yao.http(method_ptr, method_len, args_ptr, args_len) -> packed`.
-pub(crate) fn http(mut caller: Caller<'_, CallState>, method_ptr: i32, method_len: i32, args_ptr: i32, args_len: i32) -> wasmtime::Result<i64> {
+pub(crate) fn http(
+    mut caller: Caller<'_, CallState>,
+    method_ptr: i32,
+    method_len: i32,
+    args_ptr: i32,
+    args_len: i32,
+) -> wasmtime::Result<i64> {
     let guest = guest_of(&caller, "http")?;
     let method = text(&caller, &guest, method_ptr, method_len, "http method")?;
     let args = args(&caller, &guest, args_ptr, args_len, "http args")?;

@@ -10,11 +10,11 @@
 //! calls at once. Values are kept as MessagePack bytes, so `Get` hands back
 //! exactly what `Set` stored without re-encoding.
 
-use crate::sync::{MutexAny, RwLockAny};
 use super::args::{self as api_args, Args};
+use super::Dispatch;
 use crate::config::{StoreBackend, StoreConfig};
 use crate::error::{Error, Result};
-use super::Dispatch;
+use crate::sync::{MutexAny, RwLockAny};
 use rmpv::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -155,11 +155,9 @@ pub fn parse_hook(bytes: &[u8]) -> Option<Result<Hook>> {
     }
     let meta = meta?;
     Some((|| {
-        let meta: HookMeta = serde_json::from_slice(meta)
-            .map_err(|e| Error::bad_request(format!("JS script: unreadable {META_SECTION} section: {e}")))?;
-        let bytecode = bytecode
-            .ok_or_else(|| Error::bad_request(format!("JS script: no {BYTECODE_SECTION} section")))?
-            .to_vec();
+        let meta: HookMeta =
+            serde_json::from_slice(meta).map_err(|e| Error::bad_request(format!("JS script: unreadable {META_SECTION} section: {e}")))?;
+        let bytecode = bytecode.ok_or_else(|| Error::bad_request(format!("JS script: no {BYTECODE_SECTION} section")))?.to_vec();
         Ok(Hook { meta, bytecode })
     })())
 }
@@ -205,9 +203,7 @@ fn snapshot_enabled() -> bool {
 
 fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
     let raw = ENGINE_WASM.ok_or_else(|| {
-        Error::internal(
-            "this yaowasm library was built without its JS engine: run scripts/setup.sh (js/engine/build.sh), then rebuild",
-        )
+        Error::internal("this yaowasm library was built without its JS engine: run scripts/setup.sh (js/engine/build.sh), then rebuild")
     })?;
     let snapshot = snapshot_enabled();
     let module = match (snapshot, &runtime.cache) {
@@ -223,13 +219,9 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         (false, Some(cache)) => cache.load_or_compile(runtime.as_ref(), raw, &crate::runtime::cache::digest_of(raw))?,
         (false, None) => compile_module(&runtime.engine, raw)?,
     };
-    let export = |name: &str| {
-        module.get_export_index(name).ok_or_else(|| Error::internal(format!("the JS engine does not export {name}")))
-    };
-    let pre: InstancePre<CallState> = runtime
-        .linker
-        .instantiate_pre(&module)
-        .map_err(|e| Error::internal(format!("JS engine: cannot link: {e:#}")))?;
+    let export = |name: &str| module.get_export_index(name).ok_or_else(|| Error::internal(format!("the JS engine does not export {name}")));
+    let pre: InstancePre<CallState> =
+        runtime.linker.instantiate_pre(&module).map_err(|e| Error::internal(format!("JS engine: cannot link: {e:#}")))?;
     let program = Program {
         pre,
         memory: export("memory")?,
@@ -346,22 +338,16 @@ pub fn build_hook(runtime: &Runtime, source_name: &str, js_source: &str, functio
     let entry = call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")?;
     let src = call::write(&mut store, &guest, js_source.as_bytes(), timeout_ms)?;
     let name = call::write(&mut store, &guest, source_name.as_bytes(), timeout_ms)?;
-    let raw = entry
-        .call(&mut store, (src, js_source.len() as i32, name, source_name.len() as i32))
-        .map_err(|e| call::classify(e, timeout_ms))?;
+    let raw =
+        entry.call(&mut store, (src, js_source.len() as i32, name, source_name.len() as i32)).map_err(|e| call::classify(e, timeout_ms))?;
     let packed = Packed::unpack(raw);
     let memory = guest.memory.data(&store);
     let bytes = &memory[memory::slice(memory, packed.ptr, packed.len, "bytecode")?];
     if packed.is_error {
         return Err(wire::decode_error_value(bytes, Encoding::MsgPack));
     }
-    let meta = HookMeta {
-        engine: ENGINE_NAME.into(),
-        engine_version: ENGINE_VERSION.into(),
-        abi: JS_ABI,
-        functions,
-        source: source_name.into(),
-    };
+    let meta =
+        HookMeta { engine: ENGINE_NAME.into(), engine_version: ENGINE_VERSION.into(), abi: JS_ABI, functions, source: source_name.into() };
     Ok(write_hook(&meta, bytes))
 }
 

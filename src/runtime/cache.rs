@@ -26,8 +26,8 @@
 //! more (`.sha256` and `.xxh3` files of key schemes v1 and v2, half-written
 //! temporaries, halves of pairs). Files named otherwise are never touched.
 
-use crate::error::Result;
 use super::script::compile_module;
+use crate::error::Result;
 use crate::log::{LogLevel, LogSink};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

@@ -60,11 +60,7 @@ impl ResourceLimiter for MemoryLimiter {
 
 /// Makes a store with its limits and deadline, instantiates the script and
 /// runs `_initialize`. Used by calls and by load-time probes.
-pub(crate) fn instantiate(
-    runtime: &Arc<Inner>,
-    program: &Program,
-    budget: &Budget,
-) -> Result<(Store<CallState>, Instance, Guest)> {
+pub(crate) fn instantiate(runtime: &Arc<Inner>, program: &Program, budget: &Budget) -> Result<(Store<CallState>, Instance, Guest)> {
     let wasi = match program.uses_wasi {
         true => Some(super::wasi::context(&runtime.config.wasi, &(runtime.clone() as Arc<dyn LogSink>))?),
         false => None,
@@ -86,7 +82,8 @@ pub(crate) fn instantiate(
         Err(stop) => Err(stop.into()),
     });
     let timeout_ms = runtime.config.timeout_ms;
-    let instance = instantiate_when_a_slot_is_free(program, &mut store, budget).map_err(|e| classify(e, timeout_ms).context("instantiate"))?;
+    let instance =
+        instantiate_when_a_slot_is_free(program, &mut store, budget).map_err(|e| classify(e, timeout_ms).context("instantiate"))?;
     let memory = instance
         .get_module_export(&mut store, &program.memory)
         .and_then(|e| e.into_memory())

@@ -1,11 +1,11 @@
 //! `load_dir`: walk a scripts folder, compile every `.wasm` (in parallel),
 //! and report per-file problems without stopping the others (SPEC §1).
 
-use crate::sync::MutexAny;
+use super::script::{Origin, Script};
+use super::Inner;
 use crate::error::{Error, Result};
 use crate::names;
-use super::Inner;
-use super::script::{Origin, Script};
+use crate::sync::MutexAny;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -138,9 +138,8 @@ pub(crate) fn compile_all(
             Err(e) => results.push((i, Err(Error::not_found(format!("cannot read: {e}"))))),
             Ok(bytes) => {
                 let digest = super::cache::digest_of(&bytes);
-                let unchanged = current.get(id).filter(|s| {
-                    s.digest == digest && s.file == *file && s.origin == *origin && s.shadows == *shadows
-                });
+                let unchanged =
+                    current.get(id).filter(|s| s.digest == digest && s.file == *file && s.origin == *origin && s.shadows == *shadows);
                 match unchanged {
                     Some(script) => results.push((i, Ok(script.clone()))),
                     None => to_compile.push((i, bytes, digest)),

@@ -127,9 +127,7 @@ impl Runtime {
     /// there but fails to load keeps its previous version.
     pub fn load_dir(&self, dir: impl AsRef<Path>) -> Result<LoadReport> {
         let dir = dir.as_ref();
-        let root = dir
-            .canonicalize()
-            .map_err(|e| Error::not_found(format!("cannot read scripts folder {}: {e}", dir.display())))?;
+        let root = dir.canonicalize().map_err(|e| Error::not_found(format!("cannot read scripts folder {}: {e}", dir.display())))?;
         let scan = loader::scan(&root)?;
         let origin = Origin::Dir(root);
         let current = self.inner.scripts.read_any().clone();
@@ -338,7 +336,6 @@ impl Inner {
             Err(why) => Err(Error::internal(format!("the host process handler answered {name} with invalid MessagePack: {why}"))),
         }
     }
-
 }
 
 impl Dispatch for Arc<Inner> {

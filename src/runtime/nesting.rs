@@ -105,10 +105,7 @@ pub fn enter(runtime: usize, process: &str, top_level: impl FnOnce() -> Budget, 
         };
         if depth > max_depth {
             let chain: Vec<&str> = frames.iter().filter(|f| f.runtime == runtime).map(|f| f.process.as_str()).collect();
-            return Err(Error::internal(format!(
-                "call depth {depth} exceeds max_depth {max_depth}: {} -> {process}",
-                chain.join(" -> ")
-            )));
+            return Err(Error::internal(format!("call depth {depth} exceeds max_depth {max_depth}: {} -> {process}", chain.join(" -> "))));
         }
         if depth > 1 {
             if let Some(free) = free_stack() {
@@ -192,7 +189,8 @@ mod budget_tests {
     #[test]
     fn cancel_and_deadline_are_408() {
         let cancel = CancelToken::new();
-        let budget = Budget { deadline: Instant::now() + std::time::Duration::from_secs(5), timeout_ms: 5000, cancel: Some(cancel.clone()) };
+        let budget =
+            Budget { deadline: Instant::now() + std::time::Duration::from_secs(5), timeout_ms: 5000, cancel: Some(cancel.clone()) };
         assert!(budget.check().is_ok());
         cancel.cancel();
         assert_eq!(budget.check().unwrap_err().code(), 408);

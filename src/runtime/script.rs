@@ -130,10 +130,7 @@ impl Script {
                 "exports no script function: a script function has the signature (args_ptr i32, args_len i32) -> i64",
             ));
         }
-        let pre = runtime
-            .linker
-            .instantiate_pre(&module)
-            .map_err(|e| Error::bad_request(format!("cannot link: {e:#}")))?;
+        let pre = runtime.linker.instantiate_pre(&module).map_err(|e| Error::bad_request(format!("cannot link: {e:#}")))?;
         let mut program = Program { pre, memory, alloc, initialize, encoding: Encoding::MsgPack, uses_wasi };
         if let Some(probe) = encoding_export {
             program.encoding = program.probe_encoding(runtime, &probe)?;
@@ -179,12 +176,7 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
-    pub fn with(
-        self,
-        functions: BTreeMap<String, ModuleExport>,
-        program: Arc<Program>,
-        js: Option<Arc<crate::js::JsScript>>,
-    ) -> Script {
+    pub fn with(self, functions: BTreeMap<String, ModuleExport>, program: Arc<Program>, js: Option<Arc<crate::js::JsScript>>) -> Script {
         let Identity { id, file, origin, size, digest } = self;
         Script { id, file, origin, shadows: Vec::new(), size, digest, stats: Default::default(), functions, program, js }
     }
@@ -196,9 +188,8 @@ fn has_sig(ty: &ExternType, params: &[ValType], results: &[ValType]) -> bool {
 }
 
 fn sig_is(f: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
-    let same = |a: &mut dyn ExactSizeIterator<Item = ValType>, b: &[ValType]| {
-        a.len() == b.len() && a.zip(b).all(|(x, y)| ValType::eq(&x, y))
-    };
+    let same =
+        |a: &mut dyn ExactSizeIterator<Item = ValType>, b: &[ValType]| a.len() == b.len() && a.zip(b).all(|(x, y)| ValType::eq(&x, y));
     same(&mut f.params(), params) && same(&mut f.results(), results)
 }
 
@@ -208,11 +199,10 @@ pub(crate) fn compile_module(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<
     Module::new(engine, bytes).map_err(|e| {
         let text = format!("{e:#}");
         if let Some(bytes) = number_after(&text, "memory has a minimum byte size of ") {
-            Error::new(TOO_LARGE, format!(
-                "declares {} MiB of initial memory, max_memory_mb is {}",
-                bytes >> 20,
-                engine_max_memory_mb(&text)
-            ))
+            Error::new(
+                TOO_LARGE,
+                format!("declares {} MiB of initial memory, max_memory_mb is {}", bytes >> 20, engine_max_memory_mb(&text)),
+            )
         } else if text.contains("exceeds the limit") || text.contains("pooling allocator") {
             Error::new(TOO_LARGE, format!("beyond the runtime's limits: {text}"))
         } else {
@@ -245,11 +235,7 @@ fn check_limits(runtime: &Inner, module: &Module) -> Result<()> {
     if let Some(initial) = needs.max_initial_memory_size {
         let bytes = initial.saturating_mul(65536);
         if bytes > max {
-            return Err(Error::too_large(format!(
-                "declares {} MiB of initial memory, max_memory_mb is {}",
-                bytes >> 20,
-                max >> 20
-            )));
+            return Err(Error::too_large(format!("declares {} MiB of initial memory, max_memory_mb is {}", bytes >> 20, max >> 20)));
         }
     }
     if needs.num_memories > 1 {

@@ -2,10 +2,10 @@
 //! environment, no preopened directory unless configured, stdout and stderr
 //! sent line by line to the log handler.
 
-use crate::sync::MutexAny;
-use crate::error::{Error, Result};
 use crate::config::WasiConfig;
+use crate::error::{Error, Result};
 use crate::log::{LogLevel, LogSink};
+use crate::sync::MutexAny;
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
@@ -113,11 +113,7 @@ impl Pollable for LogLines {
 }
 
 impl tokio::io::AsyncWrite for LogLines {
-    fn poll_write(
-        self: std::pin::Pin<&mut Self>,
-        _cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(self: std::pin::Pin<&mut Self>, _cx: &mut std::task::Context<'_>, buf: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
         self.push(buf);
         std::task::Poll::Ready(Ok(buf.len()))
     }
@@ -130,4 +126,3 @@ impl tokio::io::AsyncWrite for LogLines {
         std::task::Poll::Ready(Ok(()))
     }
 }
-

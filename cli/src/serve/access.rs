@@ -38,7 +38,13 @@ pub struct Access {
 impl Access {
     /// The rules from the command line; refuses a process API on a
     /// non-loopback address without a token, and a token too short to be one.
-    pub fn new(process_api: bool, token_file: Option<&Path>, env_token: Option<String>, allow_hosts: &[String], listen: SocketAddr) -> Result<Access, Failure> {
+    pub fn new(
+        process_api: bool,
+        token_file: Option<&Path>,
+        env_token: Option<String>,
+        allow_hosts: &[String],
+        listen: SocketAddr,
+    ) -> Result<Access, Failure> {
         let token = match token_file {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -105,9 +111,12 @@ impl Access {
         match &self.token {
             Some(token) => bearer(headers, token, what),
             None if peer.ip().is_loopback() || is_mapped_loopback(peer.ip()) => Ok(()),
-            None => Err(Error::new(403, format!(
+            None => Err(Error::new(
+                403,
+                format!(
                 "{what} answers loopback clients only; give a token (--process-api-token-file or {TOKEN_ENV}) to read it from elsewhere"
-            ))),
+            ),
+            )),
         }
     }
 
@@ -246,18 +255,37 @@ mod tests {
     fn hosts_and_origins() {
         let a = access(&["api.example.com", "Other.example:8443"]);
         let ok = |h: &str| a.check_request(&Method::GET, None, &headers(&[(header::HOST, h)])).map_err(|e| e.code());
-        for h in ["localhost:5099", "127.0.0.1:5099", "[::1]:5099", "10.0.0.2:8080", "api.example.com", "API.example.com:1", "other.example:8443", "localhost"] {
+        for h in [
+            "localhost:5099",
+            "127.0.0.1:5099",
+            "[::1]:5099",
+            "10.0.0.2:8080",
+            "api.example.com",
+            "API.example.com:1",
+            "other.example:8443",
+            "localhost",
+        ] {
             assert_eq!(ok(h), Ok(()), "{h}");
         }
         for h in ["evil.example:5099", "other.example:8444", "other.example", "", "localhost:99999", "[::1", "a b", "x@127.0.0.1"] {
             assert_eq!(ok(h), Err(421), "{h:?}");
         }
         assert_eq!(a.check_request(&Method::GET, None, &HeaderMap::new()).map_err(|e| e.code()), Err(421), "no Host");
-        let origin = |h: &str, o: &str| a.check_request(&Method::GET, None, &headers(&[(header::HOST, h), (header::ORIGIN, o)])).map_err(|e| e.code());
+        let origin = |h: &str, o: &str| {
+            a.check_request(&Method::GET, None, &headers(&[(header::HOST, h), (header::ORIGIN, o)])).map_err(|e| e.code())
+        };
         assert_eq!(origin("127.0.0.1:5099", "http://127.0.0.1:5099"), Ok(()));
         assert_eq!(origin("api.example.com", "https://api.example.com"), Ok(()));
         assert_eq!(origin("127.0.0.1:5099", "https://other.example:8443"), Ok(()), "an allowed name");
-        for o in ["http://127.0.0.1:5098", "http://localhost:5099", "null", "http://evil.example", "file://", "ws://127.0.0.1:5099", "http://127.0.0.1:5099/x"] {
+        for o in [
+            "http://127.0.0.1:5098",
+            "http://localhost:5099",
+            "null",
+            "http://evil.example",
+            "file://",
+            "ws://127.0.0.1:5099",
+            "http://127.0.0.1:5099/x",
+        ] {
             assert_eq!(origin("127.0.0.1:5099", o), Err(403), "{o}");
         }
     }
@@ -285,7 +313,12 @@ mod tests {
     #[test]
     fn tokens() {
         assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abd", b"abc") && !constant_time_eq(b"ab", b"abc") && !constant_time_eq(b"abcd", b"abc") && !constant_time_eq(b"", b"abc"));
+        assert!(
+            !constant_time_eq(b"abd", b"abc")
+                && !constant_time_eq(b"ab", b"abc")
+                && !constant_time_eq(b"abcd", b"abc")
+                && !constant_time_eq(b"", b"abc")
+        );
         let public: SocketAddr = "0.0.0.0:80".parse().unwrap();
         assert_eq!(Access::new(true, None, None, &[], public).unwrap_err().error.code(), 400);
         assert!(Access::new(true, None, Some("short".into()), &[], "127.0.0.1:1".parse().unwrap()).is_err());

@@ -24,15 +24,15 @@ mod watch;
 
 use crate::app::{self, App, CacheUse, RuntimeOpts};
 use crate::exit::Failure;
+use access::Access;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path as UrlPath, Request as HttpRequest, State as Shared};
-use axum::middleware::{self, Next};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use clap::Args;
-use access::Access;
 use routes::{Request, RouteTable};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -130,12 +130,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     let runtime = app::runtime(&app::config_json(&args.runtime, Some(&app), CacheUse::IfPresent)?)?;
     let report = app::load(&runtime, &app)?;
     let table = load_routes(&app, args.ignore_guards);
-    eprintln!(
-        "yaowasm serve: {} script(s), {} route(s) from {}",
-        report.loaded,
-        table.routes.len(),
-        app.root.display()
-    );
+    eprintln!("yaowasm serve: {} script(s), {} route(s) from {}", report.loaded, table.routes.len(), app.root.display());
     eprintln!(
         "yaowasm serve: process API {}; /stats and /metrics {}",
         match (access.process_api, access.has_token()) {
@@ -150,9 +145,10 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     let _watcher = if args.no_watch {
         None
     } else {
-        Some(watch::start(&app, state.clone(), args.ignore_guards).map_err(|e| {
-            Error::internal(format!("cannot watch {} for changes: {e} (use --no-watch)", app.root.display()))
-        })?)
+        Some(
+            watch::start(&app, state.clone(), args.ignore_guards)
+                .map_err(|e| Error::internal(format!("cannot watch {} for changes: {e} (use --no-watch)", app.root.display())))?,
+        )
     };
 
     let tokio = tokio::runtime::Builder::new_multi_thread()
@@ -172,9 +168,7 @@ fn load_routes(app: &App, ignore_guards: bool) -> RouteTable {
 }
 
 async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| Error::bad_request(format!("cannot listen on {addr}: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::bad_request(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     for route in state.routes().routes.iter() {
         eprintln!("yaowasm serve: {} {} -> {}", route.method, route.pattern, route.process);
@@ -312,10 +306,8 @@ async fn api_route(Shared(state): Shared<Arc<State>>, method: Method, uri: Uri, 
         Ok(b) => b,
         Err(e) => return error_response(&e),
     };
-    let headers: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
     let request = Request { path, query: uri.query().unwrap_or(""), headers: &headers, body: &body };
     let args = match route.args(&request, &params).and_then(|a| value::json_to_msgpack(&a)) {
         Ok(a) => a,

@@ -136,7 +136,9 @@ impl RouteTable {
             if let (true, Some(process)) = (is_guard(guard), entry.get("process").and_then(Value::as_str)) {
                 let method = entry.get("method").and_then(Value::as_str).unwrap_or("?").to_ascii_uppercase();
                 let path = entry.get("path").and_then(Value::as_str).unwrap_or("");
-                self.guarded.entry(process_key(process)).or_insert_with(|| format!("{method} {} has guard {guard:?}", full_path(&group, path)));
+                self.guarded
+                    .entry(process_key(process))
+                    .or_insert_with(|| format!("{method} {} has guard {guard:?}", full_path(&group, path)));
             }
             match parse_path(entry, &group, file_guard, ignore_guards) {
                 Err(why) => self.problems.push(format!("{where_}: paths[{i}]: {why}")),
@@ -163,10 +165,7 @@ impl RouteTable {
     /// The route for a request, with its path parameters.
     pub fn find(&self, method: &str, path: &str) -> Option<(&Route, BTreeMap<String, String>)> {
         let parts: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
-        self.routes
-            .iter()
-            .filter(|r| r.method == method)
-            .find_map(|r| r.matches(&parts).map(|params| (r, params)))
+        self.routes.iter().filter(|r| r.method == method).find_map(|r| r.matches(&parts).map(|params| (r, params)))
     }
 
     /// Whether any route has this path, whatever its method (for a 405).
@@ -222,10 +221,7 @@ fn parse_path(entry: &Value, group: &str, file_guard: &str, ignore_guards: bool)
     let out = entry.get("out").cloned().unwrap_or(Value::Null);
     let status = match out.get("status") {
         None => 200,
-        Some(s) => s
-            .as_u64()
-            .filter(|s| (200..=599).contains(s))
-            .ok_or("out.status must be an HTTP status 200..599")? as u16,
+        Some(s) => s.as_u64().filter(|s| (200..=599).contains(s)).ok_or("out.status must be an HTTP status 200..599")? as u16,
     };
     let content_type = out.get("type").and_then(Value::as_str).map(str::to_string);
     let headers = match out.get("headers") {
@@ -314,9 +310,7 @@ impl Route {
             args.push(match input {
                 Input::Payload => payload()?,
                 Input::Body => Value::String(String::from_utf8_lossy(req.body).into_owned()),
-                Input::Query => Value::Object(
-                    query.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<Map<_, _>>(),
-                ),
+                Input::Query => Value::Object(query.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect::<Map<_, _>>()),
                 Input::Params => Value::Object(params.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect()),
                 Input::Headers => {
                     let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -458,7 +452,11 @@ mod tests {
         table.add_file(Path::new("apis/user.http.yao"), USER_API, "user", false);
         assert_eq!(table.routes.len(), 2, "{:?}", table.problems);
         assert_eq!(table.problems.len(), 2, "{:?}", table.problems);
-        assert!(table.problems[0].contains("GET /api/user/secret (process scripts.user.Secret) has guard \"bearer-jwt\""), "{}", table.problems[0]);
+        assert!(
+            table.problems[0].contains("GET /api/user/secret (process scripts.user.Secret) has guard \"bearer-jwt\""),
+            "{}",
+            table.problems[0]
+        );
         assert_eq!(table.guarded.keys().collect::<Vec<_>>(), ["scripts.user.Secret"]);
         assert_eq!(table.guarded["scripts.user.Secret"], "GET /api/user/secret has guard \"bearer-jwt\"");
         assert_eq!(process_key("Scripts.USER.Secret"), "scripts.user.Secret");
