@@ -20,6 +20,23 @@ fn echo_round_trips_values() {
 }
 
 #[test]
+fn json_numbers_print_as_go_prints_them() {
+    // The guest (WAT) answers MessagePack float64s: 15.0 is `15`, as Yao's
+    // own JSON (Go's encoding/json) has it, whatever language the guest is in.
+    let (rt, _dir) = sink_runtime("{}");
+    let mut args = Vec::new();
+    rmp::encode::write_array_len(&mut args, 1).unwrap();
+    rmp::encode::write_f64(&mut args, 15.0).unwrap();
+    let out = rt.exec("scripts.sink.Echo", &args).unwrap();
+    assert_eq!(out, args, "the value itself stays a float64");
+    assert_eq!(yaowasm::value::msgpack_to_json_text(&out).unwrap(), "[15]");
+    assert_eq!(
+        rt.exec_json("scripts.sink.Echo", r#"[15.0, -0.0, 1e21, 1e20, 1e-7, 0.1, {"price": 2.50, "qty": 3}]"#).unwrap(),
+        r#"[15,-0,1e+21,100000000000000000000,1e-7,0.1,{"price":2.5,"qty":3}]"#
+    );
+}
+
+#[test]
 fn zero_result_is_nil() {
     let (rt, _dir) = sink_runtime("{}");
     assert_eq!(rt.exec("scripts.sink.Nil", &[]).unwrap(), vec![0xc0]);

@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 use yaowasm::{Config, Error, Runtime};
+use yaowasm_cli::esbuild::{Built, Bundler};
 
 #[derive(Args)]
 pub struct BuildArgs {
@@ -97,30 +98,68 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let failed = Mutex::new(Vec::new());
+    // (source, its exports) of each library; (source, app files bundled) of each hook.
+    let libraries = Mutex::new(Vec::new());
+    let hooks = Mutex::new(Vec::new());
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(total);
     std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((src, out)) = jobs.get(i) else { return };
-                let t = Instant::now();
-                let result = yaowasm_cli::esbuild::build_file(&runtime, &esbuild, src, out);
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                match result {
-                    Ok(size) if !args.quiet => {
-                        println!("[{n}/{total}] {} -> {} ({} B, {} ms)", src.display(), out.display(), size, t.elapsed().as_millis())
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        eprintln!("[{n}/{total}] {}", e.message());
-                        failed.lock().unwrap_or_else(|p| p.into_inner()).push(src.clone());
+            s.spawn(|| {
+                // One bundler (node) per worker, for all its files.
+                let mut bundler = Bundler::default();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some((src, out)) = jobs.get(i) else { return };
+                    let t = Instant::now();
+                    let result = yaowasm_cli::esbuild::build_file_with(&mut bundler, &runtime, &esbuild, src, out);
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    match result {
+                        Ok(Built::Hook { size, inputs }) => {
+                            if !args.quiet {
+                                println!(
+                                    "[{n}/{total}] {} -> {} ({} B, {} ms)",
+                                    src.display(),
+                                    out.display(),
+                                    size,
+                                    t.elapsed().as_millis()
+                                );
+                            }
+                            hooks.lock().unwrap_or_else(|p| p.into_inner()).push(inputs);
+                        }
+                        Ok(Built::Library { exports }) => {
+                            libraries.lock().unwrap_or_else(|p| p.into_inner()).push((src.clone(), exports));
+                        }
+                        Err(e) => {
+                            eprintln!("[{n}/{total}] {}", e.message());
+                            failed.lock().unwrap_or_else(|p| p.into_inner()).push(src.clone());
+                        }
                     }
                 }
             });
         }
     });
     let failed = failed.into_inner().unwrap_or_else(|p| p.into_inner());
-    println!("built {} of {total} file(s) in {} ms", total - failed.len(), started.elapsed().as_millis());
+    let mut libraries = libraries.into_inner().unwrap_or_else(|p| p.into_inner());
+    let hooks = hooks.into_inner().unwrap_or_else(|p| p.into_inner());
+    libraries.sort();
+    if !args.quiet {
+        for (src, exports) in &libraries {
+            let abs = std::fs::canonicalize(src).unwrap_or_else(|_| src.clone());
+            let users = hooks.iter().filter(|inputs| inputs.contains(&abs)).count();
+            let exports = if exports.is_empty() { "types only".to_string() } else { format!("exports {}", exports.join(", ")) };
+            println!(
+                "library {} ({exports}; imported by {users} script(s)): no top-level function, nothing to call, no .wasm",
+                src.display()
+            );
+        }
+    }
+    println!(
+        "built {}, library {}, failed {} of {total} file(s) in {} ms",
+        total - failed.len() - libraries.len(),
+        libraries.len(),
+        failed.len(),
+        started.elapsed().as_millis()
+    );
     if failed.is_empty() {
         Ok(())
     } else {

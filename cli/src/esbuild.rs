@@ -45,9 +45,27 @@ pub fn find_esbuild(explicit: Option<PathBuf>) -> Result<PathBuf> {
     })
 }
 
+/// What building one source gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Built {
+    /// A hook was written: its size, and the app files bundled into it
+    /// (absolute paths, the source itself included; npm packages left out).
+    Hook { size: usize, inputs: Vec<PathBuf> },
+    /// A library: no top-level function but exports (classes, consts,
+    /// types) that other scripts import. Nothing to call, so no hook is
+    /// written; not an error.
+    Library { exports: Vec<String> },
+}
+
 /// Builds one file; on any error nothing is written and the message starts
-/// with `file:line:col` where the error has a place.
-pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> Result<usize> {
+/// with `file:line:col` where the error has a place. Starts a bundler for
+/// this file alone; `build_file_with` shares one across files.
+pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> Result<Built> {
+    build_file_with(&mut Bundler::default(), runtime, esbuild, src, out)
+}
+
+/// `build_file` with a bundler (a node process) kept across calls.
+pub fn build_file_with(bundler: &mut Bundler, runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> Result<Built> {
     let shown = src.display().to_string();
     let source = std::fs::read_to_string(src).map_err(|e| Error::not_found(format!("{shown}: cannot read: {e}")))?;
     let dir = src.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -56,14 +74,20 @@ pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> 
     // 1. This file alone, types stripped: its top-level functions.
     let stripped = esbuild_run(esbuild, dir, &shown, loader, &source, &["--format=esm"])?;
     let scan = scan_top_level(&stripped);
-    if scan.functions.is_empty() {
-        return Err(Error::bad_request(format!("{shown}: no top-level function: nothing to call")));
+    if scan.functions.is_empty() && scan.exported_functions.is_empty() {
+        // Exports left after type stripping, or only types (`export
+        // interface`, `export type`): a library other scripts import.
+        if !scan.exported.is_empty() || has_export_statement(&source) {
+            return Ok(Built::Library { exports: scan.exported.into_iter().collect() });
+        }
+        return Err(Error::bad_request(format!("{shown}: no top-level function and no export: nothing to call")));
     }
 
     // 2. The bundle: the unexported functions exported too, as an IIFE that
     // ends by storing the script functions in a plain object. (esbuild's
     // own `--global-name` exports are getters built by __export and
     // __toCommonJS: about two thirds of the engine's work per call.)
+    // Imports follow gou's rules (esbuild_bundle.js).
     let functions: Vec<String> =
         scan.functions.iter().chain(scan.exported_functions.iter()).cloned().collect::<BTreeSet<_>>().into_iter().collect();
     let missing: Vec<&str> = scan.functions.iter().filter(|f| !scan.exported.contains(*f)).map(String::as_str).collect();
@@ -72,14 +96,7 @@ pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> 
         entry.push_str(&format!("\n;export {{ {} }};\n", missing.join(", ")));
     }
     entry.push_str(&format!("\n;globalThis.__yao_exports = {{ {} }};\n", functions.join(", ")));
-    let bundle = esbuild_run(
-        esbuild,
-        dir,
-        &shown,
-        loader,
-        &entry,
-        &["--bundle", "--format=iife", "--platform=neutral", "--main-fields=module,main", "--target=es2023", "--legal-comments=none"],
-    )?;
+    let (bundle, inputs) = bundler.bundle(&shown, dir, loader, &entry)?;
 
     // 3. Bytecode from the engine itself, in a hook module.
     let wasm = yaowasm::js::build_hook(runtime, &shown, &bundle, functions)
@@ -92,7 +109,127 @@ pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> 
         let _ = std::fs::remove_file(&tmp);
         Error::internal(format!("{shown}: cannot write {}: {e}", out.display()))
     })?;
-    Ok(wasm.len())
+    Ok(Built::Hook { size: wasm.len(), inputs })
+}
+
+/// A statement starting with `export` at the start of a line (types-only
+/// files lose theirs to type stripping).
+fn has_export_statement(source: &str) -> bool {
+    source.lines().any(|l| l.trim_start().starts_with("export ") || l.trim_start().starts_with("export{"))
+}
+
+/// The node that runs the bundling step: $YAOWASM_NODE, else `node` on PATH.
+fn find_node() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os("YAOWASM_NODE") {
+        return Ok(PathBuf::from(path));
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("node")).find(|p| p.is_file()))
+        .ok_or_else(|| Error::not_found("node not found: yaowasm build bundles with esbuild's JS API (gou's import rules are a resolver plugin); install Node.js 18+ or set YAOWASM_NODE"))
+}
+
+/// The esbuild npm package the bundling step loads: js/node_modules/esbuild.
+fn esbuild_package() -> Result<PathBuf> {
+    let package = default_node_modules().join("esbuild");
+    if package.join("lib/main.js").is_file() {
+        return Ok(package);
+    }
+    Err(Error::not_found(format!("{} not found: run scripts/setup.sh (npm ci in js/)", package.display())))
+}
+
+/// The bundling step: esbuild's JS API under node with the gou import
+/// rules (esbuild_bundle.js), one node process answering JSON lines, started
+/// on first use and kept until dropped (its stdin closes, it exits).
+#[derive(Default)]
+pub struct Bundler {
+    child: Option<(std::process::Child, std::process::ChildStdin, std::io::BufReader<std::process::ChildStdout>)>,
+}
+
+impl Drop for Bundler {
+    fn drop(&mut self) {
+        if let Some((mut child, stdin, _)) = self.child.take() {
+            drop(stdin);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Bundler {
+    /// The IIFE and the app files in it.
+    fn bundle(&mut self, shown: &str, dir: &Path, loader: &str, entry: &str) -> Result<(String, Vec<PathBuf>)> {
+        let abs_dir = std::fs::canonicalize(dir).map_err(|e| Error::not_found(format!("{shown}: {e}")))?;
+        let mut node_paths = Vec::new();
+        let modules = default_node_modules();
+        if modules.is_dir() {
+            node_paths.push(modules.display().to_string());
+        }
+        let request = serde_json::json!({
+            "esbuild": esbuild_package()?,
+            "contents": entry,
+            "sourcefile": shown,
+            "resolveDir": abs_dir,
+            "loader": loader,
+            "nodePaths": node_paths,
+            "options": {
+                "format": "iife",
+                "platform": "neutral",
+                "mainFields": ["module", "main"],
+                "target": "es2023",
+                "legalComments": "none",
+            },
+        });
+        let answer = self.ask(&request).map_err(|e| {
+            // A broken pipe: start afresh next time.
+            self.child = None;
+            Error::internal(format!("{shown}: the bundling step (node) failed: {e}"))
+        })?;
+        if let Some(errors) = answer["errors"].as_str() {
+            return Err(Error::bad_request(errors.trim_end().to_string()));
+        }
+        if let Some(fatal) = answer["fatal"].as_str() {
+            return Err(Error::internal(format!("{shown}: the bundling step failed: {fatal}")));
+        }
+        let code = answer["code"].as_str().ok_or_else(|| Error::internal("the bundling step answered no code"))?.to_string();
+        let mut inputs: Vec<PathBuf> = answer["inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.as_str())
+            .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| PathBuf::from(p)))
+            .collect();
+        if let Ok(src) = std::fs::canonicalize(abs_dir.join(Path::new(shown).file_name().unwrap_or_default())) {
+            inputs.push(src);
+        }
+        inputs.sort();
+        inputs.dedup();
+        Ok((code, inputs))
+    }
+
+    fn ask(&mut self, request: &serde_json::Value) -> Result<serde_json::Value, String> {
+        use std::io::BufRead;
+        if self.child.is_none() {
+            let mut child = Command::new(find_node().map_err(|e| e.message().to_string())?)
+                .arg("-e")
+                .arg(include_str!("esbuild_bundle.js"))
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .map_err(|e| format!("cannot run node: {e}"))?;
+            let stdin = child.stdin.take().ok_or("no stdin")?;
+            let stdout = std::io::BufReader::new(child.stdout.take().ok_or("no stdout")?);
+            self.child = Some((child, stdin, stdout));
+        }
+        let (_, stdin, stdout) = self.child.as_mut().ok_or("no node")?;
+        let mut line = request.to_string();
+        line.push('\n');
+        stdin.write_all(line.as_bytes()).and_then(|_| stdin.flush()).map_err(|e| e.to_string())?;
+        let mut answer = String::new();
+        if stdout.read_line(&mut answer).map_err(|e| e.to_string())? == 0 {
+            return Err("node exited".into());
+        }
+        serde_json::from_str(&answer).map_err(|e| format!("not JSON: {e}"))
+    }
 }
 
 /// Runs esbuild on `input` (given on stdin, named `shown`, resolving imports

@@ -124,7 +124,10 @@ fn rmpv_to_json(value: rmpv::Value) -> Result<Json, String> {
             (_, Some(n)) => Json::from(n),
             _ => return Err("integer out of range".into()),
         },
-        V::F32(f) => float(f64::from(f)),
+        // As Go holds it: a float32 (Yao's msgpack decoder keeps one), so
+        // its shortest digits are float32's: 0.1f32 is 0.1, not
+        // 0.10000000149011612.
+        V::F32(f) => float(if f.is_finite() { f.to_string().parse().unwrap_or(f64::from(f)) } else { f64::from(f) }),
         V::F64(f) => float(f),
         V::String(s) => Json::String(s.into_str().ok_or("string is not UTF-8")?),
         V::Binary(b) => Json::String(base64::engine::general_purpose::STANDARD.encode(b)),
@@ -163,9 +166,66 @@ pub fn json_text_to_msgpack(text: &[u8]) -> Result<Vec<u8>, String> {
     json_to_msgpack(&value)
 }
 
-/// MessagePack bytes → JSON text.
+/// MessagePack bytes → JSON text, numbers as Go's `encoding/json` prints
+/// them (SPEC §2): the JSON every Yao host answers with.
 pub fn msgpack_to_json_text(bytes: &[u8]) -> Result<String, String> {
-    Ok(msgpack_to_json(bytes)?.to_string())
+    Ok(to_json_text(&msgpack_to_json(bytes)?))
+}
+
+/// A JSON value as compact text, numbers as Go's `encoding/json` prints
+/// them: a float holding a whole number has no `.0` (`15`), and a float
+/// below 1e-6 or from 1e21 on is in exponent form with a sign (`1e+21`,
+/// `1e-7`); everything else as serde_json writes it.
+pub fn to_json_text(value: &Json) -> String {
+    let mut out = String::new();
+    write_json(&mut out, value);
+    out
+}
+
+fn write_json(out: &mut String, value: &Json) {
+    match value {
+        Json::Number(n) if n.is_f64() => out.push_str(&go_float(n.as_f64().unwrap_or(0.0))),
+        Json::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(out, item);
+            }
+            out.push(']');
+        }
+        Json::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Json::String(k.clone()).to_string());
+                out.push(':');
+                write_json(out, v);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+/// Go's `strconv.AppendFloat(f, 'f' or 'e', -1, 64)` as `encoding/json`
+/// calls it (`e` below 1e-6 and from 1e21 on, `e-07` shortened to `e-7`).
+/// Rust's `{}` and `{:e}` print the same shortest round-trip digits.
+fn go_float(f: f64) -> String {
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
+        let text = format!("{f:e}");
+        match text.split_once('e') {
+            Some((mantissa, exp)) if !exp.starts_with('-') => format!("{mantissa}e+{exp}"),
+            _ => text,
+        }
+    } else {
+        // `{}` never uses an exponent; -0.0 prints as "-0", as Go.
+        format!("{f}")
+    }
 }
 
 #[cfg(test)]
@@ -213,6 +273,63 @@ mod tests {
         rmp::encode::write_str(&mut buf, "k").unwrap();
         rmp::encode::write_f64(&mut buf, 1.5).unwrap();
         assert_eq!(msgpack_to_json(&buf).unwrap(), json!({"7": "aGk=", "k": 1.5}));
+    }
+
+    /// Go's `json.Marshal` of each float64 (by its bits) and float32, as
+    /// printed by go1 on this machine.
+    #[test]
+    fn floats_print_as_go_prints_them() {
+        let f64s: &[(u64, &str)] = &[
+            (4624633867356078080, "15"),
+            (13848005904210853888, "-15"),
+            (0, "0"),
+            (9223372036854775808, "-0"),
+            (4609434218613702656, "1.5"),
+            (4591870180066957722, "0.1"),
+            (4906019910204099648, "100000000000000000000"),
+            (4921056587992461136, "1e+21"),
+            (4923652838987019132, "1.5e+21"),
+            (4952310988906995821, "1.2345678901234569e+23"),
+            (4517329193108106637, "0.000001"),
+            (4502148214488346440, "1e-7"),
+            (4503818394225995149, "1.25e-7"),
+            (1, "5e-324"),
+            (9218868437227405311, "1.7976931348623157e+308"),
+            (13680665593942359483, "-1e-10"),
+            (4845873199050653696, "9007199254740992"),
+            (4831355200913801216, "1000000000000000"),
+            (4846369599423283200, "10000000000000000"),
+            (4638387860618067575, "123.456"),
+            (4537999922764202797, "0.000025"),
+            (4751297606876397568, "4294967296.5"),
+            (6103021453049119613, "1e+100"),
+            (18324545775884866307, "-2.5e+300"),
+            (4518434226865098134, "0.000001234"),
+        ];
+        for &(bits, go) in f64s {
+            let mut buf = Vec::new();
+            rmp::encode::write_f64(&mut buf, f64::from_bits(bits)).unwrap();
+            assert_eq!(msgpack_to_json_text(&buf).unwrap(), go, "f64 {}", f64::from_bits(bits));
+        }
+        let f32s: &[(u32, &str)] = &[
+            (1097859072, "15"),
+            (1036831949, "0.1"),
+            (1069547520, "1.5"),
+            (2139095039, "3.4028235e+38"),
+            (1649989415, "1e+21"),
+            (869711765, "1e-7"),
+            (1266679808, "16777216"),
+            (1050253722, "0.3"),
+        ];
+        for &(bits, go) in f32s {
+            let mut buf = Vec::new();
+            rmp::encode::write_f32(&mut buf, f32::from_bits(bits)).unwrap();
+            assert_eq!(msgpack_to_json_text(&buf).unwrap(), go, "f32 {}", f32::from_bits(bits));
+        }
+        // Inside containers too; integers, strings and keys untouched.
+        let v = json!({"b": [15.0, 2, "x\"y", null], "a": {"n": -0.0, "t": true}, "big": u64::MAX});
+        assert_eq!(to_json_text(&v), r#"{"a":{"n":-0,"t":true},"b":[15,2,"x\"y",null],"big":18446744073709551615}"#);
+        assert_eq!(msgpack_to_json_text(&mp(&v)).unwrap(), to_json_text(&v));
     }
 
     #[test]
