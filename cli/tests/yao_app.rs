@@ -69,7 +69,7 @@ fn every_function_runs_as_the_code_says() {
     for (file, id) in
         [("calc.wasm", "calc"), ("orders.wasm", "orders"), ("lib/report.wasm", "lib.report"), ("lib/format/index.wasm", "lib.format.index")]
     {
-        rt.load_file(&out.path().join(file), Some(id)).unwrap();
+        rt.load_file(out.path().join(file), Some(id)).unwrap();
     }
     rt.set_process_handler(Some(Arc::new(|name: &str, args: &[u8]| {
         assert_eq!(name, "models.order.Find");
@@ -124,7 +124,7 @@ fn a_local_file_wins_over_an_npm_package_of_the_same_name() {
     ]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let rt = runtime();
-    rt.load_file(&dir.path().join("main.wasm"), Some("main")).unwrap();
+    rt.load_file(dir.path().join("main.wasm"), Some("main")).unwrap();
     assert_eq!(exec(&rt, "scripts.main.Which", json!([])).unwrap(), json!("local"));
 }
 
