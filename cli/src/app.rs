@@ -102,13 +102,16 @@ pub fn config_json(opts: &RuntimeOpts, app: Option<&App>, cache: CacheUse) -> Re
 /// `scripts.*`) is a 404 that says so.
 pub fn runtime(config_json: &str) -> Result<Runtime, Error> {
     let runtime = Runtime::from_json(Some(config_json))?;
-    runtime.set_process_handler(Some(Arc::new(|name: &str, _args: &[u8]| {
-        Err(Error::not_found(format!(
-            "process {name} not found: the standalone yaowasm runtime serves only the scripts.* \
-             processes of its app (and the yao host API); other Yao processes need the Yao engine"
-        )))
-    })));
+    runtime.set_process_handler(Some(Arc::new(|name: &str, _args: &[u8]| Err(standalone_not_found(name)))));
     Ok(runtime)
+}
+
+/// The 404 of a process the standalone binary cannot serve.
+pub fn standalone_not_found(name: &str) -> Error {
+    Error::not_found(format!(
+        "process {name} not found: the standalone yaowasm runtime serves only the scripts.* \
+         processes of its app (and the yao host API); other Yao processes need the Yao engine"
+    ))
 }
 
 /// Loads the app's scripts and prints every file that did not load.

@@ -10,6 +10,7 @@ mod build;
 mod compile;
 mod exit;
 mod inspect;
+mod lazy;
 mod run;
 mod serve;
 
