@@ -123,6 +123,7 @@ pub fn load(runtime: &Runtime, app: &App) -> Result<LoadReport, Error> {
 
 pub fn print_problems(report: &LoadReport) {
     for p in &report.problems {
-        eprintln!("yaowasm: warning: {} not loaded: {} ({})", p.file.display(), p.message, p.code);
+        let message = format!("{} not loaded: {} ({})", p.file.display(), p.message, p.code);
+        crate::logs::note(yaowasm::LogLevel::Warn, &format!("yaowasm: warning: {message}"), &message);
     }
 }

@@ -110,7 +110,8 @@ impl Lazy {
     /// it does not load. An ID no file maps to is no problem (a 404 later).
     fn load_now(&self, id: &str) -> Vec<Problem> {
         let Some(files) = self.files.by_id.get(id) else { return Vec::new() };
-        let problem = |file: &Path, code: i32, message: String| Problem { file: file.to_path_buf(), id: Some(id.to_owned()), code, message };
+        let problem =
+            |file: &Path, code: i32, message: String| Problem { file: file.to_path_buf(), id: Some(id.to_owned()), code, message };
         if files.len() > 1 {
             let all = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
             let message = format!("script id {id} is claimed by {} files ({all}); none of them is loaded", files.len());

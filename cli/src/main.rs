@@ -11,6 +11,7 @@ mod compile;
 mod exit;
 mod inspect;
 mod lazy;
+mod logs;
 mod run;
 mod serve;
 

@@ -181,7 +181,9 @@ fn run_compiles_only_the_scripts_it_calls() {
     assert_eq!(cwasm_count(cache.path()), 2, "caller.wasm and t.wasm, not j.wasm");
 
     // A script that does not load is still a warning and a 404, as before.
-    for (process, needle) in [("scripts.junk.Go", "not a valid WebAssembly"), ("scripts.bad.Go", "yao.teleport"), ("scripts.twice.x.Go", "claimed by 2 files")] {
+    for (process, needle) in
+        [("scripts.junk.Go", "not a valid WebAssembly"), ("scripts.bad.Go", "yao.teleport"), ("scripts.twice.x.Go", "claimed by 2 files")]
+    {
         let out = run(process);
         assert_eq!(out.status.code(), Some(3), "{process}");
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -191,6 +193,20 @@ fn run_compiles_only_the_scripts_it_calls() {
     // ... and names its file only when that file is the one called.
     let out = run("scripts.T.Version");
     assert!(out.status.success() && out.stderr.is_empty(), "IDs are case-insensitive: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn run_logs_name_their_script() {
+    let app = TestApp::new();
+    app.write("scripts/orders.wasm", common::log_guest());
+    yaowasm()
+        .args(["run"])
+        .arg(app.path())
+        .arg("scripts.orders.Total")
+        .assert()
+        .success()
+        .stdout("null\n")
+        .stderr("yaowasm [info] scripts.orders.Total: total computed\n");
 }
 
 #[test]

@@ -83,6 +83,12 @@ pub fn current_deadline() -> Option<Instant> {
     FRAMES.with(|frames| frames.borrow().last().map(|f| f.budget.deadline))
 }
 
+/// The process of the innermost call of `runtime` running on this thread
+/// (the script a log record made now comes from).
+pub fn current_process(runtime: usize) -> Option<String> {
+    FRAMES.with(|frames| frames.borrow().iter().rev().find(|f| f.runtime == runtime).map(|f| f.process.clone()))
+}
+
 /// Whether a call of `runtime` is running on this thread (so this thread is
 /// inside one of its host callbacks).
 pub fn is_running(runtime: usize) -> bool {
