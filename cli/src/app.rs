@@ -15,9 +15,9 @@ use yaowasm::{Error, LoadReport, Runtime};
 /// Options shared by every command that makes a runtime.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RuntimeOpts {
-    /// Runtime config: JSON text, or @file with JSON (keys: max_memory_mb,
-    /// timeout_ms, max_depth, cache_dir, wasi, http_allow)
-    #[arg(long, value_name = "JSON|@FILE")]
+    /// Runtime config: JSON text, or @file with JSON (the keys, listed in
+    /// the help from the config itself: see `config_help`)
+    #[arg(long, value_name = "JSON|@FILE", help = config_help())]
     pub config: Option<String>,
     /// Folder of precompiled modules [default: $XDG_CACHE_HOME/yaowasm or
     /// ~/.cache/yaowasm, used when it exists; `compile` creates it, 0700].
@@ -27,6 +27,17 @@ pub struct RuntimeOpts {
     /// Do not read or write the module cache
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+}
+
+/// `--config`'s help: every key the runtime's config accepts, taken from
+/// the config itself, so the list cannot go stale (README.md
+/// "Configuration" says what each means).
+fn config_help() -> String {
+    format!(
+        "Runtime config: JSON text, or @file with JSON. Keys: {}. Unknown keys are an error; \
+         README.md (Configuration) says what each means",
+        yaowasm::Config::keys().join(", ")
+    )
 }
 
 pub struct App {

@@ -30,6 +30,27 @@ fn help_on_every_command() {
 }
 
 #[test]
+fn config_help_names_every_config_key() {
+    // The keys as the parser lists them when it refuses an unknown one.
+    let e = yaowasm::Config::from_json(Some(r#"{"no_such_key": 1}"#)).unwrap_err();
+    let list = e.message().split("expected one of").nth(1).unwrap().split(" at line").next().unwrap().to_owned();
+    let keys: Vec<&str> = list.split(',').map(|k| k.trim().trim_matches('`')).collect();
+    assert!(keys.len() >= 10 && keys.contains(&"stores") && keys.contains(&"fs"), "{keys:?}");
+    for cmd in ["run", "serve", "compile", "inspect"] {
+        let out = yaowasm().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        // The --config entry: its line and the lines up to the next option.
+        let mut lines = help.lines().skip_while(|l| !l.trim_start().starts_with("--config"));
+        let first = lines.next().unwrap_or_else(|| panic!("{cmd} has --config: {help}"));
+        let rest: Vec<&str> = lines.take_while(|l| !l.trim_start().starts_with('-')).collect();
+        let config = format!("{first}\n{}", rest.join("\n"));
+        for key in &keys {
+            assert!(config.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == *key), "{cmd} --help lacks {key}: {config}");
+        }
+    }
+}
+
+#[test]
 fn bad_command_lines_exit_2() {
     yaowasm().assert().code(2);
     yaowasm().arg("teleport").assert().code(2);
