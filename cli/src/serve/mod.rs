@@ -178,7 +178,7 @@ pub(crate) fn warn(message: String) {
 fn load_routes(app: &App, ignore_guards: bool) -> RouteTable {
     let table = RouteTable::load(&app.apis, ignore_guards);
     for problem in &table.problems {
-        warn(format!("{problem}"));
+        warn(problem.to_string());
     }
     table
 }
