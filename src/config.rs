@@ -143,6 +143,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Every top-level key, in declaration order: the field list serde's
+    /// derive hands the parser, so it cannot drift from what `from_json`
+    /// accepts (the CLI's `--config` help is made from it).
+    pub fn keys() -> &'static [&'static str] {
+        let mut fields: &'static [&'static str] = &[];
+        let _ = Config::deserialize(FieldProbe(&mut fields));
+        fields
+    }
+
     /// Parses and validates a JSON config; `None` or blank text gives the
     /// defaults. Every problem is a 400 naming the key.
     pub fn from_json(text: Option<&str>) -> Result<Config> {
@@ -313,6 +322,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn keys_are_the_keys_the_parser_accepts() {
+        // serde's own list in the error for an unknown key: "expected one of `a`, `b`".
+        let e = Config::from_json(Some(r#"{"no_such_key": 1}"#)).unwrap_err();
+        let list = e.message().split("expected one of").nth(1).unwrap().split(" at line").next().unwrap();
+        let parsed: Vec<&str> = list.split(',').map(|k| k.trim().trim_matches('`')).collect();
+        assert_eq!(Config::keys(), parsed.as_slice());
+        assert!(Config::keys().contains(&"stores") && Config::keys().contains(&"fs"));
+    }
+
+    #[test]
     fn defaults_and_unknown_keys() {
         let c = Config::from_json(None).unwrap();
         assert_eq!((c.max_memory_mb, c.timeout_ms, c.max_depth), (64, 1000, 32));
@@ -383,5 +402,49 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let made = tmp.path().join("app-cache").metadata().unwrap().permissions().mode() & 0o777;
         assert_eq!(made, 0o700, "a cache_dir made by the runtime is private");
+    }
+}
+
+/// A deserializer that only records the field list of the struct asked of
+/// it ([`Config::keys`]).
+struct FieldProbe<'a>(&'a mut &'static [&'static str]);
+
+#[derive(Debug)]
+struct Probed;
+
+impl std::fmt::Display for Probed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("field list probed")
+    }
+}
+
+impl std::error::Error for Probed {}
+
+impl serde::de::Error for Probed {
+    fn custom<T: std::fmt::Display>(_: T) -> Probed {
+        Probed
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for FieldProbe<'_> {
+    type Error = Probed;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(self, _: V) -> std::result::Result<V::Value, Probed> {
+        Err(Probed)
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> std::result::Result<V::Value, Probed> {
+        *self.0 = fields;
+        Err(Probed)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit unit_struct
+        newtype_struct seq tuple tuple_struct map enum identifier ignored_any
     }
 }

@@ -192,6 +192,28 @@ fn log_goes_to_the_handler_with_levels() {
 }
 
 #[test]
+fn log_records_name_the_script_that_wrote_them() {
+    let (rt, _dir) = sink_runtime("{}");
+    let records = Arc::new(Mutex::new(Vec::new()));
+    let sink = records.clone();
+    rt.set_log_record_handler(Some(Arc::new(move |r: &yaowasm::LogRecord<'_>| {
+        sink.lock().unwrap().push((r.level, r.script.map(str::to_owned), r.message.to_owned()))
+    })));
+    rt.exec("scripts.sink.Log", &[]).unwrap();
+    // A call nested through the host: its records name the inner process.
+    let inner = rt.clone();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| inner.exec("scripts.Sink.Log", &[]))));
+    rt.exec("scripts.sink.CallHost", &[]).unwrap();
+    let named = |s: &str| (Some(s.to_owned()), "hello".to_owned());
+    let got: Vec<_> = records.lock().unwrap().iter().map(|(_, s, m)| (s.clone(), m.clone())).collect();
+    assert_eq!(got, vec![named("scripts.sink.Log"), named("scripts.sink.Log"), named("scripts.Sink.Log"), named("scripts.Sink.Log")]);
+    // The message-only handler still gets the bare message.
+    let logs = capture_logs(&rt);
+    rt.exec("scripts.sink.Log", &[]).unwrap();
+    assert_eq!(logs.lock().unwrap()[0], (LogLevel::Info, "hello".to_owned()));
+}
+
+#[test]
 fn json_guests_get_and_give_json() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "j.wasm", &wasm(&json_wat()));

@@ -15,9 +15,9 @@ use yaowasm::{Error, LoadReport, Runtime};
 /// Options shared by every command that makes a runtime.
 #[derive(Args, Debug, Clone, Default)]
 pub struct RuntimeOpts {
-    /// Runtime config: JSON text, or @file with JSON (keys: max_memory_mb,
-    /// timeout_ms, max_depth, cache_dir, wasi, http_allow)
-    #[arg(long, value_name = "JSON|@FILE")]
+    /// Runtime config: JSON text, or @file with JSON (the keys, listed in
+    /// the help from the config itself: see `config_help`)
+    #[arg(long, value_name = "JSON|@FILE", help = config_help())]
     pub config: Option<String>,
     /// Folder of precompiled modules [default: $XDG_CACHE_HOME/yaowasm or
     /// ~/.cache/yaowasm, used when it exists; `compile` creates it, 0700].
@@ -27,6 +27,17 @@ pub struct RuntimeOpts {
     /// Do not read or write the module cache
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+}
+
+/// `--config`'s help: every key the runtime's config accepts, taken from
+/// the config itself, so the list cannot go stale (README.md
+/// "Configuration" says what each means).
+fn config_help() -> String {
+    format!(
+        "Runtime config: JSON text, or @file with JSON. Keys: {}. Unknown keys are an error; \
+         README.md (Configuration) says what each means",
+        yaowasm::Config::keys().join(", ")
+    )
 }
 
 pub struct App {
@@ -102,13 +113,16 @@ pub fn config_json(opts: &RuntimeOpts, app: Option<&App>, cache: CacheUse) -> Re
 /// `scripts.*`) is a 404 that says so.
 pub fn runtime(config_json: &str) -> Result<Runtime, Error> {
     let runtime = Runtime::from_json(Some(config_json))?;
-    runtime.set_process_handler(Some(Arc::new(|name: &str, _args: &[u8]| {
-        Err(Error::not_found(format!(
-            "process {name} not found: the standalone yaowasm runtime serves only the scripts.* \
-             processes of its app (and the yao host API); other Yao processes need the Yao engine"
-        )))
-    })));
+    runtime.set_process_handler(Some(Arc::new(|name: &str, _args: &[u8]| Err(standalone_not_found(name)))));
     Ok(runtime)
+}
+
+/// The 404 of a process the standalone binary cannot serve.
+pub fn standalone_not_found(name: &str) -> Error {
+    Error::not_found(format!(
+        "process {name} not found: the standalone yaowasm runtime serves only the scripts.* \
+         processes of its app (and the yao host API); other Yao processes need the Yao engine"
+    ))
 }
 
 /// Loads the app's scripts and prints every file that did not load.
@@ -120,6 +134,7 @@ pub fn load(runtime: &Runtime, app: &App) -> Result<LoadReport, Error> {
 
 pub fn print_problems(report: &LoadReport) {
     for p in &report.problems {
-        eprintln!("yaowasm: warning: {} not loaded: {} ({})", p.file.display(), p.message, p.code);
+        let message = format!("{} not loaded: {} ({})", p.file.display(), p.message, p.code);
+        crate::logs::note(yaowasm::LogLevel::Warn, &format!("yaowasm: warning: {message}"), &message);
     }
 }

@@ -10,6 +10,8 @@ mod build;
 mod compile;
 mod exit;
 mod inspect;
+mod lazy;
+mod logs;
 mod run;
 mod serve;
 

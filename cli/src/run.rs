@@ -2,6 +2,7 @@
 
 use crate::app::{self, App, CacheUse, RuntimeOpts};
 use crate::exit::Failure;
+use crate::lazy::Lazy;
 use clap::Args;
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -36,8 +37,11 @@ fn execute(args: &RunArgs) -> Result<(), Error> {
     let app = App::open(&args.app)?;
     let call_args = encode_args(&args.args)?;
     let runtime = app::runtime(&app::config_json(&args.runtime, Some(&app), CacheUse::IfPresent)?)?;
-    app::load(&runtime, &app)?;
-    let result = runtime.exec(&args.process, &call_args)?;
+    // Only the scripts this run calls are compiled (lazy.rs).
+    let lazy = Lazy::attach(&runtime, &app, &args.process)?;
+    let result = runtime.exec(&args.process, &call_args);
+    lazy.detach();
+    let result = result?;
     let mut out = std::io::stdout().lock();
     let written = if args.msgpack {
         out.write_all(&result)

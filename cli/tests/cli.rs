@@ -30,6 +30,27 @@ fn help_on_every_command() {
 }
 
 #[test]
+fn config_help_names_every_config_key() {
+    // The keys as the parser lists them when it refuses an unknown one.
+    let e = yaowasm::Config::from_json(Some(r#"{"no_such_key": 1}"#)).unwrap_err();
+    let list = e.message().split("expected one of").nth(1).unwrap().split(" at line").next().unwrap().to_owned();
+    let keys: Vec<&str> = list.split(',').map(|k| k.trim().trim_matches('`')).collect();
+    assert!(keys.len() >= 10 && keys.contains(&"stores") && keys.contains(&"fs"), "{keys:?}");
+    for cmd in ["run", "serve", "compile", "inspect"] {
+        let out = yaowasm().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        // The --config entry: its line and the lines up to the next option.
+        let mut lines = help.lines().skip_while(|l| !l.trim_start().starts_with("--config"));
+        let first = lines.next().unwrap_or_else(|| panic!("{cmd} has --config: {help}"));
+        let rest: Vec<&str> = lines.take_while(|l| !l.trim_start().starts_with('-')).collect();
+        let config = format!("{first}\n{}", rest.join("\n"));
+        for key in &keys {
+            assert!(config.split(|c: char| !(c.is_alphanumeric() || c == '_')).any(|w| w == *key), "{cmd} --help lacks {key}: {config}");
+        }
+    }
+}
+
+#[test]
 fn bad_command_lines_exit_2() {
     yaowasm().assert().code(2);
     yaowasm().arg("teleport").assert().code(2);
@@ -125,18 +146,88 @@ fn run_refuses_what_is_not_an_app_or_a_config() {
     assert!(stderr_json(&out)["message"].as_str().unwrap().contains("timeout"));
 }
 
+/// A guest whose `Call` calls the process `scripts.t.Version` and returns
+/// its answer.
+fn caller_guest() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (import "yao" "process" (func $process (param i32 i32 i32 i32) (result i64)))
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 1024))
+  (data (i32.const 128) "scripts.t.Version")
+  (data (i32.const 160) "\90")
+  (func (export "yao_alloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $bump))
+    (global.set $bump (i32.add (global.get $bump) (local.get $n)))
+    (local.get $p))
+  (func (export "Call") (param i32 i32) (result i64)
+    (call $process (i32.const 128) (i32.const 17) (i32.const 160) (i32.const 1))))"#,
+    )
+    .unwrap()
+}
+
+fn cwasm_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "cwasm")).count())
+}
+
 #[test]
-fn run_warns_about_modules_that_do_not_load_and_runs_the_rest() {
+fn run_compiles_only_the_scripts_it_calls() {
     let app = TestApp::new();
+    // Beside the good scripts: one that is not WebAssembly at all, one the
+    // runtime refuses, and an ID two files claim.
+    app.write("scripts/junk.wasm", b"hello");
     app.write("scripts/bad.wasm", common::bad_guest());
+    app.write("scripts/twice/x.wasm", common::guest("v2"));
+    app.write("scripts/Twice.X.wasm", common::guest("v3"));
+    app.write("scripts/caller.wasm", caller_guest());
+    let cache = tempfile::tempdir().unwrap();
+    let run = |process: &str| {
+        let mut cmd = yaowasm();
+        cmd.args(["run"]).arg(app.path()).arg(process).arg("--cache-dir").arg(cache.path());
+        cmd.output().unwrap()
+    };
+
+    // The good script runs, and nothing else is read: no warning, one module compiled.
+    let out = run("scripts.t.Version");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"\"v1\"\n");
+    assert!(out.stderr.is_empty(), "the other modules are never read: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(cwasm_count(cache.path()), 1, "only scripts/t.wasm was compiled");
+
+    // A nested scripts.* call loads its script on first use; j.wasm is still not compiled.
+    let out = run("scripts.caller.Call");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.stdout, b"\"v1\"\n");
+    assert_eq!(cwasm_count(cache.path()), 2, "caller.wasm and t.wasm, not j.wasm");
+
+    // A script that does not load is still a warning and a 404, as before.
+    for (process, needle) in
+        [("scripts.junk.Go", "not a valid WebAssembly"), ("scripts.bad.Go", "yao.teleport"), ("scripts.twice.x.Go", "claimed by 2 files")]
+    {
+        let out = run(process);
+        assert_eq!(out.status.code(), Some(3), "{process}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("not loaded") && stderr.contains(needle), "{process}: {stderr}");
+        assert!(stderr_json(&out)["message"].as_str().unwrap().contains("no script"), "{process}: {stderr}");
+    }
+    // ... and names its file only when that file is the one called.
+    let out = run("scripts.T.Version");
+    assert!(out.status.success() && out.stderr.is_empty(), "IDs are case-insensitive: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn run_logs_name_their_script() {
+    let app = TestApp::new();
+    app.write("scripts/orders.wasm", common::log_guest());
     yaowasm()
         .args(["run"])
         .arg(app.path())
-        .args(["scripts.t.Echo", "1"])
+        .arg("scripts.orders.Total")
         .assert()
         .success()
-        .stdout("[1]\n")
-        .stderr(predicate::str::contains("bad.wasm not loaded").and(predicate::str::contains("yao.teleport")));
+        .stdout("null\n")
+        .stderr("yaowasm [info] scripts.orders.Total: total computed\n");
 }
 
 #[test]

@@ -277,6 +277,40 @@ fn sigterm_finishes_requests_in_flight_then_exits_0() {
 }
 
 #[test]
+fn log_format_json_prints_one_object_per_line() {
+    let app = TestApp::new();
+    app.write("scripts/orders.wasm", common::log_guest());
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("yaowasm"))
+        .arg("serve")
+        .arg(app.path())
+        .args(["--listen", "127.0.0.1:0", "--process-api", "--no-watch", "--log-format", "json"])
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("YAOWASM_PROCESS_API_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let addr = line.trim().strip_prefix("listening on http://").unwrap().to_string();
+    assert_eq!(http(&addr, "POST", "/api/process/scripts.orders.Total", "[]"), (200, "null".to_string()));
+    let mut server = Server { child, addr };
+    assert!(server.terminate().success());
+    let mut stderr = String::new();
+    server.child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let lines: Vec<Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l:?}"))).collect();
+    for l in &lines {
+        let time = l["time"].as_str().unwrap();
+        assert!(time.len() == 24 && time.ends_with('Z') && &time[10..11] == "T", "RFC 3339 UTC: {time}");
+        assert_eq!(l.as_object().unwrap().len(), 4, "time, level, script, message: {l}");
+    }
+    let record = lines.iter().find(|l| l["script"] == "scripts.orders.Total").unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!((&record["level"], &record["message"]), (&json!("info"), &json!("total computed")));
+    assert!(lines.iter().any(|l| l["script"].is_null() && l["message"].as_str().unwrap().contains("script(s)")), "serve's own lines too");
+}
+
+#[test]
 fn serve_error_paths() {
     let out = Command::new(assert_cmd::cargo::cargo_bin("yaowasm")).args(["serve", "/definitely/not/here"]).output().unwrap();
     assert_eq!(out.status.code(), Some(3));

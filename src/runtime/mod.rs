@@ -26,7 +26,7 @@ use crate::abi::value;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::host_api::{Dispatch, HostApi};
-use crate::log::{self, LogHandler, LogLevel, LogSink};
+use crate::log::{self, LogHandler, LogLevel, LogRecord, LogRecordHandler, LogSink};
 use crate::names;
 use crate::sync::RwLockAny;
 use serde::Serialize;
@@ -91,7 +91,7 @@ pub struct Inner {
     pub(crate) host_api: HostApi,
     scripts: RwLock<HashMap<String, Arc<Script>>>,
     process_handler: RwLock<Option<Arc<ProcessHandler>>>,
-    log_handler: RwLock<Option<Arc<LogHandler>>>,
+    log_handler: RwLock<Option<log::Handler>>,
 }
 
 impl Runtime {
@@ -269,9 +269,18 @@ impl Runtime {
         *self.inner.process_handler.write_any() = handler;
     }
 
-    /// Sets (or with `None` resets to stderr) where log records go.
+    /// Sets (or with `None` resets to stderr) where log records go: the
+    /// handler gets each record's level and message (not the script; see
+    /// [`Runtime::set_log_record_handler`]). Replaces a record handler.
     pub fn set_log_handler(&self, handler: Option<Arc<LogHandler>>) {
-        *self.inner.log_handler.write_any() = handler;
+        *self.inner.log_handler.write_any() = handler.map(log::Handler::Message);
+    }
+
+    /// Sets (or with `None` resets to stderr) where log records go, as whole
+    /// [`LogRecord`]s: level, the script that wrote it, message. Replaces a
+    /// handler set by `set_log_handler`.
+    pub fn set_log_record_handler(&self, handler: Option<Arc<LogRecordHandler>>) {
+        *self.inner.log_handler.write_any() = handler.map(log::Handler::Record);
     }
 
     /// The context of this runtime's innermost call running on this thread:
@@ -363,15 +372,18 @@ impl Dispatch for Arc<Inner> {
 }
 
 impl LogSink for Inner {
-    /// Sends a record to the log handler, or to stderr when none is set. A
-    /// panicking handler loses the record, never the call.
+    /// Sends a record, named after the call running on this thread, to the
+    /// log handler, or to stderr when none is set. A panicking handler loses
+    /// the record, never the call.
     fn log(&self, level: LogLevel, message: &str) {
+        let script = nesting::current_process(self.key());
+        let record = LogRecord { level, script: script.as_deref(), message };
         let handler = self.log_handler.read_any().clone();
         match handler {
             Some(handler) => {
-                let _ = catch_unwind(AssertUnwindSafe(|| handler(level, message)));
+                let _ = catch_unwind(AssertUnwindSafe(|| handler.call(&record)));
             }
-            None => log::to_stderr(level, message),
+            None => log::to_stderr(&record),
         }
     }
 }

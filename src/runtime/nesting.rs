@@ -106,6 +106,12 @@ pub fn in_a_call() -> bool {
     FRAMES.with(|frames| !frames.borrow().is_empty())
 }
 
+/// The process of the innermost call of `runtime` running on this thread
+/// (the script a log record made now comes from).
+pub fn current_process(runtime: usize) -> Option<String> {
+    FRAMES.with(|frames| frames.borrow().iter().rev().find(|f| f.runtime == runtime).map(|f| f.process.clone()))
+}
+
 /// Whether a call of `runtime` is running on this thread (so this thread is
 /// inside one of its host callbacks).
 pub fn is_running(runtime: usize) -> bool {

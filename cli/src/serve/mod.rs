@@ -24,6 +24,7 @@ mod watch;
 
 use crate::app::{self, App, CacheUse, RuntimeOpts};
 use crate::exit::Failure;
+use crate::logs::{self, LogFormat};
 use access::Access;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Path as UrlPath, Request as HttpRequest, State as Shared};
@@ -38,7 +39,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use yaowasm::{value, Error, Runtime};
+use yaowasm::{value, Error, LogLevel, Runtime};
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  yaowasm serve examples/app\n  \
@@ -89,6 +90,10 @@ pub struct ServeArgs {
     /// Do not reload scripts and routes when their files change
     #[arg(long)]
     pub no_watch: bool,
+    /// How stderr's log lines look: text (`yaowasm [info] scripts.a.F:
+    /// message`) or json (one object per line: time, level, script, message)
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub runtime: RuntimeOpts,
 }
@@ -128,18 +133,19 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     )?;
     let app = App::open(&args.app)?;
     let runtime = app::runtime(&app::config_json(&args.runtime, Some(&app), CacheUse::IfPresent)?)?;
+    logs::init(args.log_format, &runtime);
     let report = app::load(&runtime, &app)?;
     let table = load_routes(&app, args.ignore_guards);
-    eprintln!("yaowasm serve: {} script(s), {} route(s) from {}", report.loaded, table.routes.len(), app.root.display());
-    eprintln!(
-        "yaowasm serve: process API {}; /stats and /metrics {}",
+    say(format!("{} script(s), {} route(s) from {}", report.loaded, table.routes.len(), app.root.display()));
+    say(format!(
+        "process API {}; /stats and /metrics {}",
         match (access.process_api, access.has_token()) {
             (false, _) => "off (--process-api turns it on)",
             (true, true) => "on, for bearer-token holders",
             (true, false) => "on, for loopback clients (no token)",
         },
         if access.has_token() { "need the token" } else { "answer loopback clients only" }
-    );
+    ));
     let state = Arc::new(State { runtime, routes: RwLock::new(Arc::new(table)), max_body: args.max_body, access });
 
     let _watcher = if args.no_watch {
@@ -159,10 +165,20 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     tokio.block_on(serve(state, args.listen)).map_err(Failure::plain)
 }
 
+/// One of serve's own lines on stderr: `yaowasm serve: …`, or JSON.
+pub(crate) fn say(message: String) {
+    logs::note(LogLevel::Info, &format!("yaowasm serve: {message}"), &message);
+}
+
+/// A warning of serve's own: `yaowasm serve: warning: …`, or JSON.
+pub(crate) fn warn(message: String) {
+    logs::note(LogLevel::Warn, &format!("yaowasm serve: warning: {message}"), &message);
+}
+
 fn load_routes(app: &App, ignore_guards: bool) -> RouteTable {
     let table = RouteTable::load(&app.apis, ignore_guards);
     for problem in &table.problems {
-        eprintln!("yaowasm serve: warning: {problem}");
+        warn(problem.to_string());
     }
     table
 }
@@ -171,7 +187,7 @@ async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::bad_request(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     for route in state.routes().routes.iter() {
-        eprintln!("yaowasm serve: {} {} -> {}", route.method, route.pattern, route.process);
+        say(format!("{} {} -> {}", route.method, route.pattern, route.process));
     }
     {
         let mut out = std::io::stdout().lock();
@@ -190,7 +206,7 @@ async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::internal(format!("server: {e}")))?;
-    eprintln!("yaowasm serve: stopped");
+    say("stopped".into());
     Ok(())
 }
 
@@ -207,7 +223,7 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
-    eprintln!("yaowasm serve: shutting down, finishing requests in flight");
+    say("shutting down, finishing requests in flight".into());
 }
 
 async fn health(Shared(state): Shared<Arc<State>>) -> Response {

@@ -7,7 +7,7 @@
 //! renames count: the runtime reading files (and writing its cache, which
 //! lives outside these folders) must not trigger a reload loop.
 
-use super::{load_routes, State};
+use super::{load_routes, say, warn, State};
 use crate::app::{self, App};
 use notify::event::{EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
@@ -51,15 +51,15 @@ pub fn start(app: &App, state: Arc<State>, ignore_guards: bool) -> notify::Resul
             if scripts_changed {
                 match state.runtime.load_dir(&app.scripts) {
                     Ok(report) => {
-                        eprintln!("yaowasm serve: scripts reloaded ({} loaded)", report.loaded);
+                        say(format!("scripts reloaded ({} loaded)", report.loaded));
                         app::print_problems(&report);
                     }
-                    Err(e) => eprintln!("yaowasm serve: warning: reload failed, scripts unchanged: {}", e.message()),
+                    Err(e) => warn(format!("reload failed, scripts unchanged: {}", e.message())),
                 }
             }
             if apis_changed {
                 let table = load_routes(&app, ignore_guards);
-                eprintln!("yaowasm serve: routes reloaded ({} routes)", table.routes.len());
+                say(format!("routes reloaded ({} routes)", table.routes.len()));
                 state.set_routes(table);
             }
         }

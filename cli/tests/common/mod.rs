@@ -106,3 +106,20 @@ impl TestApp {
         std::fs::rename(tmp, path).unwrap();
     }
 }
+
+/// A guest whose `Total` logs "total computed" (info) through `yao.log`
+/// and answers null.
+pub fn log_guest() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (import "yao" "log" (func $log (param i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 64) "total computed")
+  (data (i32.const 96) "\c0")
+  (func (export "yao_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "Total") (param i32 i32) (result i64)
+    (call $log (i32.const 2) (i32.const 64) (i32.const 14))
+    (i64.or (i64.shl (i64.const 96) (i64.const 32)) (i64.const 1))))"#,
+    )
+    .expect("log guest assembles")
+}
