@@ -308,8 +308,9 @@ int32_t yaowasm_result_error(yaowasm_result *res, int32_t code, const char *mess
 
 /**
  * Sets the log handler (NULL `fn`: records go to stderr as
- * `yaowasm [level] message`). Receives `yao.log` calls and WASI stdout
- * (info) and stderr (error) lines. `user_data` as for the process handler.
+ * `yaowasm [level] scripts.a.b.F: message`). Receives `yao.log` calls and WASI stdout
+ * (info) and stderr (error) lines; the handler gets the message alone (the
+ * script that wrote it: `Runtime::set_log_record_handler` in Rust). `user_data` as for the process handler.
  * Returns 0, or 400 for a NULL runtime. Thread-safe.
  */
 int32_t yaowasm_runtime_set_log_handler(yaowasm_runtime *rt, yaowasm_log_fn fn, void *user_data);

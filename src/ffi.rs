@@ -638,8 +638,9 @@ pub unsafe extern "C" fn yaowasm_result_error(res: *mut yaowasm_result, code: i3
 }
 
 /// Sets the log handler (NULL `fn`: records go to stderr as
-/// `yaowasm [level] message`). Receives `yao.log` calls and WASI stdout
-/// (info) and stderr (error) lines. `user_data` as for the process handler.
+/// `yaowasm [level] scripts.a.b.F: message`). Receives `yao.log` calls and WASI stdout
+/// (info) and stderr (error) lines; the handler gets the message alone (the
+/// script that wrote it: `Runtime::set_log_record_handler` in Rust). `user_data` as for the process handler.
 /// Returns 0, or 400 for a NULL runtime. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn yaowasm_runtime_set_log_handler(rt: *mut yaowasm_runtime, r#fn: yaowasm_log_fn, user_data: *mut c_void) -> i32 {
