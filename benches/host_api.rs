@@ -9,7 +9,7 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::{ALLOC, PACK};
+use common::{fields, ALLOC, FIELDS, PACK};
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::sync::Arc;
 use yaowasm::{Error, Runtime};
@@ -27,17 +27,7 @@ fn loop_wat() -> String {
   (memory (export "memory") 1)
   {ALLOC}
   {PACK}
-  (func $field (param $base i32) (param $i i32) (result i32)
-    (local $p i32)
-    (local.set $p (i32.add (local.get $base) (i32.const 6)))
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $i)))
-      (local.set $p (i32.add (i32.add (local.get $p) (i32.const 4)) (i32.load (local.get $p))))
-      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-      (br $l)))
-    (local.get $p))
-  (func $fp (param $b i32) (param $i i32) (result i32) (i32.add (call $field (local.get $b) (local.get $i)) (i32.const 4)))
-  (func $fl (param $b i32) (param $i i32) (result i32) (i32.load (call $field (local.get $b) (local.get $i))))
+  {FIELDS}
   ;; Each loop resets the bump heap after every call: results are dropped.
   (func (export "DirectSet") (param $b i32) (param i32) (result i64)
     (local $i i32) (local $heap i32)
@@ -89,18 +79,6 @@ fn loop_wat() -> String {
                    (call $fp (local.get $b) (i32.const 4)) (call $fl (local.get $b) (i32.const 4))))
 )"#
     )
-}
-
-fn fields(parts: &[&[u8]]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for part in parts {
-        body.extend_from_slice(&(part.len() as u32).to_le_bytes());
-        body.extend_from_slice(part);
-    }
-    let mut out = vec![0x91, 0xc6];
-    out.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    out.extend_from_slice(&body);
-    out
 }
 
 fn bench_store(c: &mut Criterion) {

@@ -323,6 +323,32 @@ pub unsafe extern "C" fn yaowasm_runtime_stats(rt: *mut yaowasm_runtime, out: *m
     )
 }
 
+/// The body of every exec variant: its arguments checked, the call run with
+/// `options`, the MessagePack result into `out`.
+unsafe fn exec_into(
+    rt: *mut yaowasm_runtime,
+    process: *const c_char,
+    args: *const u8,
+    args_len: usize,
+    options: &crate::ExecOptions,
+    out: *mut yaowasm_buf,
+) -> Result<i32> {
+    let out = unsafe { out_param(out, "out") }?;
+    let runtime = unsafe { runtime(rt) }?;
+    put(out, runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, options)?)
+}
+
+/// A call's limits as the C API passes them: `timeout_ms` 0 is the
+/// runtime's, `cancel` NULL is none.
+unsafe fn limits(timeout_ms: u64, cancel: *const yaowasm_cancel) -> crate::ExecOptions {
+    crate::ExecOptions {
+        timeout: (timeout_ms > 0).then(|| std::time::Duration::from_millis(timeout_ms)),
+        // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
+        cancel: unsafe { cancel.as_ref() }.map(|c| c.token.clone()),
+        context: None,
+    }
+}
+
 /// Runs process `process` (`scripts.<id>.<Function>`) with `args`, a
 /// MessagePack array of `args_len` bytes (NULL or 0 bytes mean no args), in a
 /// fresh instance.
@@ -341,14 +367,7 @@ pub unsafe extern "C" fn yaowasm_runtime_exec(
     args_len: usize,
     out: *mut yaowasm_buf,
 ) -> i32 {
-    guard(
-        |e| unsafe { fail_into(out, e) },
-        || {
-            let out = unsafe { out_param(out, "out") }?;
-            let result = unsafe { runtime(rt) }?.exec(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) })?;
-            put(out, result)
-        },
-    )
+    guard(|e| unsafe { fail_into(out, e) }, || unsafe { exec_into(rt, process, args, args_len, &crate::ExecOptions::default(), out) })
 }
 
 /// `yaowasm_runtime_exec` with JSON text: `args_json` is a NUL-terminated
@@ -438,15 +457,8 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_with(
     guard(
         |e| unsafe { fail_into(out, e) },
         || {
-            let out = unsafe { out_param(out, "out") }?;
-            let options = crate::ExecOptions {
-                timeout: (timeout_ms > 0).then(|| std::time::Duration::from_millis(timeout_ms)),
-                // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
-                cancel: unsafe { cancel.as_ref() }.map(|c| c.token.clone()),
-                context: None,
-            };
-            let runtime = unsafe { runtime(rt) }?;
-            put(out, runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?)
+            let options = unsafe { limits(timeout_ms, cancel) };
+            unsafe { exec_into(rt, process, args, args_len, &options, out) }
         },
     )
 }
@@ -492,20 +504,16 @@ pub unsafe extern "C" fn yaowasm_runtime_exec_ctx(
     guard(
         |e| unsafe { fail_into(out, e) },
         || {
-            let out = unsafe { out_param(out, "out") }?;
             let mut options = crate::ExecOptions::default();
             // SAFETY: NULL or a readable yaowasm_exec_options.
             if let Some(opts) = unsafe { opts.as_ref() } {
-                options.timeout = (opts.timeout_ms > 0).then(|| std::time::Duration::from_millis(opts.timeout_ms));
-                // SAFETY: NULL or a live pointer from yaowasm_cancel_new.
-                options.cancel = unsafe { opts.cancel.as_ref() }.map(|c| c.token.clone());
+                options = unsafe { limits(opts.timeout_ms, opts.cancel) };
                 if !opts.context.is_null() {
                     let context = crate::CallContext::from_msgpack(unsafe { bytes(opts.context, opts.context_len) })?;
                     options.context = Some(Arc::new(context));
                 }
             }
-            let runtime = unsafe { runtime(rt) }?;
-            put(out, runtime.exec_with(unsafe { text(process, "process") }?, unsafe { bytes(args, args_len) }, &options)?)
+            unsafe { exec_into(rt, process, args, args_len, &options, out) }
         },
     )
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{fields, json, mp, wasm, write, ALLOC, HOST_API_IMPORTS, PACK};
+use common::{fields, json, mp, wasm, write, ALLOC, FIELDS, HOST_API_IMPORTS, PACK};
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -26,18 +26,7 @@ fn api_wat() -> String {
   (memory (export "memory") 1)
   {ALLOC}
   {PACK}
-  ;; The length word of field $i; fields start after the 6-byte [bin32] header.
-  (func $field (param $base i32) (param $i i32) (result i32)
-    (local $p i32)
-    (local.set $p (i32.add (local.get $base) (i32.const 6)))
-    (block $done (loop $l
-      (br_if $done (i32.eqz (local.get $i)))
-      (local.set $p (i32.add (i32.add (local.get $p) (i32.const 4)) (i32.load (local.get $p))))
-      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
-      (br $l)))
-    (local.get $p))
-  (func $fp (param $b i32) (param $i i32) (result i32) (i32.add (call $field (local.get $b) (local.get $i)) (i32.const 4)))
-  (func $fl (param $b i32) (param $i i32) (result i32) (i32.load (call $field (local.get $b) (local.get $i))))
+  {FIELDS}
   (func (export "Store") (param $b i32) (param i32) (result i64)
     (call $store (call $fp (local.get $b) (i32.const 0)) (call $fl (local.get $b) (i32.const 0))
                  (call $fp (local.get $b) (i32.const 1)) (call $fl (local.get $b) (i32.const 1))

@@ -102,11 +102,7 @@ pub(crate) fn reply(caller: &mut Caller<'_, CallState>, guest: &Guest, answer: R
         (state.encoding, state.budget.clone())
     };
     budget.check()?;
-    let answer = match answer {
-        Ok(None) => return Ok(0),
-        Ok(Some(result)) => Ok(result),
-        Err(error) => Err(error),
-    };
+    let Some(answer) = answer.transpose() else { return Ok(0) };
     let (bytes, is_error) = wire::encode_answer(answer, encoding);
     let ptr = memory::write(caller, guest, &bytes)?;
     Ok(Packed { ptr, len: bytes.len() as u32, is_error }.pack())

@@ -32,6 +32,23 @@ pub const HOST_API_IMPORTS: &str = r#"
   (import "yao" "http" (func $http (param i32 i32 i32 i32) (result i64)))
   (import "yao" "query" (func $query (param i32 i32) (result i64)))
 "#;
+/// WAT helpers that read the args [`fields`] builds: `$fp b i` / `$fl b i`
+/// are the pointer and length of field `i` of the args at `b` (the length
+/// word of each field; fields start after the 6-byte `[bin32]` header).
+pub const FIELDS: &str = r#"
+  (func $field (param $base i32) (param $i i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.add (local.get $base) (i32.const 6)))
+    (block $done (loop $l
+      (br_if $done (i32.eqz (local.get $i)))
+      (local.set $p (i32.add (i32.add (local.get $p) (i32.const 4)) (i32.load (local.get $p))))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br $l)))
+    (local.get $p))
+  (func $fp (param $b i32) (param $i i32) (result i32) (i32.add (call $field (local.get $b) (local.get $i)) (i32.const 4)))
+  (func $fl (param $b i32) (param $i i32) (result i32) (i32.load (call $field (local.get $b) (local.get $i))))
+"#;
+
 pub const PACK: &str = r#"
   (func $pack (param $p i32) (param $n i32) (result i64)
     (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n))))
