@@ -71,7 +71,7 @@ pub fn user_cache_dir() -> Option<PathBuf> {
 /// When to use the default cache folder ([`user_cache_dir`]).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum CacheUse {
-    /// Only if it exists (`run`, `serve`).
+    /// Only if it exists (`run`, `serve`, `inspect`).
     IfPresent,
     /// Always, creating it (`compile`).
     Create,
@@ -79,7 +79,7 @@ pub enum CacheUse {
 
 /// The runtime config: `--config`, then the cache folder chosen by the
 /// options (an explicit `cache_dir` in `--config` wins over the default).
-pub fn config_json(opts: &RuntimeOpts, app: Option<&App>, cache: CacheUse) -> Result<String, Error> {
+pub fn config_json(opts: &RuntimeOpts, cache: CacheUse) -> Result<String, Error> {
     let mut config = match &opts.config {
         None => serde_json::Value::Object(Default::default()),
         Some(text) => {
@@ -99,7 +99,7 @@ pub fn config_json(opts: &RuntimeOpts, app: Option<&App>, cache: CacheUse) -> Re
         map.remove("cache_dir");
     } else if let Some(dir) = &opts.cache_dir {
         map.insert("cache_dir".into(), dir.display().to_string().into());
-    } else if let (Some(_), Some(dir)) = (app, user_cache_dir()) {
+    } else if let Some(dir) = user_cache_dir() {
         // The runtime creates a missing cache_dir (mode 0700).
         if !map.contains_key("cache_dir") && (cache == CacheUse::Create || dir.is_dir()) {
             map.insert("cache_dir".into(), dir.display().to_string().into());

@@ -23,7 +23,7 @@ pub fn run(args: CompileArgs) -> Result<(), Failure> {
         return Err(Failure::plain(Error::bad_request("compile writes the cache: --no-cache makes no sense here")));
     }
     let app = App::open(&args.app)?;
-    let config = app::config_json(&args.runtime, Some(&app), CacheUse::Create)?;
+    let config = app::config_json(&args.runtime, CacheUse::Create)?;
     let runtime = app::runtime(&config)?;
     let started = Instant::now();
     let report = app::load(&runtime, &app)?;

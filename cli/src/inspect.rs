@@ -37,6 +37,8 @@ struct Report {
     id: Option<String>,
     size: u64,
     language: Option<String>,
+    /// The yaowasm guest SDK that built the module, and its version.
+    sdk: Option<String>,
     producers: Vec<String>,
     imports: Vec<String>,
     exports: Vec<String>,
@@ -51,8 +53,9 @@ struct Report {
 pub fn run(args: InspectArgs) -> Result<(), Failure> {
     let path = &args.path;
     let meta = std::fs::metadata(path).map_err(|e| Error::not_found(format!("cannot read {}: {e}", path.display())))?;
-    // Only an explicit cache folder is used: inspect must not fill an app's cache.
-    let config = app::config_json(&args.runtime, None, CacheUse::IfPresent)?;
+    // The user's cache, as `run` uses it: a module compiled once is not
+    // compiled again to be inspected.
+    let config = app::config_json(&args.runtime, CacheUse::IfPresent)?;
     let runtime = app::runtime(&config)?;
     let reports = if meta.is_dir() {
         let root = if path.join("scripts").is_dir() { path.join("scripts") } else { path.clone() };
@@ -170,6 +173,7 @@ fn parse(path: &Path) -> Report {
         report.problems.push((400, "a WebAssembly component, not a core module: yaowasm runs core modules (SPEC §3)".into()));
     }
     report.language = facts.language();
+    report.sdk = facts.sdk.clone();
     report.producers = facts.producers.iter().map(|(f, n, v)| format!("{f}: {n} {v}").trim_end().to_string()).collect();
     report.imports = facts.imports.clone();
     report.exports = facts.exports.iter().map(|(n, _)| n.clone()).collect();
@@ -191,6 +195,28 @@ struct Facts {
     /// Source-language fingerprints found in data segments (stripped modules
     /// have no producers or names, but keep their panic and runtime strings).
     data_marks: Vec<&'static str>,
+    /// `<sdk> <version>` of the yaowasm SDK that built the module, from the
+    /// mark every SDK leaves in its data (Rust, C) or from the Go build info.
+    sdk: Option<String>,
+}
+
+/// What the Rust, C and AssemblyScript SDKs put in a module's data:
+/// `yaowasm-sdk:<sdk> <version>`, NUL-terminated (or at the segment's end:
+/// binaryen moves zero bytes out of data segments).
+const SDK_MARK: &[u8] = b"yaowasm-sdk:";
+/// How Go's build info (kept by `-ldflags=-s`) names the Go SDK among the
+/// module's dependencies: `\t<path>\t<version>`.
+const GO_SDK_DEP: &[u8] = b"\tgithub.com/yaoapp/yaowasm/sdk/go\t";
+
+/// The text that follows `prefix` in `data`, up to the first byte in `end`
+/// or the end of `data` (at most 64 bytes of printable ASCII), if `prefix`
+/// is there.
+fn text_after(data: &[u8], prefix: &[u8], end: &[u8]) -> Option<String> {
+    let start = data.windows(prefix.len()).position(|w| w == prefix)? + prefix.len();
+    let rest = &data[start..];
+    let text = &rest[..rest.iter().position(|b| end.contains(b)).unwrap_or(rest.len())];
+    let text = (text.len() <= 64).then_some(text)?;
+    (!text.is_empty() && text.iter().all(|b| b.is_ascii_graphic() || *b == b' ')).then(|| String::from_utf8_lossy(text).into_owned())
 }
 
 /// Byte strings that only one toolchain's runtime leaves in a module's data.
@@ -224,7 +250,11 @@ impl Facts {
                 Payload::ImportSection(reader) => {
                     for import in reader.into_imports() {
                         let import = import?;
-                        self.imports.push(format!("{}.{}", import.module, import.name));
+                        // Go's linker imports some functions twice: list each once.
+                        let name = format!("{}.{}", import.module, import.name);
+                        if !self.imports.contains(&name) {
+                            self.imports.push(name);
+                        }
                         match import.ty {
                             TypeRef::Func(t) => func_types.push(t),
                             TypeRef::Memory(m) => self.memory = Some((m.initial, m.maximum)),
@@ -255,6 +285,10 @@ impl Facts {
                 Payload::DataSection(reader) => {
                     for data in reader {
                         let data = data?;
+                        if self.sdk.is_none() {
+                            self.sdk = text_after(data.data, SDK_MARK, b"\0")
+                                .or_else(|| text_after(data.data, GO_SDK_DEP, b"\n\t").map(|v| format!("go {v}")));
+                        }
                         for (mark, needle) in DATA_MARKS {
                             if !self.data_marks.contains(mark) && data.data.windows(needle.len()).any(|w| w == *needle) {
                                 self.data_marks.push(mark);
@@ -353,7 +387,13 @@ impl Facts {
         if let Some(v) = self.produced_by("processed-by", "Zig") {
             return Some(with_version("Zig", Some(v)));
         }
-        None
+        // A stripped module keeps no producers, but the SDK's mark names it.
+        match self.sdk.as_deref().and_then(|s| s.split_once(' ')).map(|(sdk, _)| sdk) {
+            Some("c") => Some("C (yaowasm C SDK)".into()),
+            Some("rust") => Some("Rust (yaowasm Rust SDK)".into()),
+            Some("assemblyscript") => Some("AssemblyScript (yaowasm AssemblyScript SDK)".into()),
+            _ => None,
+        }
     }
 }
 
@@ -364,6 +404,7 @@ impl Report {
             "id": self.id,
             "size": self.size,
             "language": self.language,
+            "sdk": self.sdk,
             "producers": self.producers,
             "imports": self.imports,
             "exports": self.exports,
@@ -387,6 +428,9 @@ impl Report {
             "  language:  {}",
             self.language.clone().unwrap_or_else(|| "unknown (no producers section or known runtime symbols)".into())
         );
+        if let Some(sdk) = &self.sdk {
+            println!("  sdk:       yaowasm {sdk}");
+        }
         println!("  size:      {} bytes ({:.1} KiB)", self.size, self.size as f64 / 1024.0);
         if !self.producers.is_empty() {
             println!("  producers: {}", self.producers.join("; "));

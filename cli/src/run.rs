@@ -36,7 +36,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
 fn execute(args: &RunArgs) -> Result<(), Error> {
     let app = App::open(&args.app)?;
     let call_args = encode_args(&args.args)?;
-    let runtime = app::runtime(&app::config_json(&args.runtime, Some(&app), CacheUse::IfPresent)?)?;
+    let runtime = app::runtime(&app::config_json(&args.runtime, CacheUse::IfPresent)?)?;
     // Only the scripts this run calls are compiled (lazy.rs).
     let lazy = Lazy::attach(&runtime, &app, &args.process)?;
     let result = runtime.exec(&args.process, &call_args);

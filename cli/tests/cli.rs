@@ -295,6 +295,40 @@ fn inspect_detects_languages_from_producers_and_custom_sections() {
 }
 
 #[test]
+fn inspect_names_the_sdk_of_stripped_modules_and_lists_each_import_once() {
+    let app = TestApp::new();
+    let module = |imports: &str, data: &str| {
+        wat::parse_str(format!(
+            r#"(module {imports} (memory (export "memory") 1)
+        (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+        (func (export "Go") (param i32 i32) (result i64) (i64.const 0))
+        (data (i32.const 8) "{data}"))"#
+        ))
+        .unwrap()
+    };
+    // What the C and Rust SDKs leave in a module's data, and Go's build info.
+    app.write("scripts/c.wasm", module("", "xx\\00yaowasm-sdk:c 0.2.0\\00yy"));
+    app.write("scripts/rust.wasm", module("", "\\00yaowasm-sdk:rust 0.1.0\\00"));
+    app.write("scripts/as.wasm", module("", "yaowasm-sdk:assemblyscript 0.1.0"));
+    let fd_write = r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#;
+    app.write(
+        "scripts/go.wasm",
+        module(&format!("{fd_write} {fd_write}"), "path\\09example.com/orders\\0adep\\09github.com/yaoapp/yaowasm/sdk/go\\09v0.3.1\\09h1:abc\\0a"),
+    );
+    let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_id = |id: &str| list.as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
+    assert_eq!(by_id("c")["language"], "C (yaowasm C SDK)");
+    assert_eq!(by_id("c")["sdk"], "c 0.2.0");
+    assert_eq!(by_id("rust")["language"], "Rust (yaowasm Rust SDK)");
+    assert_eq!(by_id("as")["sdk"], "assemblyscript 0.1.0");
+    assert_eq!(by_id("go")["sdk"], "go v0.3.1");
+    assert_eq!(by_id("go")["imports"], json!(["wasi_snapshot_preview1.fd_write"]));
+    assert_eq!(by_id("t")["sdk"], Value::Null);
+    yaowasm().arg("inspect").arg(app.file("scripts/c.wasm")).assert().stdout(predicate::str::contains("sdk:       yaowasm c 0.2.0"));
+}
+
+#[test]
 fn inspect_names_problems_in_plain_words() {
     let app = TestApp::new();
     app.write("scripts/bad.wasm", common::bad_guest());

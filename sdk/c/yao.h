@@ -47,6 +47,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdarg.h>
+
+/* The SDK's version: `yaowasm inspect` prints it for modules built with it. */
+#define YAO_SDK_VERSION "0.2.0"
 
 #ifdef __cplusplus
 extern "C" {
@@ -168,6 +172,15 @@ typedef int32_t (*yao_fn)(yao_reader *args, uint32_t argc, yao_writer *out);
 int32_t yao_fail(yao_writer *out, int32_t code, const char *message);
 /* The same with a message of `len` bytes. */
 int32_t yao_fail_n(yao_writer *out, int32_t code, const char *message, size_t len);
+/* yao_fail with a printf-style message, without libc (no snprintf, so no
+   wasi-libc is pulled in): %s, %d/%i, %u, %x, %c and %% with the length
+   modifiers l, ll and z (%ld, %lld, %zu...). A NULL %s prints "(null)"; an
+   unknown conversion is copied as it is. The message is cut at 1023 bytes. */
+int32_t yao_failf(yao_writer *out, int32_t code, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 /* Runs `fn` on the encoded args array `args` (NULL/0 = no args) and leaves
    its result (code 0) or its error value {code, message} (any other code)
@@ -295,6 +308,11 @@ void yao_test_set_log(yao_test_log_fn fn);
 #ifdef YAO_IMPLEMENTATION
 #ifndef YAO_IMPLEMENTATION_DONE
 #define YAO_IMPLEMENTATION_DONE
+
+/* Names this SDK inside every module built with it, for `yaowasm inspect`:
+   a data string, since `wasm-ld --strip-all` drops custom sections; `used`
+   keeps the compiler and the linker from dropping it. */
+__attribute__((used)) static const char yao__sdk_mark[] = "\0yaowasm-sdk:c " YAO_SDK_VERSION "\0";
 
 #if defined(__wasm__) && !defined(__wasi__)
 #define YAO_NO_LIBC 1
@@ -805,6 +823,60 @@ int32_t yao_fail_n(yao_writer *out, int32_t code, const char *message, size_t le
 
 int32_t yao_fail(yao_writer *out, int32_t code, const char *message) {
     return yao_fail_n(out, code, message, yao__strlen(message));
+}
+
+/* A bounded text buffer for yao_failf: writes past the end are dropped. */
+typedef struct { char data[1024]; size_t len; } yao__text;
+
+static void yao__text_put(yao__text *t, const char *s, size_t n) {
+    while (n-- && t->len < sizeof t->data - 1) t->data[t->len++] = *s++;
+}
+
+static void yao__put_uint(yao__text *t, unsigned long long v, unsigned base) {
+    char digits[24];
+    size_t n = 0;
+    do {
+        unsigned d = (unsigned)(v % base);
+        digits[n++] = (char)(d < 10 ? '0' + d : 'a' + d - 10);
+        v /= base;
+    } while (v);
+    while (n) yao__text_put(t, &digits[--n], 1);
+}
+
+int32_t yao_failf(yao_writer *out, int32_t code, const char *format, ...) {
+    yao__text t;
+    va_list ap;
+    t.len = 0;
+    va_start(ap, format);
+    for (const char *f = format; *f; f++) {
+        if (*f != '%') { yao__text_put(&t, f, 1); continue; }
+        const char *start = f++;
+        int longs = 0, size = 0;
+        while (*f == 'l') { longs++; f++; }
+        if (*f == 'z') { size = 1; f++; }
+        switch (*f) {
+        case '%': yao__text_put(&t, "%", 1); break;
+        case 'c': { char c = (char)va_arg(ap, int); yao__text_put(&t, &c, 1); break; }
+        case 's': { const char *s = va_arg(ap, const char *); if (!s) s = "(null)"; yao__text_put(&t, s, yao__strlen(s)); break; }
+        case 'd': case 'i': {
+            long long v = size ? (long long)va_arg(ap, ptrdiff_t) : longs >= 2 ? va_arg(ap, long long) : longs ? va_arg(ap, long) : va_arg(ap, int);
+            unsigned long long magnitude = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+            if (v < 0) yao__text_put(&t, "-", 1);
+            yao__put_uint(&t, magnitude, 10);
+            break;
+        }
+        case 'u': case 'x': {
+            unsigned long long v = size ? (unsigned long long)va_arg(ap, size_t) : longs >= 2 ? va_arg(ap, unsigned long long) : longs ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+            yao__put_uint(&t, v, *f == 'x' ? 16 : 10);
+            break;
+        }
+        default: /* not a conversion this knows: copy it as it is */
+            if (!*f) f--;
+            yao__text_put(&t, start, (size_t)(f - start + 1));
+        }
+    }
+    va_end(ap);
+    return yao_fail_n(out, code, t.data, t.len);
 }
 
 static int64_t yao__pack(const void *ptr, size_t len, bool is_error) {

@@ -132,7 +132,7 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         args.listen,
     )?;
     let app = App::open(&args.app)?;
-    let runtime = app::runtime(&app::config_json(&args.runtime, Some(&app), CacheUse::IfPresent)?)?;
+    let runtime = app::runtime(&app::config_json(&args.runtime, CacheUse::IfPresent)?)?;
     logs::init(args.log_format, &runtime);
     let report = app::load(&runtime, &app)?;
     let table = load_routes(&app, args.ignore_guards);

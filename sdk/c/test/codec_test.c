@@ -598,7 +598,46 @@ static void test_http_post_files(void) {
     yao_test_set_process(NULL);
 }
 
+/* yao_failf formats without libc: what each conversion prints, the cut at
+   1023 bytes, and that the error value is the one yao_fail would write. */
+static void test_failf(void) {
+    yao_writer e = {0};
+    yao_answer a;
+    char want[256];
+    const char *null_text = NULL;
+    CHECK(yao_failf(&e, 422, "%s is %d (%i) of %u, 0x%x, %c%%, %ld %lld %zu %lu %s", "age", -7, 12, 3000000000u, 255u, 'k',
+                    -2147483649l, -9223372036854775807ll - 1, (size_t)42, 18446744073709551615ul, null_text) == 422);
+    snprintf(want, sizeof want, "%s is %d (%i) of %u, 0x%x, %c%%, %ld %lld %zu %lu %s", "age", -7, 12, 3000000000u, 255u, 'k',
+             -2147483649l, -9223372036854775807ll - 1, (size_t)42, 18446744073709551615ul, "(null)");
+    uint8_t *copy = yao_malloc(e.len);
+    memcpy(copy, e.data, e.len);
+    yao__answer_error(&a, copy, (uint32_t)e.len);
+    CHECK(a.code == 422 && a.message_len == strlen(want) && memcmp(a.message, want, a.message_len) == 0);
+    yao_answer_free(&a);
+
+    const char *odd = "unknown %q stays, trailing %"; /* not a literal: the compiler's format check would refuse it */
+    CHECK(yao_failf(&e, 400, odd, 0) == 400);
+    copy = yao_malloc(e.len);
+    memcpy(copy, e.data, e.len);
+    yao__answer_error(&a, copy, (uint32_t)e.len);
+    CHECK(a.message_len == strlen("unknown %q stays, trailing %") && memcmp(a.message, "unknown %q stays, trailing %", a.message_len) == 0);
+    yao_answer_free(&a);
+
+    char long_text[3000];
+    memset(long_text, 'x', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = 0;
+    yao_failf(&e, 413, "%s", long_text);
+    copy = yao_malloc(e.len);
+    memcpy(copy, e.data, e.len);
+    yao__answer_error(&a, copy, (uint32_t)e.len);
+    CHECK(a.code == 413 && a.message_len == 1023);
+    yao_answer_free(&a);
+    CHECK(yao_failf(&e, 0, "zero %d", 0) == 500);
+    yao_writer_free(&e);
+}
+
 int main(void) {
+    test_failf();
     test_int_widths();
     test_scalars();
     test_strings_and_bins();

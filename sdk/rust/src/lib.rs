@@ -30,6 +30,13 @@
 //! define them in your crate). Values cross the boundary as MessagePack
 //! (SPEC §2); structs are maps with string keys.
 
+/// Names this SDK and its version inside every module built with it, so
+/// `yaowasm inspect` can tell what built a stripped module. A data string,
+/// not a custom section: `wasm-ld --strip-all` drops custom sections, and
+/// `#[used]` keeps the linker from dropping the string.
+#[used]
+static SDK_MARK: &[u8] = concat!("\0yaowasm-sdk:rust ", env!("CARGO_PKG_VERSION"), "\0").as_bytes();
+
 mod args;
 mod error;
 pub mod export;
