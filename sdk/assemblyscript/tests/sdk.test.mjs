@@ -3,7 +3,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,29 @@ before(() => {
   execFileSync(join(sdk, 'node_modules/.bin/asc'),
     ['tests/minimal.ts', '-O3', '--runtime', 'stub', '--use', 'abort=', '-o', minimal], { cwd: sdk, stdio: 'inherit' });
   modules.minimal = new WebAssembly.Module(readFileSync(minimal));
+});
+
+test("the SDK's yaowasm.asconfig.json builds a module that exports yao_alloc and yao_free without the script saying so", () => {
+  // A project as a user has it: the SDK and asc under node_modules.
+  const project = mkdtempSync(join(tmpdir(), 'yaowasm-as-project-'));
+  mkdirSync(join(project, 'node_modules/@yaoapp'), { recursive: true });
+  mkdirSync(join(project, 'assembly'));
+  symlinkSync(sdk, join(project, 'node_modules/@yaoapp/yaowasm-as'));
+  symlinkSync(join(sdk, 'node_modules/assemblyscript'), join(project, 'node_modules/assemblyscript'));
+  writeFileSync(join(project, 'assembly/hello.ts'), [
+    'import { handle, Value } from "@yaoapp/yaowasm-as";',
+    'export function Hello(ptr: i32, len: i32): i64 { return handle(ptr, len, (args: Value[]): Value => Value.fromString("hello")); }',
+  ].join('\n'));
+  execFileSync(join(sdk, 'node_modules/.bin/asc'),
+    ['assembly/hello.ts', '--config', 'node_modules/@yaoapp/yaowasm-as/yaowasm.asconfig.json', '--target', 'release', '-o', 'hello.wasm'],
+    { cwd: project, stdio: 'inherit' });
+  const bytes = readFileSync(join(project, 'hello.wasm'));
+  const module = new WebAssembly.Module(bytes);
+  assert.deepEqual(WebAssembly.Module.exports(module).map((e) => e.name).sort(), ['Hello', 'memory', 'yao_alloc', 'yao_free']);
+  assert.deepEqual(WebAssembly.Module.imports(module), [], 'no env.abort: the config sets --use abort=');
+  assert.ok(bytes.includes(Buffer.from('yaowasm-sdk:assemblyscript ')), 'the SDK mark inspect reads');
+  const h = new Host(module);
+  assert.equal(h.call('Hello'), 'hello');
 });
 
 test('a module imports only the host functions it calls', () => {
