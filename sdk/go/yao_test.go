@@ -10,6 +10,8 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"github.com/vmihailenco/msgpack/v5"
 )
 
 func mustHex(t *testing.T, s string) []byte {
@@ -296,5 +298,70 @@ func TestPackedLayout(t *testing.T) {
 	ptr, n, isErr := unpack(uint64(0x1234)<<32 | errorBit | 17)
 	if ptr != 0x1234 || n != 17 || !isErr {
 		t.Fatalf("unpack: %x %d %v", ptr, n, isErr)
+	}
+}
+
+type person struct {
+	Name string `json:"name"`
+	Age  int    `json:"age"`
+}
+
+// The typed handlers without a wrapper struct: what a script author writes
+// for one, two or three arguments, and the 400s a caller gets.
+func TestHandleOneTwoThreeTypedArguments(t *testing.T) {
+	adult := func(args []msgpack.RawMessage) (any, error) {
+		var p person
+		if err := decodeArg(args, 0, &p); err != nil {
+			return nil, err
+		}
+		return p.Age >= 18, nil
+	}
+	args, _ := Marshal([]any{map[string]any{"name": "Ada", "age": 36}, "ignored"})
+	if v, e := decodeResult(t, pipe(handleN(args, 1, adult))); e != nil || v != true {
+		t.Fatalf("one struct argument: %#v %v", v, e)
+	}
+	args, _ = Marshal([]any{"Ada"})
+	if _, e := decodeResult(t, pipe(handleN(args, 1, adult))); e == nil || e.Code != 400 ||
+		e.Message != "argument 1: expected yao.person (a map), got a string" {
+		t.Fatalf("a string for a struct: %#v", e)
+	}
+	if v, e := decodeResult(t, pipe(handleN(nil, 1, adult))); e != nil || v != false {
+		t.Fatalf("a missing argument is the zero value: %#v %v", v, e)
+	}
+	if _, e := decodeResult(t, pipe(handleN(mustHex(t, "a178"), 1, adult))); e == nil || e.Code != 400 {
+		t.Fatalf("arguments that are not an array: %#v", e)
+	}
+
+	scale := func(args []msgpack.RawMessage) (any, error) {
+		var name string
+		var factor float64
+		var tags []string
+		for i, target := range []any{&name, &factor, &tags} {
+			var err error
+			switch p := target.(type) {
+			case *string:
+				err = decodeArg(args, i, p)
+			case *float64:
+				err = decodeArg(args, i, p)
+			case *[]string:
+				err = decodeArg(args, i, p)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return fmt.Sprintf("%s %.1f %d", name, factor*2, len(tags)), nil
+	}
+	args, _ = Marshal([]any{"x", 10, []any{"a", "b"}})
+	if v, e := decodeResult(t, pipe(handleN(args, 3, scale))); e != nil || v != "x 20.0 2" {
+		t.Fatalf("an integer for a float64, a list for []string: %#v %v", v, e)
+	}
+	args, _ = Marshal([]any{"x", 1.5, "a"})
+	if _, e := decodeResult(t, pipe(handleN(args, 3, scale))); e == nil || e.Message != "argument 3: expected []string (an array), got a string" {
+		t.Fatalf("third argument: %#v", e)
+	}
+	args, _ = Marshal([]any{"x", "1.5"})
+	if _, e := decodeResult(t, pipe(handleN(args, 3, scale))); e == nil || e.Message != "argument 2: expected float64, got a string" {
+		t.Fatalf("second argument: %#v", e)
 	}
 }
