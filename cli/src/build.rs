@@ -1,4 +1,5 @@
-//! `yaowasm build <app|file>`: TypeScript / JavaScript → hook `.wasm`.
+//! `yaowasm build <app|file|project>`: TypeScript / JavaScript → hook `.wasm`,
+//! or a `yaowasm new` project in any language (cli/src/project.rs).
 //!
 //! The front end: which files, where their `.wasm` goes, progress, exit
 //! status. Building one file (esbuild, then the engine's own compiler) is
@@ -15,16 +16,18 @@ use yaowasm_cli::esbuild::{Built, Bundler};
 #[derive(Args)]
 pub struct BuildArgs {
     /// An app folder (its scripts/ folder is built, or the folder itself when
-    /// it has none) or one .ts / .js file
+    /// it has none), one .ts / .js file, or a project made by `yaowasm new`
+    /// (any language: built with its own toolchain into the app)
     pub path: PathBuf,
     /// Write the .wasm files here instead of beside their sources: a folder
     /// (the source tree is mirrored under it), or a .wasm file when building
     /// one source file
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// The esbuild binary [default: $YAOWASM_ESBUILD, then js/node_modules
-    /// of the yaowasm checkout this binary was built from, then `esbuild` on
-    /// PATH]
+    /// The esbuild binary [default: $YAOWASM_ESBUILD, then the app's own
+    /// (node_modules/.bin/esbuild in the path or a folder above it), then
+    /// js/node_modules of the yaowasm checkout this binary was built from,
+    /// then `esbuild` on PATH]
     #[arg(long)]
     pub esbuild: Option<PathBuf>,
     /// Only print errors and the closing line
@@ -87,7 +90,15 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 pub fn run(args: BuildArgs) -> Result<(), Error> {
-    let esbuild = yaowasm_cli::esbuild::find_esbuild(args.esbuild.clone())?;
+    // A project made by `yaowasm new`: its language's own toolchain.
+    if crate::project::is_project(&args.path) {
+        return crate::project::build(&args.path, args.out.as_deref(), args.esbuild.clone());
+    }
+    // The app's own esbuild (node_modules above the path) before the defaults.
+    let own =
+        std::path::absolute(&args.path).ok().and_then(|p| p.ancestors().map(|d| d.join("node_modules/.bin/esbuild")).find(|e| e.is_file()));
+    let explicit = args.esbuild.clone().or_else(|| std::env::var_os("YAOWASM_ESBUILD").map(PathBuf::from));
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(explicit.or(own))?;
     let jobs = plan(&args)?;
     if jobs.is_empty() {
         return Err(Error::not_found(format!("no .ts or .js files under {}", args.path.display())));
@@ -169,7 +180,7 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
 
 /// A runtime only used to compile: a long timeout for big bundles, and the
 /// user's cache so the engine is compiled once across builds.
-fn build_runtime() -> Result<Runtime, Error> {
+pub(crate) fn build_runtime() -> Result<Runtime, Error> {
     let cache = crate::app::user_cache_dir();
     let mut config = Config::from_json(None)?;
     config.timeout_ms = 60_000;

@@ -128,13 +128,20 @@ fn find_node() -> Result<PathBuf> {
         .ok_or_else(|| Error::not_found("node not found: yaowasm build bundles with esbuild's JS API (gou's import rules are a resolver plugin); install Node.js 18+ or set YAOWASM_NODE"))
 }
 
-/// The esbuild npm package the bundling step loads: js/node_modules/esbuild.
-fn esbuild_package() -> Result<PathBuf> {
-    let package = default_node_modules().join("esbuild");
-    if package.join("lib/main.js").is_file() {
-        return Ok(package);
+/// The esbuild npm package the bundling step loads: the app's own
+/// (node_modules/esbuild in `dir` or a folder above it), else the one of the
+/// yaowasm checkout this binary was built from (js/node_modules), if any.
+fn esbuild_package(dir: &Path) -> Result<PathBuf> {
+    let in_app = dir.ancestors().map(|d| d.join("node_modules/esbuild"));
+    for package in in_app.chain([default_node_modules().join("esbuild")]) {
+        if package.join("lib/main.js").is_file() {
+            return Ok(package);
+        }
     }
-    Err(Error::not_found(format!("{} not found: run scripts/setup.sh (npm ci in js/)", package.display())))
+    Err(Error::not_found(format!(
+        "the esbuild npm package was not found in node_modules above {}: run `npm install --save-dev esbuild` in the app (or scripts/setup.sh in a yaowasm checkout)",
+        dir.display()
+    )))
 }
 
 /// The bundling step: esbuild's JS API under node with the gou import
@@ -164,7 +171,7 @@ impl Bundler {
             node_paths.push(modules.display().to_string());
         }
         let request = serde_json::json!({
-            "esbuild": esbuild_package()?,
+            "esbuild": esbuild_package(&abs_dir)?,
             "contents": entry,
             "sourcefile": shown,
             "resolveDir": abs_dir,

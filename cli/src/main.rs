@@ -2,7 +2,8 @@
 //!
 //! One binary that runs a Yao app's WebAssembly scripts without V8 or Go:
 //! `run` one process, `serve` an app over HTTP, `inspect` modules, `compile`
-//! them into the cache, `build` TypeScript/JavaScript into hook modules.
+//! them into the cache, `build` TypeScript/JavaScript into hook modules (or a
+//! project in any language), `new` scaffold a project.
 //! Exit codes follow the error codes (see `exit.rs` and cli/README.md).
 
 mod app;
@@ -12,6 +13,8 @@ mod exit;
 mod inspect;
 mod lazy;
 mod logs;
+mod new;
+mod project;
 mod run;
 mod serve;
 
@@ -47,8 +50,10 @@ enum Command {
     /// Precompile every module of an app into the cache, for fast cold starts
     Compile(compile::CompileArgs),
     // ---- `yaowasm build`: owned by the JS/TS engineer (cli/src/build.rs). ----
-    /// Build TypeScript/JavaScript scripts into WebAssembly
+    /// Build TypeScript/JavaScript scripts into WebAssembly, or a `yaowasm new` project in any language
     Build(build::BuildArgs),
+    /// Make a ready project for one script: rust, go, c, assemblyscript (as) or typescript (ts)
+    New(new::NewArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +64,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Compile(args) => compile::run(args),
         Command::Build(args) => build::run(args).map_err(exit::Failure::from),
+        Command::New(args) => new::run(args).map_err(exit::Failure::from),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -313,7 +313,10 @@ fn inspect_names_the_sdk_of_stripped_modules_and_lists_each_import_once() {
     let fd_write = r#"(import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))"#;
     app.write(
         "scripts/go.wasm",
-        module(&format!("{fd_write} {fd_write}"), "path\\09example.com/orders\\0adep\\09github.com/yaoapp/yaowasm/sdk/go\\09v0.3.1\\09h1:abc\\0a"),
+        module(
+            &format!("{fd_write} {fd_write}"),
+            "path\\09example.com/orders\\0adep\\09github.com/yaoapp/yaowasm/sdk/go\\09v0.3.1\\09h1:abc\\0a",
+        ),
     );
     let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
