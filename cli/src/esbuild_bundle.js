@@ -197,8 +197,16 @@ async function bundle(request) {
       .filter((p) => !p.startsWith("<") && !p.includes(":") && !p.split("/").includes("node_modules"))
       .map((p) => path.resolve(cwd, p));
     const code = result.outputFiles.find((f) => !f.path.endsWith(".map")) || result.outputFiles[0];
-    const map = result.outputFiles.find((f) => f.path.endsWith(".map"));
-    return { code: code.text, inputs, ...(map ? { sourcemap: map.text } : {}) };
+    const mapFile = result.outputFiles.find((f) => f.path.endsWith(".map"));
+    let sourcemap;
+    if (mapFile) {
+      // An npm package's files as node_modules/<package>/…, wherever the
+      // builder's node_modules is.
+      const map = JSON.parse(mapFile.text);
+      map.sources = (map.sources || []).map((s) => (s && s.includes("node_modules/") ? s.slice(s.lastIndexOf("node_modules/")) : s));
+      sourcemap = JSON.stringify(map);
+    }
+    return { code: code.text, inputs, ...(sourcemap ? { sourcemap } : {}) };
   } catch (e) {
     const errors = (e && e.errors) || [{ text: String(e && e.message ? e.message : e) }];
     const shown = (file) => (path.resolve(file) === entryFile ? request.sourcefile : file);
