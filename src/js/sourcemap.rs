@@ -149,7 +149,8 @@ fn parse_frame(text: &str) -> Option<Frame<'_>> {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Mapped {
     /// Every frame, one `    at …` line each, script frames mapped to
-    /// their sources, the prelude's frames left out.
+    /// their sources, the prelude's frames (and native frames right above
+    /// one, as the entry's `apply`) left out.
     pub frames: Vec<String>,
     /// The first frame mapped to a source: `helper (scripts/t.ts:5:11)`.
     pub top: Option<String>,
@@ -163,6 +164,11 @@ pub fn map_stack(stack: &str, script: &str, map: Option<&[u8]>) -> Mapped {
     for text in stack.lines() {
         let Some(frame) = parse_frame(text) else { continue };
         if frame.file == "<yaowasm prelude>" {
+            // With the native frames it called through (the entry's
+            // `apply`).
+            while out.frames.last().is_some_and(|f| f.ends_with(" (native)")) {
+                out.frames.pop();
+            }
             continue;
         }
         let place = match (&map, frame.line) {
@@ -230,7 +236,7 @@ mod tests {
 
     #[test]
     fn stacks_are_mapped_and_the_prelude_left_out() {
-        let stack = "    at deep (/app/t.ts:4:16)\n    at map (native)\n    at b (/app/t.ts:10:12)\n    at invoke (<yaowasm prelude>:180:14)\n";
+        let stack = "    at deep (/app/t.ts:4:16)\n    at map (native)\n    at b (/app/t.ts:10:12)\n    at apply (native)\n    at invoke (<yaowasm prelude>:180:14)\n";
         let m = map_stack(stack, "/app/t.ts", Some(MAP.as_bytes()));
         assert_eq!(m.top.as_deref(), Some("deep (scripts/lib/h.ts:3:14)"));
         assert_eq!(m.frames, vec!["    at deep (scripts/lib/h.ts:3:14)", "    at map (native)", "    at b (scripts/t.ts:3:10)"]);
