@@ -102,7 +102,9 @@ fn stack_costs(cache: &std::path::Path, n: usize) {
     let rounds = 7;
     let mut figures = vec![Vec::new(); 6];
     for _ in 0..rounds {
-        for (i, (id, args)) in [("map", &ok), ("nomap", &ok), ("strip", &ok), ("map", &err), ("nomap", &err), ("strip", &err)].iter().enumerate() {
+        for (i, (id, args)) in
+            [("map", &ok), ("nomap", &ok), ("strip", &ok), ("map", &err), ("nomap", &err), ("strip", &err)].iter().enumerate()
+        {
             figures[i].push(call_p50(&rt, &format!("scripts.{id}.Run"), args, n / rounds));
         }
     }
@@ -110,7 +112,13 @@ fn stack_costs(cache: &std::path::Path, n: usize) {
     let f: Vec<f64> = figures.iter().map(median).collect();
     println!("stack traces ({rounds} alternating rounds of {} calls, median of the rounds' p50)", n / rounds);
     println!("  success: with map {:.1} us, without map {:.1} us (diff {:+.1} us), --strip-debug {:.1} us", f[0], f[1], f[0] - f[1], f[2]);
-    println!("  error 3 deep: with map {:.1} us, without map {:.1} us (mapping costs {:+.1} us), --strip-debug {:.1} us", f[3], f[4], f[3] - f[4], f[5]);
+    println!(
+        "  error 3 deep: with map {:.1} us, without map {:.1} us (mapping costs {:+.1} us), --strip-debug {:.1} us",
+        f[3],
+        f[4],
+        f[3] - f[4],
+        f[5]
+    );
     println!("  hook size: with map {} B, same bytecode without map {} B, --strip-debug {} B", sizes[0], sizes[1], sizes[2]);
 }
 

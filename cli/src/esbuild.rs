@@ -78,7 +78,14 @@ pub struct Options {
 }
 
 /// `build_file_with` with options.
-pub fn build_file_opts(bundler: &mut Bundler, runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path, options: &Options) -> Result<Built> {
+pub fn build_file_opts(
+    bundler: &mut Bundler,
+    runtime: &Runtime,
+    esbuild: &Path,
+    src: &Path,
+    out: &Path,
+    options: &Options,
+) -> Result<Built> {
     let shown = src.display().to_string();
     let source = std::fs::read_to_string(src).map_err(|e| Error::not_found(format!("{shown}: cannot read: {e}")))?;
     let dir = src.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -170,7 +177,14 @@ impl Drop for Bundler {
 
 impl Bundler {
     /// The IIFE, its source map when asked for, and the app files in it.
-    fn bundle(&mut self, shown: &str, dir: &Path, loader: &str, entry: &str, sourcemap: bool) -> Result<(String, Option<String>, Vec<PathBuf>)> {
+    fn bundle(
+        &mut self,
+        shown: &str,
+        dir: &Path,
+        loader: &str,
+        entry: &str,
+        sourcemap: bool,
+    ) -> Result<(String, Option<String>, Vec<PathBuf>)> {
         let abs_dir = std::fs::canonicalize(dir).map_err(|e| Error::not_found(format!("{shown}: {e}")))?;
         let mut node_paths = Vec::new();
         let modules = default_node_modules();

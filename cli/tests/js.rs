@@ -735,7 +735,9 @@ fn uncaught_errors_name_the_ts_line_of_every_frame() {
     let lines: Vec<&str> = record.lines().collect();
     assert_eq!(lines[0], "Error: name missing");
     assert_eq!(lines[1], format!("    at {top}"));
-    for (i, (function, call)) in [("middle", "return inner(name)"), ("outer", "return middle(name)"), ("Hello", "return outer(name)")].iter().enumerate() {
+    for (i, (function, call)) in
+        [("middle", "return inner(name)"), ("outer", "return middle(name)"), ("Hello", "return outer(name)")].iter().enumerate()
+    {
         let want = format!("    at {function} (scripts/t.ts:{}:", line_of(STACK_SCRIPT, call));
         assert!(lines[2 + i].starts_with(&want), "frame {}: {:?}, want {want}…\n{record}", i + 2, lines[2 + i]);
     }

@@ -441,7 +441,13 @@ pub struct BuildOptions {
 }
 
 /// [`build_hook`] with a source map, or stripped of debug information.
-pub fn build_hook_with(runtime: &Runtime, source_name: &str, js_source: &str, functions: Vec<String>, options: &BuildOptions) -> Result<Vec<u8>> {
+pub fn build_hook_with(
+    runtime: &Runtime,
+    source_name: &str,
+    js_source: &str,
+    functions: Vec<String>,
+    options: &BuildOptions,
+) -> Result<Vec<u8>> {
     let inner = runtime.inner();
     let engine = engine(inner)?;
     let budget = inner.default_budget(None, None);
@@ -451,8 +457,9 @@ pub fn build_hook_with(runtime: &Runtime, source_name: &str, js_source: &str, fu
     let entry = call::typed_export::<(i32, i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")?;
     let src = call::write(&mut store, &guest, js_source.as_bytes(), timeout_ms)?;
     let name = call::write(&mut store, &guest, source_name.as_bytes(), timeout_ms)?;
-    let raw =
-        entry.call(&mut store, (src, js_source.len() as i32, name, source_name.len() as i32, i32::from(options.strip_debug))).map_err(|e| call::classify(e, timeout_ms))?;
+    let raw = entry
+        .call(&mut store, (src, js_source.len() as i32, name, source_name.len() as i32, i32::from(options.strip_debug)))
+        .map_err(|e| call::classify(e, timeout_ms))?;
     let packed = Packed::unpack(raw);
     let memory = guest.memory.data(&store);
     let bytes = &memory[memory::slice(memory, packed.ptr, packed.len, "bytecode")?];
