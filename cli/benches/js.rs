@@ -2,6 +2,11 @@
 //! p50 with and without the engine snapshot, engine ready cold and from a
 //! warm cache, per-script size, and the Node.js `vm` fresh-context baseline
 //! of the same hook, in one run. Figures go to BENCHMARKS.md.
+//!
+//! Then what source-mapped stack traces cost (issue 13): one hook with its
+//! source map and the same bytecode without it, a call that succeeds and
+//! one that throws three calls deep, alternated in rounds in the same run.
+//! `JS_BENCH_STACK_ONLY=1` runs only that part.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -30,6 +35,93 @@ fn exec_p50(rt: &Runtime, args: &[u8], n: usize) -> (f64, f64) {
     (percentile(times.clone(), 0.5), percentile(times, 0.99))
 }
 
+/// p50 (us) of `process` with `args` on `rt`, `n` calls after 200 warm-up
+/// calls; an error result is as good as a value here.
+fn call_p50(rt: &Runtime, process: &str, args: &[u8], n: usize) -> f64 {
+    for _ in 0..200 {
+        let _ = rt.exec(process, args);
+    }
+    let times: Vec<f64> = (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            let _ = std::hint::black_box(rt.exec(process, args));
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    percentile(times, 0.5)
+}
+
+const STACK_SCRIPT: &str = r#"function inner(x: number): number {
+  if (x < 0) throw new Error("negative: " + x);
+  return x * 2;
+}
+function middle(x: number): number {
+  return inner(x) + 1;
+}
+export function Run(x: number): number {
+  return middle(x);
+}
+"#;
+
+/// Success and error calls of a hook with its source map against the same
+/// bytecode without one (and a `--strip-debug` build), in alternating
+/// rounds; the medians of the rounds' p50s.
+fn stack_costs(cache: &std::path::Path, n: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("scripts/t.ts");
+    std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+    std::fs::write(&src, STACK_SCRIPT).unwrap();
+    let rt = runtime(cache);
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(None).unwrap();
+    let mut bundler = yaowasm_cli::esbuild::Bundler::default();
+    let with_map = dir.path().join("with_map.wasm");
+    let stripped = dir.path().join("stripped.wasm");
+    let build = |bundler: &mut yaowasm_cli::esbuild::Bundler, out: &std::path::Path, strip_debug: bool| {
+        let options = yaowasm_cli::esbuild::Options { strip_debug };
+        yaowasm_cli::esbuild::build_file_opts(bundler, &rt, &esbuild, &src, out, &options).unwrap();
+    };
+    build(&mut bundler, &with_map, false);
+    build(&mut bundler, &stripped, true);
+    // The same bytecode (line tables kept) without the map section.
+    let bytes = std::fs::read(&with_map).unwrap();
+    let hook = yaowasm::js::parse_hook(&bytes).unwrap().unwrap();
+    let no_map = dir.path().join("no_map.wasm");
+    std::fs::write(&no_map, yaowasm::js::write_hook(&hook.meta, &hook.bytecode)).unwrap();
+    let sizes: Vec<u64> = [&with_map, &no_map, &stripped].iter().map(|p| std::fs::metadata(p).unwrap().len()).collect();
+    drop(rt);
+
+    let rt = runtime(cache);
+    // Error records go nowhere: the figure is the runtime's work, not stderr's.
+    rt.set_log_handler(Some(std::sync::Arc::new(|_, _: &str| {})));
+    rt.load_file(&with_map, Some("map")).unwrap();
+    rt.load_file(&no_map, Some("nomap")).unwrap();
+    rt.load_file(&stripped, Some("strip")).unwrap();
+    let ok = rmp_serde::to_vec(&serde_json::json!([1])).unwrap();
+    let err = rmp_serde::to_vec(&serde_json::json!([-1])).unwrap();
+    assert!(rt.exec("scripts.map.Run", &err).unwrap_err().message().contains("(at inner (scripts/t.ts:2:"));
+    let rounds = 7;
+    let mut figures = vec![Vec::new(); 6];
+    for _ in 0..rounds {
+        for (i, (id, args)) in
+            [("map", &ok), ("nomap", &ok), ("strip", &ok), ("map", &err), ("nomap", &err), ("strip", &err)].iter().enumerate()
+        {
+            figures[i].push(call_p50(&rt, &format!("scripts.{id}.Run"), args, n / rounds));
+        }
+    }
+    let median = |v: &Vec<f64>| percentile(v.clone(), 0.5);
+    let f: Vec<f64> = figures.iter().map(median).collect();
+    println!("stack traces ({rounds} alternating rounds of {} calls, median of the rounds' p50)", n / rounds);
+    println!("  success: with map {:.1} us, without map {:.1} us (diff {:+.1} us), --strip-debug {:.1} us", f[0], f[1], f[0] - f[1], f[2]);
+    println!(
+        "  error 3 deep: with map {:.1} us, without map {:.1} us (mapping costs {:+.1} us), --strip-debug {:.1} us",
+        f[3],
+        f[4],
+        f[3] - f[4],
+        f[5]
+    );
+    println!("  hook size: with map {} B, same bytecode without map {} B, --strip-debug {} B", sizes[0], sizes[1], sizes[2]);
+}
+
 fn main() {
     let repo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let source = repo.join("examples/app/scripts/ts/user.ts");
@@ -42,6 +134,10 @@ fn main() {
     let n: usize = std::env::var("JS_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
     let only = std::env::var("JS_BENCH_SNAPSHOT_ONLY").is_ok_and(|v| v == "1");
     let args = rmp_serde::to_vec(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
+    if std::env::var("JS_BENCH_STACK_ONLY").is_ok_and(|v| v == "1") {
+        stack_costs(&cache, n);
+        return;
+    }
 
     // Cold: snapshot + compile of the engine into an empty cache.
     let rt = runtime(&cache);
@@ -96,4 +192,5 @@ fn main() {
     println!("  ratio node/yaowasm p50   : {:.1}x", node_p50 / p50);
     println!("engine ready: cold (snapshot + compile + build) {cold_ms:.0} ms, warm cache {warm_ms:.2} ms (median of 21 fresh runtimes)");
     println!("hook size: {size} bytes");
+    stack_costs(&cache, n);
 }

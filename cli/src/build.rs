@@ -33,6 +33,10 @@ pub struct BuildArgs {
     /// Only print errors and the closing line
     #[arg(long, short)]
     pub quiet: bool,
+    /// The smallest hooks: no source map and no line tables in the bytecode,
+    /// so an uncaught error is `Name: message` with no source place
+    #[arg(long)]
+    pub strip_debug: bool,
 }
 
 /// The sources to build and where each one's `.wasm` goes.
@@ -122,7 +126,8 @@ pub fn run(args: BuildArgs) -> Result<(), Error> {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((src, out)) = jobs.get(i) else { return };
                     let t = Instant::now();
-                    let result = yaowasm_cli::esbuild::build_file_with(&mut bundler, &runtime, &esbuild, src, out);
+                    let options = yaowasm_cli::esbuild::Options { strip_debug: args.strip_debug };
+                    let result = yaowasm_cli::esbuild::build_file_opts(&mut bundler, &runtime, &esbuild, src, out, &options);
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     match result {
                         Ok(Built::Hook { size, inputs }) => {

@@ -66,6 +66,26 @@ pub fn build_file(runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> 
 
 /// `build_file` with a bundler (a node process) kept across calls.
 pub fn build_file_with(bundler: &mut Bundler, runtime: &Runtime, esbuild: &Path, src: &Path, out: &Path) -> Result<Built> {
+    build_file_opts(bundler, runtime, esbuild, src, out, &Options::default())
+}
+
+/// How a file is built.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options {
+    /// `--strip-debug`: no source map in the hook and no line tables in its
+    /// bytecode (errors then say `Name: message` with no place).
+    pub strip_debug: bool,
+}
+
+/// `build_file_with` with options.
+pub fn build_file_opts(
+    bundler: &mut Bundler,
+    runtime: &Runtime,
+    esbuild: &Path,
+    src: &Path,
+    out: &Path,
+    options: &Options,
+) -> Result<Built> {
     let shown = src.display().to_string();
     let source = std::fs::read_to_string(src).map_err(|e| Error::not_found(format!("{shown}: cannot read: {e}")))?;
     let dir = src.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -96,10 +116,11 @@ pub fn build_file_with(bundler: &mut Bundler, runtime: &Runtime, esbuild: &Path,
         entry.push_str(&format!("\n;export {{ {} }};\n", missing.join(", ")));
     }
     entry.push_str(&format!("\n;globalThis.__yao_exports = {{ {} }};\n", functions.join(", ")));
-    let (bundle, inputs) = bundler.bundle(&shown, dir, loader, &entry)?;
+    let (bundle, sourcemap, inputs) = bundler.bundle(&shown, dir, loader, &entry, !options.strip_debug)?;
 
     // 3. Bytecode from the engine itself, in a hook module.
-    let wasm = yaowasm::js::build_hook(runtime, &shown, &bundle, functions)
+    let hook_options = yaowasm::js::BuildOptions { sourcemap, strip_debug: options.strip_debug };
+    let wasm = yaowasm::js::build_hook_with(runtime, &shown, &bundle, functions, &hook_options)
         .map_err(|e| Error::new(e.code(), format!("{shown}: {}", e.message())))?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::internal(format!("{shown}: cannot create {}: {e}", parent.display())))?;
@@ -162,8 +183,15 @@ impl Drop for Bundler {
 }
 
 impl Bundler {
-    /// The IIFE and the app files in it.
-    fn bundle(&mut self, shown: &str, dir: &Path, loader: &str, entry: &str) -> Result<(String, Vec<PathBuf>)> {
+    /// The IIFE, its source map when asked for, and the app files in it.
+    fn bundle(
+        &mut self,
+        shown: &str,
+        dir: &Path,
+        loader: &str,
+        entry: &str,
+        sourcemap: bool,
+    ) -> Result<(String, Option<String>, Vec<PathBuf>)> {
         let abs_dir = std::fs::canonicalize(dir).map_err(|e| Error::not_found(format!("{shown}: {e}")))?;
         let mut node_paths = Vec::new();
         let modules = default_node_modules();
@@ -177,6 +205,7 @@ impl Bundler {
             "resolveDir": abs_dir,
             "loader": loader,
             "nodePaths": node_paths,
+            "sourcemap": sourcemap,
             "options": {
                 "format": "iife",
                 "platform": "neutral",
@@ -209,7 +238,8 @@ impl Bundler {
         }
         inputs.sort();
         inputs.dedup();
-        Ok((code, inputs))
+        let map = answer["sourcemap"].as_str().map(str::to_string);
+        Ok((code, map, inputs))
     }
 
     fn ask(&mut self, request: &serde_json::Value) -> Result<serde_json::Value, String> {

@@ -6,9 +6,10 @@
 // stdin: JSON requests, one a line
 //   { esbuild: <path of the esbuild npm package>,
 //     contents, sourcefile, resolveDir, loader,   // the entry (stdin)
-//     nodePaths: [...], options: {...} }          // extra build options
+//     nodePaths: [...], options: {...},           // extra build options
+//     sourcemap: bool }                           // also answer a source map
 // stdout: one JSON answer a line, in order: { code, inputs: [absolute paths
-// of the app files bundled] }, or { errors: "`file:line:col: message` lines" },
+// of the app files bundled], sourcemap?: JSON text }, or { errors: "`file:line:col: message` lines" },
 // or { fatal: "..." } (a fault of this script, not of the source).
 "use strict";
 const fs = require("fs");
@@ -95,6 +96,15 @@ function findTsconfig(dir) {
   }
 }
 
+// The folder holding the nearest `scripts` folder walking up (a Yao app's
+// root), or null.
+function scriptsParent(dir) {
+  for (let d = dir; path.dirname(d) !== d; d = path.dirname(d)) {
+    if (path.basename(d) === "scripts") return path.dirname(d);
+  }
+  return null;
+}
+
 // One request → one answer.
 async function bundle(request) {
   const esbuild = require(request.esbuild);
@@ -159,6 +169,15 @@ async function bundle(request) {
 
   try {
     ({ appRoot, paths } = findTsconfig(request.resolveDir));
+    // The source map (request.sourcemap): positions and names only, never
+    // sourcesContent; its sources relative to the app root (the folder of
+    // the tsconfig.json, else the one holding scripts/, else the entry's),
+    // which esbuild does when the (unwritten) output file is there.
+    let mapOptions = {};
+    if (request.sourcemap) {
+      const root = appRoot || scriptsParent(request.resolveDir) || request.resolveDir;
+      mapOptions = { sourcemap: "external", sourcesContent: false, outfile: path.join(root, "__yaowasm_bundle.js") };
+    }
     const result = await esbuild.build({
       // esbuild names the entry resolveDir + sourcefile: the base name
       // gives the real path; errors show it as the caller wrote it.
@@ -171,12 +190,23 @@ async function bundle(request) {
       nodePaths: request.nodePaths,
       plugins: [yao],
       ...request.options,
+      ...mapOptions,
     });
     const cwd = process.cwd();
     const inputs = Object.keys(result.metafile.inputs)
       .filter((p) => !p.startsWith("<") && !p.includes(":") && !p.split("/").includes("node_modules"))
       .map((p) => path.resolve(cwd, p));
-    return { code: result.outputFiles[0].text, inputs };
+    const code = result.outputFiles.find((f) => !f.path.endsWith(".map")) || result.outputFiles[0];
+    const mapFile = result.outputFiles.find((f) => f.path.endsWith(".map"));
+    let sourcemap;
+    if (mapFile) {
+      // An npm package's files as node_modules/<package>/…, wherever the
+      // builder's node_modules is.
+      const map = JSON.parse(mapFile.text);
+      map.sources = (map.sources || []).map((s) => (s && s.includes("node_modules/") ? s.slice(s.lastIndexOf("node_modules/")) : s));
+      sourcemap = JSON.stringify(map);
+    }
+    return { code: code.text, inputs, ...(sourcemap ? { sourcemap } : {}) };
   } catch (e) {
     const errors = (e && e.errors) || [{ text: String(e && e.message ? e.message : e) }];
     const shown = (file) => (path.resolve(file) === entryFile ? request.sourcefile : file);

@@ -196,7 +196,11 @@ fn infinite_loop_is_408_and_memory_bomb_is_413() {
 fn throws_become_error_results_with_their_code() {
     let (rt, _dir) = js_runtime(2000);
     let e = exec(&rt, "scripts.t.Plain", json!([])).unwrap_err();
-    assert_eq!((e.code(), e.message()), (500, "Error: boom"));
+    // `Name: message`, then the top frame mapped to the source (t.ts sits
+    // in the app root here: no tsconfig.json, no scripts/ folder).
+    let (line, text) = SCRIPT.lines().enumerate().find(|(_, l)| l.contains("function Plain")).unwrap();
+    let place = format!("t.ts:{}:{}", line + 1, text.find("Error(").unwrap() + 1);
+    assert_eq!((e.code(), e.message()), (500, format!("Error: boom (at Plain ({place}))").as_str()));
     let e = exec(&rt, "scripts.t.Teapot", json!([])).unwrap_err();
     assert_eq!((e.code(), e.message()), (418, "short and stout"));
 }
@@ -637,4 +641,167 @@ fn query_methods_and_engine_go_to_query_run() {
     assert_eq!(out, expected);
     let calls = h.calls.lock().unwrap().clone();
     assert_eq!(calls, sent.iter().map(|args| ("query.Run".to_owned(), args.clone())).collect::<Vec<_>>());
+}
+
+// ---- errors point at the source ----------------------------------------------
+
+/// An app folder (scripts/ in it, no tsconfig.json: frames are relative to
+/// the folder holding scripts/): a script whose error is three calls deep,
+/// and a library whose method throws.
+const STACK_SCRIPT: &str = r#"import { Rules } from "./lib/rules";
+// NOTE-7f3a: this comment must never ship in a hook
+interface SecretShape9c1 { a: number }
+function inner(name: string): string {
+  if (!name) throw new Error("name missing");
+  return name;
+}
+function middle(name: string): string {
+  return inner(name).trim();
+}
+function outer(name: string): string {
+  return middle(name);
+}
+export function Hello(name: string) {
+  return outer(name);
+}
+export function Check(v: number) {
+  const shape: SecretShape9c1 = { a: v };
+  return new Rules().check(shape.a);
+}
+export function Teapot() { throw new Exception("short and stout", 418); }
+"#;
+
+const STACK_LIB: &str = r#"// a library: no top-level function (LIBNOTE-51d2)
+export class Rules {
+  check(v: number): number {
+    if (v < 0) throw new RangeError(`negative: ${v}`);
+    return v;
+  }
+}
+"#;
+
+/// `line:col` (1-based) of `needle` in `source`: for `new Error("…")`,
+/// QuickJS's place of the throw is the constructor name after `new`.
+fn place_of(source: &str, needle: &str) -> String {
+    let (line, text) = source.lines().enumerate().find(|(_, l)| l.contains(needle)).unwrap();
+    format!("{}:{}", line + 1, text.find(needle).unwrap() + 1)
+}
+
+/// The line (1-based) of `needle` in `source`.
+fn line_of(source: &str, needle: &str) -> usize {
+    source.lines().position(|l| l.contains(needle)).unwrap() + 1
+}
+
+fn stack_app() -> tempfile::TempDir {
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(app.path().join("scripts/lib")).unwrap();
+    std::fs::write(app.path().join("scripts/t.ts"), STACK_SCRIPT).unwrap();
+    std::fs::write(app.path().join("scripts/lib/rules.ts"), STACK_LIB).unwrap();
+    app
+}
+
+fn build_stack_hook(rt: &Runtime, app: &Path, strip_debug: bool) -> (PathBuf, Vec<u8>) {
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(None).unwrap();
+    let out = app.join(if strip_debug { "stripped.wasm" } else { "t.wasm" });
+    let options = yaowasm_cli::esbuild::Options { strip_debug };
+    let mut bundler = yaowasm_cli::esbuild::Bundler::default();
+    yaowasm_cli::esbuild::build_file_opts(&mut bundler, rt, &esbuild, &app.join("scripts/t.ts"), &out, &options).unwrap();
+    let bytes = std::fs::read(&out).unwrap();
+    (out, bytes)
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn uncaught_errors_name_the_ts_line_of_every_frame() {
+    let rt = runtime(json!({}));
+    let app = stack_app();
+    let (wasm, _) = build_stack_hook(&rt, app.path(), false);
+    rt.load_file(&wasm, Some("t")).unwrap();
+    let logs = capture_logs(&rt);
+
+    // Three calls deep: the host gets `Name: message` and the top frame.
+    let e = exec(&rt, "scripts.t.Hello", json!([""])).unwrap_err();
+    let top = format!("inner (scripts/t.ts:{})", place_of(STACK_SCRIPT, "Error(\"name missing\")"));
+    assert_eq!((e.code(), e.message().to_string()), (500, format!("Error: name missing (at {top})")));
+    // The log handler gets the whole stack, every frame on its .ts line, as
+    // one error record; the prelude's own frames are left out.
+    let records = std::mem::take(&mut *logs.lock().unwrap());
+    assert_eq!(records.len(), 1, "{records:?}");
+    let (level, record) = &records[0];
+    assert_eq!(*level, LogLevel::Error);
+    let lines: Vec<&str> = record.lines().collect();
+    assert_eq!(lines[0], "Error: name missing");
+    assert_eq!(lines[1], format!("    at {top}"));
+    for (i, (function, call)) in
+        [("middle", "return inner(name)"), ("outer", "return middle(name)"), ("Hello", "return outer(name)")].iter().enumerate()
+    {
+        let want = format!("    at {function} (scripts/t.ts:{}:", line_of(STACK_SCRIPT, call));
+        assert!(lines[2 + i].starts_with(&want), "frame {}: {:?}, want {want}…\n{record}", i + 2, lines[2 + i]);
+    }
+    assert_eq!(lines.len(), 5, "the prelude's frames and its apply are left out:\n{record}");
+
+    // An error inside an imported library file points into that file.
+    // (The column is QuickJS's: where it last noted a place, here the
+    // template literal's end; the line is the point.)
+    let e = exec(&rt, "scripts.t.Check", json!([-1])).unwrap_err();
+    let top = format!("RangeError: negative: -1 (at check (scripts/lib/rules.ts:{}:", line_of(STACK_LIB, "RangeError("));
+    assert!(e.message().starts_with(&top) && e.message().ends_with("))"), "{}", e.message());
+    let records = std::mem::take(&mut *logs.lock().unwrap());
+    assert!(records[0].1.contains(&format!("    at Check (scripts/t.ts:{}:", line_of(STACK_SCRIPT, "new Rules()"))), "{records:?}");
+
+    // An Exception keeps its code and message, and a 4xx is an answer, not
+    // a fault: nothing logged.
+    let e = exec(&rt, "scripts.t.Teapot", json!([])).unwrap_err();
+    assert_eq!((e.code(), e.message()), (418, "short and stout"));
+    assert!(logs.lock().unwrap().is_empty());
+    // Success is unchanged.
+    assert_eq!(exec(&rt, "scripts.t.Hello", json!(["Ada"])).unwrap(), json!("Ada"));
+}
+
+#[test]
+fn hooks_carry_positions_never_source_text_and_strip_debug_drops_them() {
+    let rt = runtime(json!({}));
+    let app = stack_app();
+    let (_, full) = build_stack_hook(&rt, app.path(), false);
+    let (stripped_path, stripped) = build_stack_hook(&rt, app.path(), true);
+    assert!(contains(&full, yaowasm::js::SOURCEMAP_SECTION));
+    let map = yaowasm::js::parse_hook(&full).unwrap().unwrap().sourcemap_json().unwrap();
+    let map_json: serde_json::Value = serde_json::from_slice(&map).unwrap();
+    assert_eq!(map_json["sources"], json!(["scripts/lib/rules.ts", "scripts/t.ts"]), "the map names the sources, relative to the app");
+    for hook in [&full, &stripped, &map] {
+        // Comments, type names: source text that no run needs.
+        for text in ["NOTE-7f3a", "LIBNOTE-51d2", "SecretShape9c1", "sourcesContent", "interface"] {
+            assert!(!contains(hook, text), "a hook carries {text:?}");
+        }
+    }
+    assert!(!contains(&stripped, yaowasm::js::SOURCEMAP_SECTION));
+    assert!(stripped.len() < full.len(), "{} vs {}", stripped.len(), full.len());
+
+    // Without the map, `Name: message` alone; the log still names the
+    // functions.
+    rt.load_file(&stripped_path, Some("t")).unwrap();
+    let logs = capture_logs(&rt);
+    let e = exec(&rt, "scripts.t.Hello", json!([""])).unwrap_err();
+    assert_eq!((e.code(), e.message()), (500, "Error: name missing"));
+    let records = logs.lock().unwrap().clone();
+    assert_eq!(records.len(), 1);
+    assert!(records[0].1.starts_with("Error: name missing\n    at inner\n    at middle\n    at outer\n    at Hello"), "{records:?}");
+
+    // The CLI flag.
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_yaowasm"))
+        .args(["build", "--strip-debug", "--quiet"])
+        .arg(app.path())
+        .arg("--out")
+        .arg(out.path())
+        .env_remove("RUST_BACKTRACE")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let cli = std::fs::read(out.path().join("t.wasm")).unwrap();
+    assert!(!contains(&cli, yaowasm::js::SOURCEMAP_SECTION));
+    assert_eq!(cli.len(), stripped.len());
 }

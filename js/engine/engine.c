@@ -527,9 +527,11 @@ int64_t yao_js_call(int32_t code_ptr, int32_t code_len, int32_t fn_ptr, int32_t 
 
 /* Compiles bundled script source to bytecode (for `yaowasm build`).
  * Returns the bytecode packed, or a packed {code: 400, message} error
- * whose message carries file:line:col. */
+ * whose message carries file:line:col. The source text is never kept
+ * (JS_WRITE_OBJ_STRIP_SOURCE); flags bit 0 (`--strip-debug`) drops the
+ * debug information too: file names, line and column tables. */
 __attribute__((export_name("yao_js_compile")))
-int64_t yao_js_compile(int32_t src_ptr, int32_t src_len, int32_t name_ptr, int32_t name_len) {
+int64_t yao_js_compile(int32_t src_ptr, int32_t src_len, int32_t name_ptr, int32_t name_len, int32_t flags) {
     yao_js_init();
     char name[256];
     size_t n = name_len < 0 ? 0 : (size_t)name_len;
@@ -567,7 +569,8 @@ int64_t yao_js_compile(int32_t src_ptr, int32_t src_len, int32_t name_ptr, int32
         return r ? r : pack_fallback_error();
     }
     size_t size = 0;
-    uint8_t *bytes = JS_WriteObject(ctx, &size, fun, JS_WRITE_OBJ_BYTECODE | JS_WRITE_OBJ_STRIP_SOURCE);
+    uint8_t *bytes = JS_WriteObject(ctx, &size, fun, JS_WRITE_OBJ_BYTECODE | JS_WRITE_OBJ_STRIP_SOURCE
+                                  | ((flags & 1) ? JS_WRITE_OBJ_STRIP_DEBUG : 0));
     JS_FreeValue(ctx, fun);
     if (!bytes) return pack_exception();
     /* JS_WriteObject's block comes from QuickJS's allocator, malloc here;

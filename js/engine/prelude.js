@@ -192,6 +192,11 @@
       message = "uncaught " + show(e, "v");
     }
     if (!(code >= 100 && code <= 599)) code = 500;
+    // The raw stack (bundle positions) for the host, which maps it to the
+    // .ts sources only now, on the error path (src/js/mod.rs).
+    if (e instanceof Error && typeof e.stack === "string") {
+      return { code, message, stack: e.stack, exception: e instanceof Exception };
+    }
     return { code, message };
   }
   return { invoke, error, Exception };

@@ -35,6 +35,12 @@ pub const JS_ABI: u32 = 2;
 pub const META_SECTION: &str = "yaowasm.js";
 /// Custom section holding the QuickJS bytecode.
 pub const BYTECODE_SECTION: &str = "yaowasm.js.bytecode";
+/// Custom section holding the source map: JSON (v3: version, sources, names
+/// and mappings only, never the sources' text) compressed as raw DEFLATE
+/// (RFC 1951); absent with `--strip-debug`.
+pub const SOURCEMAP_SECTION: &str = "yaowasm.js.sourcemap";
+
+pub mod sourcemap;
 
 /// The engine built by js/engine/build.sh, when it was built before this
 /// library (build.rs sets the cfg).
@@ -60,12 +66,35 @@ pub struct HookMeta {
 pub struct Hook {
     pub meta: HookMeta,
     pub bytecode: Vec<u8>,
+    /// The source map section as stored (DEFLATE), when the hook has one:
+    /// [`Hook::sourcemap_json`] inflates it.
+    pub sourcemap: Option<Vec<u8>>,
+}
+
+/// A source map bigger than this inflated is refused (an error path must
+/// not be a memory bomb).
+const MAX_SOURCEMAP: usize = 16 << 20;
+
+impl Hook {
+    /// The source map's JSON, when the hook has a readable one.
+    pub fn sourcemap_json(&self) -> Option<Vec<u8>> {
+        inflate(self.sourcemap.as_deref()?)
+    }
+}
+
+fn inflate(deflated: &[u8]) -> Option<Vec<u8>> {
+    miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_SOURCEMAP).ok()
 }
 
 /// The per-script part of a JS script: its bytecode and the engine entry.
 pub struct JsScript {
     bytecode: Vec<u8>,
     call: ModuleExport,
+    /// The name the bytecode was compiled under (its stack frames show it).
+    source: String,
+    /// The source map as stored (DEFLATE): inflated and decoded only when
+    /// an error is reported.
+    sourcemap: Option<Box<[u8]>>,
 }
 
 /// The shared engine of one runtime, made on first use.
@@ -121,10 +150,18 @@ fn custom_section(name: &str, payload: &[u8], out: &mut Vec<u8>) {
 
 /// Writes a hook module: the wasm header and two custom sections.
 pub fn write_hook(meta: &HookMeta, bytecode: &[u8]) -> Vec<u8> {
+    write_hook_with_map(meta, bytecode, None)
+}
+
+/// [`write_hook`] with a third section, the source map, when given.
+pub fn write_hook_with_map(meta: &HookMeta, bytecode: &[u8], sourcemap: Option<&[u8]>) -> Vec<u8> {
     let mut out = b"\0asm\x01\0\0\0".to_vec();
     // serde_json cannot fail on this plain struct.
     custom_section(META_SECTION, &serde_json::to_vec(meta).unwrap_or_default(), &mut out);
     custom_section(BYTECODE_SECTION, bytecode, &mut out);
+    if let Some(map) = sourcemap {
+        custom_section(SOURCEMAP_SECTION, map, &mut out);
+    }
     out
 }
 
@@ -135,7 +172,7 @@ pub fn parse_hook(bytes: &[u8]) -> Option<Result<Hook>> {
         return None;
     }
     let mut at = 8;
-    let (mut meta, mut bytecode) = (None, None);
+    let (mut meta, mut bytecode, mut sourcemap) = (None, None, None);
     while at < bytes.len() {
         let id = bytes[at];
         at += 1;
@@ -148,6 +185,7 @@ pub fn parse_hook(bytes: &[u8]) -> Option<Result<Hook>> {
             match &bytes[p..name_end] {
                 n if n == META_SECTION.as_bytes() => meta = Some(&bytes[name_end..end]),
                 n if n == BYTECODE_SECTION.as_bytes() => bytecode = Some(&bytes[name_end..end]),
+                n if n == SOURCEMAP_SECTION.as_bytes() => sourcemap = Some(bytes[name_end..end].to_vec()),
                 _ => {}
             }
         }
@@ -158,7 +196,7 @@ pub fn parse_hook(bytes: &[u8]) -> Option<Result<Hook>> {
         let meta: HookMeta =
             serde_json::from_slice(meta).map_err(|e| Error::bad_request(format!("JS script: unreadable {META_SECTION} section: {e}")))?;
         let bytecode = bytecode.ok_or_else(|| Error::bad_request(format!("JS script: no {BYTECODE_SECTION} section")))?.to_vec();
-        Ok(Hook { meta, bytecode })
+        Ok(Hook { meta, bytecode, sourcemap })
     })())
 }
 
@@ -180,7 +218,12 @@ pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, identity: Identity) -> R
     }
     let engine = engine(runtime)?;
     let functions: BTreeMap<String, ModuleExport> = meta.functions.iter().map(|f| (f.clone(), engine.call)).collect();
-    let js = JsScript { bytecode: hook.bytecode, call: engine.call };
+    let js = JsScript {
+        bytecode: hook.bytecode,
+        call: engine.call,
+        source: hook.meta.source.clone(),
+        sourcemap: hook.sourcemap.map(Vec::into_boxed_slice),
+    };
     Ok(identity.with(functions, engine.program.clone(), Some(Arc::new(js))))
 }
 
@@ -317,9 +360,62 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
     let raw = entry
         .call(&mut store, (code, js.bytecode.len() as i32, name, function.len() as i32, args_ptr, args.len() as i32))
         .map_err(|e| call::classify(e, timeout_ms))?;
+    let packed = Packed::unpack(raw);
+    if packed.is_error {
+        let memory = guest.memory.data(&store);
+        return Err(js_error(runtime, js, &memory[memory::slice(memory, packed.ptr, packed.len, "error")?]));
+    }
     // The engine's encoder is ours, but decode_packed checks it anyway: the
     // rule is that nothing unchecked leaves a guest.
     wire::decode_packed(guest.memory.data(&store), raw, Encoding::MsgPack)
+}
+
+/// What the prelude's `error(e)` gives for an uncaught throw: the call's
+/// `{code, message}`, and for an `Error` its raw stack and whether it is
+/// Yao's `Exception`.
+#[derive(Deserialize)]
+struct ThrownError {
+    code: Option<i64>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    stack: Option<String>,
+    #[serde(default)]
+    exception: bool,
+}
+
+/// The error path, and the only place the source map is read: an uncaught
+/// `Error` (not an `Exception`) gets its top frame mapped to the source
+/// appended to `Name: message` (`Error: name missing (at helper
+/// (scripts/t.ts:5:11))`), and its whole mapped stack is logged as one
+/// error record; an `Exception` keeps its message and code as thrown, and
+/// its stack is logged when its code is 500 or more (a fault, not an
+/// answer).
+fn js_error(runtime: &Arc<Inner>, js: &JsScript, bytes: &[u8]) -> Error {
+    let thrown: ThrownError = match rmp_serde::from_slice(bytes) {
+        Ok(t) => t,
+        Err(_) => return wire::decode_error_value(bytes, Encoding::MsgPack),
+    };
+    let Some(code) = thrown.code else { return wire::decode_error_value(bytes, Encoding::MsgPack) };
+    let code = i32::try_from(code).ok().filter(|c| (100..=599).contains(c)).unwrap_or(500);
+    let mut message = thrown.message.unwrap_or_default();
+    if let Some(stack) = thrown.stack {
+        let map = js.sourcemap.as_deref().and_then(inflate);
+        let mapped = sourcemap::map_stack(&stack, &js.source, map.as_deref());
+        if !thrown.exception || code >= 500 {
+            let mut record = message.clone();
+            for frame in &mapped.frames {
+                record.push('\n');
+                record.push_str(frame);
+            }
+            use crate::log::LogSink;
+            runtime.log(crate::LogLevel::Error, &record);
+        }
+        if let (false, Some(top)) = (thrown.exception, &mapped.top) {
+            message = format!("{message} (at {top})");
+        }
+    }
+    Error::new(code, message)
 }
 
 // ---- build -----------------------------------------------------------------
@@ -329,17 +425,41 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
 /// hook module. A syntax error is a 400 whose message names
 /// `source_name:line:col`.
 pub fn build_hook(runtime: &Runtime, source_name: &str, js_source: &str, functions: Vec<String>) -> Result<Vec<u8>> {
+    build_hook_with(runtime, source_name, js_source, functions, &BuildOptions::default())
+}
+
+/// How [`build_hook_with`] builds.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOptions {
+    /// The bundle's source map (esbuild's, JSON v3), stored in the hook's
+    /// `yaowasm.js.sourcemap` section. Any `sourcesContent` is dropped: a
+    /// hook never carries its source.
+    pub sourcemap: Option<String>,
+    /// `--strip-debug`: no source map, and bytecode without file names and
+    /// line tables (an error is then `Name: message` with no place).
+    pub strip_debug: bool,
+}
+
+/// [`build_hook`] with a source map, or stripped of debug information.
+pub fn build_hook_with(
+    runtime: &Runtime,
+    source_name: &str,
+    js_source: &str,
+    functions: Vec<String>,
+    options: &BuildOptions,
+) -> Result<Vec<u8>> {
     let inner = runtime.inner();
     let engine = engine(inner)?;
     let budget = inner.default_budget(None, None);
     let _running = inner.ticker.running();
     let timeout_ms = inner.config.timeout_ms;
     let (mut store, instance, guest) = call::instantiate(inner, &engine.program, &budget)?;
-    let entry = call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")?;
+    let entry = call::typed_export::<(i32, i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")?;
     let src = call::write(&mut store, &guest, js_source.as_bytes(), timeout_ms)?;
     let name = call::write(&mut store, &guest, source_name.as_bytes(), timeout_ms)?;
-    let raw =
-        entry.call(&mut store, (src, js_source.len() as i32, name, source_name.len() as i32)).map_err(|e| call::classify(e, timeout_ms))?;
+    let raw = entry
+        .call(&mut store, (src, js_source.len() as i32, name, source_name.len() as i32, i32::from(options.strip_debug)))
+        .map_err(|e| call::classify(e, timeout_ms))?;
     let packed = Packed::unpack(raw);
     let memory = guest.memory.data(&store);
     let bytes = &memory[memory::slice(memory, packed.ptr, packed.len, "bytecode")?];
@@ -348,7 +468,25 @@ pub fn build_hook(runtime: &Runtime, source_name: &str, js_source: &str, functio
     }
     let meta =
         HookMeta { engine: ENGINE_NAME.into(), engine_version: ENGINE_VERSION.into(), abi: JS_ABI, functions, source: source_name.into() };
-    Ok(write_hook(&meta, bytes))
+    let map = if options.strip_debug { None } else { options.sourcemap.as_deref().map(slim_sourcemap).transpose()? };
+    Ok(write_hook_with_map(&meta, bytes, map.as_deref()))
+}
+
+/// The map as stored: version, sources, names and mappings, nothing else
+/// (never `sourcesContent`), deflated.
+fn slim_sourcemap(map: &str) -> Result<Vec<u8>> {
+    #[derive(Deserialize, Serialize)]
+    struct Slim {
+        version: u32,
+        #[serde(default)]
+        sources: Vec<Option<String>>,
+        #[serde(default)]
+        names: Vec<String>,
+        mappings: String,
+    }
+    let slim: Slim = serde_json::from_str(map).map_err(|e| Error::internal(format!("the bundle's source map is unreadable: {e}")))?;
+    let json = serde_json::to_vec(&slim).map_err(|e| Error::internal(format!("source map: {e}")))?;
+    Ok(miniz_oxide::deflate::compress_to_vec(&json, 9))
 }
 
 /// Whether this library carries its JS engine.
@@ -374,6 +512,11 @@ mod tests {
         let hook = parse_hook(&wasm).expect("is a hook").expect("readable");
         assert_eq!(hook.meta, meta);
         assert_eq!(hook.bytecode, code);
+        assert_eq!(hook.sourcemap, None);
+        let map = slim_sourcemap(r#"{"version":3,"sources":["t.ts"],"sourcesContent":["secret"],"mappings":"AAAA"}"#).unwrap();
+        let with_map = write_hook_with_map(&meta, &code, Some(&map));
+        let json = parse_hook(&with_map).expect("is a hook").expect("readable").sourcemap_json().unwrap();
+        assert_eq!(String::from_utf8(json).unwrap(), r#"{"version":3,"sources":["t.ts"],"names":[],"mappings":"AAAA"}"#);
         // An ordinary module is not a hook; a cut one is not either.
         assert!(parse_hook(b"\0asm\x01\0\0\0").is_none());
         assert!(parse_hook(&wasm[..wasm.len() - 10]).is_none());

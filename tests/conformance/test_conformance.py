@@ -336,6 +336,18 @@ def redis_store_of(case: dict) -> dict | None:
     return REDIS_STORES.get(case["args"][0])
 
 
+@pytest.mark.parametrize("lang", languages())
+def test_json_numbers_print_as_go_prints_them(runtime, lang):
+    """Yao's JSON is Go's encoding/json: the same Echo prints 15 (not 15.0)
+    through exec_json in every language, whether the language hands the
+    number back as a float64 (Rust, C, Go, AssemblyScript) or as an
+    integer (TS: a whole JS number is a Yao int)."""
+    rt, _, loaded = runtime
+    assert f"{lang}.user" in loaded, f"{lang}/user.wasm did not load"
+    out = rt.exec_json(f"scripts.{lang}.user.Echo", "[15.0, 2.5, 1e21, 1e-7, -0.0]")
+    assert out == "[15,2.5,1e+21,1e-7,-0]", f"{lang}: {out}"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 @pytest.mark.parametrize("lang", languages())
 def test_case(runtime, redis_server, lang, case):
