@@ -31,6 +31,7 @@
 //! (SPEC §2); structs are maps with string keys.
 
 mod args;
+mod context;
 mod error;
 pub mod export;
 pub mod fs;
@@ -45,6 +46,7 @@ mod sys;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
+pub use context::{context, Context};
 pub use error::{Error, Result};
 pub use export::Variadic;
 pub use process::{process, process_raw};
