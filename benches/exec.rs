@@ -103,5 +103,36 @@ fn bench_parallel(c: &mut Criterion) {
     background.join().unwrap();
 }
 
-criterion_group!(benches, bench_exec, bench_parallel);
+/// The call context (SPEC §3a) on the same echo: `exec` as before, then
+/// `exec_with` without a context, with an empty one and with a full one
+/// (sid, globals, authorization), at depth 1 (Echo) and depth 2
+/// (CallEcho: the nested scripts.* call inherits it). Nothing here reads the
+/// context: this is what a call pays for carrying one, and the
+/// `exec`/`no_context` rows are what calls that never use it pay.
+fn bench_context(c: &mut Criterion) {
+    use std::sync::Arc;
+    use yaowasm::{CallContext, ExecOptions};
+    let args = args_64();
+    let (rt, _dir) = common::sink_runtime("{}");
+    let full = CallContext {
+        sid: "SID-42".into(),
+        global: serde_json::json!({"tenant": "t1", "locale": "en"}).as_object().cloned().unwrap(),
+        authorized: serde_json::json!({"user_id": "u1", "team_id": "team9", "constraints": {"team_only": true}}).as_object().cloned(),
+    };
+    let options = [
+        ("no_context", ExecOptions::default()),
+        ("empty_context", ExecOptions { context: Some(Arc::new(CallContext::default())), ..Default::default() }),
+        ("full_context", ExecOptions { context: Some(Arc::new(full)), ..Default::default() }),
+    ];
+    for process in ["scripts.sink.Echo", "scripts.sink.CallEcho"] {
+        let mut g = c.benchmark_group(format!("exec_context_64B/{}", process.rsplit('.').next().unwrap()));
+        g.bench_function("exec", |b| b.iter(|| rt.exec(process, &args).unwrap()));
+        for (label, opts) in &options {
+            g.bench_function(*label, |b| b.iter(|| rt.exec_with(process, &args, opts).unwrap()));
+        }
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench_exec, bench_parallel, bench_context);
 criterion_main!(benches);

@@ -39,6 +39,9 @@ __attribute__((import_module("yao"), import_name("http")))
 int64_t yao_http(int32_t method_ptr, int32_t method_len, int32_t args_ptr, int32_t args_len);
 __attribute__((import_module("yao"), import_name("query")))
 int64_t yao_query(int32_t args_ptr, int32_t args_len);
+/* The call context {sid, global, authorized} (docs/ABI.md `context`). */
+__attribute__((import_module("yao"), import_name("context")))
+int64_t yao_context(void);
 
 static JSRuntime *rt;
 static JSContext *ctx;
@@ -368,9 +371,9 @@ static int64_t pack_exception(void) {
  * most one value to encode (the args array, or the value of store_set), then
  * for store_set the ttl in whole seconds. It returns the decoded result (nil
  * is null), or throws `new Exception(message, code)` with the host's error. */
-enum { HOST_PROCESS, HOST_STORE, HOST_STORE_GET, HOST_STORE_SET, HOST_STORE_DEL, HOST_FS, HOST_HTTP, HOST_QUERY };
-static const uint8_t host_strings[] = { 1, 2, 2, 2, 2, 2, 1, 0 };
-static const uint8_t host_value[] = { 1, 1, 0, 1, 0, 1, 1, 1 };
+enum { HOST_PROCESS, HOST_STORE, HOST_STORE_GET, HOST_STORE_SET, HOST_STORE_DEL, HOST_FS, HOST_HTTP, HOST_QUERY, HOST_CONTEXT };
+static const uint8_t host_strings[] = { 1, 2, 2, 2, 2, 2, 1, 0, 0 };
+static const uint8_t host_value[] = { 1, 1, 0, 1, 0, 1, 1, 1, 0 };
 
 static JSValue js_host(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int magic) {
     const char *s[2] = { NULL, NULL };
@@ -398,6 +401,7 @@ static JSValue js_host(JSContext *c, JSValueConst this_val, int argc, JSValueCon
     case HOST_FS: packed = yao_fs(P(0), P(1), V); break;
     case HOST_HTTP: packed = yao_http(P(0), V); break;
     case HOST_QUERY: packed = yao_query(V); break;
+    case HOST_CONTEXT: packed = yao_context(); break;
     }
 #undef P
 #undef V
@@ -463,7 +467,7 @@ void yao_js_init(void) {
     JS_SetMaxStackSize(rt, 512 * 1024);
     ctx = JS_NewContext(rt);
     JSValue g = JS_GetGlobalObject(ctx);
-    static const char *const host_names[] = { "process", "store", "store_get", "store_set", "store_del", "fs", "http", "query" };
+    static const char *const host_names[] = { "process", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context" };
     JSValue host = JS_NewObject(ctx);
     for (int i = 0; i < (int)(sizeof host_names / sizeof *host_names); i++)
         JS_SetPropertyStr(ctx, host, host_names[i], JS_NewCFunctionMagic(ctx, js_host, host_names[i], 4, JS_CFUNC_generic_magic, i));

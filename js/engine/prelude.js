@@ -3,7 +3,7 @@
 // by this file): __yao_host, one function per `yao` import (docs/ABI.md):
 // process(name, args), store(name, method, args), store_get(name, key),
 // store_set(name, key, value, ttlSeconds), store_del(name, key),
-// fs(root, method, args), http(method, args), query(args); each returns the
+// fs(root, method, args), http(method, args), query(args), context(); each returns the
 // result (nil is null) or throws new Exception(message, code) with the
 // host's error. __yao_log_raw(level, text), __yao_random() -> [0, 1).
 (function (g) {
@@ -116,6 +116,38 @@
     });
   }
   define(g, "Query", Query);
+
+  // ---- the call context, as gou's V8 runtime gives it (bridge.SetShareData):
+  // __yao_data = {SID, DATA (the globals), ROOT, AUTHORIZED (only when the
+  // call has authorization info)}. The snapshot is shared by every call, so
+  // it is a getter: the host is asked (yao.context) on first read in a call,
+  // and a call that never reads it never asks. A script may assign it, as on
+  // V8. ROOT is false: gou sets it for scripts loaded with root privileges
+  // (studio.*), which yaowasm does not serve.
+  const shareData = () => {
+    const c = host.context();
+    const data = { SID: c.sid, ROOT: false, DATA: c.global };
+    if (c.authorized != null) data.AUTHORIZED = c.authorized;
+    return data;
+  };
+  Object.defineProperty(g, "__yao_data", {
+    configurable: true,
+    enumerable: false,
+    get() {
+      const data = shareData();
+      define(g, "__yao_data", data);
+      return data;
+    },
+    set(value) { define(g, "__yao_data", value); },
+  });
+  // Authorized(): the call's authorization info, or null (gou's
+  // functions/authorized: read from __yao_data, a fresh copy each time).
+  function Authorized() {
+    const data = g.__yao_data;
+    const info = data == null ? undefined : data.AUTHORIZED;
+    return info == null ? null : parse(stringify(info));
+  }
+  define(g, "Authorized", Authorized);
 
   // Go's fmt verbs, as Yao's log.* (format, ...args) uses them.
   function show(v, verb) {

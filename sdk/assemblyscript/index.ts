@@ -8,4 +8,5 @@ export {
   encode, encodeArray, encodeResult, Encoded, decode, decodeRaw, DecodeResult,
   yao_alloc, yao_free,
   Store, FS, http, Response, query, Query,
+  context,
 } from "./assembly/index";

@@ -279,6 +279,12 @@ int32_t yao_http_post_files(const char *url, const uint8_t *fields, size_t field
 /* A QueryDSL query, run by the host as the process query.Run. args:
    [dsl, bindings?, engine?, method?] (docs/ABI.md §8). */
 int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out);
+/* The context of the running call (docs/ABI.md `context`): the map {sid
+   (string, "" when none), global (map, {} when none), authorized (map, or
+   nil when none)}; read its fields with yao_map_find on
+   yao_answer_reader(out). Never fails in a runtime. Outside wasm it asks
+   the process hook for "yao.context" (no args). */
+int32_t yao_context(yao_answer *out);
 
 enum { YAO_TRACE = 0, YAO_DEBUG = 1, YAO_INFO = 2, YAO_WARN = 3, YAO_ERROR = 4 };
 /* Emits one log record; the message is `len` bytes, not NUL-terminated. */
@@ -982,6 +988,7 @@ __attribute__((import_module("yao"), import_name("fs"))) int64_t yao__sys_fs(
 __attribute__((import_module("yao"), import_name("http"))) int64_t yao__sys_http(
     const char *method, uint32_t method_len, const uint8_t *args, uint32_t args_len);
 __attribute__((import_module("yao"), import_name("query"))) int64_t yao__sys_query(const uint8_t *args, uint32_t args_len);
+__attribute__((import_module("yao"), import_name("context"))) int64_t yao__sys_context(void);
 
 #define YAO__LEN(s) (uint32_t)yao__strlen(s)
 #define YAO__ARGS(a, n) (a) ? (a) : &yao__no_args, (a) && (n) ? (uint32_t)(n) : 1u
@@ -1010,6 +1017,7 @@ int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_a
 int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out) {
     return yao__answer_packed((uint64_t)yao__sys_query(YAO__ARGS(args, args_len)), out);
 }
+int32_t yao_context(yao_answer *out) { return yao__answer_packed((uint64_t)yao__sys_context(), out); }
 #undef YAO__LEN
 #undef YAO__ARGS
 __attribute__((import_module("yao"), import_name("process"))) int64_t yao__sys_process(
@@ -1131,6 +1139,7 @@ int32_t yao_http(const char *method, const uint8_t *args, size_t args_len, yao_a
 int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out) {
     return yao__test_call("query", "Run", 0, args, args_len, out);
 }
+int32_t yao_context(yao_answer *out) { return yao_process("yao.context", 0, 0, out); }
 #endif
 
 yao_reader yao_answer_reader(const yao_answer *a) {

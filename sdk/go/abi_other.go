@@ -19,7 +19,8 @@ import (
 // `stores.<name>.<Method>` (the fast paths as Get [key], Set [key, value,
 // ttl seconds, 0 for none] and Del [key], the way yaowasm calls a store of
 // the `process` backend), `fs.<root>.<Method>`, `http.<Method>` and
-// `query.Run`.
+// `query.Run`; CurrentContext asks for `yao.context` with no args (answer
+// the map {sid, global, authorized}, or nil for the empty context).
 type TestHost interface {
 	// Process answers a yao.process call and the host API's calls: the
 	// result, or an error (an *Error keeps its code, anything else is a 500).
@@ -106,6 +107,10 @@ func hostHTTP(method string, args []byte) ([]byte, bool) {
 
 func hostQuery(args []byte) ([]byte, bool) {
 	return hostProcess("query.Run", args)
+}
+
+func hostContext() ([]byte, bool) {
+	return hostProcessWith("yao.context")
 }
 
 func hostLog(level Level, msg string) {

@@ -38,6 +38,9 @@ func yaoHTTP(methodPtr unsafe.Pointer, methodLen uint32, argsPtr unsafe.Pointer,
 //go:wasmimport yao query
 func yaoQuery(argsPtr unsafe.Pointer, argsLen uint32) uint64
 
+//go:wasmimport yao context
+func yaoContext() uint64
+
 // pinned keeps every buffer handed to the host alive (Go's collector does
 // not move objects, so an address stays valid while the slice is
 // referenced) until it is read back, freed with yao_free, or released at
@@ -160,6 +163,10 @@ func hostHTTP(method string, args []byte) ([]byte, bool) {
 func hostQuery(args []byte) ([]byte, bool) {
 	ap, an := bufArg(args)
 	return received(yaoQuery(ap, an))
+}
+
+func hostContext() ([]byte, bool) {
+	return received(yaoContext())
 }
 
 func hostLog(level Level, msg string) {

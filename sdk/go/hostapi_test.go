@@ -460,3 +460,28 @@ func TestQueryEngineSendsEngineAndMethodLeavingOutDefaults(t *testing.T) {
 		t.Fatalf("a nil row: %v", err)
 	}
 }
+
+func TestCurrentContext(t *testing.T) {
+	r := record(t, map[string]any{"yao.context": map[string]any{
+		"sid": "SID-42", "global": map[string]any{"tenant": "t1"}, "authorized": map[string]any{"user_id": 7},
+	}})
+	ctx, err := CurrentContext()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CallContext{Sid: "SID-42", Global: map[string]any{"tenant": "t1"}, Authorized: map[string]any{"user_id": int64(7)}}
+	if !reflect.DeepEqual(ctx, want) {
+		t.Fatalf("got %#v, want %#v", ctx, want)
+	}
+	r.expect(t, hostCall("yao.context"))
+	// The empty context as the runtime sends it: authorized nil, global {}.
+	r.answers["yao.context"] = map[string]any{"sid": "", "global": map[string]any{}, "authorized": nil}
+	ctx, err = CurrentContext()
+	if err != nil || ctx.Sid != "" || ctx.Global == nil || len(ctx.Global) != 0 || ctx.Authorized != nil {
+		t.Fatalf("empty context: %#v, %v", ctx, err)
+	}
+	r.answers["yao.context"] = NewError(500, "boom")
+	if _, err := CurrentContext(); err == nil {
+		t.Fatal("an error answer must come back as an error")
+	}
+}

@@ -14,6 +14,7 @@ use crate::abi::wire::{self, Packed};
 use crate::error::{Error, Result};
 use crate::log::{LogLevel, LogSink};
 use crate::runtime::call::CallState;
+use crate::runtime::CallContext;
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Engine, Linker};
 
@@ -36,6 +37,7 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
     linker.func_wrap(MODULE, "fs", fs).map_err(define)?;
     linker.func_wrap(MODULE, "http", http).map_err(define)?;
     linker.func_wrap(MODULE, "query", query).map_err(define)?;
+    linker.func_wrap(MODULE, "context", context).map_err(define)?;
     // Only scripts that import WASI get a context (call::instantiate), so for
     // every instance that can reach these functions `wasi` is Some.
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut CallState| {
@@ -47,7 +49,7 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
 
 /// The `yao` imports this runtime provides, for a clear load error naming
 /// any other.
-pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query"];
+pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context"];
 
 pub(crate) fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
     caller
@@ -240,4 +242,15 @@ pub(crate) fn query(mut caller: Caller<'_, CallState>, args_ptr: i32, args_len: 
         runtime.dispatch(QUERY_PROCESS, &args).map(Some)
     })();
     reply(&mut caller, &guest, answer)
+}
+
+/// `yao.context() -> packed`: who the running call runs for (SPEC §3a), the
+/// map `{sid, global, authorized}` in the guest's encoding: `sid` a string
+/// ("" when none), `global` a map ({} when none), `authorized` a map or nil.
+/// Nothing is read until a guest asks, so calls that never do pay nothing.
+pub(crate) fn context(mut caller: Caller<'_, CallState>) -> wasmtime::Result<i64> {
+    let guest = guest_of(&caller, "context")?;
+    let context = caller.data().runtime.current_context();
+    let bytes = context.map_or_else(|| CallContext::default().to_msgpack(), |c| c.to_msgpack());
+    reply(&mut caller, &guest, Ok(Some(bytes)))
 }

@@ -288,7 +288,7 @@ impl Runtime {
     /// serves runs for. `None` outside a call or when the call has no
     /// context.
     pub fn current_context(&self) -> Option<Arc<CallContext>> {
-        nesting::current_context(Some(self.inner.key()))
+        self.inner.current_context()
     }
 
     /// Whether this thread is inside a call of this runtime (one of its host
@@ -309,6 +309,12 @@ impl Inner {
     /// A stable number for this runtime, to tell its nested calls apart.
     fn key(&self) -> usize {
         self as *const Inner as usize
+    }
+
+    /// The context of this runtime's innermost call on this thread (the
+    /// guest asking `yao.context` is that call).
+    pub(crate) fn current_context(&self) -> Option<Arc<CallContext>> {
+        nesting::current_context(Some(self.key()))
     }
 
     fn script(&self, id: &str) -> Option<Arc<Script>> {

@@ -47,3 +47,7 @@ export declare function http(methodPtr: usize, methodLen: i32, argsPtr: usize, a
 /** A QueryDSL query, run by the host as query.Run (§8). */
 @external("yao", "query")
 export declare function query(argsPtr: usize, argsLen: i32): i64;
+
+/** The call context {sid, global, authorized} (docs/ABI.md `context`). */
+@external("yao", "context")
+export declare function context(): i64;

@@ -15,3 +15,4 @@ export { Store } from "./store";
 export { FS } from "./fs";
 export { http, Response } from "./http";
 export { query, Query } from "./query";
+export { context } from "./context";

@@ -19,6 +19,14 @@ export function FsCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fs
 export function HttpCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpCall); }
 export function QueryCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryCall); }
 export function QueryEngineCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryEngineCall); }
+export function Context(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, readContext); }
+
+/** Context(): the call context, and its sid read on its own. */
+function readContext(args: Value[]): Value {
+  const ctx = yao.context();
+  if (ctx.isError()) return ctx;
+  return Value.array().push(ctx).push(ctx.get("sid"));
+}
 
 function echo(args: Value[]): Value { return Value.fromArray(args); }
 

@@ -67,7 +67,7 @@ for (const runtime of ['stub', 'incremental']) {
 
   test(`${runtime}: the module imports the yao functions it uses, with the ABI's signatures, and nothing else`, () => {
     const imports = WebAssembly.Module.imports(modules[runtime]).map((i) => `${i.module}.${i.name}`);
-    assert.deepEqual(imports.sort(), ['yao.fs', 'yao.http', 'yao.log', 'yao.process', 'yao.query', 'yao.store',
+    assert.deepEqual(imports.sort(), ['yao.context', 'yao.fs', 'yao.http', 'yao.log', 'yao.process', 'yao.query', 'yao.store',
       'yao.store_del', 'yao.store_get', 'yao.store_set']);
     // Instantiating against a host whose functions have the ABI's exact
     // signatures (docs/ABI.md §4) checks the import types.
@@ -81,6 +81,7 @@ for (const runtime of ['stub', 'incremental']) {
       fs: [['i32', 'i32', 'i32', 'i32', 'i32', 'i32'], ['i64']],
       http: [['i32', 'i32', 'i32', 'i32'], ['i64']],
       query: [['i32', 'i32'], ['i64']],
+      context: [[], ['i64']],
     };
     const yao = {};
     for (const [name, [params, results]] of Object.entries(sigs)) {
@@ -456,6 +457,20 @@ for (const runtime of ['stub', 'incremental']) {
     assert.deepEqual(h.apiCalls.map((c) => c.args), [
       [dsl], [dsl, null, null, 'Get'], [dsl, null, 'stats', 'Paginate'], [dsl, { id: 7 }, null, 'First'], [dsl, { id: 8 }, 'stats'],
     ]);
+  });
+
+  test(`${runtime}: context() reads the call context through yao.context`, () => {
+    const h = host();
+    const ctx = { sid: 'SID-42', global: { tenant: 't1' }, authorized: { user_id: 7, constraints: { team_only: true } } };
+    h.api = (call) => { assert.equal(call.import, 'context'); return ctx; };
+    assert.deepEqual(h.call('Context'), [ctx, 'SID-42']);
+    // The empty context as the runtime sends it.
+    const empty = { sid: '', global: {}, authorized: null };
+    h.api = () => empty;
+    assert.deepEqual(h.call('Context'), [empty, '']);
+    assert.deepEqual(h.apiCalls, [{ import: 'context' }, { import: 'context' }]);
+    h.api = () => { throw { code: 500, message: 'boom' }; };
+    assert.throws(() => h.call('Context'), (e) => e.code === 500 && e.message === 'boom');
   });
 
   test(`${runtime}: host-API answers, allocated in guest memory, do not leak`, () => {

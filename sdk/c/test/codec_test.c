@@ -636,6 +636,43 @@ static void test_failf(void) {
     yao_writer_free(&e);
 }
 
+/* ---- the call context: the map the runtime answers yao.context with ----- */
+
+static void context_answer(const char *name, const uint8_t *args, size_t args_len, yao_answer *out) {
+    snprintf(last_name, sizeof last_name, "%s", name);
+    last_args_len = args_len;
+    CHECK(args_len == 1 && args[0] == 0x90);
+    yao_writer w = {0};
+    yao_write_map(&w, 3);
+    yao_write_cstr(&w, "sid");
+    yao_write_cstr(&w, "SID-42");
+    yao_write_cstr(&w, "global");
+    yao_write_map(&w, 1);
+    yao_write_cstr(&w, "tenant");
+    yao_write_cstr(&w, "t1");
+    yao_write_cstr(&w, "authorized");
+    yao_write_nil(&w);
+    out->code = 0;
+    out->data = w.data;
+    out->len = (uint32_t)w.len;
+}
+
+static void test_context(void) {
+    yao_test_set_process(context_answer);
+    yao_answer a;
+    CHECK(yao_context(&a) == 0);
+    CHECK(strcmp(last_name, "yao.context") == 0 && last_args_len == 1);
+    yao_reader ctx = yao_answer_reader(&a), v, t;
+    const char *s;
+    uint32_t n;
+    CHECK(yao_map_find(&ctx, "sid", &v) == 1 && yao_read_str(&v, &s, &n) && yao_str_eq(s, n, "SID-42"));
+    CHECK(yao_map_find(&ctx, "global", &v) == 1 && yao_map_find(&v, "tenant", &t) == 1 && yao_read_str(&t, &s, &n) &&
+          yao_str_eq(s, n, "t1"));
+    CHECK(yao_map_find(&ctx, "authorized", &v) == 1 && yao_peek(&v) == YAO_NIL);
+    yao_answer_free(&a);
+    yao_test_set_process(NULL);
+}
+
 int main(void) {
     test_failf();
     test_int_widths();
@@ -648,6 +685,7 @@ int main(void) {
     test_calls();
     test_process_and_log();
     test_http_post_files();
+    test_context();
     printf("%d checks, %d failed\n", checks, failures);
     return failures != 0;
 }

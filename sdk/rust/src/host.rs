@@ -134,3 +134,12 @@ pub(crate) fn encode_value(value: &Value) -> Vec<u8> {
     let _ = rmpv::encode::write_value(&mut out, value);
     out
 }
+
+/// `yao.context`: the encoded context map.
+pub(crate) fn context() -> Result<Option<Vec<u8>>, Error> {
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: no arguments; the host writes the result through yao_alloc.
+    return unpacked(unsafe { crate::sys::context() });
+    #[cfg(not(target_arch = "wasm32"))]
+    Ok(Some(crate::testing::context_bytes()))
+}

@@ -38,6 +38,7 @@
 static SDK_MARK: &[u8] = concat!("\0yaowasm-sdk:rust ", env!("CARGO_PKG_VERSION"), "\0").as_bytes();
 
 mod args;
+mod context;
 mod error;
 pub mod export;
 pub mod fs;
@@ -52,6 +53,7 @@ mod sys;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 
+pub use context::{context, Context};
 pub use error::{Error, Result};
 pub use export::Variadic;
 pub use process::{process, process_raw};

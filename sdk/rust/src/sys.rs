@@ -34,4 +34,6 @@ extern "C" {
     pub fn http(method_ptr: *const u8, method_len: u32, args_ptr: *const u8, args_len: u32) -> i64;
     /// A QueryDSL query, served by the host as `query.Run` (docs/ABI.md §8).
     pub fn query(args_ptr: *const u8, args_len: u32) -> i64;
+    /// The call context `{sid, global, authorized}` (docs/ABI.md `context`).
+    pub fn context() -> i64;
 }

@@ -10,6 +10,18 @@ type Handler = Box<dyn FnMut(&str, &[u8]) -> Result<Vec<u8>, Error>>;
 thread_local! {
     static PROCESS: RefCell<Option<Handler>> = RefCell::new(None);
     static LOGS: RefCell<Vec<(Level, String)>> = const { RefCell::new(Vec::new()) };
+    static CONTEXT: RefCell<Option<crate::Context>> = const { RefCell::new(None) };
+}
+
+/// The context [`crate::context`] answers on this thread (None: the empty
+/// one, as for a call without a context).
+pub fn set_context(context: Option<crate::Context>) {
+    CONTEXT.with(|c| *c.borrow_mut() = context);
+}
+
+pub(crate) fn context_bytes() -> Vec<u8> {
+    let context = CONTEXT.with(|c| c.borrow().clone()).unwrap_or_default();
+    rmp_serde::to_vec_named(&context).expect("a Context always encodes")
 }
 
 /// Serves `process` calls on this thread: gets the name and the encoded args

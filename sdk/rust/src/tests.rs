@@ -293,3 +293,26 @@ fn query_sends_dsl_bindings_engine_and_method_leaving_out_defaults() {
     assert_eq!(calls[4], value_of(&mp((dsl(), &bound, "stats"))));
     assert_eq!(calls[5], value_of(&mp((dsl(), &bound, nil, "First"))));
 }
+
+#[test]
+fn context_reads_what_the_host_sends() {
+    use crate::{context, Context};
+    use std::collections::BTreeMap;
+    // Outside a context: the empty one, as the host answers then.
+    testing::set_context(None);
+    assert_eq!(context().unwrap(), Context::default());
+    // The runtime's own encoding of the empty context decodes to it too
+    // (authorized is nil, not absent).
+    let empty = mp(BTreeMap::from([("sid", Value::from("")), ("global", Value::Map(vec![])), ("authorized", Value::Nil)]));
+    assert_eq!(crate::host::decode::<Context>("yao.context", Some(empty)).unwrap(), Context::default());
+    let full = Context {
+        sid: "SID-42".into(),
+        global: BTreeMap::from([("tenant".to_string(), Value::from("t1"))]),
+        authorized: Some(BTreeMap::from([("user_id".to_string(), Value::from(7))])),
+    };
+    testing::set_context(Some(full.clone()));
+    let got = context().unwrap();
+    assert_eq!(got, full);
+    assert_eq!(got.authorized.as_ref().and_then(|a| a.get("user_id")), Some(&Value::from(7)));
+    testing::set_context(None);
+}

@@ -13,6 +13,24 @@ declare class Exception extends Error {
 /** Calls a Yao process; a failure throws an Exception with its code. */
 declare function Process(name: string, ...args: any[]): any;
 
+/**
+ * The caller's authorization info (user, team, tenant, data constraints),
+ * or null when the call has none; as gou's V8 `Authorized()`.
+ */
+declare function Authorized(): Record<string, any> | null;
+
+/**
+ * The call's context, as gou's V8 sets it: SID (the session id, "" when
+ * none), DATA (the caller's globals), ROOT (always false in yaowasm) and
+ * AUTHORIZED (present only when the call has authorization info).
+ */
+declare var __yao_data: {
+  SID: string;
+  DATA: Record<string, any>;
+  ROOT: boolean;
+  AUTHORIZED?: Record<string, any>;
+};
+
 /** Go-style format verbs: %v %s %d %f %t %q %x %T %%. */
 declare const log: {
   Trace(format: any, ...args: any[]): void;
