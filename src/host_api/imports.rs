@@ -51,8 +51,7 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
 
 /// The `yao` imports this runtime provides, for a clear load error naming
 /// any other.
-pub const PROVIDED: &[&str] =
-    &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "tasks", "sleep"];
+pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "tasks", "sleep"];
 
 pub(crate) fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
     caller
@@ -260,7 +259,13 @@ pub(crate) fn sleep(caller: Caller<'_, CallState>, ms: i64) -> wasmtime::Result<
 /// `All`/`Any`/`Race` `[tasks]`, `Job` `[process, args]` → id,
 /// `Running` `[id, wait_ms?]` → bool, `Data` `[id]`, `Cancel` `[id]`,
 /// `After` `[ms, process, args]` (docs/ABI.md §10).
-pub(crate) fn tasks(mut caller: Caller<'_, CallState>, method_ptr: i32, method_len: i32, args_ptr: i32, args_len: i32) -> wasmtime::Result<i64> {
+pub(crate) fn tasks(
+    mut caller: Caller<'_, CallState>,
+    method_ptr: i32,
+    method_len: i32,
+    args_ptr: i32,
+    args_len: i32,
+) -> wasmtime::Result<i64> {
     let guest = guest_of(&caller, "tasks")?;
     let method = text(&caller, &guest, method_ptr, method_len, "tasks method")?;
     let args = args(&caller, &guest, args_ptr, args_len, "tasks args")?;
@@ -269,7 +274,12 @@ pub(crate) fn tasks(mut caller: Caller<'_, CallState>, method_ptr: i32, method_l
     reply(&mut caller, &guest, answer)
 }
 
-fn tasks_call(runtime: &std::sync::Arc<crate::runtime::Inner>, budget: &crate::runtime::nesting::Budget, method: &str, args: &[u8]) -> Result<Option<Vec<u8>>> {
+fn tasks_call(
+    runtime: &std::sync::Arc<crate::runtime::Inner>,
+    budget: &crate::runtime::nesting::Budget,
+    method: &str,
+    args: &[u8],
+) -> Result<Option<Vec<u8>>> {
     use rmpv::Value;
     let what = format!("tasks {method}");
     let parsed = || api_args::Args::decode(what.clone(), args);
@@ -318,7 +328,8 @@ fn tasks_call(runtime: &std::sync::Arc<crate::runtime::Inner>, budget: &crate::r
         "After" => {
             let a = parsed()?;
             a.at_most(3)?;
-            let ms = a.get(0).as_i64().or_else(|| a.get(0).as_f64().map(|f| f as i64)).ok_or_else(|| a.bad(0, "the delay in ms (a number)"))?;
+            let ms =
+                a.get(0).as_i64().or_else(|| a.get(0).as_f64().map(|f| f as i64)).ok_or_else(|| a.bad(0, "the delay in ms (a number)"))?;
             let process = a.string(1, "process name")?.to_owned();
             tasks::after(runtime, ms, process, process_args(&a, 2)?)?;
             Ok(None)

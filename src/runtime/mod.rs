@@ -12,8 +12,8 @@ pub(crate) mod engine;
 pub(crate) mod loader;
 pub(crate) mod nesting;
 pub(crate) mod script;
-pub(crate) mod tasks;
 pub mod stats;
+pub(crate) mod tasks;
 pub(crate) mod wasi;
 
 use self::cache::ModuleCache;
