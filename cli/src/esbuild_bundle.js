@@ -19,7 +19,8 @@ const KEEP_PREFIXES = ["@yao", "@yaoapps", "@yaoapp", "@gou"];
 const KEEP_SUFFIXES = ["/yao.ts", "/yao", "/gou", "/gou.ts"];
 // The globals of the engine's prelude (js/engine/prelude.js): a namespace
 // import of a Yao module sees these.
-const GLOBALS = ["Process", "Exception", "Store", "FS", "http", "Query", "log", "console"];
+const GLOBALS = ["Process", "Exception", "Store", "FS", "http", "Query", "log", "console",
+  "All", "Any", "Race", "Use", "Eval", "$L", "time", "Job", "atob", "btoa"];
 
 const isYaoModule = (spec) => KEEP_SUFFIXES.some((s) => spec.endsWith(s)) || KEEP_PREFIXES.some((p) => spec.startsWith(p));
 const isFile = (p) => {

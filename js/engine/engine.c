@@ -4,7 +4,8 @@
  * pre-initialized snapshot, and calls yao_js_call with the script's bytecode,
  * the function name and the MessagePack args. Guest ABI: SPEC §3 and
  * docs/ABI.md (packed i64 results, yao_alloc, MessagePack values, imports
- * yao.process, yao.log and the host API: store*, fs, http, query).
+ * yao.process, yao.log and the host API: store*, fs, http, query, tasks,
+ * sleep).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,6 +43,11 @@ int64_t yao_query(int32_t args_ptr, int32_t args_len);
 /* The call context {sid, global, authorized} (docs/ABI.md `context`). */
 __attribute__((import_module("yao"), import_name("context")))
 int64_t yao_context(void);
+/* Concurrency (docs/ABI.md §10): All/Any/Race, Job, time.After; time.Sleep. */
+__attribute__((import_module("yao"), import_name("tasks")))
+int64_t yao_tasks(int32_t method_ptr, int32_t method_len, int32_t args_ptr, int32_t args_len);
+__attribute__((import_module("yao"), import_name("sleep")))
+int64_t yao_sleep(int64_t ms);
 
 static JSRuntime *rt;
 static JSContext *ctx;
@@ -371,9 +377,9 @@ static int64_t pack_exception(void) {
  * most one value to encode (the args array, or the value of store_set), then
  * for store_set the ttl in whole seconds. It returns the decoded result (nil
  * is null), or throws `new Exception(message, code)` with the host's error. */
-enum { HOST_PROCESS, HOST_STORE, HOST_STORE_GET, HOST_STORE_SET, HOST_STORE_DEL, HOST_FS, HOST_HTTP, HOST_QUERY, HOST_CONTEXT };
-static const uint8_t host_strings[] = { 1, 2, 2, 2, 2, 2, 1, 0, 0 };
-static const uint8_t host_value[] = { 1, 1, 0, 1, 0, 1, 1, 1, 0 };
+enum { HOST_PROCESS, HOST_STORE, HOST_STORE_GET, HOST_STORE_SET, HOST_STORE_DEL, HOST_FS, HOST_HTTP, HOST_QUERY, HOST_CONTEXT, HOST_TASKS, HOST_SLEEP };
+static const uint8_t host_strings[] = { 1, 2, 2, 2, 2, 2, 1, 0, 0, 1, 0 };
+static const uint8_t host_value[] = { 1, 1, 0, 1, 0, 1, 1, 1, 0, 1, 0 };
 
 static JSValue js_host(JSContext *c, JSValueConst this_val, int argc, JSValueConst *argv, int magic) {
     const char *s[2] = { NULL, NULL };
@@ -382,13 +388,14 @@ static JSValue js_host(JSContext *c, JSValueConst this_val, int argc, JSValueCon
     Buf val = {0};
     int64_t ttl = 0;
     JSValue out = JS_EXCEPTION;
-    if (argc < ns + host_value[magic] + (magic == HOST_STORE_SET)) return JS_ThrowTypeError(c, "yaowasm host call: missing arguments");
+    if (argc < ns + host_value[magic] + (magic == HOST_STORE_SET) + (magic == HOST_SLEEP)) return JS_ThrowTypeError(c, "yaowasm host call: missing arguments");
     for (int i = 0; i < ns; i++) {
         s[i] = JS_ToCStringLen(c, &n[i], argv[i]);
         if (!s[i]) goto done;
     }
     if (host_value[magic] && encode_all(c, argv[ns], &val) < 0) goto done;
     if (magic == HOST_STORE_SET && JS_ToInt64(c, &ttl, argv[3]) < 0) goto done;
+    if (magic == HOST_SLEEP && JS_ToInt64(c, &ttl, argv[0]) < 0) goto done; /* ttl holds the ms */
 #define P(i) (int32_t)(uintptr_t)s[i], (int32_t)n[i]
 #define V (int32_t)(uintptr_t)val.p, (int32_t)val.len
     int64_t packed = 0;
@@ -402,6 +409,8 @@ static JSValue js_host(JSContext *c, JSValueConst this_val, int argc, JSValueCon
     case HOST_HTTP: packed = yao_http(P(0), V); break;
     case HOST_QUERY: packed = yao_query(V); break;
     case HOST_CONTEXT: packed = yao_context(); break;
+    case HOST_TASKS: packed = yao_tasks(P(0), V); break;
+    case HOST_SLEEP: packed = yao_sleep(ttl); break;
     }
 #undef P
 #undef V
@@ -467,7 +476,7 @@ void yao_js_init(void) {
     JS_SetMaxStackSize(rt, 512 * 1024);
     ctx = JS_NewContext(rt);
     JSValue g = JS_GetGlobalObject(ctx);
-    static const char *const host_names[] = { "process", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context" };
+    static const char *const host_names[] = { "process", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context", "tasks", "sleep" };
     JSValue host = JS_NewObject(ctx);
     for (int i = 0; i < (int)(sizeof host_names / sizeof *host_names); i++)
         JS_SetPropertyStr(ctx, host, host_names[i], JS_NewCFunctionMagic(ctx, js_host, host_names[i], 4, JS_CFUNC_generic_magic, i));

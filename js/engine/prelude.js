@@ -3,7 +3,8 @@
 // by this file): __yao_host, one function per `yao` import (docs/ABI.md):
 // process(name, args), store(name, method, args), store_get(name, key),
 // store_set(name, key, value, ttlSeconds), store_del(name, key),
-// fs(root, method, args), http(method, args), query(args), context(); each returns the
+// fs(root, method, args), http(method, args), query(args), context(),
+// tasks(method, args), sleep(ms); each returns the
 // result (nil is null) or throws new Exception(message, code) with the
 // host's error. __yao_log_raw(level, text), __yao_random() -> [0, 1).
 (function (g) {
@@ -27,6 +28,9 @@
       this.code = Number.isInteger(code) ? code : 500;
     }
   }
+  // gou's instance methods: e.Code(), e.Message().
+  define(Exception.prototype, "Code", function () { return this.code; });
+  define(Exception.prototype, "Message", function () { return this.message; });
   define(g, "Exception", Exception);
 
   const encode = (value) => stringify(value);
@@ -115,6 +119,18 @@
       return host.query(trim([dsl, absent(bindings), engine, m === "Run" ? undefined : m]));
     });
   }
+  // Lint(source), Schema(format?), Validate(data): gou's QueryDSL linter and
+  // JSON Schema, engine-independent, served by the host as the processes
+  // query.Lint / query.Schema / query.Validate (js/README.md).
+  define(Query.prototype, "Lint", function (source) {
+    if (source === undefined) throw new Exception("Query.Lint: Missing DSL parameter", 400);
+    return host.process("query.Lint", [typeof source === "string" ? source : encode(source)]);
+  });
+  define(Query.prototype, "Schema", function (format) { return host.process("query.Schema", trim([format])); });
+  define(Query.prototype, "Validate", function (data) {
+    if (data === undefined) throw new Exception("Query.Validate: Missing parameters", 400);
+    return host.process("query.Validate", [data]);
+  });
   define(g, "Query", Query);
 
   // ---- the call context, as gou's V8 runtime gives it (bridge.SetShareData):
@@ -189,6 +205,15 @@
   ["Trace", "Debug", "Info", "Warn", "Error"].forEach((name, level) => {
     define(log, name, (fmt, ...args) => { logRaw(level, format(fmt, args)); });
   });
+  // gou's Fatal exits the process and Panic panics it; here both log at the
+  // error level and end the call (500), never the host.
+  for (const name of ["Fatal", "Panic"]) {
+    define(log, name, (fmt, ...args) => {
+      const text = format(fmt, args);
+      logRaw(4, text);
+      throw new Exception(text, 500);
+    });
+  }
   Object.freeze(log);
   define(g, "log", log);
 
@@ -200,6 +225,123 @@
     warn: (...a) => logRaw(3, line(a)),
     error: (...a) => logRaw(4, line(a)),
   });
+
+  // ---- functions of gou's V8 runtime (js/README.md, "The script API").
+
+  // Use(Constructor, ...args, callback): new Constructor(...args), handed to
+  // callback; its __release() runs afterwards, even when callback throws
+  // (whose exception then reaches the caller unchanged).
+  function Use(Ctor, ...rest) {
+    if (arguments.length < 2) throw new Exception("Use() requires at least 2 arguments: Constructor and callback", 400);
+    if (typeof Ctor !== "function") throw new Exception("Use() requires a constructor function as the first argument", 400);
+    const callback = rest.pop();
+    if (typeof callback !== "function") throw new Exception("Use() requires a callback function as the last argument", 400);
+    const instance = new Ctor(...rest);
+    try {
+      return callback(instance);
+    } finally {
+      if (instance !== null && typeof instance === "object" && typeof instance.__release === "function") {
+        try { instance.__release(); } catch (_) { /* as gou: release errors are ignored */ }
+      }
+    }
+  }
+  define(g, "Use", Use);
+
+  // Eval(source, ...args): source is a function's text; as gou, a named
+  // `function f(a) {` head becomes `(a) => {`, the text is evaluated in the
+  // global scope and its value called with args. Not a function, or a
+  // syntax error: 400.
+  const indirectEval = eval;
+  function Eval(source, ...args) {
+    if (typeof source !== "string") throw new Exception("Eval: the first parameter should be a string", 400);
+    source = source.replace(/\s*function\s+(\w+)\s*\(([^)]*)\)\s*\{/g, "($2) => {");
+    let fn;
+    try {
+      fn = indirectEval(source);
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new Exception("Eval: " + e.message, 400);
+      throw e;
+    }
+    if (typeof fn !== "function") throw new Exception("Eval: the source is not a function", 400);
+    return fn(...args);
+  }
+  define(g, "Eval", Eval);
+
+  // $L(message): the host's language pack, as the process lang.Replace with
+  // [message] (a leading "::" stripped first, as gou); with no pack (the
+  // process is not found: 404) the message comes back unchanged, as Yao's.
+  function L(message) {
+    if (arguments.length === 0) return undefined;
+    if (typeof message !== "string") return message;
+    const text = message.startsWith("::") ? message.slice(2) : message;
+    try {
+      const out = host.process("lang.Replace", [text]);
+      return typeof out === "string" ? out : text;
+    } catch (e) {
+      if (e instanceof Exception && e.code === 404) return text;
+      throw e;
+    }
+  }
+  define(g, "$L", L);
+
+  // All/Any/Race(tasks): tasks [{process, args?, timeout? (seconds)}] run in
+  // parallel on the host (yao.tasks); the answer is gou's
+  // [{data, index, error?}] in task order, plus `code` beside `error`.
+  const taskList = (name, tasks) => {
+    if (!Array.isArray(tasks)) throw new Exception(name + ": the first parameter should be an array of tasks", 400);
+    return tasks.map((t, i) => {
+      if (t === null || typeof t !== "object" || typeof t.process !== "string" || t.process === "") {
+        throw new Exception(name + ": task[" + i + "]: 'process' field is required and must be a string", 400);
+      }
+      const task = { process: t.process, args: Array.isArray(t.args) ? t.args : [] };
+      if (typeof t.timeout === "number" && t.timeout > 0) task.timeout = t.timeout;
+      return task;
+    });
+  };
+  for (const name of ["All", "Any", "Race"]) {
+    define(g, name, function (tasks) {
+      if (arguments.length < 1) throw new Exception(name + ": missing parameters: expected an array of tasks", 400);
+      const list = taskList(name, tasks);
+      return list.length === 0 ? [] : host.tasks(name, [list]);
+    });
+  }
+
+  // time.Sleep(ms): blocks, never past the call's deadline (408 there).
+  // time.After(ms, process, ...args): runs the process later, in the
+  // background; nothing comes back.
+  const time = {};
+  define(time, "Sleep", (ms) => {
+    if (ms === undefined) throw new Exception("time.Sleep: Missing parameters", 400);
+    host.sleep(Math.trunc(Number(ms)) || 0);
+    return null;
+  });
+  define(time, "After", (ms, process, ...args) => {
+    if (process === undefined) throw new Exception("time.After: Missing parameters", 400);
+    host.tasks("After", [Math.trunc(Number(ms)) || 0, String(process), args]);
+    return null;
+  });
+  Object.freeze(time);
+  define(g, "time", time);
+
+  // new Job(process, ...args): the process runs in the background.
+  // Pending(fn) calls fn while it runs (fn returning false stops waiting);
+  // Data() answers its result (null while running or failed) and forgets
+  // it; Cancel() stops it and forgets it.
+  class Job {
+    constructor(process, ...args) {
+      if (typeof process !== "string") throw new Exception("Job: the first parameter should be a string", 400);
+      this.id = host.tasks("Job", [process, args]);
+    }
+    Pending(callback) {
+      if (typeof callback !== "function") throw new Exception("Job.Pending: the first parameter should be a function", 400);
+      while (host.tasks("Running", [this.id, 10])) {
+        if (callback() === false) break;
+      }
+    }
+    Data() { return host.tasks("Data", [this.id]); }
+    Cancel() { host.tasks("Cancel", [this.id]); }
+  }
+  define(g, "Job", Job);
 
   // Seeded per instance from WASI random_get, never from the snapshot.
   Math.random = random;

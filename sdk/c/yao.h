@@ -285,6 +285,15 @@ int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out);
    yao_answer_reader(out). Never fails in a runtime. Outside wasm it asks
    the process hook for "yao.context" (no args). */
 int32_t yao_context(yao_answer *out);
+/* Concurrency (docs/ABI.md §10): All/Any/Race [tasks] with tasks
+   [{process, args?, timeout? (seconds)}] run in parallel and answer
+   [{data, index, error?, code?}] in task order; Job [process, args?] -> id;
+   Running [id, wait_ms?] -> bool; Data [id]; Cancel [id];
+   After [ms, process, args?]. */
+int32_t yao_tasks(const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
+/* Blocks `ms` milliseconds; a sleep past the call's deadline ends the call
+   (408) at the deadline. */
+int32_t yao_sleep(int64_t ms, yao_answer *out);
 
 enum { YAO_TRACE = 0, YAO_DEBUG = 1, YAO_INFO = 2, YAO_WARN = 3, YAO_ERROR = 4 };
 /* Emits one log record; the message is `len` bytes, not NUL-terminated. */
@@ -989,6 +998,9 @@ __attribute__((import_module("yao"), import_name("http"))) int64_t yao__sys_http
     const char *method, uint32_t method_len, const uint8_t *args, uint32_t args_len);
 __attribute__((import_module("yao"), import_name("query"))) int64_t yao__sys_query(const uint8_t *args, uint32_t args_len);
 __attribute__((import_module("yao"), import_name("context"))) int64_t yao__sys_context(void);
+__attribute__((import_module("yao"), import_name("tasks"))) int64_t yao__sys_tasks(
+    const char *method, uint32_t method_len, const uint8_t *args, uint32_t args_len);
+__attribute__((import_module("yao"), import_name("sleep"))) int64_t yao__sys_sleep(int64_t ms);
 
 #define YAO__LEN(s) (uint32_t)yao__strlen(s)
 #define YAO__ARGS(a, n) (a) ? (a) : &yao__no_args, (a) && (n) ? (uint32_t)(n) : 1u
@@ -1018,6 +1030,12 @@ int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out) {
     return yao__answer_packed((uint64_t)yao__sys_query(YAO__ARGS(args, args_len)), out);
 }
 int32_t yao_context(yao_answer *out) { return yao__answer_packed((uint64_t)yao__sys_context(), out); }
+int32_t yao_tasks(const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_tasks(method, YAO__LEN(method), YAO__ARGS(args, args_len)), out);
+}
+int32_t yao_sleep(int64_t ms, yao_answer *out) {
+    return yao__answer_packed((uint64_t)yao__sys_sleep(ms), out);
+}
 #undef YAO__LEN
 #undef YAO__ARGS
 __attribute__((import_module("yao"), import_name("process"))) int64_t yao__sys_process(
@@ -1080,7 +1098,7 @@ void yao_log(int32_t level, const char *msg, size_t len) {
 
 /* Outside wasm the host API goes to the process hook under the names of the
    Yao processes it mirrors: stores.<name>.<Method>, fs.<root>.<Method>,
-   http.<Method>, query.Run. */
+   http.<Method>, query.Run, tasks.<Method> (yao_sleep: tasks.Sleep [ms]). */
 static int32_t yao__test_call(const char *a, const char *b, const char *c, const uint8_t *args, size_t args_len,
                               yao_answer *out) {
     size_t la = yao__strlen(a), lb = b ? yao__strlen(b) : 0, lc = c ? yao__strlen(c) : 0;
@@ -1140,6 +1158,18 @@ int32_t yao_query(const uint8_t *args, size_t args_len, yao_answer *out) {
     return yao__test_call("query", "Run", 0, args, args_len, out);
 }
 int32_t yao_context(yao_answer *out) { return yao_process("yao.context", 0, 0, out); }
+int32_t yao_tasks(const char *method, const uint8_t *args, size_t args_len, yao_answer *out) {
+    return yao__test_call("tasks", method, 0, args, args_len, out);
+}
+int32_t yao_sleep(int64_t ms, yao_answer *out) {
+    yao_writer w;
+    yao_writer_init(&w);
+    yao_write_array(&w, 1);
+    yao_write_int(&w, ms);
+    int32_t code = yao__test_call("tasks", "Sleep", 0, w.data, w.len, out);
+    yao_writer_free(&w);
+    return code;
+}
 #endif
 
 yao_reader yao_answer_reader(const yao_answer *a) {

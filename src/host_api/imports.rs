@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::log::{LogLevel, LogSink};
 use crate::runtime::call::CallState;
 use crate::runtime::CallContext;
+use crate::runtime::tasks;
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Engine, Linker};
 
@@ -38,6 +39,9 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
     linker.func_wrap(MODULE, "http", http).map_err(define)?;
     linker.func_wrap(MODULE, "query", query).map_err(define)?;
     linker.func_wrap(MODULE, "context", context).map_err(define)?;
+    // Concurrency (docs/ABI.md §10).
+    linker.func_wrap(MODULE, "tasks", tasks).map_err(define)?;
+    linker.func_wrap(MODULE, "sleep", sleep).map_err(define)?;
     // Only scripts that import WASI get a context (call::instantiate), so for
     // every instance that can reach these functions `wasi` is Some.
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut CallState| {
@@ -49,7 +53,7 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
 
 /// The `yao` imports this runtime provides, for a clear load error naming
 /// any other.
-pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context"];
+pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context", "tasks", "sleep"];
 
 pub(crate) fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
     caller
@@ -253,4 +257,96 @@ pub(crate) fn context(mut caller: Caller<'_, CallState>) -> wasmtime::Result<i64
     let context = caller.data().runtime.current_context();
     let bytes = context.map_or_else(|| CallContext::default().to_msgpack(), |c| c.to_msgpack());
     reply(&mut caller, &guest, Ok(Some(bytes)))
+}
+
+/// `yao.sleep(ms i64) -> packed`: nil after `ms` milliseconds (0 or less:
+/// at once); a sleep that would outlast the call's deadline ends the call
+/// with 408 at the deadline, as a host cancel does at once.
+pub(crate) fn sleep(caller: Caller<'_, CallState>, ms: i64) -> wasmtime::Result<i64> {
+    let budget = caller.data().budget.clone();
+    tasks::sleep(&budget, ms)?;
+    Ok(0)
+}
+
+/// `yao.tasks(method_ptr, method_len, args_ptr, args_len) -> packed`:
+/// `All`/`Any`/`Race` `[tasks]`, `Job` `[process, args]` → id,
+/// `Running` `[id, wait_ms?]` → bool, `Data` `[id]`, `Cancel` `[id]`,
+/// `After` `[ms, process, args]` (docs/ABI.md §10).
+pub(crate) fn tasks(
+    mut caller: Caller<'_, CallState>,
+    method_ptr: i32,
+    method_len: i32,
+    args_ptr: i32,
+    args_len: i32,
+) -> wasmtime::Result<i64> {
+    let guest = guest_of(&caller, "tasks")?;
+    let method = text(&caller, &guest, method_ptr, method_len, "tasks method")?;
+    let args = args(&caller, &guest, args_ptr, args_len, "tasks args")?;
+    let (runtime, budget) = (caller.data().runtime.clone(), caller.data().budget.clone());
+    let answer = (|| tasks_call(&runtime, &budget, &method?, &args?))();
+    reply(&mut caller, &guest, answer)
+}
+
+fn tasks_call(
+    runtime: &std::sync::Arc<crate::runtime::Inner>,
+    budget: &crate::runtime::nesting::Budget,
+    method: &str,
+    args: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    use rmpv::Value;
+    let what = format!("tasks {method}");
+    let parsed = || api_args::Args::decode(what.clone(), args);
+    let id = |a: &api_args::Args| a.get(0).as_u64().ok_or_else(|| a.bad(0, "the job id (an integer)"));
+    let process_args = |a: &api_args::Args, i: usize| -> Result<Vec<u8>> {
+        match a.get(i) {
+            Value::Nil => Ok(crate::abi::value::EMPTY_ARRAY.to_vec()),
+            list @ Value::Array(_) => Ok(api_args::encode(list)),
+            _ => Err(a.bad(i, "the process args (an array) or nil")),
+        }
+    };
+    match method {
+        "All" | "Any" | "Race" => {
+            let mode = match method {
+                "All" => tasks::Mode::All,
+                "Any" => tasks::Mode::Any,
+                _ => tasks::Mode::Race,
+            };
+            tasks::parallel(runtime, mode, tasks::parse_tasks(args)?, budget).map(Some)
+        }
+        "Job" => {
+            let a = parsed()?;
+            a.at_most(2)?;
+            let process = a.string(0, "process name")?.to_owned();
+            let id = tasks::start_job(runtime, process, process_args(&a, 1)?)?;
+            Ok(Some(api_args::encode(&Value::from(id))))
+        }
+        "Running" => {
+            let a = parsed()?;
+            a.at_most(2)?;
+            let wait = a.opt_u64(1, "wait_ms")?.unwrap_or(0).min(1000);
+            let running = tasks::job_running(runtime, id(&a)?, Duration::from_millis(wait), budget)?;
+            Ok(Some(api_args::encode(&Value::from(running))))
+        }
+        "Data" => {
+            let a = parsed()?;
+            a.at_most(1)?;
+            Ok(tasks::job_data(runtime, id(&a)?))
+        }
+        "Cancel" => {
+            let a = parsed()?;
+            a.at_most(1)?;
+            tasks::job_cancel(runtime, id(&a)?);
+            Ok(None)
+        }
+        "After" => {
+            let a = parsed()?;
+            a.at_most(3)?;
+            let ms =
+                a.get(0).as_i64().or_else(|| a.get(0).as_f64().map(|f| f as i64)).ok_or_else(|| a.bad(0, "the delay in ms (a number)"))?;
+            let process = a.string(1, "process name")?.to_owned();
+            tasks::after(runtime, ms, process, process_args(&a, 2)?)?;
+            Ok(None)
+        }
+        other => Err(Error::bad_request(format!("tasks: no method {other} (All, Any, Race, Job, Running, Data, Cancel, After)"))),
+    }
 }

@@ -13,6 +13,7 @@ pub(crate) mod loader;
 pub(crate) mod nesting;
 pub(crate) mod script;
 pub mod stats;
+pub(crate) mod tasks;
 pub(crate) mod wasi;
 
 use self::cache::ModuleCache;
@@ -89,6 +90,8 @@ pub struct Inner {
     /// The host API's state (docs/ABI.md §5–§7): named stores, fs roots, the
     /// HTTP client.
     pub(crate) host_api: HostApi,
+    /// Background `Job`s (tasks.rs).
+    pub(crate) jobs: tasks::Jobs,
     scripts: RwLock<HashMap<String, Arc<Script>>>,
     process_handler: RwLock<Option<Arc<ProcessHandler>>>,
     log_handler: RwLock<Option<log::Handler>>,
@@ -111,6 +114,7 @@ impl Runtime {
             ticker,
             js_engine: Default::default(),
             host_api,
+            jobs: Default::default(),
             scripts: RwLock::default(),
             process_handler: RwLock::default(),
             log_handler: RwLock::default(),

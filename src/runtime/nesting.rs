@@ -56,6 +56,7 @@ impl Budget {
     }
 }
 
+#[derive(Clone)]
 struct Frame {
     runtime: usize,
     process: String,
@@ -116,6 +117,59 @@ pub fn current_process(runtime: usize) -> Option<String> {
 /// inside one of its host callbacks).
 pub fn is_running(runtime: usize) -> bool {
     FRAMES.with(|frames| frames.borrow().iter().any(|f| f.runtime == runtime))
+}
+
+/// The calls of one runtime running on a thread, carried to another thread
+/// (a task of `All`/`Any`/`Race`, a `Job`): a call made there is nested in
+/// them, with their depth, deadline, cancel token and context.
+#[derive(Clone)]
+pub struct Inherited {
+    frames: Vec<Frame>,
+}
+
+/// The frames of `runtime` on this thread, outermost first.
+pub fn inherit(runtime: usize) -> Inherited {
+    FRAMES.with(|frames| Inherited { frames: frames.borrow().iter().filter(|f| f.runtime == runtime).cloned().collect() })
+}
+
+impl Inherited {
+    /// Only the innermost call's context, under one frame named `process`
+    /// with `budget` (a background `Job` outlives its caller's deadline).
+    pub fn detached(&self, runtime: usize, process: &str, budget: Budget) -> Inherited {
+        let context = self.frames.last().and_then(|f| f.context.clone());
+        Inherited { frames: vec![Frame { runtime, process: process.to_owned(), budget, context }] }
+    }
+
+    /// Pushes the frames on this thread, every one with `budget` when given
+    /// (a task's own, shorter timeout); dropping the guard pops them.
+    pub fn install(&self, budget: Option<&Budget>) -> Installed {
+        FRAMES.with(|frames| {
+            let mut frames = frames.borrow_mut();
+            for frame in &self.frames {
+                let mut frame = frame.clone();
+                if let Some(budget) = budget {
+                    frame.budget = budget.clone();
+                }
+                frames.push(frame);
+            }
+        });
+        Installed { count: self.frames.len() }
+    }
+}
+
+/// Frames pushed by [`Inherited::install`]; dropping pops them.
+pub struct Installed {
+    count: usize,
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        FRAMES.with(|f| {
+            let mut f = f.borrow_mut();
+            let keep = f.len().saturating_sub(self.count);
+            f.truncate(keep);
+        });
+    }
 }
 
 /// Native stack a nested call must find free before it starts: wasmtime's

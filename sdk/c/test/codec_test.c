@@ -673,6 +673,26 @@ static void test_context(void) {
     yao_test_set_process(NULL);
 }
 
+/* ---- yao_tasks / yao_sleep: the names and args they send (docs/ABI.md §10) ---- */
+
+static void test_tasks_and_sleep(void) {
+    yao_test_set_process(http_answer); /* records the name and args; answers a map */
+    yao_answer a;
+    yao_writer args = {0};
+    yao_write_array(&args, 2);
+    yao_write_cstr(&args, "scripts.r.Build"), yao_write_array(&args, 0);
+    CHECK(yao_tasks("Job", args.data, args.len, &a) == 0);
+    CHECK(strcmp(http_name, "tasks.Job") == 0);
+    CHECK(http_args_len == args.len && memcmp(http_args, args.data, args.len) == 0);
+    yao_answer_free(&a);
+    CHECK(yao_sleep(25, &a) == 0);
+    CHECK(strcmp(http_name, "tasks.Sleep") == 0);
+    CHECK(http_args_len == 2 && http_args[0] == 0x91 && http_args[1] == 25);
+    yao_answer_free(&a);
+    yao_writer_free(&args);
+    yao_test_set_process(NULL);
+}
+
 int main(void) {
     test_failf();
     test_int_widths();
@@ -686,6 +706,7 @@ int main(void) {
     test_process_and_log();
     test_http_post_files();
     test_context();
+    test_tasks_and_sleep();
     printf("%d checks, %d failed\n", checks, failures);
     return failures != 0;
 }

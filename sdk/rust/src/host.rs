@@ -5,7 +5,8 @@
 //! Outside wasm (unit tests on the build machine) every call goes to the
 //! handler of [`crate::testing::set_process_handler`] under the name of the
 //! Yao process it mirrors: `stores.<name>.<Method>`, `fs.<root>.<Method>`,
-//! `http.<Method>`, `query.Run`.
+//! `http.<Method>`, `query.Run`, `tasks.<Method>` (and `tasks.Sleep` for
+//! `yao.sleep`).
 
 use crate::{Error, Value};
 use serde::de::DeserializeOwned;
@@ -16,6 +17,7 @@ pub(crate) enum Import<'a> {
     Fs { root: &'a str, method: &'a str },
     Http { method: &'a str },
     Query,
+    Tasks { method: &'a str },
 }
 
 impl Import<'_> {
@@ -25,6 +27,7 @@ impl Import<'_> {
             Import::Fs { root, method } => format!("fs.{root}.{method}"),
             Import::Http { method } => format!("http.{method}"),
             Import::Query => "query.Run".to_owned(),
+            Import::Tasks { method } => format!("tasks.{method}"),
         }
     }
 }
@@ -71,6 +74,7 @@ pub(crate) fn call_raw(import: Import<'_>, args: &[u8]) -> Result<Option<Vec<u8>
             Import::Fs { root, method } => sys::fs(root.as_ptr(), root.len() as u32, method.as_ptr(), method.len() as u32, a, n),
             Import::Http { method } => sys::http(method.as_ptr(), method.len() as u32, a, n),
             Import::Query => sys::query(a, n),
+            Import::Tasks { method } => sys::tasks(method.as_ptr(), method.len() as u32, a, n),
         }
     };
     unpacked(raw)
@@ -142,4 +146,13 @@ pub(crate) fn context() -> Result<Option<Vec<u8>>, Error> {
     return unpacked(unsafe { crate::sys::context() });
     #[cfg(not(target_arch = "wasm32"))]
     Ok(Some(crate::testing::context_bytes()))
+}
+
+/// `yao.sleep`.
+pub(crate) fn sleep(ms: i64) -> Result<(), Error> {
+    #[cfg(target_arch = "wasm32")]
+    // SAFETY: no pointers.
+    return unpacked(unsafe { crate::sys::sleep(ms) }).map(drop);
+    #[cfg(not(target_arch = "wasm32"))]
+    serve("tasks.Sleep", &encode_args(vec![Value::from(ms)])).map(drop)
 }

@@ -50,6 +50,7 @@ mod process;
 pub mod query;
 pub mod store;
 mod sys;
+pub mod tasks;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod testing;
 

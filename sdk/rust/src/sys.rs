@@ -1,7 +1,7 @@
 //! The raw `yao` imports of SPEC §3 and docs/ABI.md, and nothing else.
 //! Everything in the SDK that talks to the host goes through the safe
-//! wrappers (`process.rs`, `log.rs`, `host.rs` for store, fs, http and
-//! query); this is the only file that declares the imports.
+//! wrappers (`process.rs`, `log.rs`, `host.rs` for store, fs, http,
+//! query and tasks); this is the only file that declares the imports.
 
 #[cfg(target_arch = "wasm32")]
 #[link(wasm_import_module = "yao")]
@@ -36,4 +36,9 @@ extern "C" {
     pub fn query(args_ptr: *const u8, args_len: u32) -> i64;
     /// The call context `{sid, global, authorized}` (docs/ABI.md `context`).
     pub fn context() -> i64;
+    /// Concurrency (docs/ABI.md §10): method All, Any, Race, Job, Running,
+    /// Data, Cancel, After. Packed result.
+    pub fn tasks(method_ptr: *const u8, method_len: u32, args_ptr: *const u8, args_len: u32) -> i64;
+    /// Blocks `ms` milliseconds; past the call's deadline the call ends (408).
+    pub fn sleep(ms: i64) -> i64;
 }

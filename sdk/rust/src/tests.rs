@@ -316,3 +316,48 @@ fn context_reads_what_the_host_sends() {
     assert_eq!(got.authorized.as_ref().and_then(|a| a.get("user_id")), Some(&Value::from(7)));
     testing::set_context(None);
 }
+
+#[test]
+fn tasks_send_all_any_race_job_after_and_sleep_as_abi_10() {
+    use crate::tasks::{self, Job, Task};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let seen: Rc<RefCell<Vec<(String, Value)>>> = Rc::default();
+    let log = seen.clone();
+    testing::set_process_handler(move |name, args| {
+        log.borrow_mut().push((name.to_owned(), value_of(args)));
+        Ok(match name {
+            "tasks.All" | "tasks.Race" => mp(vec![Value::Map(vec![(Value::from("data"), Value::from(7)), (Value::from("index"), Value::from(0))])]),
+            "tasks.Job" => mp(3),
+            "tasks.Running" => mp(false),
+            "tasks.Data" => mp("done"),
+            _ => mp(()),
+        })
+    });
+    let out = tasks::all(&[Task::new("scripts.a.Slow", (10,)).timeout(0.5)]).unwrap();
+    assert_eq!((out[0].data.clone(), out[0].index, out[0].error.clone()), (Value::from(7), 0, None));
+    assert!(tasks::any(&[]).unwrap().is_empty(), "no tasks: no call");
+    tasks::race(&[Task::new("x.y", ())]).unwrap();
+    let job = Job::start("scripts.r.Build", (1,)).unwrap();
+    assert_eq!(job.id, 3);
+    assert!(!job.running(10).unwrap());
+    assert_eq!(job.data::<String>().unwrap(), "done");
+    job.cancel().unwrap();
+    tasks::after(20, "scripts.a.Later", ("x",)).unwrap();
+    tasks::sleep(5).unwrap();
+    let calls = seen.borrow();
+    let names: Vec<&str> = calls.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["tasks.All", "tasks.Race", "tasks.Job", "tasks.Running", "tasks.Data", "tasks.Cancel", "tasks.After", "tasks.Sleep"]);
+    let task = |p: &str, args: Value, t: Option<f64>| {
+        let mut f = vec![(Value::from("process"), Value::from(p)), (Value::from("args"), args)];
+        if let Some(t) = t {
+            f.push((Value::from("timeout"), Value::from(t)));
+        }
+        Value::Map(f)
+    };
+    assert_eq!(calls[0].1, Value::Array(vec![Value::Array(vec![task("scripts.a.Slow", Value::Array(vec![Value::from(10)]), Some(0.5))])]));
+    assert_eq!(calls[2].1, value_of(&mp(("scripts.r.Build", (1,)))));
+    assert_eq!(calls[3].1, value_of(&mp((3, 10))));
+    assert_eq!(calls[6].1, value_of(&mp((20, "scripts.a.Later", ("x",)))));
+    assert_eq!(calls[7].1, value_of(&mp((5,))));
+}

@@ -8,6 +8,10 @@
 declare class Exception extends Error {
   constructor(message: string, code?: number);
   code: number;
+  /** gou's accessor: the code. */
+  Code(): number;
+  /** gou's accessor: the message. */
+  Message(): string;
 }
 
 /** Calls a Yao process; a failure throws an Exception with its code. */
@@ -38,6 +42,10 @@ declare const log: {
   Info(format: any, ...args: any[]): void;
   Warn(format: any, ...args: any[]): void;
   Error(format: any, ...args: any[]): void;
+  /** Logs at the error level, then ends the call with 500 (gou exits the process). */
+  Fatal(format: any, ...args: any[]): never;
+  /** Logs at the error level, then ends the call with 500 (gou panics). */
+  Panic(format: any, ...args: any[]): never;
 };
 
 /** A named key-value store with per-entry TTL: `new Store("cache")`. */
@@ -145,9 +153,67 @@ interface Query {
   Paginate(dsl: Record<string, any>, bindings?: Record<string, any> | null): Record<string, any>;
   /** What the DSL asks for: a page when it sets page/pagesize, the first row when it sets first, else the rows. */
   Run(dsl: Record<string, any>, bindings?: Record<string, any> | null): any;
+  /** gou's QueryDSL linter (the host process `query.Lint`). */
+  Lint(source: string): { valid: boolean; diagnostics: Record<string, any>[]; dsl?: Record<string, any> };
+  /** The QueryDSL JSON Schema: an object, or its JSON text with "json" (the host process `query.Schema`). */
+  Schema(format?: "json"): any;
+  /** Checks a DSL against the schema (the host process `query.Validate`). */
+  Validate(data: any): { valid: boolean; error?: string };
 }
 declare var Query: {
   /** `engine`: a query engine the host has registered (default "default"). */
   new (engine?: string): Query;
   readonly prototype: Query;
+};
+
+/** One process call of All/Any/Race. */
+interface ParallelTask {
+  process: string;
+  args?: any[];
+  /** Seconds; none or 0: the caller's deadline. */
+  timeout?: number;
+}
+/** One task's outcome, in task order; `error`/`code` only on failure. */
+interface ParallelResult {
+  data: any;
+  index: number;
+  error?: string;
+  code?: number;
+}
+/** Runs the tasks in parallel; returns once all have finished. */
+declare function All(tasks: ParallelTask[]): ParallelResult[];
+/** Returns at the first success (no error, non-null data), or once all have finished. */
+declare function Any(tasks: ParallelTask[]): ParallelResult[];
+/** Returns at the first task to finish, success or failure. */
+declare function Race(tasks: ParallelTask[]): ParallelResult[];
+
+/** `callback(new Ctor(...args))`, then the instance's `__release()`, even when callback throws. */
+declare function Use<T, R>(Ctor: new (...args: any[]) => T, ...rest: [...args: any[], callback: (instance: T) => R]): R;
+
+/** Evaluates a function's source and calls it with `args`. */
+declare function Eval(source: string, ...args: any[]): any;
+
+/** The host's translation of `message` (a leading "::" stripped); the message itself without a language pack. */
+declare function $L(message: string): string;
+
+declare const time: {
+  /** Blocks `ms` milliseconds; 408 at the call's deadline when longer. */
+  Sleep(ms: number): null;
+  /** Runs `process` with `args` after `ms`, in the background. */
+  After(ms: number, process: string, ...args: any[]): null;
+};
+
+/** A process run in the background: `new Job("scripts.report.Build", id)`. */
+interface Job {
+  readonly id: number;
+  /** Calls `callback` while the job runs; `false` stops waiting. */
+  Pending(callback: () => boolean | void): void;
+  /** The result (null while running or when it failed); the job is then forgotten. */
+  Data(): any;
+  /** Stops the job and forgets it. */
+  Cancel(): void;
+}
+declare var Job: {
+  new (process: string, ...args: any[]): Job;
+  readonly prototype: Job;
 };
