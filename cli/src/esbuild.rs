@@ -45,6 +45,21 @@ pub fn find_esbuild(explicit: Option<PathBuf>) -> Result<PathBuf> {
     })
 }
 
+/// `src` relative to its app's root, by the rule the bundling step's source
+/// maps use (esbuild_bundle.js): the folder of the nearest tsconfig.json
+/// walking up, else the folder holding the nearest `scripts/`, else the
+/// source's own folder.
+pub fn app_relative(src: &Path) -> String {
+    let abs = std::path::absolute(src).unwrap_or_else(|_| src.to_path_buf());
+    let dir = abs.parent().unwrap_or(Path::new("/"));
+    let root = dir
+        .ancestors()
+        .find(|d| d.join("tsconfig.json").is_file())
+        .or_else(|| dir.ancestors().find(|d| d.file_name().is_some_and(|n| n == "scripts")).and_then(Path::parent))
+        .unwrap_or(dir);
+    abs.strip_prefix(root).unwrap_or(&abs).display().to_string()
+}
+
 /// What building one source gave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Built {
@@ -120,7 +135,9 @@ pub fn build_file_opts(
 
     // 3. Bytecode from the engine itself, in a hook module.
     let hook_options = yaowasm::js::BuildOptions { sourcemap, strip_debug: options.strip_debug };
-    let wasm = yaowasm::js::build_hook_with(runtime, &shown, &bundle, functions, &hook_options)
+    // The hook names its source relative to the app root, as its source map
+    // does: the builder's own folders are not shipped inside the module.
+    let wasm = yaowasm::js::build_hook_with(runtime, &app_relative(src), &bundle, functions, &hook_options)
         .map_err(|e| Error::new(e.code(), format!("{shown}: {}", e.message())))?;
     if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| Error::internal(format!("{shown}: cannot create {}: {e}", parent.display())))?;

@@ -779,6 +779,12 @@ fn hooks_carry_positions_never_source_text_and_strip_debug_drops_them() {
     }
     assert!(!contains(&stripped, yaowasm::js::SOURCEMAP_SECTION));
     assert!(stripped.len() < full.len(), "{} vs {}", stripped.len(), full.len());
+    // Nor the builder's folders: the hook names its source from the app root.
+    let builder_path = app.path().canonicalize().unwrap().display().to_string();
+    for hook in [&full, &stripped] {
+        assert!(!contains(hook, &builder_path), "a hook carries the builder's path {builder_path}");
+        assert_eq!(yaowasm::js::parse_hook(hook).unwrap().unwrap().meta.source, "scripts/t.ts");
+    }
 
     // Without the map, `Name: message` alone; the log still names the
     // functions.
