@@ -173,6 +173,213 @@ fn store_methods(rt: &Runtime, name: &str) {
     assert_eq!(store(rt, name, "Len", json!([])).unwrap(), json!(0));
 }
 
+/// Every list method of a store backend, in one sequence (memory and Redis
+/// run it): gou's semantics, and the same answers and codes on both.
+fn store_list_methods(rt: &Runtime, name: &str, redis: bool) {
+    let s = |method: &str, args: Json| store(rt, name, method, args);
+    s("Clear", json!([])).unwrap();
+    assert_eq!(s("ArrayLen", json!(["l"])).unwrap(), json!(0), "missing key");
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!([]));
+    assert_eq!(s("ArraySlice", json!(["l", 0, 5])).unwrap(), json!([]));
+    assert_eq!(code(s("Pop", json!(["l", 1]))), 404, "pop of no list");
+    assert_eq!(code(s("ArrayGet", json!(["l", 0]))), 404);
+    assert_eq!(code(s("ArraySet", json!(["l", 0, 1]))), 404);
+    assert_eq!(s("Pull", json!(["l", 1])).unwrap(), Json::Null, "pull of no list is a no-op");
+    assert_eq!(s("Has", json!(["l"])).unwrap(), json!(false));
+    // Push is variadic and keeps order; any value is an element.
+    assert_eq!(s("Push", json!(["l", 1, "two", {"three": [3]}])).unwrap(), Json::Null);
+    assert_eq!(s("Push", json!(["l", null, 1])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!([1, "two", {"three": [3]}, null, 1]));
+    assert_eq!(s("Get", json!(["l"])).unwrap(), json!([1, "two", {"three": [3]}, null, 1]), "Get sees the list");
+    assert_eq!(s("ArrayLen", json!(["l"])).unwrap(), json!(5));
+    assert_eq!(s("ArrayGet", json!(["l", 2])).unwrap(), json!({"three": [3]}));
+    assert_eq!(code(s("ArrayGet", json!(["l", 5]))), 404, "past the end");
+    assert_eq!(code(s("ArrayGet", json!(["l", -1]))), 400, "a negative index");
+    assert_eq!(s("ArraySet", json!(["l", 3, "four"])).unwrap(), Json::Null);
+    assert_eq!(code(s("ArraySet", json!(["l", 5, 0]))), 404);
+    assert_eq!(s("ArraySlice", json!(["l", 1, 2])).unwrap(), json!(["two", {"three": [3]}]));
+    assert_eq!(s("ArraySlice", json!(["l", 3, 100])).unwrap(), json!(["four", 1]));
+    assert_eq!(s("ArraySlice", json!(["l", 9, 2])).unwrap(), json!([]));
+    assert_eq!(s("ArraySlice", json!(["l", -1, 2])).unwrap(), json!([]));
+    assert_eq!(s("ArraySlice", json!(["l", 0, 0])).unwrap(), json!([]));
+    // ArrayPage: 1-based pages of pageSize.
+    assert_eq!(s("ArrayPage", json!(["l", 1, 2])).unwrap(), json!([1, "two"]));
+    assert_eq!(s("ArrayPage", json!(["l", 3, 2])).unwrap(), json!([1]));
+    assert_eq!(s("ArrayPage", json!(["l", 4, 2])).unwrap(), json!([]));
+    assert_eq!(s("ArrayPage", json!(["l", 0, 2])).unwrap(), json!([]));
+    // Pull removes every equal element; PullAll several (variadic, or one array).
+    assert_eq!(s("Pull", json!(["l", 1])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["two", {"three": [3]}, "four"]));
+    s("Push", json!(["l", "a", "b", "a"])).unwrap();
+    assert_eq!(s("PullAll", json!(["l", "a", {"three": [3]}])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["two", "four", "b"]));
+    assert_eq!(s("PullAll", json!(["l", ["two", "b"]])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["four"]));
+    // AddToSet: only values not there yet, in order, no duplicates among them.
+    assert_eq!(s("AddToSet", json!(["l", "four", "x", "y", "x", 1.5])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["four", "x", "y", 1.5]));
+    assert_eq!(s("AddToSet", json!(["set", 1, 1, 2])).unwrap(), Json::Null, "AddToSet makes the list");
+    assert_eq!(s("ArrayAll", json!(["set"])).unwrap(), json!([1, 2]));
+    // Pop: 1 takes the last, -1 (anything else) the first; the last pop drops the key.
+    assert_eq!(s("Pop", json!(["l", 1])).unwrap(), json!(1.5));
+    assert_eq!(s("Pop", json!(["l", -1])).unwrap(), json!("four"));
+    assert_eq!(s("Pop", json!(["l", 0])).unwrap(), json!("x"));
+    assert_eq!(s("Pop", json!(["l", 1])).unwrap(), json!("y"));
+    assert_eq!(code(s("Pop", json!(["l", 1]))), 404, "empty");
+    assert_eq!(s("Has", json!(["l"])).unwrap(), json!(false), "an emptied list is gone");
+    s("Push", json!(["p", 1])).unwrap();
+    s("Pull", json!(["p", 1])).unwrap();
+    assert_eq!(s("Has", json!(["p"])).unwrap(), json!(false), "a list emptied by Pull is gone");
+    // A value that is not a list: 400 for every list method but ArrayLen (0).
+    s("Set", json!(["plain", "text"])).unwrap();
+    for (method, args) in [
+        ("Push", json!(["plain", 1])),
+        ("AddToSet", json!(["plain", 1])),
+        ("Pop", json!(["plain", 1])),
+        ("Pull", json!(["plain", 1])),
+        ("PullAll", json!(["plain", 1, 2])),
+        ("ArrayGet", json!(["plain", 0])),
+        ("ArraySet", json!(["plain", 0, 1])),
+        ("ArraySlice", json!(["plain", 0, 1])),
+        ("ArrayPage", json!(["plain", 1, 1])),
+        ("ArrayAll", json!(["plain"])),
+    ] {
+        assert_eq!(code(s(method, args)), 400, "{method} on a string");
+    }
+    assert_eq!(s("ArrayLen", json!(["plain"])).unwrap(), json!(0));
+    assert_eq!(s("Get", json!(["plain"])).unwrap(), json!("text"), "untouched");
+    // Set replaces a list with a value, as any value.
+    s("Set", json!(["set", {"not": "a list"}])).unwrap();
+    assert_eq!(s("Get", json!(["set"])).unwrap(), json!({"not": "a list"}));
+    // Bad args: 400.
+    for (method, args) in [
+        ("Push", json!(["l"])),
+        ("Push", json!([1, 2])),
+        ("Pop", json!(["l"])),
+        ("Pop", json!(["l", "last"])),
+        ("Pop", json!(["l", 1, 2])),
+        ("Pull", json!(["l", 1, 2])),
+        ("PullAll", json!(["l"])),
+        ("AddToSet", json!(["l"])),
+        ("ArrayLen", json!(["l", 1])),
+        ("ArrayGet", json!(["l", 0.5])),
+        ("ArraySet", json!(["l", 0])),
+        ("ArraySlice", json!(["l", 0])),
+        ("ArrayPage", json!(["l", 1, "10"])),
+        ("ArrayAll", json!([])),
+    ] {
+        assert_eq!(code(s(method, args.clone())), 400, "{method} {args}");
+    }
+    // A list made by Set: a list to the memory store, a value (not a Redis
+    // list) to Redis, as in gou.
+    s("Set", json!(["ttl", [1], 0.2])).unwrap();
+    if redis {
+        assert_eq!(code(s("Push", json!(["ttl", 2]))), 400);
+        s("Clear", json!([])).unwrap();
+        return;
+    }
+    // TTL: a list keeps its key's expiry as it grows.
+    s("Push", json!(["ttl", 2])).unwrap();
+    assert_eq!(s("ArrayAll", json!(["ttl"])).unwrap(), json!([1, 2]));
+    std::thread::sleep(Duration::from_millis(350));
+    assert_eq!(s("ArrayLen", json!(["ttl"])).unwrap(), json!(0), "expired");
+    s("Clear", json!([])).unwrap();
+}
+
+/// `threads` threads each Push `per` values to the list "q" of store
+/// `name`, across the runtimes given (round robin): none is lost.
+fn concurrent_pushes(runtimes: &[&Runtime], name: &str, threads: usize, per: usize) {
+    store(runtimes[0], name, "Del", json!(["q"])).unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let rt = runtimes[t % runtimes.len()];
+            scope.spawn(move || {
+                for i in 0..per {
+                    store(rt, name, "Push", json!(["q", t * 1000 + i])).unwrap();
+                    store(rt, name, "AddToSet", json!(["set", i % 7])).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(store(runtimes[0], name, "ArrayLen", json!(["q"])).unwrap(), json!(threads * per));
+    let mut all: Vec<u64> =
+        store(runtimes[1 % runtimes.len()], name, "ArrayAll", json!(["q"])).unwrap().as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    // Each thread's own values stay in its order.
+    for t in 0..threads as u64 {
+        let mine: Vec<u64> = all.iter().copied().filter(|v| v / 1000 == t).collect();
+        assert_eq!(mine, (0..per as u64).map(|i| t * 1000 + i).collect::<Vec<_>>());
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), threads * per);
+    let mut set: Vec<u64> = store(runtimes[0], name, "ArrayAll", json!(["set"])).unwrap().as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    set.sort();
+    assert_eq!(set, (0..7).collect::<Vec<_>>(), "AddToSet: each value once");
+}
+
+#[test]
+fn memory_store_list_methods() {
+    let (rt, _dir) = runtime(&json!({"stores": {"small": {"max_entries": 10}}}));
+    store_list_methods(&rt, "cache", false);
+    store_list_methods(&rt, "small", false);
+    concurrent_pushes(&[&rt], "cache", 4, 100);
+}
+
+#[test]
+fn memory_store_list_growth_is_held_to_the_byte_budgets() {
+    // A configured store: a list that outgrows max_bytes is a 413 and stays as it was.
+    let (rt, _dir) = runtime(&json!({"stores": {"capped": {"max_bytes": 3500}}}));
+    let chunk = "x".repeat(1000);
+    store(&rt, "capped", "Push", json!(["l", chunk, chunk, chunk])).unwrap();
+    assert_eq!(code(store(&rt, "capped", "Push", json!(["l", chunk]))), 413);
+    assert_eq!(code(store(&rt, "capped", "AddToSet", json!(["l", "y".repeat(1000)]))), 413);
+    assert_eq!(code(store(&rt, "capped", "ArraySet", json!(["l", 0, "z".repeat(2000)]))), 413);
+    assert_eq!(store(&rt, "capped", "ArrayLen", json!(["l"])).unwrap(), json!(3));
+    // Stores not in the config: their shared 64 MiB budget counts list growth.
+    let mb = "m".repeat(1 << 20);
+    let mut refused = None;
+    for i in 0..80 {
+        if let Err(e) = store(&rt, "free", "Push", json!([format!("k{}", i % 4), mb])) {
+            refused = Some((i, e.code()));
+            break;
+        }
+    }
+    let lens: Vec<Json> = (0..4).map(|i| store(&rt, "free", "ArrayLen", json!([format!("k{i}")])).unwrap()).collect();
+    let (at, code) = refused.unwrap_or_else(|| panic!("64 MiB of pushes refused: {lens:?}"));
+    assert_eq!(code, 413);
+    assert!((60..=64).contains(&at), "refused after {at} MiB");
+    store(&rt, "free", "Clear", json!([])).unwrap();
+    store(&rt, "free", "Push", json!(["k", mb])).unwrap();
+}
+
+#[test]
+fn process_store_list_methods_go_to_the_host() {
+    let (rt, _dir) = runtime(&json!({"stores": {"gou": {"backend": "process"}}}));
+    let calls: Arc<Mutex<Vec<(String, Json)>>> = Arc::default();
+    let seen = calls.clone();
+    rt.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| {
+        seen.lock().unwrap().push((name.to_owned(), json(args)));
+        match name {
+            "stores.gou.Pop" => Ok(mp(&json!("popped"))),
+            "stores.gou.ArrayPage" => Ok(mp(&json!([1, 2]))),
+            _ => Ok(mp(&Json::Null)),
+        }
+    })));
+    assert_eq!(store(&rt, "gou", "Push", json!(["k", 1, 2])).unwrap(), Json::Null);
+    assert_eq!(store(&rt, "gou", "Pop", json!(["k", -1])).unwrap(), json!("popped"));
+    assert_eq!(store(&rt, "gou", "PullAll", json!(["k", [1, 2]])).unwrap(), Json::Null);
+    assert_eq!(store(&rt, "gou", "ArrayPage", json!(["k", 1, 10])).unwrap(), json!([1, 2]));
+    assert_eq!(
+        *calls.lock().unwrap(),
+        vec![
+            ("stores.gou.Push".to_owned(), json!(["k", 1, 2])),
+            ("stores.gou.Pop".to_owned(), json!(["k", -1])),
+            ("stores.gou.PullAll".to_owned(), json!(["k", [1, 2]])),
+            ("stores.gou.ArrayPage".to_owned(), json!(["k", 1, 10])),
+        ]
+    );
+}
+
 #[test]
 fn memory_store_every_method() {
     let (rt, _dir) = runtime(&json!({"stores": {"small": {"max_entries": 10}}}));
@@ -330,6 +537,13 @@ fn redis_store_every_method_and_shared_between_runtimes() {
     let (b, _db) = runtime(&config);
     store_methods(&a, "shared");
     store_methods(&a, "other");
+    store_list_methods(&a, "shared", true);
+    store_list_methods(&b, "other", true);
+    // Two runtimes pushing to one list at once: nothing lost.
+    concurrent_pushes(&[&a, &b], "shared", 8, 50);
+    let first = store(&a, "shared", "ArrayGet", json!(["q", 0])).unwrap();
+    assert_eq!(store(&b, "shared", "Pop", json!(["q", -1])).unwrap(), first, "one list, seen by both");
+    store(&a, "shared", "Clear", json!([])).unwrap();
     // Two runtimes, one store.
     store_set(&a, "shared", "k", &json!({"from": "a"}), 0).unwrap();
     assert_eq!(store_get(&b, "shared", "k").unwrap(), json!({"from": "a"}));
