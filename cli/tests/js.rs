@@ -339,6 +339,31 @@ function StoreHost() {
   return null;
 }
 
+function StoreLists() {
+  const s = new Store("js-lists");
+  s.Clear();
+  const pushed = s.Push("l", 1, "two", { three: 3 }, 4n);
+  s.AddToSet("l", 1, "five");
+  s.Pull("l", "two");
+  s.PullAll("l", 9, 10);
+  const set = s.ArraySet("l", 0, "one");
+  return {
+    pushed: pushed === undefined, set: set === undefined,
+    all: s.ArrayAll("l"), len: s.ArrayLen("l"), at: s.ArrayGet("l", 1),
+    slice: s.ArraySlice("l", 1, 2), page: s.ArrayPage("l", 2, 2),
+    last: s.Pop("l", 1), first: s.Pop("l", -1), rest: s.Get("l"),
+    empty: Catch(() => s.Pop("none", 1)), past: Catch(() => s.ArrayGet("l", 99)),
+  };
+}
+
+function StoreListHost() {
+  const s = new Store("hoststore");
+  s.Push("q", 1, 2);
+  s.PullAll("q", [1, 2]);
+  s.Pop(7 as any, -1);
+  return null;
+}
+
 function StoreUncaught(): unknown { return new Store("broken").Get("x"); }
 
 function StoreNoName(): unknown { return new Store(""); }
@@ -535,6 +560,27 @@ fn store_calls_reach_a_process_store_as_yao_args() {
             ("stores.hoststore.GetDel".into(), json!(["a"])),
             // Keys are strings, as Yao's .String().
             ("stores.hoststore.Del".into(), json!(["42"])),
+        ]
+    );
+}
+
+#[test]
+fn store_list_methods_from_js() {
+    let h = host_api();
+    let out = exec(&h.rt, "scripts.api.StoreLists", json!([])).unwrap();
+    assert_eq!((&out["pushed"], &out["set"]), (&json!(true), &json!(true)), "void methods answer undefined");
+    assert_eq!(out["all"], json!(["one", {"three": 3}, 4, "five"]));
+    assert_eq!((&out["len"], &out["at"]), (&json!(4), &json!({"three": 3})));
+    assert_eq!((&out["slice"], &out["page"]), (&json!([{"three": 3}, 4]), &json!([4, "five"])));
+    assert_eq!((&out["last"], &out["first"], &out["rest"]), (&json!("five"), &json!("one"), &json!([{"three": 3}, 4])));
+    assert_eq!((&out["empty"]["code"], &out["past"]["code"]), (&json!(404), &json!(404)));
+    exec(&h.rt, "scripts.api.StoreListHost", json!([])).unwrap();
+    assert_eq!(
+        h.calls.lock().unwrap().clone(),
+        vec![
+            ("stores.hoststore.Push".into(), json!(["q", 1, 2])),
+            ("stores.hoststore.PullAll".into(), json!(["q", [1, 2]])),
+            ("stores.hoststore.Pop".into(), json!(["7", -1])),
         ]
     );
 }

@@ -85,6 +85,19 @@
       return host.store(this.name, "GetSet", trim([key, value, ttl]));
     }
   }
+  // The list methods (docs/ABI.md §5), gou's argument order: Push/AddToSet/
+  // PullAll(key, ...values), Pop(key, position: 1 last, -1 first),
+  // Pull(key, value), ArrayLen/ArrayAll(key), ArrayGet(key, index),
+  // ArraySet(key, index, value), ArraySlice(key, skip, limit),
+  // ArrayPage(key, page, pageSize). Pop, ArrayGet, ArrayLen and the
+  // Array{Slice,Page,All} reads answer a value; the others undefined.
+  for (const m of ["Push", "Pop", "Pull", "PullAll", "AddToSet", "ArrayLen", "ArrayGet", "ArraySet", "ArraySlice", "ArrayPage", "ArrayAll"]) {
+    const answers = m === "Pop" || m.startsWith("Array") && m !== "ArraySet";
+    define(Store.prototype, m, function (key, ...args) {
+      const r = host.store(this.name, m, [String(key), ...args]);
+      return answers ? r : undefined;
+    });
+  }
   define(g, "Store", Store);
 
   // new FS(root): files under a root of the config ("system" when not named).
