@@ -686,12 +686,170 @@ fn fs_every_method() {
     assert_eq!(rt.exec("scripts.api.WildFs", &[]).unwrap_err().code(), 500);
 }
 
+/// The FS methods past the first sixteen (docs/ABI.md §6), each with its
+/// answer and its refusals.
+#[test]
+fn fs_more_methods() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fs_fixture();
+    let rt = &f.rt;
+    let data = f.base.path().join("data");
+    let bin = |v: &[u8]| {
+        let mut out = Vec::new();
+        rmp::encode::write_bin(&mut out, v).unwrap();
+        out
+    };
+    let call = |method: &str, args: Json| fs(rt, "data", method, args);
+    // Base64 reads and writes; AppendBuffer takes bytes (or text).
+    assert_eq!(call("WriteFileBase64", json!(["b64.bin", "AAH/"])).unwrap(), json!(3));
+    assert_eq!(std::fs::read(data.join("b64.bin")).unwrap(), [0, 1, 255]);
+    assert_eq!(call("AppendBase64", json!(["b64.bin", "aGk="])).unwrap(), json!(2));
+    assert_eq!(call("ReadFileBase64", json!(["b64.bin"])).unwrap(), json!("AAH/aGk="));
+    assert_eq!(code(call("WriteFileBase64", json!(["b64.bin", "not base64!"]))), 400);
+    assert_eq!(code(call("WriteFileBase64", json!(["b64.bin", [1]]))), 400);
+    let args = {
+        let mut v = vec![0x92];
+        rmp::encode::write_str(&mut v, "b64.bin").unwrap();
+        v.extend(bin(&[7, 8]));
+        v
+    };
+    assert_eq!(exec(rt, "Fs", &[b"data", b"AppendBuffer", &args]).unwrap(), json!(2));
+    assert_eq!(std::fs::read(data.join("b64.bin")).unwrap(), [0, 1, 255, b'h', b'i', 7, 8]);
+    // ReadCloser answers the bytes; Download the bytes with type and name.
+    assert_eq!(rt.exec("scripts.api.Fs", &fields(&[b"data", b"ReadCloser", &mp(&json!(["b64.bin"]))])).unwrap(), bin(&[0, 1, 255, b'h', b'i', 7, 8]));
+    std::fs::write(data.join("page.html"), "<!DOCTYPE html><p>hi</p>").unwrap();
+    assert_eq!(
+        call("Download", json!(["page.html"])).unwrap(),
+        json!({"type": "text/html; charset=utf-8", "name": "page.html", "size": 24, "content": "PCFET0NUWVBFIGh0bWw+PHA+aGk8L3A+"})
+    );
+    assert_eq!(code(call("Download", json!(["nope.bin"]))), 404);
+    // Inserts: at an offset, past the end at the end, a missing file created.
+    std::fs::write(data.join("ins.txt"), "hello world").unwrap();
+    std::fs::set_permissions(data.join("ins.txt"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(call("InsertFile", json!(["ins.txt", 5, ","])).unwrap(), json!(1));
+    assert_eq!(call("InsertBase64", json!(["ins.txt", 0, "Pj4g"])).unwrap(), json!(3));
+    assert_eq!(call("InsertFile", json!(["ins.txt", 1000, "!"])).unwrap(), json!(1));
+    assert_eq!(std::fs::read_to_string(data.join("ins.txt")).unwrap(), ">> hello, world!");
+    assert_eq!(std::fs::metadata(data.join("ins.txt")).unwrap().permissions().mode() & 0o777, 0o640, "the mode is kept");
+    assert_eq!(call("InsertFile", json!(["fresh.txt", 3, "new"])).unwrap(), json!(3));
+    assert_eq!(std::fs::read_to_string(data.join("fresh.txt")).unwrap(), "new");
+    assert_eq!(code(call("InsertFile", json!(["ins.txt", -1, "x"]))), 400);
+    assert_eq!(code(call("InsertFile", json!(["ins.txt", "1", "x"]))), 400);
+    let args = {
+        let mut v = vec![0x93];
+        rmp::encode::write_str(&mut v, "ins.txt").unwrap();
+        v.push(0);
+        v.extend(bin(&[b'#']));
+        v
+    };
+    assert_eq!(exec(rt, "Fs", &[b"data", b"InsertBuffer", &args]).unwrap(), json!(1));
+    assert!(std::fs::read_to_string(data.join("ins.txt")).unwrap().starts_with("#>>"));
+    // Links, modes, times, types.
+    std::os::unix::fs::symlink("ins.txt", data.join("ln")).unwrap();
+    assert_eq!(call("IsLink", json!(["ln"])).unwrap(), json!(true));
+    assert_eq!(call("IsLink", json!(["ins.txt"])).unwrap(), json!(false));
+    assert_eq!(call("IsLink", json!(["nope"])).unwrap(), json!(false));
+    assert_eq!(call("Mode", json!(["ins.txt"])).unwrap(), json!(0o640));
+    assert_eq!(call("Chmod", json!(["ins.txt", 0o4600])).unwrap(), Json::Null);
+    assert_eq!(call("Mode", json!(["ins.txt"])).unwrap(), json!(0o600), "setuid dropped");
+    assert_eq!(code(call("Chmod", json!(["ins.txt"]))), 400, "perm required");
+    assert_eq!(code(call("Chmod", json!(["nope", 0o600]))), 404);
+    std::fs::create_dir(data.join("locked")).unwrap();
+    assert_eq!(call("Chmod", json!(["locked", 0o000])).unwrap(), Json::Null);
+    assert_eq!(call("Mode", json!(["locked"])).unwrap(), json!(0));
+    assert_eq!(call("Chmod", json!(["locked", 0o755])).unwrap(), Json::Null, "a folder this process cannot read is still changed");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mtime = call("ModTime", json!(["ins.txt"])).unwrap().as_i64().unwrap();
+    assert!((now - mtime).abs() < 60, "{mtime} vs {now}");
+    assert_eq!(call("MimeType", json!(["page.html"])).unwrap(), json!("text/html; charset=utf-8"));
+    assert_eq!(call("MimeType", json!(["b64.bin"])).unwrap(), json!("application/octet-stream"));
+    std::fs::write(data.join("img.png"), b"\x89PNG\r\n\x1a\n0000").unwrap();
+    assert_eq!(call("MimeType", json!(["img.png"])).unwrap(), json!("image/png"));
+    assert_eq!(code(call("MimeType", json!(["locked"]))), 400);
+    // Abs: the path as the guest sees it from its root, never the host's.
+    assert_eq!(call("Abs", json!(["./a/../b"])).map_err(|e| e.code()), Err(403));
+    assert_eq!(call("Abs", json!(["ln"])).unwrap(), json!("/ins.txt"));
+    assert_eq!(call("Abs", json!(["x/y.txt"])).unwrap(), json!("/x/y.txt"));
+    assert_eq!(call("Abs", json!([""])).unwrap(), json!("/"));
+    // MkdirTemp: in the root or a folder (made), the last * replaced.
+    let temp = call("MkdirTemp", json!([])).unwrap();
+    assert!(data.join(temp.as_str().unwrap()).is_dir(), "{temp}");
+    let temp = call("MkdirTemp", json!(["tmp/work", "job-*.d"])).unwrap();
+    let temp = temp.as_str().unwrap();
+    assert!(temp.starts_with("tmp/work/job-") && temp.ends_with(".d") && data.join(temp).is_dir(), "{temp}");
+    assert_eq!(std::fs::metadata(data.join(temp)).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(code(call("MkdirTemp", json!(["", "a/b*"]))), 400);
+    // MoveAppend / MoveInsert: the source's bytes go into the destination, the source goes.
+    std::fs::write(data.join("part1"), "abc").unwrap();
+    std::fs::write(data.join("part2"), "XY").unwrap();
+    std::fs::write(data.join("whole"), "123").unwrap();
+    assert_eq!(call("MoveAppend", json!(["part1", "whole"])).unwrap(), Json::Null);
+    assert_eq!(call("MoveInsert", json!(["part2", "whole", 1])).unwrap(), Json::Null);
+    assert_eq!(std::fs::read_to_string(data.join("whole")).unwrap(), "1XY23abc");
+    assert!(!data.join("part1").exists() && !data.join("part2").exists());
+    std::fs::write(data.join("part3"), "z").unwrap();
+    assert_eq!(call("MoveAppend", json!(["part3", "made.txt"])).unwrap(), Json::Null, "a missing destination is made");
+    assert_eq!(std::fs::read_to_string(data.join("made.txt")).unwrap(), "z");
+    assert_eq!(code(call("MoveAppend", json!(["nope", "whole"]))), 404);
+    assert_eq!(code(call("MoveAppend", json!(["whole", "whole"]))), 400, "onto itself");
+    assert_eq!(code(call("MoveAppend", json!(["whole", "tmp"]))), 400, "onto a folder");
+    assert_eq!(std::fs::read_to_string(data.join("whole")).unwrap(), "1XY23abc");
+    // Zip / Unzip round trip, folders and modes kept.
+    std::fs::create_dir_all(data.join("src/sub/empty")).unwrap();
+    std::fs::write(data.join("src/a.txt"), "A").unwrap();
+    std::fs::write(data.join("src/sub/b.txt"), "B".repeat(10_000)).unwrap();
+    std::fs::set_permissions(data.join("src/a.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink("../../outside/secret.txt", data.join("src/leak")).unwrap();
+    assert_eq!(call("Zip", json!(["src", "out/src.zip"])).map_err(|e| e.code()), Err(404), "the folder of the archive must exist");
+    assert_eq!(call("Zip", json!(["src", "src.zip"])).unwrap(), Json::Null);
+    assert!(std::fs::metadata(data.join("src.zip")).unwrap().len() < 2000, "deflated");
+    assert_eq!(call("MimeType", json!(["src.zip"])).unwrap(), json!("application/zip"));
+    assert_eq!(call("Unzip", json!(["src.zip", "dst/x"])).unwrap(), json!(["dst/x/a.txt", "dst/x/sub/b.txt"]));
+    assert_eq!(std::fs::read_to_string(data.join("dst/x/sub/b.txt")).unwrap(), "B".repeat(10_000));
+    assert!(data.join("dst/x/sub/empty").is_dir());
+    assert!(!data.join("dst/x/leak").exists(), "symlinks are not archived");
+    assert_eq!(std::fs::metadata(data.join("dst/x/a.txt")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(call("Zip", json!(["src/a.txt", "one.zip"])).unwrap(), Json::Null);
+    assert_eq!(call("Unzip", json!(["one.zip", ""])).unwrap(), json!(["a.txt"]));
+    assert_eq!(code(call("Unzip", json!(["whole", "bad"]))), 400, "not an archive");
+    assert_eq!(code(call("Zip", json!(["nope", "n.zip"]))), 404);
+    // Glob: Go's patterns, relative to the root, sorted.
+    assert_eq!(call("Glob", json!(["dst/x/*.txt"])).unwrap(), json!(["dst/x/a.txt"]));
+    assert_eq!(call("Glob", json!(["dst/*/s?b/[a-c].txt"])).unwrap(), json!(["dst/x/sub/b.txt"]));
+    assert_eq!(call("Glob", json!(["*.zip"])).unwrap(), json!(["one.zip", "src.zip"]));
+    assert_eq!(call("Glob", json!(["src/*"])).unwrap(), json!(["src/a.txt", "src/sub"]), "a link out is never matched");
+    assert_eq!(call("Glob", json!(["nope/*"])).unwrap(), json!([]));
+    assert_eq!(code(call("Glob", json!(["[z-a]"]))), 400);
+    // Read-only roots refuse every new writer.
+    let (ro, _s) = runtime(&json!({"fs": {"data": &data}, "fs_read_only": ["data"]}));
+    for (method, args) in [
+        ("WriteFileBase64", json!(["r", "AA=="])),
+        ("AppendBuffer", json!(["r", "x"])),
+        ("AppendBase64", json!(["r", "AA=="])),
+        ("InsertFile", json!(["r", 0, "x"])),
+        ("InsertBuffer", json!(["r", 0, "x"])),
+        ("InsertBase64", json!(["r", 0, "AA=="])),
+        ("MkdirTemp", json!([])),
+        ("Chmod", json!(["whole", 0o777])),
+        ("MoveAppend", json!(["whole", "r"])),
+        ("MoveInsert", json!(["whole", "r", 0])),
+        ("Zip", json!(["src", "r.zip"])),
+        ("Unzip", json!(["src.zip", "r"])),
+    ] {
+        assert_eq!(code(fs(&ro, "data", method, args)), 403, "{method} on a read-only root");
+    }
+    assert_eq!(fs(&ro, "data", "ReadFileBase64", json!(["one.zip"])).is_ok(), true);
+    assert_eq!(fs(&ro, "data", "Glob", json!(["*.zip"])).unwrap(), json!(["one.zip", "src.zip"]));
+}
+
 #[test]
 fn fs_refuses_every_escape() {
+    use std::os::unix::fs::PermissionsExt;
     let f = fs_fixture();
     let rt = &f.rt;
     let data = f.base.path().join("data");
     let outside = f.base.path().join("outside");
+    let secret_mode = std::fs::metadata(outside.join("secret.txt")).unwrap().permissions().mode();
     std::os::unix::fs::symlink(&outside, data.join("out_dir")).unwrap();
     std::os::unix::fs::symlink(outside.join("secret.txt"), data.join("out_file")).unwrap();
     std::os::unix::fs::symlink("../outside/secret.txt", data.join("rel_out")).unwrap();
@@ -731,6 +889,37 @@ fn fs_refuses_every_escape() {
         ("ReadFile", json!(["a/".repeat(2049)]), 400),
         ("ReadFile", json!(["n".repeat(256)]), 400),
         ("ReadFile", json!([42]), 400),
+        // The methods past the first sixteen, through the same holes.
+        ("IsLink", json!(["../outside/secret.txt"]), 403),
+        ("ReadFileBase64", json!(["out_file"]), 403),
+        ("ReadCloser", json!(["rel_out"]), 403),
+        ("Download", json!(["out_dir/secret.txt"]), 403),
+        ("WriteFileBase64", json!(["out_file", "AA=="]), 403),
+        ("AppendBuffer", json!(["dangling", "x"]), 403),
+        ("AppendBase64", json!(["/etc/passwd", "AA=="]), 403),
+        ("InsertFile", json!(["out_file", 0, "x"]), 403),
+        ("InsertBuffer", json!(["../outside/secret.txt", 0, "x"]), 403),
+        ("InsertBase64", json!(["rel_out", 0, "AA=="]), 403),
+        ("MkdirTemp", json!(["out_dir"]), 403),
+        ("MkdirTemp", json!(["../x"]), 403),
+        ("Chmod", json!(["out_file", 0o777]), 403),
+        ("Chmod", json!(["out_dir", 0o777]), 403),
+        ("Mode", json!(["out_file"]), 403),
+        ("ModTime", json!([outside.join("secret.txt")]), 403),
+        ("MimeType", json!(["rel_out"]), 403),
+        ("Abs", json!(["out_dir/secret.txt"]), 403),
+        ("Abs", json!([".."]), 403),
+        ("MoveAppend", json!(["out_file", "stolen.txt"]), 403),
+        ("MoveAppend", json!(["inside.txt", "out_file"]), 403),
+        ("MoveInsert", json!(["out_file", "inside.txt", 0]), 403),
+        ("MoveInsert", json!(["inside.txt", "../outside/secret.txt", 0]), 403),
+        ("Zip", json!(["out_dir", "stolen.zip"]), 403),
+        ("Zip", json!(["inside.txt", "out_dir/planted.zip"]), 403),
+        ("Unzip", json!(["out_dir/any.zip", "x"]), 403),
+        ("Unzip", json!(["inside.txt", "out_dir"]), 403),
+        ("Glob", json!(["../outside/*"]), 403),
+        ("Glob", json!([format!("{}/*", outside.display())]), 403),
+        ("Glob", json!(["a/../../*"]), 403),
     ];
     for (method, args, expect) in refused {
         let got = fs(rt, "data", method, args.clone());
@@ -743,6 +932,12 @@ fn fs_refuses_every_escape() {
     assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "SECRET");
     assert!(!f.base.path().join("made").exists());
     assert!(!data.join("stolen.txt").exists());
+    assert!(!data.join("stolen.zip").exists());
+    assert_eq!(std::fs::metadata(outside.join("secret.txt")).unwrap().permissions().mode(), secret_mode, "no chmod outside");
+    // Glob through a link out finds nothing there; IsLink sees links inside.
+    assert_eq!(fs(rt, "data", "Glob", json!(["out_dir/*"])).unwrap(), json!([]));
+    assert_eq!(fs(rt, "data", "Glob", json!(["*_*"])).unwrap(), json!(["in_link"]), "links out (and dangling) are never matched");
+    assert_eq!(fs(rt, "data", "IsLink", json!(["in_link"])).unwrap(), json!(true));
     // Symlinks that stay inside are followed.
     assert_eq!(fs(rt, "data", "ReadFile", json!(["in_link"])).unwrap(), json!("inside"));
     // A root that is itself reached through a symlink still works.
@@ -842,7 +1037,7 @@ fn fs_read_only_roots_refuse_every_write_and_serve_every_read() {
     assert_eq!(fs(&rt, "system", "ReadDir", json!([".", true])).unwrap(), json!(["app.yao", "scripts"]));
     assert_eq!(fs(&rt, "system", "Size", json!(["app.yao"])).unwrap(), json!(2));
     assert_eq!(fs(&rt, "data", "WriteFile", json!(["x.txt", "x"])).unwrap(), json!(1));
-    assert_eq!(code(fs(&rt, "system", "Chmod", json!(["app.yao"]))), 404);
+    assert_eq!(code(fs(&rt, "system", "Teleport", json!(["app.yao"]))), 404);
     // Naming a root that is not configured is a config error.
     let err =
         Runtime::from_json(Some(&json!({"fs": {"data": base.path().join("data")}, "fs_read_only": ["system"]}).to_string())).err().unwrap();

@@ -105,7 +105,38 @@
     constructor(root) { this.name = root === undefined || root === null ? "system" : String(root); }
   }
   methods(FS.prototype, ["ReadFile", "ReadFileBuffer", "WriteFile", "WriteFileBuffer", "AppendFile", "Exists", "IsDir", "IsFile",
-    "ReadDir", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Size", "Move", "Copy"], (fs, m, args) => host.fs(fs.name, m, args));
+    "ReadDir", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Size", "Move", "Copy",
+    "IsLink", "ReadFileBase64", "WriteFileBase64", "AppendBuffer", "AppendBase64", "InsertFile", "InsertBuffer", "InsertBase64",
+    "MkdirTemp", "Chmod", "MimeType", "Mode", "ModTime", "MoveAppend", "MoveInsert", "Abs", "Zip", "Unzip", "Glob",
+    "Download", "ReadCloser"], (fs, m, args) => host.fs(fs.name, m, args));
+  // The path functions are pure (Go's filepath.Base, Dir and Ext, as gou;
+  // ExtName without its dot, as gou answers: "txt").
+  const cleanPath = (p) => {
+    const rooted = p.startsWith("/");
+    const out = [];
+    for (const part of p.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === ".." && out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (part === ".." && rooted) continue;
+      else out.push(part);
+    }
+    const joined = out.join("/");
+    return rooted ? "/" + joined : joined === "" ? "." : joined;
+  };
+  const baseName = (p) => {
+    p = String(p);
+    if (p === "") return ".";
+    p = p.replace(/\/+$/, "");
+    if (p === "") return "/";
+    return p.slice(p.lastIndexOf("/") + 1);
+  };
+  define(FS.prototype, "BaseName", function (p) { return baseName(p); });
+  define(FS.prototype, "DirName", function (p) { p = String(p); return cleanPath(p.slice(0, p.lastIndexOf("/") + 1)); });
+  define(FS.prototype, "ExtName", function (p) {
+    p = String(p);
+    for (let i = p.length - 1; i >= 0 && p[i] !== "/"; i--) if (p[i] === ".") return p.slice(i + 1);
+    return "";
+  });
   define(g, "FS", FS);
 
   // http.Get(url, query?, headers?), http.Post(url, payload?, files?, query?,
