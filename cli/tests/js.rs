@@ -386,6 +386,34 @@ function FsAll() {
   };
 }
 
+function FsMore() {
+  const data = new FS("data");
+  data.MkdirAll("m/src/sub");
+  data.WriteFileBase64("m/src/a.bin", "AAH/");
+  data.AppendBuffer("m/src/a.bin", new Uint8Array([7]));
+  data.WriteFile("m/src/sub/t.txt", "hello world");
+  data.InsertFile("m/src/sub/t.txt", 5, ",");
+  data.Zip("m/src", "m/out.zip");
+  const download = data.Download("m/src/sub/t.txt");
+  return {
+    b64: data.ReadFileBase64("m/src/a.bin"),
+    closer: data.ReadCloser("m/src/a.bin") instanceof Uint8Array,
+    text: data.ReadFile("m/src/sub/t.txt"),
+    unzipped: data.Unzip("m/out.zip", "m/dst"),
+    glob: data.Glob("m/*/sub/*.txt"),
+    link: Catch(() => data.IsLink("link_out")),
+    mime: data.MimeType("m/out.zip"),
+    download: [download.type, download.name, download.size, download.content instanceof Uint8Array],
+    abs: data.Abs("m/./src"),
+    temp: data.MkdirTemp("m/tmp", "x-*").startsWith("m/tmp/x-"),
+    mode: (data.Chmod("m/src/sub/t.txt", 0o600), data.Mode("m/src/sub/t.txt")),
+    mtime: typeof data.ModTime("m/src/sub/t.txt"),
+    paths: [data.BaseName("a/b/c.txt"), data.DirName("a/b/c.txt"), data.ExtName("a/b/c.tar.gz"), data.BaseName("a/b/"),
+      data.DirName("c.txt"), data.DirName("/x"), data.ExtName("a.b/c"), data.BaseName("")],
+    slip: Catch(() => data.Glob("../*")),
+  };
+}
+
 function FsRead(root: string, path: string): string { return new FS(root).ReadFile(path); }
 
 function FsCaught(path: string) { return Catch(() => new FS("data").ReadFile(path)); }
@@ -607,6 +635,21 @@ fn fs_every_method_with_buffers() {
     assert_eq!((&out["again"]["code"], &out["missing"]["code"]), (&json!(409), &json!(404)));
     assert_eq!(out["root_default"], json!("system"));
     assert_eq!(std::fs::read(h.base.path().join("data/d/e/b.bin")).unwrap(), [0, 1, 255]);
+}
+
+#[test]
+fn fs_more_methods_from_js() {
+    let h = host_api();
+    let out = exec(&h.rt, "scripts.api.FsMore", json!([])).unwrap();
+    assert_eq!((&out["b64"], &out["closer"]), (&json!("AAH/Bw=="), &json!(true)));
+    assert_eq!(out["text"], json!("hello, world"));
+    assert_eq!(out["unzipped"], json!(["m/dst/a.bin", "m/dst/sub/t.txt"]));
+    assert_eq!(out["glob"], json!(["m/dst/sub/t.txt", "m/src/sub/t.txt"]));
+    assert_eq!((&out["link"]["code"], &out["mime"]), (&json!(403), &json!("application/zip")), "a link out is a 403, as to every method");
+    assert_eq!(out["download"], json!(["text/plain; charset=utf-8", "t.txt", 12, true]));
+    assert_eq!((&out["abs"], &out["temp"], &out["mode"], &out["mtime"]), (&json!("/m/src"), &json!(true), &json!(0o600), &json!("number")));
+    assert_eq!(out["paths"], json!(["c.txt", "a/b", "gz", "b", ".", "/", "", "."]));
+    assert_eq!(out["slip"]["code"], json!(403));
 }
 
 #[test]
