@@ -302,8 +302,13 @@ fn concurrent_pushes(runtimes: &[&Runtime], name: &str, threads: usize, per: usi
         }
     });
     assert_eq!(store(runtimes[0], name, "ArrayLen", json!(["q"])).unwrap(), json!(threads * per));
-    let mut all: Vec<u64> =
-        store(runtimes[1 % runtimes.len()], name, "ArrayAll", json!(["q"])).unwrap().as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let mut all: Vec<u64> = store(runtimes[1 % runtimes.len()], name, "ArrayAll", json!(["q"]))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
     // Each thread's own values stay in its order.
     for t in 0..threads as u64 {
         let mine: Vec<u64> = all.iter().copied().filter(|v| v / 1000 == t).collect();
@@ -312,7 +317,8 @@ fn concurrent_pushes(runtimes: &[&Runtime], name: &str, threads: usize, per: usi
     all.sort();
     all.dedup();
     assert_eq!(all.len(), threads * per);
-    let mut set: Vec<u64> = store(runtimes[0], name, "ArrayAll", json!(["set"])).unwrap().as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    let mut set: Vec<u64> =
+        store(runtimes[0], name, "ArrayAll", json!(["set"])).unwrap().as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
     set.sort();
     assert_eq!(set, (0..7).collect::<Vec<_>>(), "AddToSet: each value once");
 }
@@ -716,7 +722,10 @@ fn fs_more_methods() {
     assert_eq!(exec(rt, "Fs", &[b"data", b"AppendBuffer", &args]).unwrap(), json!(2));
     assert_eq!(std::fs::read(data.join("b64.bin")).unwrap(), [0, 1, 255, b'h', b'i', 7, 8]);
     // ReadCloser answers the bytes; Download the bytes with type and name.
-    assert_eq!(rt.exec("scripts.api.Fs", &fields(&[b"data", b"ReadCloser", &mp(&json!(["b64.bin"]))])).unwrap(), bin(&[0, 1, 255, b'h', b'i', 7, 8]));
+    assert_eq!(
+        rt.exec("scripts.api.Fs", &fields(&[b"data", b"ReadCloser", &mp(&json!(["b64.bin"]))])).unwrap(),
+        bin(&[0, 1, 255, b'h', b'i', 7, 8])
+    );
     std::fs::write(data.join("page.html"), "<!DOCTYPE html><p>hi</p>").unwrap();
     assert_eq!(
         call("Download", json!(["page.html"])).unwrap(),
@@ -739,7 +748,7 @@ fn fs_more_methods() {
         let mut v = vec![0x93];
         rmp::encode::write_str(&mut v, "ins.txt").unwrap();
         v.push(0);
-        v.extend(bin(&[b'#']));
+        v.extend(bin(b"#"));
         v
     };
     assert_eq!(exec(rt, "Fs", &[b"data", b"InsertBuffer", &args]).unwrap(), json!(1));
@@ -838,7 +847,7 @@ fn fs_more_methods() {
     ] {
         assert_eq!(code(fs(&ro, "data", method, args)), 403, "{method} on a read-only root");
     }
-    assert_eq!(fs(&ro, "data", "ReadFileBase64", json!(["one.zip"])).is_ok(), true);
+    assert!(fs(&ro, "data", "ReadFileBase64", json!(["one.zip"])).is_ok());
     assert_eq!(fs(&ro, "data", "Glob", json!(["*.zip"])).unwrap(), json!(["one.zip", "src.zip"]));
 }
 

@@ -416,9 +416,9 @@ fn apply(key: &str, list: Option<Vec<Value>>, op: ListOp) -> Result<(Change, Val
             (if grew { Change::Put(items) } else { Change::Keep }, Value::Nil)
         }
         ListOp::Pop { last } => {
-            let mut items = list.filter(|l| !l.is_empty()).ok_or_else(|| {
-                Error::not_found(format!("store: Pop: the list at key {key:?} is empty or absent"))
-            })?;
+            let mut items = list
+                .filter(|l| !l.is_empty())
+                .ok_or_else(|| Error::not_found(format!("store: Pop: the list at key {key:?} is empty or absent")))?;
             let value = if last { items.pop().unwrap_or(Value::Nil) } else { items.remove(0) };
             (put_or_remove(items), value)
         }
@@ -887,7 +887,9 @@ impl Backend for Redis {
             }
             ListOp::Pop { last } => {
                 let popped: Option<Vec<u8>> = self.with(|c| redis::cmd(if last { "RPOP" } else { "LPOP" }).arg(&full).query(c))?;
-                popped.map(one_element).unwrap_or_else(|| Err(Error::not_found(format!("store: Pop: the list at key {key:?} is empty or absent"))))
+                popped
+                    .map(one_element)
+                    .unwrap_or_else(|| Err(Error::not_found(format!("store: Pop: the list at key {key:?} is empty or absent"))))
             }
             ListOp::Pull(values) => {
                 let mut pipe = redis::pipe();

@@ -443,7 +443,8 @@ fn zip_to(from: &Resolved<'_>, to: &Resolved<'_>, deadline: Option<Instant>) -> 
 /// absolute name, a `..`, a drive letter or a backslash (a Windows path)
 /// would leave the target (zip slip).
 fn entry_path(name: &str) -> Result<PathBuf> {
-    let refuse = || Error::new(FORBIDDEN, format!("fs: Unzip: the entry {name:?} would leave the target folder (zip slip); nothing was extracted"));
+    let refuse =
+        || Error::new(FORBIDDEN, format!("fs: Unzip: the entry {name:?} would leave the target folder (zip slip); nothing was extracted"));
     if name.starts_with('/') || name.contains('\\') || name.contains('\0') || name.as_bytes().get(1) == Some(&b':') {
         return Err(refuse());
     }
@@ -452,7 +453,9 @@ fn entry_path(name: &str) -> Result<PathBuf> {
         match part {
             "" | "." => {}
             ".." => return Err(refuse()),
-            _ if part.len() > MAX_COMPONENT_LEN => return Err(Error::bad_request(format!("fs: Unzip: an entry name part is over {MAX_COMPONENT_LEN} bytes"))),
+            _ if part.len() > MAX_COMPONENT_LEN => {
+                return Err(Error::bad_request(format!("fs: Unzip: an entry name part is over {MAX_COMPONENT_LEN} bytes")))
+            }
             _ => path.push(part),
         }
     }
@@ -471,7 +474,11 @@ fn unzip(root: &Root, from: &Resolved<'_>, to: &Resolved<'_>, deadline: Option<I
     let bad = |e: zip::result::ZipError| Error::bad_request(format!("fs: Unzip: {} is not a readable zip archive: {e}", from.shown));
     let mut archive = zip::ZipArchive::new(source).map_err(bad)?;
     if archive.len() > MAX_ARCHIVE_ENTRIES {
-        return Err(Error::too_large(format!("fs: Unzip: {} has {} entries, the limit is {MAX_ARCHIVE_ENTRIES}", from.shown, archive.len())));
+        return Err(Error::too_large(format!(
+            "fs: Unzip: {} has {} entries, the limit is {MAX_ARCHIVE_ENTRIES}",
+            from.shown,
+            archive.len()
+        )));
     }
     let mut plan = Vec::with_capacity(archive.len());
     for i in 0..archive.len() {
