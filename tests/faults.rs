@@ -1406,7 +1406,7 @@ fn f25_fs_refusals_are_400_403_404_or_413() {
         ("root empty", call(b"", "Exists", json!(["."])), 403, "not configured"),
         ("root not UTF-8", call(&[0xff], "Exists", json!(["."])), 400, "fs root is not UTF-8"),
         ("method not UTF-8", api(&rt, "Fs", &[b("data"), b([0xc3, 0x28]), m(json!(["."]))]), 400, "fs method is not UTF-8"),
-        ("unknown method", fs("Chmod", json!(["file.txt"])), 404, "no method \"Chmod\""),
+        ("unknown method", fs("Teleport", json!(["file.txt"])), 404, "no method \"Teleport\""),
         ("args a map", fs("Exists", json!({"path": "."})), 400, "must be a MessagePack array"),
         ("args truncated", api(&rt, "Fs", &[b("data"), b("Exists"), b([0x91, 0xa3, b'a'])]), 400, ""),
         ("args 300 deep", api(&rt, "Fs", &[b("data"), b("Exists"), P::B([vec![0x91; 300], vec![0xc0]].concat())]), 400, "nested deeper"),

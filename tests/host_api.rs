@@ -173,6 +173,219 @@ fn store_methods(rt: &Runtime, name: &str) {
     assert_eq!(store(rt, name, "Len", json!([])).unwrap(), json!(0));
 }
 
+/// Every list method of a store backend, in one sequence (memory and Redis
+/// run it): gou's semantics, and the same answers and codes on both.
+fn store_list_methods(rt: &Runtime, name: &str, redis: bool) {
+    let s = |method: &str, args: Json| store(rt, name, method, args);
+    s("Clear", json!([])).unwrap();
+    assert_eq!(s("ArrayLen", json!(["l"])).unwrap(), json!(0), "missing key");
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!([]));
+    assert_eq!(s("ArraySlice", json!(["l", 0, 5])).unwrap(), json!([]));
+    assert_eq!(code(s("Pop", json!(["l", 1]))), 404, "pop of no list");
+    assert_eq!(code(s("ArrayGet", json!(["l", 0]))), 404);
+    assert_eq!(code(s("ArraySet", json!(["l", 0, 1]))), 404);
+    assert_eq!(s("Pull", json!(["l", 1])).unwrap(), Json::Null, "pull of no list is a no-op");
+    assert_eq!(s("Has", json!(["l"])).unwrap(), json!(false));
+    // Push is variadic and keeps order; any value is an element.
+    assert_eq!(s("Push", json!(["l", 1, "two", {"three": [3]}])).unwrap(), Json::Null);
+    assert_eq!(s("Push", json!(["l", null, 1])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!([1, "two", {"three": [3]}, null, 1]));
+    assert_eq!(s("Get", json!(["l"])).unwrap(), json!([1, "two", {"three": [3]}, null, 1]), "Get sees the list");
+    assert_eq!(s("ArrayLen", json!(["l"])).unwrap(), json!(5));
+    assert_eq!(s("ArrayGet", json!(["l", 2])).unwrap(), json!({"three": [3]}));
+    assert_eq!(code(s("ArrayGet", json!(["l", 5]))), 404, "past the end");
+    assert_eq!(code(s("ArrayGet", json!(["l", -1]))), 400, "a negative index");
+    assert_eq!(s("ArraySet", json!(["l", 3, "four"])).unwrap(), Json::Null);
+    assert_eq!(code(s("ArraySet", json!(["l", 5, 0]))), 404);
+    assert_eq!(s("ArraySlice", json!(["l", 1, 2])).unwrap(), json!(["two", {"three": [3]}]));
+    assert_eq!(s("ArraySlice", json!(["l", 3, 100])).unwrap(), json!(["four", 1]));
+    assert_eq!(s("ArraySlice", json!(["l", 9, 2])).unwrap(), json!([]));
+    assert_eq!(s("ArraySlice", json!(["l", -1, 2])).unwrap(), json!([]));
+    assert_eq!(s("ArraySlice", json!(["l", 0, 0])).unwrap(), json!([]));
+    // ArrayPage: 1-based pages of pageSize.
+    assert_eq!(s("ArrayPage", json!(["l", 1, 2])).unwrap(), json!([1, "two"]));
+    assert_eq!(s("ArrayPage", json!(["l", 3, 2])).unwrap(), json!([1]));
+    assert_eq!(s("ArrayPage", json!(["l", 4, 2])).unwrap(), json!([]));
+    assert_eq!(s("ArrayPage", json!(["l", 0, 2])).unwrap(), json!([]));
+    // Pull removes every equal element; PullAll several (variadic, or one array).
+    assert_eq!(s("Pull", json!(["l", 1])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["two", {"three": [3]}, "four"]));
+    s("Push", json!(["l", "a", "b", "a"])).unwrap();
+    assert_eq!(s("PullAll", json!(["l", "a", {"three": [3]}])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["two", "four", "b"]));
+    assert_eq!(s("PullAll", json!(["l", ["two", "b"]])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["four"]));
+    // AddToSet: only values not there yet, in order, no duplicates among them.
+    assert_eq!(s("AddToSet", json!(["l", "four", "x", "y", "x", 1.5])).unwrap(), Json::Null);
+    assert_eq!(s("ArrayAll", json!(["l"])).unwrap(), json!(["four", "x", "y", 1.5]));
+    assert_eq!(s("AddToSet", json!(["set", 1, 1, 2])).unwrap(), Json::Null, "AddToSet makes the list");
+    assert_eq!(s("ArrayAll", json!(["set"])).unwrap(), json!([1, 2]));
+    // Pop: 1 takes the last, -1 (anything else) the first; the last pop drops the key.
+    assert_eq!(s("Pop", json!(["l", 1])).unwrap(), json!(1.5));
+    assert_eq!(s("Pop", json!(["l", -1])).unwrap(), json!("four"));
+    assert_eq!(s("Pop", json!(["l", 0])).unwrap(), json!("x"));
+    assert_eq!(s("Pop", json!(["l", 1])).unwrap(), json!("y"));
+    assert_eq!(code(s("Pop", json!(["l", 1]))), 404, "empty");
+    assert_eq!(s("Has", json!(["l"])).unwrap(), json!(false), "an emptied list is gone");
+    s("Push", json!(["p", 1])).unwrap();
+    s("Pull", json!(["p", 1])).unwrap();
+    assert_eq!(s("Has", json!(["p"])).unwrap(), json!(false), "a list emptied by Pull is gone");
+    // A value that is not a list: 400 for every list method but ArrayLen (0).
+    s("Set", json!(["plain", "text"])).unwrap();
+    for (method, args) in [
+        ("Push", json!(["plain", 1])),
+        ("AddToSet", json!(["plain", 1])),
+        ("Pop", json!(["plain", 1])),
+        ("Pull", json!(["plain", 1])),
+        ("PullAll", json!(["plain", 1, 2])),
+        ("ArrayGet", json!(["plain", 0])),
+        ("ArraySet", json!(["plain", 0, 1])),
+        ("ArraySlice", json!(["plain", 0, 1])),
+        ("ArrayPage", json!(["plain", 1, 1])),
+        ("ArrayAll", json!(["plain"])),
+    ] {
+        assert_eq!(code(s(method, args)), 400, "{method} on a string");
+    }
+    assert_eq!(s("ArrayLen", json!(["plain"])).unwrap(), json!(0));
+    assert_eq!(s("Get", json!(["plain"])).unwrap(), json!("text"), "untouched");
+    // Set replaces a list with a value, as any value.
+    s("Set", json!(["set", {"not": "a list"}])).unwrap();
+    assert_eq!(s("Get", json!(["set"])).unwrap(), json!({"not": "a list"}));
+    // Bad args: 400.
+    for (method, args) in [
+        ("Push", json!(["l"])),
+        ("Push", json!([1, 2])),
+        ("Pop", json!(["l"])),
+        ("Pop", json!(["l", "last"])),
+        ("Pop", json!(["l", 1, 2])),
+        ("Pull", json!(["l", 1, 2])),
+        ("PullAll", json!(["l"])),
+        ("AddToSet", json!(["l"])),
+        ("ArrayLen", json!(["l", 1])),
+        ("ArrayGet", json!(["l", 0.5])),
+        ("ArraySet", json!(["l", 0])),
+        ("ArraySlice", json!(["l", 0])),
+        ("ArrayPage", json!(["l", 1, "10"])),
+        ("ArrayAll", json!([])),
+    ] {
+        assert_eq!(code(s(method, args.clone())), 400, "{method} {args}");
+    }
+    // A list made by Set: a list to the memory store, a value (not a Redis
+    // list) to Redis, as in gou.
+    s("Set", json!(["ttl", [1], 0.2])).unwrap();
+    if redis {
+        assert_eq!(code(s("Push", json!(["ttl", 2]))), 400);
+        s("Clear", json!([])).unwrap();
+        return;
+    }
+    // TTL: a list keeps its key's expiry as it grows.
+    s("Push", json!(["ttl", 2])).unwrap();
+    assert_eq!(s("ArrayAll", json!(["ttl"])).unwrap(), json!([1, 2]));
+    std::thread::sleep(Duration::from_millis(350));
+    assert_eq!(s("ArrayLen", json!(["ttl"])).unwrap(), json!(0), "expired");
+    s("Clear", json!([])).unwrap();
+}
+
+/// `threads` threads each Push `per` values to the list "q" of store
+/// `name`, across the runtimes given (round robin): none is lost.
+fn concurrent_pushes(runtimes: &[&Runtime], name: &str, threads: usize, per: usize) {
+    store(runtimes[0], name, "Del", json!(["q"])).unwrap();
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let rt = runtimes[t % runtimes.len()];
+            scope.spawn(move || {
+                for i in 0..per {
+                    store(rt, name, "Push", json!(["q", t * 1000 + i])).unwrap();
+                    store(rt, name, "AddToSet", json!(["set", i % 7])).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(store(runtimes[0], name, "ArrayLen", json!(["q"])).unwrap(), json!(threads * per));
+    let mut all: Vec<u64> = store(runtimes[1 % runtimes.len()], name, "ArrayAll", json!(["q"]))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    // Each thread's own values stay in its order.
+    for t in 0..threads as u64 {
+        let mine: Vec<u64> = all.iter().copied().filter(|v| v / 1000 == t).collect();
+        assert_eq!(mine, (0..per as u64).map(|i| t * 1000 + i).collect::<Vec<_>>());
+    }
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), threads * per);
+    let mut set: Vec<u64> =
+        store(runtimes[0], name, "ArrayAll", json!(["set"])).unwrap().as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+    set.sort();
+    assert_eq!(set, (0..7).collect::<Vec<_>>(), "AddToSet: each value once");
+}
+
+#[test]
+fn memory_store_list_methods() {
+    let (rt, _dir) = runtime(&json!({"stores": {"small": {"max_entries": 10}}}));
+    store_list_methods(&rt, "cache", false);
+    store_list_methods(&rt, "small", false);
+    concurrent_pushes(&[&rt], "cache", 4, 100);
+}
+
+#[test]
+fn memory_store_list_growth_is_held_to_the_byte_budgets() {
+    // A configured store: a list that outgrows max_bytes is a 413 and stays as it was.
+    let (rt, _dir) = runtime(&json!({"stores": {"capped": {"max_bytes": 3500}}}));
+    let chunk = "x".repeat(1000);
+    store(&rt, "capped", "Push", json!(["l", chunk, chunk, chunk])).unwrap();
+    assert_eq!(code(store(&rt, "capped", "Push", json!(["l", chunk]))), 413);
+    assert_eq!(code(store(&rt, "capped", "AddToSet", json!(["l", "y".repeat(1000)]))), 413);
+    assert_eq!(code(store(&rt, "capped", "ArraySet", json!(["l", 0, "z".repeat(2000)]))), 413);
+    assert_eq!(store(&rt, "capped", "ArrayLen", json!(["l"])).unwrap(), json!(3));
+    // Stores not in the config: their shared 64 MiB budget counts list growth.
+    let mb = "m".repeat(1 << 20);
+    let mut refused = None;
+    for i in 0..80 {
+        if let Err(e) = store(&rt, "free", "Push", json!([format!("k{}", i % 4), mb])) {
+            refused = Some((i, e.code()));
+            break;
+        }
+    }
+    let lens: Vec<Json> = (0..4).map(|i| store(&rt, "free", "ArrayLen", json!([format!("k{i}")])).unwrap()).collect();
+    let (at, code) = refused.unwrap_or_else(|| panic!("64 MiB of pushes refused: {lens:?}"));
+    assert_eq!(code, 413);
+    assert!((60..=64).contains(&at), "refused after {at} MiB");
+    store(&rt, "free", "Clear", json!([])).unwrap();
+    store(&rt, "free", "Push", json!(["k", mb])).unwrap();
+}
+
+#[test]
+fn process_store_list_methods_go_to_the_host() {
+    let (rt, _dir) = runtime(&json!({"stores": {"gou": {"backend": "process"}}}));
+    let calls: Arc<Mutex<Vec<(String, Json)>>> = Arc::default();
+    let seen = calls.clone();
+    rt.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| {
+        seen.lock().unwrap().push((name.to_owned(), json(args)));
+        match name {
+            "stores.gou.Pop" => Ok(mp(&json!("popped"))),
+            "stores.gou.ArrayPage" => Ok(mp(&json!([1, 2]))),
+            _ => Ok(mp(&Json::Null)),
+        }
+    })));
+    assert_eq!(store(&rt, "gou", "Push", json!(["k", 1, 2])).unwrap(), Json::Null);
+    assert_eq!(store(&rt, "gou", "Pop", json!(["k", -1])).unwrap(), json!("popped"));
+    assert_eq!(store(&rt, "gou", "PullAll", json!(["k", [1, 2]])).unwrap(), Json::Null);
+    assert_eq!(store(&rt, "gou", "ArrayPage", json!(["k", 1, 10])).unwrap(), json!([1, 2]));
+    assert_eq!(
+        *calls.lock().unwrap(),
+        vec![
+            ("stores.gou.Push".to_owned(), json!(["k", 1, 2])),
+            ("stores.gou.Pop".to_owned(), json!(["k", -1])),
+            ("stores.gou.PullAll".to_owned(), json!(["k", [1, 2]])),
+            ("stores.gou.ArrayPage".to_owned(), json!(["k", 1, 10])),
+        ]
+    );
+}
+
 #[test]
 fn memory_store_every_method() {
     let (rt, _dir) = runtime(&json!({"stores": {"small": {"max_entries": 10}}}));
@@ -330,6 +543,13 @@ fn redis_store_every_method_and_shared_between_runtimes() {
     let (b, _db) = runtime(&config);
     store_methods(&a, "shared");
     store_methods(&a, "other");
+    store_list_methods(&a, "shared", true);
+    store_list_methods(&b, "other", true);
+    // Two runtimes pushing to one list at once: nothing lost.
+    concurrent_pushes(&[&a, &b], "shared", 8, 50);
+    let first = store(&a, "shared", "ArrayGet", json!(["q", 0])).unwrap();
+    assert_eq!(store(&b, "shared", "Pop", json!(["q", -1])).unwrap(), first, "one list, seen by both");
+    store(&a, "shared", "Clear", json!([])).unwrap();
     // Two runtimes, one store.
     store_set(&a, "shared", "k", &json!({"from": "a"}), 0).unwrap();
     assert_eq!(store_get(&b, "shared", "k").unwrap(), json!({"from": "a"}));
@@ -472,12 +692,173 @@ fn fs_every_method() {
     assert_eq!(rt.exec("scripts.api.WildFs", &[]).unwrap_err().code(), 500);
 }
 
+/// The FS methods past the first sixteen (docs/ABI.md §6), each with its
+/// answer and its refusals.
+#[test]
+fn fs_more_methods() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = fs_fixture();
+    let rt = &f.rt;
+    let data = f.base.path().join("data");
+    let bin = |v: &[u8]| {
+        let mut out = Vec::new();
+        rmp::encode::write_bin(&mut out, v).unwrap();
+        out
+    };
+    let call = |method: &str, args: Json| fs(rt, "data", method, args);
+    // Base64 reads and writes; AppendBuffer takes bytes (or text).
+    assert_eq!(call("WriteFileBase64", json!(["b64.bin", "AAH/"])).unwrap(), json!(3));
+    assert_eq!(std::fs::read(data.join("b64.bin")).unwrap(), [0, 1, 255]);
+    assert_eq!(call("AppendBase64", json!(["b64.bin", "aGk="])).unwrap(), json!(2));
+    assert_eq!(call("ReadFileBase64", json!(["b64.bin"])).unwrap(), json!("AAH/aGk="));
+    assert_eq!(code(call("WriteFileBase64", json!(["b64.bin", "not base64!"]))), 400);
+    assert_eq!(code(call("WriteFileBase64", json!(["b64.bin", [1]]))), 400);
+    let args = {
+        let mut v = vec![0x92];
+        rmp::encode::write_str(&mut v, "b64.bin").unwrap();
+        v.extend(bin(&[7, 8]));
+        v
+    };
+    assert_eq!(exec(rt, "Fs", &[b"data", b"AppendBuffer", &args]).unwrap(), json!(2));
+    assert_eq!(std::fs::read(data.join("b64.bin")).unwrap(), [0, 1, 255, b'h', b'i', 7, 8]);
+    // ReadCloser answers the bytes; Download the bytes with type and name.
+    assert_eq!(
+        rt.exec("scripts.api.Fs", &fields(&[b"data", b"ReadCloser", &mp(&json!(["b64.bin"]))])).unwrap(),
+        bin(&[0, 1, 255, b'h', b'i', 7, 8])
+    );
+    std::fs::write(data.join("page.html"), "<!DOCTYPE html><p>hi</p>").unwrap();
+    assert_eq!(
+        call("Download", json!(["page.html"])).unwrap(),
+        json!({"type": "text/html; charset=utf-8", "name": "page.html", "size": 24, "content": "PCFET0NUWVBFIGh0bWw+PHA+aGk8L3A+"})
+    );
+    assert_eq!(code(call("Download", json!(["nope.bin"]))), 404);
+    // Inserts: at an offset, past the end at the end, a missing file created.
+    std::fs::write(data.join("ins.txt"), "hello world").unwrap();
+    std::fs::set_permissions(data.join("ins.txt"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(call("InsertFile", json!(["ins.txt", 5, ","])).unwrap(), json!(1));
+    assert_eq!(call("InsertBase64", json!(["ins.txt", 0, "Pj4g"])).unwrap(), json!(3));
+    assert_eq!(call("InsertFile", json!(["ins.txt", 1000, "!"])).unwrap(), json!(1));
+    assert_eq!(std::fs::read_to_string(data.join("ins.txt")).unwrap(), ">> hello, world!");
+    assert_eq!(std::fs::metadata(data.join("ins.txt")).unwrap().permissions().mode() & 0o777, 0o640, "the mode is kept");
+    assert_eq!(call("InsertFile", json!(["fresh.txt", 3, "new"])).unwrap(), json!(3));
+    assert_eq!(std::fs::read_to_string(data.join("fresh.txt")).unwrap(), "new");
+    assert_eq!(code(call("InsertFile", json!(["ins.txt", -1, "x"]))), 400);
+    assert_eq!(code(call("InsertFile", json!(["ins.txt", "1", "x"]))), 400);
+    let args = {
+        let mut v = vec![0x93];
+        rmp::encode::write_str(&mut v, "ins.txt").unwrap();
+        v.push(0);
+        v.extend(bin(b"#"));
+        v
+    };
+    assert_eq!(exec(rt, "Fs", &[b"data", b"InsertBuffer", &args]).unwrap(), json!(1));
+    assert!(std::fs::read_to_string(data.join("ins.txt")).unwrap().starts_with("#>>"));
+    // Links, modes, times, types.
+    std::os::unix::fs::symlink("ins.txt", data.join("ln")).unwrap();
+    assert_eq!(call("IsLink", json!(["ln"])).unwrap(), json!(true));
+    assert_eq!(call("IsLink", json!(["ins.txt"])).unwrap(), json!(false));
+    assert_eq!(call("IsLink", json!(["nope"])).unwrap(), json!(false));
+    assert_eq!(call("Mode", json!(["ins.txt"])).unwrap(), json!(0o640));
+    assert_eq!(call("Chmod", json!(["ins.txt", 0o4600])).unwrap(), Json::Null);
+    assert_eq!(call("Mode", json!(["ins.txt"])).unwrap(), json!(0o600), "setuid dropped");
+    assert_eq!(code(call("Chmod", json!(["ins.txt"]))), 400, "perm required");
+    assert_eq!(code(call("Chmod", json!(["nope", 0o600]))), 404);
+    std::fs::create_dir(data.join("locked")).unwrap();
+    assert_eq!(call("Chmod", json!(["locked", 0o000])).unwrap(), Json::Null);
+    assert_eq!(call("Mode", json!(["locked"])).unwrap(), json!(0));
+    assert_eq!(call("Chmod", json!(["locked", 0o755])).unwrap(), Json::Null, "a folder this process cannot read is still changed");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let mtime = call("ModTime", json!(["ins.txt"])).unwrap().as_i64().unwrap();
+    assert!((now - mtime).abs() < 60, "{mtime} vs {now}");
+    assert_eq!(call("MimeType", json!(["page.html"])).unwrap(), json!("text/html; charset=utf-8"));
+    assert_eq!(call("MimeType", json!(["b64.bin"])).unwrap(), json!("application/octet-stream"));
+    std::fs::write(data.join("img.png"), b"\x89PNG\r\n\x1a\n0000").unwrap();
+    assert_eq!(call("MimeType", json!(["img.png"])).unwrap(), json!("image/png"));
+    assert_eq!(code(call("MimeType", json!(["locked"]))), 400);
+    // Abs: the path as the guest sees it from its root, never the host's.
+    assert_eq!(call("Abs", json!(["./a/../b"])).map_err(|e| e.code()), Err(403));
+    assert_eq!(call("Abs", json!(["ln"])).unwrap(), json!("/ins.txt"));
+    assert_eq!(call("Abs", json!(["x/y.txt"])).unwrap(), json!("/x/y.txt"));
+    assert_eq!(call("Abs", json!([""])).unwrap(), json!("/"));
+    // MkdirTemp: in the root or a folder (made), the last * replaced.
+    let temp = call("MkdirTemp", json!([])).unwrap();
+    assert!(data.join(temp.as_str().unwrap()).is_dir(), "{temp}");
+    let temp = call("MkdirTemp", json!(["tmp/work", "job-*.d"])).unwrap();
+    let temp = temp.as_str().unwrap();
+    assert!(temp.starts_with("tmp/work/job-") && temp.ends_with(".d") && data.join(temp).is_dir(), "{temp}");
+    assert_eq!(std::fs::metadata(data.join(temp)).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(code(call("MkdirTemp", json!(["", "a/b*"]))), 400);
+    // MoveAppend / MoveInsert: the source's bytes go into the destination, the source goes.
+    std::fs::write(data.join("part1"), "abc").unwrap();
+    std::fs::write(data.join("part2"), "XY").unwrap();
+    std::fs::write(data.join("whole"), "123").unwrap();
+    assert_eq!(call("MoveAppend", json!(["part1", "whole"])).unwrap(), Json::Null);
+    assert_eq!(call("MoveInsert", json!(["part2", "whole", 1])).unwrap(), Json::Null);
+    assert_eq!(std::fs::read_to_string(data.join("whole")).unwrap(), "1XY23abc");
+    assert!(!data.join("part1").exists() && !data.join("part2").exists());
+    std::fs::write(data.join("part3"), "z").unwrap();
+    assert_eq!(call("MoveAppend", json!(["part3", "made.txt"])).unwrap(), Json::Null, "a missing destination is made");
+    assert_eq!(std::fs::read_to_string(data.join("made.txt")).unwrap(), "z");
+    assert_eq!(code(call("MoveAppend", json!(["nope", "whole"]))), 404);
+    assert_eq!(code(call("MoveAppend", json!(["whole", "whole"]))), 400, "onto itself");
+    assert_eq!(code(call("MoveAppend", json!(["whole", "tmp"]))), 400, "onto a folder");
+    assert_eq!(std::fs::read_to_string(data.join("whole")).unwrap(), "1XY23abc");
+    // Zip / Unzip round trip, folders and modes kept.
+    std::fs::create_dir_all(data.join("src/sub/empty")).unwrap();
+    std::fs::write(data.join("src/a.txt"), "A").unwrap();
+    std::fs::write(data.join("src/sub/b.txt"), "B".repeat(10_000)).unwrap();
+    std::fs::set_permissions(data.join("src/a.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink("../../outside/secret.txt", data.join("src/leak")).unwrap();
+    assert_eq!(call("Zip", json!(["src", "out/src.zip"])).map_err(|e| e.code()), Err(404), "the folder of the archive must exist");
+    assert_eq!(call("Zip", json!(["src", "src.zip"])).unwrap(), Json::Null);
+    assert!(std::fs::metadata(data.join("src.zip")).unwrap().len() < 2000, "deflated");
+    assert_eq!(call("MimeType", json!(["src.zip"])).unwrap(), json!("application/zip"));
+    assert_eq!(call("Unzip", json!(["src.zip", "dst/x"])).unwrap(), json!(["dst/x/a.txt", "dst/x/sub/b.txt"]));
+    assert_eq!(std::fs::read_to_string(data.join("dst/x/sub/b.txt")).unwrap(), "B".repeat(10_000));
+    assert!(data.join("dst/x/sub/empty").is_dir());
+    assert!(!data.join("dst/x/leak").exists(), "symlinks are not archived");
+    assert_eq!(std::fs::metadata(data.join("dst/x/a.txt")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(call("Zip", json!(["src/a.txt", "one.zip"])).unwrap(), Json::Null);
+    assert_eq!(call("Unzip", json!(["one.zip", ""])).unwrap(), json!(["a.txt"]));
+    assert_eq!(code(call("Unzip", json!(["whole", "bad"]))), 400, "not an archive");
+    assert_eq!(code(call("Zip", json!(["nope", "n.zip"]))), 404);
+    // Glob: Go's patterns, relative to the root, sorted.
+    assert_eq!(call("Glob", json!(["dst/x/*.txt"])).unwrap(), json!(["dst/x/a.txt"]));
+    assert_eq!(call("Glob", json!(["dst/*/s?b/[a-c].txt"])).unwrap(), json!(["dst/x/sub/b.txt"]));
+    assert_eq!(call("Glob", json!(["*.zip"])).unwrap(), json!(["one.zip", "src.zip"]));
+    assert_eq!(call("Glob", json!(["src/*"])).unwrap(), json!(["src/a.txt", "src/sub"]), "a link out is never matched");
+    assert_eq!(call("Glob", json!(["nope/*"])).unwrap(), json!([]));
+    assert_eq!(code(call("Glob", json!(["[z-a]"]))), 400);
+    // Read-only roots refuse every new writer.
+    let (ro, _s) = runtime(&json!({"fs": {"data": &data}, "fs_read_only": ["data"]}));
+    for (method, args) in [
+        ("WriteFileBase64", json!(["r", "AA=="])),
+        ("AppendBuffer", json!(["r", "x"])),
+        ("AppendBase64", json!(["r", "AA=="])),
+        ("InsertFile", json!(["r", 0, "x"])),
+        ("InsertBuffer", json!(["r", 0, "x"])),
+        ("InsertBase64", json!(["r", 0, "AA=="])),
+        ("MkdirTemp", json!([])),
+        ("Chmod", json!(["whole", 0o777])),
+        ("MoveAppend", json!(["whole", "r"])),
+        ("MoveInsert", json!(["whole", "r", 0])),
+        ("Zip", json!(["src", "r.zip"])),
+        ("Unzip", json!(["src.zip", "r"])),
+    ] {
+        assert_eq!(code(fs(&ro, "data", method, args)), 403, "{method} on a read-only root");
+    }
+    assert!(fs(&ro, "data", "ReadFileBase64", json!(["one.zip"])).is_ok());
+    assert_eq!(fs(&ro, "data", "Glob", json!(["*.zip"])).unwrap(), json!(["one.zip", "src.zip"]));
+}
+
 #[test]
 fn fs_refuses_every_escape() {
+    use std::os::unix::fs::PermissionsExt;
     let f = fs_fixture();
     let rt = &f.rt;
     let data = f.base.path().join("data");
     let outside = f.base.path().join("outside");
+    let secret_mode = std::fs::metadata(outside.join("secret.txt")).unwrap().permissions().mode();
     std::os::unix::fs::symlink(&outside, data.join("out_dir")).unwrap();
     std::os::unix::fs::symlink(outside.join("secret.txt"), data.join("out_file")).unwrap();
     std::os::unix::fs::symlink("../outside/secret.txt", data.join("rel_out")).unwrap();
@@ -517,6 +898,37 @@ fn fs_refuses_every_escape() {
         ("ReadFile", json!(["a/".repeat(2049)]), 400),
         ("ReadFile", json!(["n".repeat(256)]), 400),
         ("ReadFile", json!([42]), 400),
+        // The methods past the first sixteen, through the same holes.
+        ("IsLink", json!(["../outside/secret.txt"]), 403),
+        ("ReadFileBase64", json!(["out_file"]), 403),
+        ("ReadCloser", json!(["rel_out"]), 403),
+        ("Download", json!(["out_dir/secret.txt"]), 403),
+        ("WriteFileBase64", json!(["out_file", "AA=="]), 403),
+        ("AppendBuffer", json!(["dangling", "x"]), 403),
+        ("AppendBase64", json!(["/etc/passwd", "AA=="]), 403),
+        ("InsertFile", json!(["out_file", 0, "x"]), 403),
+        ("InsertBuffer", json!(["../outside/secret.txt", 0, "x"]), 403),
+        ("InsertBase64", json!(["rel_out", 0, "AA=="]), 403),
+        ("MkdirTemp", json!(["out_dir"]), 403),
+        ("MkdirTemp", json!(["../x"]), 403),
+        ("Chmod", json!(["out_file", 0o777]), 403),
+        ("Chmod", json!(["out_dir", 0o777]), 403),
+        ("Mode", json!(["out_file"]), 403),
+        ("ModTime", json!([outside.join("secret.txt")]), 403),
+        ("MimeType", json!(["rel_out"]), 403),
+        ("Abs", json!(["out_dir/secret.txt"]), 403),
+        ("Abs", json!([".."]), 403),
+        ("MoveAppend", json!(["out_file", "stolen.txt"]), 403),
+        ("MoveAppend", json!(["inside.txt", "out_file"]), 403),
+        ("MoveInsert", json!(["out_file", "inside.txt", 0]), 403),
+        ("MoveInsert", json!(["inside.txt", "../outside/secret.txt", 0]), 403),
+        ("Zip", json!(["out_dir", "stolen.zip"]), 403),
+        ("Zip", json!(["inside.txt", "out_dir/planted.zip"]), 403),
+        ("Unzip", json!(["out_dir/any.zip", "x"]), 403),
+        ("Unzip", json!(["inside.txt", "out_dir"]), 403),
+        ("Glob", json!(["../outside/*"]), 403),
+        ("Glob", json!([format!("{}/*", outside.display())]), 403),
+        ("Glob", json!(["a/../../*"]), 403),
     ];
     for (method, args, expect) in refused {
         let got = fs(rt, "data", method, args.clone());
@@ -529,6 +941,12 @@ fn fs_refuses_every_escape() {
     assert_eq!(std::fs::read_to_string(outside.join("secret.txt")).unwrap(), "SECRET");
     assert!(!f.base.path().join("made").exists());
     assert!(!data.join("stolen.txt").exists());
+    assert!(!data.join("stolen.zip").exists());
+    assert_eq!(std::fs::metadata(outside.join("secret.txt")).unwrap().permissions().mode(), secret_mode, "no chmod outside");
+    // Glob through a link out finds nothing there; IsLink sees links inside.
+    assert_eq!(fs(rt, "data", "Glob", json!(["out_dir/*"])).unwrap(), json!([]));
+    assert_eq!(fs(rt, "data", "Glob", json!(["*_*"])).unwrap(), json!(["in_link"]), "links out (and dangling) are never matched");
+    assert_eq!(fs(rt, "data", "IsLink", json!(["in_link"])).unwrap(), json!(true));
     // Symlinks that stay inside are followed.
     assert_eq!(fs(rt, "data", "ReadFile", json!(["in_link"])).unwrap(), json!("inside"));
     // A root that is itself reached through a symlink still works.
@@ -628,7 +1046,7 @@ fn fs_read_only_roots_refuse_every_write_and_serve_every_read() {
     assert_eq!(fs(&rt, "system", "ReadDir", json!([".", true])).unwrap(), json!(["app.yao", "scripts"]));
     assert_eq!(fs(&rt, "system", "Size", json!(["app.yao"])).unwrap(), json!(2));
     assert_eq!(fs(&rt, "data", "WriteFile", json!(["x.txt", "x"])).unwrap(), json!(1));
-    assert_eq!(code(fs(&rt, "system", "Chmod", json!(["app.yao"]))), 404);
+    assert_eq!(code(fs(&rt, "system", "Teleport", json!(["app.yao"]))), 404);
     // Naming a root that is not configured is a config error.
     let err =
         Runtime::from_json(Some(&json!({"fs": {"data": base.path().join("data")}, "fs_read_only": ["system"]}).to_string())).err().unwrap();

@@ -254,3 +254,59 @@ fn fs_folder_operations_act_on_links_not_through_them() {
     assert_eq!(fs(&rt, "Copy", json!(["target.txt", "a/b"])).unwrap_err().code(), 400, "a folder is not replaced");
     assert_eq!(listing(&data.join("a")), vec!["b".to_owned(), "b/c".to_owned(), "old.txt".to_owned()], "no temporary file left");
 }
+
+/// An archive of `entries` (name, content; a content starting with `->` is
+/// a symlink to the rest), written with the zip crate as a hostile tool
+/// would: names as given.
+fn archive(path: &Path, entries: &[(&str, &str)]) {
+    use std::io::Write as _;
+    let mut writer = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let options = zip::write::SimpleFileOptions::default();
+    for (name, content) in entries {
+        match content.strip_prefix("->") {
+            Some(target) => writer.add_symlink(*name, target, options).unwrap(),
+            None => {
+                writer.start_file(*name, options).unwrap();
+                writer.write_all(content.as_bytes()).unwrap();
+            }
+        }
+    }
+    writer.finish().unwrap();
+}
+
+/// Zip slip: Unzip refuses (403) an archive with an entry that would leave
+/// the target folder (`..`, absolute, a Windows path) or that is a symlink,
+/// before writing anything, even its harmless entries; and a symlink
+/// already inside the target cannot redirect an entry outside.
+#[test]
+fn fs_unzip_refuses_zip_slip_and_writes_nothing() {
+    let base = tempfile::tempdir().unwrap();
+    let (data, outside) = (base.path().join("data"), base.path().join("outside"));
+    std::fs::create_dir_all(data.join("dst")).unwrap();
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("victim.txt"), "OUTSIDE").unwrap();
+    std::os::unix::fs::symlink(&outside, data.join("dst/out")).unwrap();
+    let (rt, _scripts) = runtime(&json!({"fs": {"data": &data}}));
+    let hostile: [(&str, &[(&str, &str)]); 7] = [
+        ("dotdot.zip", &[("ok.txt", "fine"), ("../../outside/victim.txt", "PWNED")]),
+        ("deep.zip", &[("a/b/../../../x.txt", "PWNED")]),
+        ("absolute.zip", &[("ok.txt", "fine"), ("/tmp/yaowasm-zip-slip.txt", "PWNED")]),
+        ("windows.zip", &[("..\\..\\outside\\victim.txt", "PWNED")]),
+        ("symlink.zip", &[("ok.txt", "fine"), ("link", "->../../outside")]),
+        ("symlink_then_file.zip", &[("l", "->/"), ("l/tmp/x.txt", "PWNED")]),
+        ("through_link.zip", &[("out/victim.txt", "PWNED")]),
+    ];
+    for (name, entries) in hostile {
+        archive(&data.join(name), entries);
+        let err = fs(&rt, "Unzip", json!([name, "dst"])).unwrap_err();
+        assert_eq!(err.code(), 403, "{name}: {err}");
+    }
+    assert_eq!(std::fs::read_to_string(outside.join("victim.txt")).unwrap(), "OUTSIDE");
+    assert_eq!(listing(&outside), vec!["victim.txt".to_owned()]);
+    assert_eq!(listing(&data.join("dst")), vec!["out".to_owned()], "not even the harmless entries were written");
+    assert!(!Path::new("/tmp/yaowasm-zip-slip.txt").exists());
+    assert!(!base.path().join("x.txt").exists());
+    // The same tool's honest archive extracts.
+    archive(&data.join("good.zip"), &[("ok.txt", "fine"), ("d/e.txt", "e")]);
+    assert_eq!(fs(&rt, "Unzip", json!(["good.zip", "dst/good"])).unwrap(), json!(["dst/good/ok.txt", "dst/good/d/e.txt"]));
+}

@@ -343,6 +343,31 @@ function StoreHost() {
   return null;
 }
 
+function StoreLists() {
+  const s = new Store("js-lists");
+  s.Clear();
+  const pushed = s.Push("l", 1, "two", { three: 3 }, 4n);
+  s.AddToSet("l", 1, "five");
+  s.Pull("l", "two");
+  s.PullAll("l", 9, 10);
+  const set = s.ArraySet("l", 0, "one");
+  return {
+    pushed: pushed === undefined, set: set === undefined,
+    all: s.ArrayAll("l"), len: s.ArrayLen("l"), at: s.ArrayGet("l", 1),
+    slice: s.ArraySlice("l", 1, 2), page: s.ArrayPage("l", 2, 2),
+    last: s.Pop("l", 1), first: s.Pop("l", -1), rest: s.Get("l"),
+    empty: Catch(() => s.Pop("none", 1)), past: Catch(() => s.ArrayGet("l", 99)),
+  };
+}
+
+function StoreListHost() {
+  const s = new Store("hoststore");
+  s.Push("q", 1, 2);
+  s.PullAll("q", [1, 2]);
+  s.Pop(7 as any, -1);
+  return null;
+}
+
 function StoreUncaught(): unknown { return new Store("broken").Get("x"); }
 
 function StoreNoName(): unknown { return new Store(""); }
@@ -362,6 +387,34 @@ function FsAll() {
     again: Catch(() => data.Mkdir("d")),
     missing: Catch(() => data.Remove("nope")),
     root_default: new FS().name,
+  };
+}
+
+function FsMore() {
+  const data = new FS("data");
+  data.MkdirAll("m/src/sub");
+  data.WriteFileBase64("m/src/a.bin", "AAH/");
+  data.AppendBuffer("m/src/a.bin", new Uint8Array([7]));
+  data.WriteFile("m/src/sub/t.txt", "hello world");
+  data.InsertFile("m/src/sub/t.txt", 5, ",");
+  data.Zip("m/src", "m/out.zip");
+  const download = data.Download("m/src/sub/t.txt");
+  return {
+    b64: data.ReadFileBase64("m/src/a.bin"),
+    closer: data.ReadCloser("m/src/a.bin") instanceof Uint8Array,
+    text: data.ReadFile("m/src/sub/t.txt"),
+    unzipped: data.Unzip("m/out.zip", "m/dst"),
+    glob: data.Glob("m/*/sub/*.txt"),
+    link: Catch(() => data.IsLink("link_out")),
+    mime: data.MimeType("m/out.zip"),
+    download: [download.type, download.name, download.size, download.content instanceof Uint8Array],
+    abs: data.Abs("m/./src"),
+    temp: data.MkdirTemp("m/tmp", "x-*").startsWith("m/tmp/x-"),
+    mode: (data.Chmod("m/src/sub/t.txt", 0o600), data.Mode("m/src/sub/t.txt")),
+    mtime: typeof data.ModTime("m/src/sub/t.txt"),
+    paths: [data.BaseName("a/b/c.txt"), data.DirName("a/b/c.txt"), data.ExtName("a/b/c.tar.gz"), data.BaseName("a/b/"),
+      data.DirName("c.txt"), data.DirName("/x"), data.ExtName("a.b/c"), data.BaseName("")],
+    slip: Catch(() => data.Glob("../*")),
   };
 }
 
@@ -544,6 +597,27 @@ fn store_calls_reach_a_process_store_as_yao_args() {
 }
 
 #[test]
+fn store_list_methods_from_js() {
+    let h = host_api();
+    let out = exec(&h.rt, "scripts.api.StoreLists", json!([])).unwrap();
+    assert_eq!((&out["pushed"], &out["set"]), (&json!(true), &json!(true)), "void methods answer undefined");
+    assert_eq!(out["all"], json!(["one", {"three": 3}, 4, "five"]));
+    assert_eq!((&out["len"], &out["at"]), (&json!(4), &json!({"three": 3})));
+    assert_eq!((&out["slice"], &out["page"]), (&json!([{"three": 3}, 4]), &json!([4, "five"])));
+    assert_eq!((&out["last"], &out["first"], &out["rest"]), (&json!("five"), &json!("one"), &json!([{"three": 3}, 4])));
+    assert_eq!((&out["empty"]["code"], &out["past"]["code"]), (&json!(404), &json!(404)));
+    exec(&h.rt, "scripts.api.StoreListHost", json!([])).unwrap();
+    assert_eq!(
+        h.calls.lock().unwrap().clone(),
+        vec![
+            ("stores.hoststore.Push".into(), json!(["q", 1, 2])),
+            ("stores.hoststore.PullAll".into(), json!(["q", [1, 2]])),
+            ("stores.hoststore.Pop".into(), json!(["7", -1])),
+        ]
+    );
+}
+
+#[test]
 fn an_uncaught_store_error_keeps_its_code() {
     let h = host_api();
     let e = exec(&h.rt, "scripts.api.StoreUncaught", json!([])).unwrap_err();
@@ -565,6 +639,21 @@ fn fs_every_method_with_buffers() {
     assert_eq!((&out["again"]["code"], &out["missing"]["code"]), (&json!(409), &json!(404)));
     assert_eq!(out["root_default"], json!("system"));
     assert_eq!(std::fs::read(h.base.path().join("data/d/e/b.bin")).unwrap(), [0, 1, 255]);
+}
+
+#[test]
+fn fs_more_methods_from_js() {
+    let h = host_api();
+    let out = exec(&h.rt, "scripts.api.FsMore", json!([])).unwrap();
+    assert_eq!((&out["b64"], &out["closer"]), (&json!("AAH/Bw=="), &json!(true)));
+    assert_eq!(out["text"], json!("hello, world"));
+    assert_eq!(out["unzipped"], json!(["m/dst/a.bin", "m/dst/sub/t.txt"]));
+    assert_eq!(out["glob"], json!(["m/dst/sub/t.txt", "m/src/sub/t.txt"]));
+    assert_eq!((&out["link"]["code"], &out["mime"]), (&json!(403), &json!("application/zip")), "a link out is a 403, as to every method");
+    assert_eq!(out["download"], json!(["text/plain; charset=utf-8", "t.txt", 12, true]));
+    assert_eq!((&out["abs"], &out["temp"], &out["mode"], &out["mtime"]), (&json!("/m/src"), &json!(true), &json!(0o600), &json!("number")));
+    assert_eq!(out["paths"], json!(["c.txt", "a/b", "gz", "b", ".", "/", "", "."]));
+    assert_eq!(out["slip"]["code"], json!(403));
 }
 
 #[test]

@@ -89,6 +89,19 @@
       return host.store(this.name, "GetSet", trim([key, value, ttl]));
     }
   }
+  // The list methods (docs/ABI.md §5), gou's argument order: Push/AddToSet/
+  // PullAll(key, ...values), Pop(key, position: 1 last, -1 first),
+  // Pull(key, value), ArrayLen/ArrayAll(key), ArrayGet(key, index),
+  // ArraySet(key, index, value), ArraySlice(key, skip, limit),
+  // ArrayPage(key, page, pageSize). Pop, ArrayGet, ArrayLen and the
+  // Array{Slice,Page,All} reads answer a value; the others undefined.
+  for (const m of ["Push", "Pop", "Pull", "PullAll", "AddToSet", "ArrayLen", "ArrayGet", "ArraySet", "ArraySlice", "ArrayPage", "ArrayAll"]) {
+    const answers = m === "Pop" || m.startsWith("Array") && m !== "ArraySet";
+    define(Store.prototype, m, function (key, ...args) {
+      const r = host.store(this.name, m, [String(key), ...args]);
+      return answers ? r : undefined;
+    });
+  }
   define(g, "Store", Store);
 
   // new FS(root): files under a root of the config ("system" when not named).
@@ -96,7 +109,38 @@
     constructor(root) { this.name = root === undefined || root === null ? "system" : String(root); }
   }
   methods(FS.prototype, ["ReadFile", "ReadFileBuffer", "WriteFile", "WriteFileBuffer", "AppendFile", "Exists", "IsDir", "IsFile",
-    "ReadDir", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Size", "Move", "Copy"], (fs, m, args) => host.fs(fs.name, m, args));
+    "ReadDir", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Size", "Move", "Copy",
+    "IsLink", "ReadFileBase64", "WriteFileBase64", "AppendBuffer", "AppendBase64", "InsertFile", "InsertBuffer", "InsertBase64",
+    "MkdirTemp", "Chmod", "MimeType", "Mode", "ModTime", "MoveAppend", "MoveInsert", "Abs", "Zip", "Unzip", "Glob",
+    "Download", "ReadCloser"], (fs, m, args) => host.fs(fs.name, m, args));
+  // The path functions are pure (Go's filepath.Base, Dir and Ext, as gou;
+  // ExtName without its dot, as gou answers: "txt").
+  const cleanPath = (p) => {
+    const rooted = p.startsWith("/");
+    const out = [];
+    for (const part of p.split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === ".." && out.length > 0 && out[out.length - 1] !== "..") out.pop();
+      else if (part === ".." && rooted) continue;
+      else out.push(part);
+    }
+    const joined = out.join("/");
+    return rooted ? "/" + joined : joined === "" ? "." : joined;
+  };
+  const baseName = (p) => {
+    p = String(p);
+    if (p === "") return ".";
+    p = p.replace(/\/+$/, "");
+    if (p === "") return "/";
+    return p.slice(p.lastIndexOf("/") + 1);
+  };
+  define(FS.prototype, "BaseName", function (p) { return baseName(p); });
+  define(FS.prototype, "DirName", function (p) { p = String(p); return cleanPath(p.slice(0, p.lastIndexOf("/") + 1)); });
+  define(FS.prototype, "ExtName", function (p) {
+    p = String(p);
+    for (let i = p.length - 1; i >= 0 && p[i] !== "/"; i--) if (p[i] === ".") return p.slice(i + 1);
+    return "";
+  });
   define(g, "FS", FS);
 
   // http.Get(url, query?, headers?), http.Post(url, payload?, files?, query?,

@@ -96,6 +96,29 @@ impl Args {
         Ok(if seconds == 0.0 { None } else { Some(std::time::Duration::from_secs_f64(seconds)) })
     }
 
+    /// A required integer; a float with no fraction counts (JS numbers).
+    pub fn int(&self, i: usize, name: &str) -> Result<i64> {
+        match self.get(i) {
+            Value::Integer(n) => Ok(n.as_i64().unwrap_or(i64::MAX)),
+            Value::F64(f) if f.is_finite() && f.fract() == 0.0 => Ok(f.clamp(i64::MIN as f64, i64::MAX as f64) as i64),
+            Value::F32(f) if f.is_finite() && f.fract() == 0.0 => Ok(f64::from(*f) as i64),
+            _ => Err(self.bad(i, &format!("the {name} (an integer)"))),
+        }
+    }
+
+    /// How many args there are.
+    pub fn count(&self) -> usize {
+        self.values.len()
+    }
+
+    /// Takes the args from `i` on out.
+    pub fn take_rest(&mut self, i: usize) -> Vec<Value> {
+        if i >= self.values.len() {
+            return Vec::new();
+        }
+        self.values.split_off(i)
+    }
+
     /// Takes the value at `i` out (nil when absent).
     pub fn take(&mut self, i: usize) -> Value {
         self.values.get_mut(i).map(|v| std::mem::replace(v, Value::Nil)).unwrap_or(Value::Nil)

@@ -71,9 +71,32 @@ struct Root {
     read_only: bool,
 }
 
+mod extra;
+
 /// The methods that change what is under a root.
-const WRITING_METHODS: [&str; 9] =
-    ["WriteFile", "WriteFileBuffer", "AppendFile", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Move", "Copy"];
+const WRITING_METHODS: [&str; 21] = [
+    "WriteFile",
+    "WriteFileBuffer",
+    "AppendFile",
+    "Mkdir",
+    "MkdirAll",
+    "Remove",
+    "RemoveAll",
+    "Move",
+    "Copy",
+    "WriteFileBase64",
+    "AppendBuffer",
+    "AppendBase64",
+    "InsertFile",
+    "InsertBuffer",
+    "InsertBase64",
+    "MkdirTemp",
+    "Chmod",
+    "MoveAppend",
+    "MoveInsert",
+    "Zip",
+    "Unzip",
+];
 
 /// The configured roots of one runtime.
 pub struct Roots {
@@ -228,9 +251,7 @@ impl Roots {
                 copy(&from, &to, deadline)?;
                 nil()
             }
-            _ => Err(Error::not_found(format!(
-                "fs: no method {method:?} (ReadFile, ReadFileBuffer, WriteFile, WriteFileBuffer, AppendFile, Exists, IsDir, IsFile, ReadDir, Mkdir, MkdirAll, Remove, RemoveAll, Size, Move, Copy)"
-            ))),
+            _ => extra::call(root_dir, method, &args, max_read, deadline),
         }
     }
 

@@ -54,6 +54,9 @@ trait Backend: Send + Sync {
     /// The live value, or `value` stored with `ttl` and returned.
     fn get_set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<Vec<u8>>;
     fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    /// One list operation on the list at `key`; the MessagePack answer.
+    /// `admit` is asked for room before a list grows by that many bytes.
+    fn list(&self, key: &str, op: ListOp, admit: &dyn Fn(u64) -> Result<()>) -> Result<Vec<u8>>;
     /// Bytes held, as counted against a budget (memory only).
     fn held_bytes(&self) -> u64 {
         0
@@ -196,9 +199,14 @@ impl Stores {
                 or_nil(backend.get_del(&key(&args)?)?)
             }
             _ => {
-                return Err(Error::not_found(format!(
-                    "store {name}: no method {method:?} (Get, Set, Has, Del, Keys, Len, Clear, GetSet, GetDel)"
-                )))
+                let op = list_op(method, &mut args).ok_or_else(|| {
+                    Error::not_found(format!(
+                        "store {name}: no method {method:?} (Get, Set, Has, Del, Keys, Len, Clear, GetSet, GetDel, {})",
+                        LIST_METHODS.join(", ")
+                    ))
+                })??;
+                let k = key(&args)?;
+                backend.list(&k, op, &|grow| self.admit(name, grow))?
             }
         };
         Ok(answer)
@@ -243,6 +251,124 @@ impl Stores {
     }
 }
 
+/// The list methods (gou's MongoDB-style array operations on the value at a
+/// key), after the key-value ones.
+pub const LIST_METHODS: [&str; 11] =
+    ["Push", "Pop", "Pull", "PullAll", "AddToSet", "ArrayLen", "ArrayGet", "ArraySet", "ArraySlice", "ArrayPage", "ArrayAll"];
+
+/// One list operation, its args checked. Values are whole MessagePack
+/// values; two elements are equal when their values are (so Redis compares
+/// them as the same bytes: each is stored re-encoded by rmpv, integers in
+/// their shortest form).
+#[derive(Debug, Clone)]
+pub(crate) enum ListOp {
+    /// Appends every value.
+    Push(Vec<Value>),
+    /// Removes and answers the last element (`last`) or the first; 404 on
+    /// a missing key or an empty list.
+    Pop { last: bool },
+    /// Removes every element equal to one of the values (Pull, PullAll).
+    Pull(Vec<Value>),
+    /// Appends each value not already there, in order.
+    AddToSet(Vec<Value>),
+    /// The length; 0 for a missing key or a value that is not a list.
+    Len,
+    /// The element at an index; 404 past the end or on a missing key.
+    Get(u64),
+    /// Replaces the element at an index; 404 past the end or on a missing key.
+    Set(u64, Value),
+    /// Up to `limit` elements after the first `skip` (ArraySlice,
+    /// ArrayPage, ArrayAll); [] for a missing key.
+    Slice { skip: u64, limit: u64 },
+}
+
+/// The list operation `method` names, its args checked (the key is arg 1);
+/// None when `method` is not a list method.
+fn list_op(method: &str, args: &mut Args) -> Option<Result<ListOp>> {
+    if !LIST_METHODS.contains(&method) {
+        return None;
+    }
+    let values = |args: &mut Args, at_least_one: bool| -> Result<Vec<Value>> {
+        if at_least_one && args.count() < 2 {
+            return Err(args.bad(1, "a value (one or more, after the key)"));
+        }
+        Ok(args.take_rest(1))
+    };
+    let exactly = |args: &Args, n: usize| -> Result<()> {
+        args.at_most(n)?;
+        if args.count() < n {
+            return Err(args.bad(args.count(), "given"));
+        }
+        Ok(())
+    };
+    let index = |args: &Args| -> Result<u64> {
+        let i = args.int(1, "index")?;
+        u64::try_from(i).map_err(|_| args.bad(1, "the index (an integer, 0 or more)"))
+    };
+    // skip and limit as gou clamps them: a negative skip or a limit under 1
+    // selects nothing.
+    let window = |skip: i64, limit: i64| {
+        if skip < 0 || limit < 1 {
+            ListOp::Slice { skip: 0, limit: 0 }
+        } else {
+            ListOp::Slice { skip: skip as u64, limit: limit as u64 }
+        }
+    };
+    let op = (|| match method {
+        "Push" => Ok(ListOp::Push(values(args, true)?)),
+        "AddToSet" => Ok(ListOp::AddToSet(values(args, true)?)),
+        "Pop" => {
+            // gou: 1 pops the last element, anything else the first.
+            exactly(args, 2)?;
+            Ok(ListOp::Pop { last: args.int(1, "position (1: last, -1: first)")? == 1 })
+        }
+        "Pull" => {
+            exactly(args, 2)?;
+            Ok(ListOp::Pull(values(args, true)?))
+        }
+        "PullAll" => {
+            // Variadic; one array arg is the list of values (gou's process).
+            let mut values = values(args, true)?;
+            if values.len() == 1 && values[0].is_array() {
+                if let Some(Value::Array(inner)) = values.pop() {
+                    values = inner;
+                }
+            }
+            Ok(ListOp::Pull(values))
+        }
+        "ArrayLen" => args.at_most(1).map(|()| ListOp::Len),
+        "ArrayAll" => args.at_most(1).map(|()| ListOp::Slice { skip: 0, limit: u64::MAX }),
+        "ArrayGet" => {
+            exactly(args, 2)?;
+            Ok(ListOp::Get(index(args)?))
+        }
+        "ArraySet" => {
+            exactly(args, 3)?;
+            let i = index(args)?;
+            Ok(ListOp::Set(i, args.take(2)))
+        }
+        "ArraySlice" => {
+            exactly(args, 3)?;
+            Ok(window(args.int(1, "skip")?, args.int(2, "limit")?))
+        }
+        "ArrayPage" => {
+            exactly(args, 3)?;
+            let (page, size) = (args.int(1, "page (from 1)")?, args.int(2, "page size")?);
+            if page < 1 || size < 1 {
+                return Ok(window(0, 0));
+            }
+            Ok(window((page - 1).saturating_mul(size), size))
+        }
+        _ => Err(Error::internal(format!("store: {method} is not a list method"))),
+    })();
+    Some(op)
+}
+
+/// The 400 of a list method on a key that holds a value that is not a list.
+fn not_a_list(key: &str) -> Error {
+    Error::bad_request(format!("store: the value at key {key:?} is not a list"))
+}
+
 /// `key`, or a 413 when it is over [`MAX_KEY_LEN`].
 fn check_key<'k>(name: &str, key: &'k str) -> Result<&'k str> {
     if key.len() > MAX_KEY_LEN {
@@ -261,6 +387,74 @@ fn or_nil(value: Option<Vec<u8>>) -> Vec<u8> {
 }
 
 // ---------------------------------------------------------------- memory
+
+/// What a list operation does to the entry.
+enum Change {
+    Keep,
+    Put(Vec<Value>),
+    Remove,
+}
+
+/// Applies `op` to `list` (None: no entry); the change and the answer.
+fn apply(key: &str, list: Option<Vec<Value>>, op: ListOp) -> Result<(Change, Value)> {
+    let put_or_remove = |items: Vec<Value>| if items.is_empty() { Change::Remove } else { Change::Put(items) };
+    Ok(match op {
+        ListOp::Push(values) => {
+            let mut items = list.unwrap_or_default();
+            items.extend(values);
+            (Change::Put(items), Value::Nil)
+        }
+        ListOp::AddToSet(values) => {
+            let mut items = list.unwrap_or_default();
+            let before = items.len();
+            for v in values {
+                if !items.contains(&v) {
+                    items.push(v);
+                }
+            }
+            let grew = items.len() > before;
+            (if grew { Change::Put(items) } else { Change::Keep }, Value::Nil)
+        }
+        ListOp::Pop { last } => {
+            let mut items = list
+                .filter(|l| !l.is_empty())
+                .ok_or_else(|| Error::not_found(format!("store: Pop: the list at key {key:?} is empty or absent")))?;
+            let value = if last { items.pop().unwrap_or(Value::Nil) } else { items.remove(0) };
+            (put_or_remove(items), value)
+        }
+        ListOp::Pull(values) => match list {
+            None => (Change::Keep, Value::Nil),
+            Some(mut items) => {
+                let before = items.len();
+                items.retain(|item| !values.contains(item));
+                (if items.len() == before { Change::Keep } else { put_or_remove(items) }, Value::Nil)
+            }
+        },
+        ListOp::Len => (Change::Keep, Value::from(list.map_or(0, |l| l.len() as u64))),
+        ListOp::Get(i) => {
+            let items = list.unwrap_or_default();
+            let value = usize::try_from(i).ok().and_then(|i| items.into_iter().nth(i)).ok_or_else(|| out_of_range(key, i))?;
+            (Change::Keep, value)
+        }
+        ListOp::Set(i, value) => {
+            let mut items = list.ok_or_else(|| out_of_range(key, i))?;
+            let slot = usize::try_from(i).ok().and_then(|i| items.get_mut(i)).ok_or_else(|| out_of_range(key, i))?;
+            *slot = value;
+            (Change::Put(items), Value::Nil)
+        }
+        ListOp::Slice { skip, limit } => {
+            let items = list.unwrap_or_default();
+            let skip = usize::try_from(skip).unwrap_or(usize::MAX);
+            let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+            (Change::Keep, Value::Array(items.into_iter().skip(skip).take(limit).collect()))
+        }
+    })
+}
+
+/// The 404 of ArrayGet/ArraySet past the end of a list (or on no list).
+fn out_of_range(key: &str, i: u64) -> Error {
+    Error::not_found(format!("store: no element at index {i} of the list at key {key:?} (index out of range)"))
+}
 
 /// One value with its own expiry.
 #[derive(Clone)]
@@ -325,6 +519,15 @@ impl Memory {
     /// 413 for an entry heavier than the whole budget; otherwise notes the
     /// bytes about to be written.
     fn reserve(&self, key: &str, value: &[u8]) -> Result<()> {
+        self.reserve_over(key, value, 0)
+    }
+
+    /// [`Memory::reserve`] for an entry that replaces one of `old` bytes
+    /// (counted already): notes only the growth. Pending evictions are
+    /// applied before the growth is noted, so the entry about to be
+    /// written is always counted (applied after, it was forgotten until the
+    /// next write, and moka could evict where a 413 was due).
+    fn reserve_over(&self, key: &str, value: &[u8], old: u64) -> Result<()> {
         let w = weight(key, value);
         if w > self.max_bytes {
             return Err(Error::too_large(format!(
@@ -332,9 +535,11 @@ impl Memory {
                 self.max_bytes
             )));
         }
-        if self.unsettled.fetch_add(w, Ordering::Relaxed).saturating_add(w) > self.max_bytes / 8 {
+        let grow = w.saturating_sub(old);
+        if self.unsettled.load(Ordering::Relaxed).saturating_add(grow) > self.max_bytes / 8 {
             self.settle();
         }
+        self.unsettled.fetch_add(grow, Ordering::Relaxed);
         Ok(())
     }
 
@@ -394,6 +599,59 @@ impl Backend for Memory {
         Ok(self.cache.remove(key).filter(Entry::live).map(|e| e.value.to_vec()))
     }
 
+    fn list(&self, key: &str, op: ListOp, admit: &dyn Fn(u64) -> Result<()>) -> Result<Vec<u8>> {
+        // Optimistic: read, compute, then commit only if the entry is still
+        // the one read (the same Arc); else read again. moka's per-key
+        // compute makes the check and the write one step.
+        loop {
+            let current = self.live(key);
+            let list = match &current {
+                None => None,
+                Some(entry) => match rmpv::decode::read_value(&mut &entry.value[..]) {
+                    Ok(Value::Array(items)) => Some(items),
+                    _ if matches!(op, ListOp::Len) => None,
+                    _ => return Err(not_a_list(key)),
+                },
+            };
+            let (change, answer) = apply(key, list, op.clone())?;
+            let fresh = match change {
+                Change::Keep => return Ok(api_args::encode(&answer)),
+                Change::Put(items) => {
+                    let value = api_args::encode(&Value::Array(items));
+                    let old = current.as_ref().map_or(0, |e| weight(key, &e.value));
+                    let new = weight(key, &value);
+                    if new > old {
+                        admit(new - old)?;
+                    }
+                    self.reserve_over(key, &value, old)?;
+                    Some(Entry { value: value.into(), expires: current.as_ref().and_then(|e| e.expires) })
+                }
+                Change::Remove => None,
+            };
+            let mut committed = false;
+            self.cache.entry(key.to_owned()).and_compute_with(|now| {
+                let same = match (&now, &current) {
+                    (Some(now), Some(read)) => Arc::ptr_eq(&now.value().value, &read.value),
+                    (Some(now), None) => !now.value().live(),
+                    (None, None) => true,
+                    (None, Some(_)) => false,
+                };
+                if !same {
+                    return moka::ops::compute::Op::Nop;
+                }
+                committed = true;
+                match fresh {
+                    Some(entry) => moka::ops::compute::Op::Put(entry),
+                    None if now.is_some() => moka::ops::compute::Op::Remove,
+                    None => moka::ops::compute::Op::Nop,
+                }
+            });
+            if committed {
+                return Ok(api_args::encode(&answer));
+            }
+        }
+    }
+
     fn held_bytes(&self) -> u64 {
         self.cache.weighted_size() + self.unsettled.load(Ordering::Relaxed)
     }
@@ -431,7 +689,46 @@ struct Redis {
 }
 
 fn unreachable(e: redis::RedisError) -> Error {
+    if e.code() == Some("WRONGTYPE") {
+        // A list where a value is expected, or the reverse.
+        return Error::bad_request(format!("redis: the key holds another kind of value (a list or not): {e}"));
+    }
     Error::new(502, format!("redis: {e}"))
+}
+
+/// AddToSet in one step on the server: appends each value that LPOS does
+/// not find (in order, so the list keeps its order).
+const ADD_TO_SET: &str = "for i = 1, #ARGV do \
+if not redis.call('LPOS', KEYS[1], ARGV[i]) then redis.call('RPUSH', KEYS[1], ARGV[i]) end \
+end return 0";
+
+/// One value as a Redis list element: its MessagePack re-encoded by rmpv,
+/// so equal values are equal bytes (what LREM and LPOS compare).
+fn element(value: &Value) -> Vec<u8> {
+    api_args::encode(value)
+}
+
+/// One Redis list element, checked to be one MessagePack value (502 if not).
+fn one_element(item: Vec<u8>) -> Result<Vec<u8>> {
+    let mut rest = &item[..];
+    match rmpv::decode::read_value(&mut rest) {
+        Ok(_) if rest.is_empty() => Ok(item),
+        _ => Err(Error::new(502, "redis: a list element is not one MessagePack value (written by another client?)")),
+    }
+}
+
+/// A MessagePack array of Redis list elements (each one MessagePack value;
+/// anything else, written there by another client, is a 502).
+fn elements(items: Vec<Vec<u8>>) -> Result<Vec<u8>> {
+    let mut values = Vec::with_capacity(items.len());
+    for item in items {
+        let mut rest = &item[..];
+        match rmpv::decode::read_value(&mut rest) {
+            Ok(v) if rest.is_empty() => values.push(v),
+            _ => return Err(Error::new(502, "redis: a list element is not one MessagePack value (written by another client?)")),
+        }
+    }
+    Ok(api_args::encode(&Value::Array(values)))
 }
 
 impl Redis {
@@ -525,7 +822,14 @@ fn set_cmd(key: &str, value: &[u8], ttl: Option<Duration>) -> redis::Cmd {
 
 impl Backend for Redis {
     fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        self.with(|c| redis::cmd("GET").arg(self.key(key)).query(c))
+        match self.with(|c| redis::cmd("GET").arg(self.key(key)).query(c)) {
+            // A list (made by Push): its elements, as the memory store answers.
+            Err(e) if e.code() == 400 => {
+                let items: Vec<Vec<u8>> = self.with(|c| redis::cmd("LRANGE").arg(self.key(key)).arg(0).arg(-1).query(c))?;
+                elements(items).map(Some)
+            }
+            other => other,
+        }
     }
 
     fn set(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> Result<()> {
@@ -564,6 +868,67 @@ impl Backend for Redis {
 
     fn get_del(&self, key: &str) -> Result<Option<Vec<u8>>> {
         self.with(|c| redis::cmd("GETDEL").arg(self.key(key)).query(c))
+    }
+
+    /// Redis's own list commands, each atomic on the server (PullAll as one
+    /// MULTI, AddToSet as one script). Redis drops a list it empties.
+    fn list(&self, key: &str, op: ListOp, _admit: &dyn Fn(u64) -> Result<()>) -> Result<Vec<u8>> {
+        let full = self.key(key);
+        let nil = || api_args::NIL.to_vec();
+        let elements_of = |values: &[Value]| values.iter().map(element).collect::<Vec<_>>();
+        match op {
+            ListOp::Push(values) => {
+                self.with(|c| redis::cmd("RPUSH").arg(&full).arg(elements_of(&values)).query::<u64>(c))?;
+                Ok(nil())
+            }
+            ListOp::AddToSet(values) => {
+                self.with(|c| redis::cmd("EVAL").arg(ADD_TO_SET).arg(1).arg(&full).arg(elements_of(&values)).query::<i64>(c))?;
+                Ok(nil())
+            }
+            ListOp::Pop { last } => {
+                let popped: Option<Vec<u8>> = self.with(|c| redis::cmd(if last { "RPOP" } else { "LPOP" }).arg(&full).query(c))?;
+                popped
+                    .map(one_element)
+                    .unwrap_or_else(|| Err(Error::not_found(format!("store: Pop: the list at key {key:?} is empty or absent"))))
+            }
+            ListOp::Pull(values) => {
+                let mut pipe = redis::pipe();
+                pipe.atomic();
+                for v in elements_of(&values) {
+                    pipe.cmd("LREM").arg(&full).arg(0).arg(v).ignore();
+                }
+                self.with(|c| pipe.query::<()>(c))?;
+                Ok(nil())
+            }
+            ListOp::Len => match self.with(|c| redis::cmd("LLEN").arg(&full).query::<u64>(c)) {
+                Ok(n) => Ok(api_args::encode(&Value::from(n))),
+                Err(e) if e.code() == 400 => Ok(api_args::encode(&Value::from(0))),
+                Err(e) => Err(e),
+            },
+            ListOp::Get(i) => {
+                let i = i64::try_from(i).map_err(|_| out_of_range(key, i))?;
+                let item: Option<Vec<u8>> = self.with(|c| redis::cmd("LINDEX").arg(&full).arg(i).query(c))?;
+                item.map(one_element).unwrap_or_else(|| Err(out_of_range(key, i as u64)))
+            }
+            ListOp::Set(i, value) => {
+                let at = i64::try_from(i).map_err(|_| out_of_range(key, i))?;
+                let answer = self.with(|c| match redis::cmd("LSET").arg(&full).arg(at).arg(element(&value)).query::<()>(c) {
+                    // "no such key", "index out of range"
+                    Err(e) if e.kind() == redis::ErrorKind::ResponseError => Ok(Err(out_of_range(key, i))),
+                    other => other.map(Ok),
+                })?;
+                answer.map(|()| nil())
+            }
+            ListOp::Slice { skip, limit } => {
+                if limit == 0 {
+                    return Ok(api_args::encode(&Value::Array(Vec::new())));
+                }
+                let start = i64::try_from(skip).unwrap_or(i64::MAX);
+                let stop = start.saturating_add(i64::try_from(limit).unwrap_or(i64::MAX)).saturating_sub(1);
+                let items: Vec<Vec<u8>> = self.with(|c| redis::cmd("LRANGE").arg(&full).arg(start).arg(stop).query(c))?;
+                elements(items)
+            }
+        }
     }
 }
 

@@ -66,6 +66,25 @@ interface Store {
   GetSet(key: string, value: any, ttl?: number): any;
   /** The value (undefined when absent), removing the key. */
   GetDel(key: string): any;
+  /** Appends the values to the list at `key` (made when absent). */
+  Push(key: string, ...values: any[]): void;
+  /** Removes and returns the last element (`position` 1) or the first (-1); 404 when empty or absent. */
+  Pop(key: string, position: number): any;
+  /** Removes every element equal to `value`. */
+  Pull(key: string, value: any): void;
+  /** Removes every element equal to one of the values (or to one of the elements of a single array). */
+  PullAll(key: string, ...values: any[]): void;
+  /** Appends each value not already in the list, in order. */
+  AddToSet(key: string, ...values: any[]): void;
+  /** 0 when absent or not a list. */
+  ArrayLen(key: string): number;
+  /** 404 past the end. */
+  ArrayGet(key: string, index: number): any;
+  ArraySet(key: string, index: number, value: any): void;
+  ArraySlice(key: string, skip: number, limit: number): any[];
+  /** Page `page` (from 1) of `pageSize` elements. */
+  ArrayPage(key: string, page: number, pageSize: number): any[];
+  ArrayAll(key: string): any[];
 }
 declare var Store: {
   new (name: string): Store;
@@ -100,6 +119,42 @@ interface FS {
   Move(src: string, dst: string): void;
   /** One file; overwrites `dst`. */
   Copy(src: string, dst: string): void;
+  /** The last component is a symlink (one leading outside is a 403). */
+  IsLink(path: string): boolean;
+  ReadFileBase64(path: string): string;
+  /** The file's bytes (no stream crosses the ABI). */
+  ReadCloser(path: string): Uint8Array;
+  /** The file with its MIME type, name and size. */
+  Download(path: string): { type: string; name: string; size: number; content: Uint8Array };
+  WriteFileBase64(path: string, data: string, perm?: number): number;
+  AppendBuffer(path: string, data: Uint8Array | string, perm?: number): number;
+  AppendBase64(path: string, data: string, perm?: number): number;
+  /** Inserts at byte `offset` (past the end: at the end); the bytes inserted. */
+  InsertFile(path: string, offset: number, data: string | Uint8Array, perm?: number): number;
+  InsertBuffer(path: string, offset: number, data: Uint8Array | string, perm?: number): number;
+  InsertBase64(path: string, offset: number, data: string, perm?: number): number;
+  /** A new folder (0o700) in `dir` (default the root), its last `*` of `pattern` made random; its path. */
+  MkdirTemp(dir?: string, pattern?: string): string;
+  Chmod(path: string, perm: number): void;
+  /** Permission bits. */
+  Mode(path: string): number;
+  /** Unix seconds. */
+  ModTime(path: string): number;
+  MimeType(path: string): string;
+  /** The path from the root with a leading "/" (never the host's path). */
+  Abs(path: string): string;
+  MoveAppend(src: string, dst: string): void;
+  MoveInsert(src: string, dst: string, offset: number): void;
+  /** A folder (or one file) into the archive `dst`. */
+  Zip(src: string, dst: string): void;
+  /** The files extracted into `dst`; an entry that would leave it (zip slip) or a symlink entry is a 403. */
+  Unzip(src: string, dst: string): string[];
+  /** Go's filepath.Match patterns, relative to the root; sorted. */
+  Glob(pattern: string): string[];
+  BaseName(path: string): string;
+  DirName(path: string): string;
+  /** Without the dot: "txt". */
+  ExtName(path: string): string;
 }
 declare var FS: {
   new (root?: string): FS;
