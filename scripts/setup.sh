@@ -12,6 +12,8 @@ apt_packages=(
   rustc-web rust-web-src cargo-web lld-22 wabt clang-19 lld-19 llvm-19 wasi-libc libclang-rt-19-dev-wasm32
   # host-API tests and load benchmarks
   redis-server wrk
+  # the many-node test (scripts/test.d/74-many-nodes.sh): the balancer in front
+  nginx
   pkg-config
 )
 missing=()

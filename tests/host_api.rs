@@ -570,6 +570,55 @@ fn redis_store_every_method_and_shared_between_runtimes() {
     store(&a, "mem", "Set", json!(["k", 1])).unwrap();
 }
 
+/// `Incr(key, by?)` on one store: the sequence every backend answers alike.
+fn store_incr(rt: &Runtime, name: &str) {
+    store(rt, name, "Clear", json!([])).unwrap();
+    assert_eq!(store(rt, name, "Incr", json!(["n"])).unwrap(), json!(1), "an absent key counts from 0");
+    assert_eq!(store(rt, name, "Incr", json!(["n", 41])).unwrap(), json!(42));
+    assert_eq!(store(rt, name, "Incr", json!(["n", -50])).unwrap(), json!(-8));
+    assert_eq!(store(rt, name, "Get", json!(["n"])).unwrap(), json!(-8), "Get reads the counter as Set would have stored it");
+    assert_eq!(store(rt, name, "Incr", json!(["f", 0.5])).unwrap(), json!(0.5));
+    assert_eq!(store(rt, name, "Incr", json!(["f", 2])).unwrap(), json!(2.5), "a float stays a float");
+    store(rt, name, "Set", json!(["s", "text"])).unwrap();
+    assert_eq!(code(store(rt, name, "Incr", json!(["s"]))), 400, "not a number");
+    assert_eq!(store(rt, name, "Get", json!(["s"])).unwrap(), json!("text"), "left as it was");
+    assert_eq!(code(store(rt, name, "Incr", json!(["n", "1"]))), 400, "the increment must be a number");
+    store(rt, name, "Set", json!(["ttl", 5, 0.3])).unwrap();
+    assert_eq!(store(rt, name, "Incr", json!(["ttl"])).unwrap(), json!(6));
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(store(rt, name, "Get", json!(["ttl"])).unwrap(), Json::Null, "Incr keeps the key's TTL");
+}
+
+#[test]
+fn store_incr_is_atomic_on_memory_and_redis() {
+    let server = RedisServer::start();
+    let config = json!({"stores": {"r": {"backend": "redis", "url": server.url()}}});
+    let (a, _da) = runtime(&config);
+    let (b, _db) = runtime(&config);
+    store_incr(&a, "m");
+    store_incr(&a, "r");
+    // 8 threads on two runtimes (two "nodes") sharing the Redis store, and
+    // 8 on one runtime's memory store: no increment lost.
+    let rts = [Arc::new(a), Arc::new(b)];
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            let rt = rts[i % 2].clone();
+            let name = if i < 8 { "r" } else { "m" };
+            let rt = if name == "m" { rts[0].clone() } else { rt };
+            std::thread::spawn(move || {
+                for _ in 0..200 {
+                    store(&rt, name, "Incr", json!(["hits"])).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(store(&rts[1], "r", "Get", json!(["hits"])).unwrap(), json!(1600));
+    assert_eq!(store(&rts[0], "m", "Get", json!(["hits"])).unwrap(), json!(1600));
+}
+
 #[test]
 fn a_redis_that_never_answers_does_not_outlive_the_call() {
     // Accepts connections and reads, never answers: every Redis round trip

@@ -357,6 +357,7 @@ function StoreLists() {
     slice: s.ArraySlice("l", 1, 2), page: s.ArrayPage("l", 2, 2),
     last: s.Pop("l", 1), first: s.Pop("l", -1), rest: s.Get("l"),
     empty: Catch(() => s.Pop("none", 1)), past: Catch(() => s.ArrayGet("l", 99)),
+    incr: [s.Incr("n"), s.Incr("n", 41), s.Incr("n", 0.5)], incr_bad: Catch(() => s.Incr("l", 1)),
   };
 }
 
@@ -606,6 +607,8 @@ fn store_list_methods_from_js() {
     assert_eq!((&out["slice"], &out["page"]), (&json!([{"three": 3}, 4]), &json!([4, "five"])));
     assert_eq!((&out["last"], &out["first"], &out["rest"]), (&json!("five"), &json!("one"), &json!([{"three": 3}, 4])));
     assert_eq!((&out["empty"]["code"], &out["past"]["code"]), (&json!(404), &json!(404)));
+    assert_eq!(out["incr"], json!([1, 42, 42.5]), "Incr from JS: absent is 0, integers stay integers");
+    assert_eq!(out["incr_bad"]["code"], json!(400), "Incr of a list");
     exec(&h.rt, "scripts.api.StoreListHost", json!([])).unwrap();
     assert_eq!(
         h.calls.lock().unwrap().clone(),

@@ -32,6 +32,7 @@ impl Server {
             .args(extra)
             .env_remove("RUST_BACKTRACE")
             .env_remove("YAOWASM_PROCESS_API_TOKEN")
+            .env_remove("YAO_JWT_SECRET")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -516,4 +517,168 @@ fn process_api_on_a_public_address_needs_a_token() {
     let help = Command::new(assert_cmd::cargo::cargo_bin("yaowasm")).args(["serve", "--help"]).output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     assert!(help.contains("0.0.0.0") && help.contains("every network"), "--help says what 0.0.0.0 exposes: {help}");
+}
+
+// ---- Guards (issue 20): bearer-jwt, cookie-jwt, query-jwt and process guards ----
+
+/// scripts/g.wasm: `Ctx` answers its call context (`yao.context`), `Pass`
+/// (a guard) answers `{"sid": "g-1", "__global": {"args": <its args>}}`,
+/// `Deny` (a guard) raises `{code: 403, message: "denied"}`.
+fn guard_guest() -> Vec<u8> {
+    wat::parse_str(
+        r#"(module
+  (import "yao" "context" (func $context (result i64)))
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 1024))
+  ;; {"sid": "g-1", "__global": {"args": ...}: 24 bytes
+  (data (i32.const 16) "\82\a3sid\a3g-1\a8__global\81\a4args")
+  ;; {"code": 403, "message": "denied"}: 24 bytes
+  (data (i32.const 64) "\82\a4code\cd\01\93\a7message\a6denied")
+  (func $alloc (export "yao_alloc") (param $n i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $bump))
+    (global.set $bump (i32.add (global.get $bump) (local.get $n)))
+    (local.get $p))
+  (func (export "Ctx") (param i32 i32) (result i64) (call $context))
+  (func (export "Pass") (param $p i32) (param $n i32) (result i64)
+    (local $out i32)
+    (local.set $out (call $alloc (i32.add (local.get $n) (i32.const 24))))
+    (memory.copy (local.get $out) (i32.const 16) (i32.const 24))
+    (memory.copy (i32.add (local.get $out) (i32.const 24)) (local.get $p) (local.get $n))
+    (i64.or (i64.shl (i64.extend_i32_u (local.get $out)) (i64.const 32))
+            (i64.extend_i32_u (i32.add (local.get $n) (i32.const 24)))))
+  (func (export "Deny") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 64) (i64.const 32)) (i64.const 0x80000018))))"#,
+    )
+    .expect("guard guest assembles")
+}
+
+const GUARDED_API: &str = r#"{
+  "group": "g",
+  "guard": "bearer-jwt",
+  "paths": [
+    {"path": "/me", "method": "GET", "process": "scripts.g.Ctx"},
+    {"path": "/q", "method": "GET", "process": "scripts.g.Ctx", "guard": "query-jwt"},
+    {"path": "/c", "method": "GET", "process": "scripts.g.Ctx", "guard": "cookie-jwt"},
+    {"path": "/p/:id", "method": "POST", "process": "scripts.g.Ctx", "guard": "scripts.g.Pass"},
+    {"path": "/deny", "method": "GET", "process": "scripts.g.Ctx", "guard": "scripts.g.Deny"},
+    {"path": "/both", "method": "GET", "process": "scripts.g.Ctx", "guard": "bearer-jwt, scripts.g.Pass"},
+    {"path": "/widget", "method": "GET", "process": "scripts.g.Ctx", "guard": "widget-table"},
+    {"path": "/open", "method": "GET", "process": "scripts.g.Ctx", "guard": "-"}
+  ]
+}"#;
+
+const JWT_SECRET: &str = "the-app-secret-0123456789";
+
+/// An HS256 token as Yao's `utils.jwt.Make` makes it, expiring `ttl` seconds
+/// from now (negative: already expired).
+fn yao_token(secret: &str, ttl: i64) -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let claims = json!({"id": 7, "sid": "S-1", "data": {"role": "admin"}, "jti": "7", "sub": "User Token",
+        "aud": "Yao Process utils.jwt.Make", "iss": "xiang:7", "exp": now + ttl, "nbf": now - 5, "iat": now - 5});
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes())).unwrap()
+}
+
+fn guard_app() -> TestApp {
+    let app = TestApp::new();
+    app.write("scripts/g.wasm", guard_guest());
+    app.write("apis/g.http.yao", GUARDED_API);
+    app
+}
+
+#[test]
+fn jwt_guards_verify_the_token_and_give_its_claims_to_the_script() {
+    let app = guard_app();
+    let server = Server::start_env(&app, &["--no-watch"], &[("YAO_JWT_SECRET", JWT_SECRET)]);
+    let token = yao_token(JWT_SECRET, 3600);
+    let expected = json!({"sid": "S-1", "global": {},
+        "authorized": {"session_id": "S-1", "user_id": 7, "sub": "User Token", "data": {"role": "admin"}}});
+
+    let bearer = format!("Bearer {token}");
+    let cookie = format!("theme=dark; __tk={token}");
+    let query = format!("/api/g/q?__tk={token}");
+    for (path, headers) in
+        [("/api/g/me", vec![("Authorization", bearer.as_str())]), ("/api/g/c", vec![("Cookie", cookie.as_str())]), (query.as_str(), vec![])]
+    {
+        let (status, body) = server.call_with("GET", path, &headers, "");
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(json_of(&body), expected, "{path}: Authorized() sees the token's session and user");
+    }
+
+    // No token: Yao's 403 "Not Authorized"; a token that does not verify: 401 "Invalid token".
+    let expired = format!("Bearer {}", yao_token(JWT_SECRET, -10));
+    let forged = format!("Bearer {}", yao_token("another-secret-0123456789", 3600));
+    let mut tampered = bearer.clone();
+    tampered.insert(bearer.len() - 3, 'x');
+    let cases: [(&str, Option<&str>, u16, &str); 6] = [
+        ("/api/g/me", None, 403, "Not Authorized"),
+        // HTTP trims the header to "Bearer", which is then the token (as on Yao).
+        ("/api/g/me", Some("Bearer "), 401, "Invalid token"),
+        ("/api/g/me", Some(expired.as_str()), 401, "Invalid token"),
+        ("/api/g/me", Some(forged.as_str()), 401, "Invalid token"),
+        ("/api/g/me", Some(tampered.as_str()), 401, "Invalid token"),
+        ("/api/g/q?__tk=", None, 403, "Not Authorized"),
+    ];
+    for (path, auth, code, needle) in cases {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("Authorization", a)).into_iter().collect();
+        let (status, body) = server.call_with("GET", path, &headers, "");
+        assert_eq!(status, code, "{path} {auth:?}: {body}");
+        assert_eq!(json_of(&body)["code"], code);
+        assert!(json_of(&body)["message"].as_str().unwrap().contains(needle), "{body}");
+    }
+    let (status, body) = server.call_with("GET", "/api/g/c", &[("Cookie", &format!("__tk={}", yao_token(JWT_SECRET, -10)))], "");
+    assert_eq!(status, 401, "an expired cookie token: {body}");
+
+    // A public route of the same file has no context; an unknown guard is not served.
+    let (status, body) = server.call("GET", "/api/g/open", "");
+    assert_eq!((status, json_of(&body)), (200, json!({"sid": "", "global": {}, "authorized": null})));
+    assert_eq!(server.call_with("GET", "/api/g/widget", &[("Authorization", &bearer)], "").0, 404, "widget-table is not served");
+    let (_, health) = server.call("GET", "/health", "");
+    assert_eq!(json_of(&health)["routes"], 7, "{health}");
+}
+
+#[test]
+fn process_guards_run_first_with_yaos_args_and_end_the_request_with_their_error() {
+    let app = guard_app();
+    let server = Server::start_env(&app, &["--no-watch"], &[("YAO_JWT_SECRET", JWT_SECRET)]);
+    let (status, body) =
+        server.call_with("POST", "/api/g/p/5?q=1&q=2", &[("Content-Type", "application/json"), ("X-Trace", "t-9")], r#"{"a": 1}"#);
+    assert_eq!(status, 200, "{body}");
+    let context = json_of(&body);
+    assert_eq!(context["sid"], "g-1", "the guard's sid: {context}");
+    assert_eq!(context["authorized"], json!({"session_id": "g-1"}), "as gou builds it from the session");
+    let args = &context["global"]["args"];
+    assert_eq!(args[0], "/api/g/p/:id", "the route's path: {args}");
+    assert_eq!(args[1], json!({"id": "5"}));
+    assert_eq!(args[2], json!({"q": ["1", "2"]}));
+    assert_eq!(args[3], json!({"a": 1}));
+    assert_eq!(args[4]["X-Trace"], json!(["t-9"]), "headers as Go's http.Header: {args}");
+
+    let (status, body) = server.call("GET", "/api/g/deny", "");
+    assert_eq!((status, json_of(&body)), (403, json!({"code": 403, "message": "denied"})), "the guard's own code");
+
+    // Guards in order: the JWT first (no token: 403 before the process runs), then the process.
+    assert_eq!(server.call("GET", "/api/g/both", "").0, 403);
+    let bearer = format!("Bearer {}", yao_token(JWT_SECRET, 3600));
+    let (status, body) = server.call_with("GET", "/api/g/both", &[("Authorization", &bearer)], "");
+    assert_eq!(status, 200, "{body}");
+    let context = json_of(&body);
+    assert_eq!(context["sid"], "g-1", "the later guard's sid wins: {context}");
+    assert_eq!(context["authorized"]["user_id"], 7, "{context}");
+}
+
+#[test]
+fn jwt_guards_without_a_secret_are_not_served() {
+    let app = guard_app();
+    let server = Server::start(&app, &["--no-watch"]);
+    let bearer = format!("Bearer {}", yao_token(JWT_SECRET, 3600));
+    let (status, body) = server.call_with("GET", "/api/g/me", &[("Authorization", &bearer)], "");
+    assert_eq!(status, 404, "no YAO_JWT_SECRET: the route is refused, {body}");
+    assert_eq!(server.call("GET", "/api/g/deny", "").0, 403, "a process guard needs no secret");
+    assert_eq!(server.call("GET", "/api/g/open", "").0, 200);
+    // --ignore-guards serves it without the guard serve cannot enforce, and keeps the others.
+    let ignoring = Server::start(&app, &["--no-watch", "--ignore-guards"]);
+    assert_eq!(ignoring.call("GET", "/api/g/me", "").0, 200);
+    assert_eq!(ignoring.call("GET", "/api/g/widget", "").0, 200);
+    assert_eq!(ignoring.call("GET", "/api/g/deny", "").0, 403);
 }

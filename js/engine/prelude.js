@@ -102,6 +102,9 @@
       return answers ? r : undefined;
     });
   }
+  // Incr(key, by = 1): adds atomically (every runtime sharing a Redis store
+  // sees each increment) and answers the new value (docs/ABI.md §5).
+  define(Store.prototype, "Incr", function (key, by) { return host.store(this.name, "Incr", trim([String(key), by])); });
   define(g, "Store", Store);
 
   // new FS(root): files under a root of the config ("system" when not named).

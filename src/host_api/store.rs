@@ -57,6 +57,9 @@ trait Backend: Send + Sync {
     /// One list operation on the list at `key`; the MessagePack answer.
     /// `admit` is asked for room before a list grows by that many bytes.
     fn list(&self, key: &str, op: ListOp, admit: &dyn Fn(u64) -> Result<()>) -> Result<Vec<u8>>;
+    /// Adds `by` to the number at `key` (absent: 0) atomically, keeping its
+    /// TTL; the new value, encoded.
+    fn incr(&self, key: &str, by: Number) -> Result<Vec<u8>>;
     /// Bytes held, as counted against a budget (memory only).
     fn held_bytes(&self) -> u64 {
         0
@@ -198,10 +201,11 @@ impl Stores {
                 args.at_most(1)?;
                 or_nil(backend.get_del(&key(&args)?)?)
             }
+            "Incr" => incr(backend.as_ref(), &args, &key(&args)?)?,
             _ => {
                 let op = list_op(method, &mut args).ok_or_else(|| {
                     Error::not_found(format!(
-                        "store {name}: no method {method:?} (Get, Set, Has, Del, Keys, Len, Clear, GetSet, GetDel, {})",
+                        "store {name}: no method {method:?} (Get, Set, Has, Del, Keys, Len, Clear, GetSet, GetDel, Incr, {})",
                         LIST_METHODS.join(", ")
                     ))
                 })??;
@@ -367,6 +371,63 @@ fn list_op(method: &str, args: &mut Args) -> Option<Result<ListOp>> {
 /// The 400 of a list method on a key that holds a value that is not a list.
 fn not_a_list(key: &str) -> Error {
     Error::bad_request(format!("store: the value at key {key:?} is not a list"))
+}
+
+// ---------------------------------------------------------------- Incr
+
+/// A counter's value or increment: integers stay integers (i64, overflow is
+/// a 400); a float on either side makes a float.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Number {
+    Int(i64),
+    Float(f64),
+}
+
+impl Number {
+    fn of(value: &Value) -> Option<Number> {
+        match value {
+            Value::Integer(n) => n.as_i64().map(Number::Int),
+            Value::F32(f) => Some(Number::Float(f64::from(*f))),
+            Value::F64(f) => Some(Number::Float(*f)),
+            _ => None,
+        }
+    }
+
+    fn add(self, by: Number) -> Result<Number> {
+        Ok(match (self, by) {
+            (Number::Int(a), Number::Int(b)) => Number::Int(
+                a.checked_add(b).ok_or_else(|| Error::bad_request(format!("store: Incr: {a} + {b} overflows a 64-bit integer")))?,
+            ),
+            (Number::Int(a), Number::Float(b)) => Number::Float(a as f64 + b),
+            (Number::Float(a), Number::Int(b)) => Number::Float(a + b as f64),
+            (Number::Float(a), Number::Float(b)) => Number::Float(a + b),
+        })
+    }
+
+    fn encode(self) -> Vec<u8> {
+        api_args::encode(&match self {
+            Number::Int(n) => Value::from(n),
+            Number::Float(f) => Value::F64(f),
+        })
+    }
+
+    /// The number an encoded stored value holds; a 400 for anything else.
+    fn decode(bytes: &[u8]) -> Result<Number> {
+        let value = rmpv::decode::read_value(&mut &bytes[..]).map_err(|e| Error::internal(format!("store: Incr: stored value: {e}")))?;
+        Number::of(&value).ok_or_else(|| Error::bad_request(format!("store: Incr: the value is not a number ({value})")))
+    }
+}
+
+/// `Incr(key, by?)`: adds `by` (default 1, an integer or a float) to the
+/// number at `key` (an absent key counts as 0), atomically, keeping the
+/// key's TTL; answers the new value. A value that is not a number is a 400.
+fn incr(backend: &dyn Backend, args: &Args, key: &str) -> Result<Vec<u8>> {
+    args.at_most(2)?;
+    let by = match args.get(1) {
+        Value::Nil => Number::Int(1),
+        v => Number::of(v).ok_or_else(|| args.bad(1, "the increment (a number) or nil"))?,
+    };
+    backend.incr(key, by)
 }
 
 /// `key`, or a 413 when it is over [`MAX_KEY_LEN`].
@@ -652,6 +713,35 @@ impl Backend for Memory {
         }
     }
 
+    fn incr(&self, key: &str, by: Number) -> Result<Vec<u8>> {
+        // Atomic per key: moka runs one upsert of a key at a time.
+        let mut outcome: Result<Vec<u8>> = Ok(Vec::new());
+        self.cache.entry(key.to_owned()).and_upsert_with(|current| {
+            let (old, expires) = match current.map(|c| c.into_value()).filter(Entry::live) {
+                Some(entry) => match Number::decode(&entry.value) {
+                    Ok(n) => (n, entry.expires),
+                    Err(e) => {
+                        outcome = Err(e);
+                        return entry;
+                    }
+                },
+                None => (Number::Int(0), None),
+            };
+            match old.add(by) {
+                Ok(new) => {
+                    let value = new.encode();
+                    outcome = Ok(value.clone());
+                    Entry { value: value.into(), expires }
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    Entry { value: old.encode().into(), expires }
+                }
+            }
+        });
+        outcome
+    }
+
     fn held_bytes(&self) -> u64 {
         self.cache.weighted_size() + self.unsettled.load(Ordering::Relaxed)
     }
@@ -811,6 +901,33 @@ fn glob_escape(text: &str) -> String {
     out
 }
 
+/// `Incr` on Redis: KEYS[1] the key, ARGV[1] the increment, ARGV[2] "1"
+/// when it is a float. Integers stay integers up to 2^53 (Lua's numbers);
+/// past that, a 400 rather than a rounded counter.
+const INCR_LUA: &str = r#"
+local raw = redis.call('GET', KEYS[1])
+local old = 0
+local old_float = false
+if raw then
+  local ok, v = pcall(cmsgpack.unpack, raw)
+  if not ok or type(v) ~= 'number' then return {false, 'the value is not a number'} end
+  old = v
+  old_float = (v ~= math.floor(v)) or (string.byte(raw, 1) == 0xcb) or (string.byte(raw, 1) == 0xca)
+end
+local new = old + tonumber(ARGV[1])
+if ARGV[2] ~= '1' and not old_float then
+  if new > 9007199254740992 or new < -9007199254740992 then return {false, 'the counter is past 2^53'} end
+end
+local encoded
+if ARGV[2] == '1' or old_float then
+  encoded = string.char(0xcb) .. struct.pack('>d', new)
+else
+  encoded = cmsgpack.pack(new)
+end
+redis.call('SET', KEYS[1], encoded, 'KEEPTTL')
+return {encoded, false}
+"#;
+
 fn set_cmd(key: &str, value: &[u8], ttl: Option<Duration>) -> redis::Cmd {
     let mut cmd = redis::cmd("SET");
     cmd.arg(key).arg(value);
@@ -928,6 +1045,22 @@ impl Backend for Redis {
                 let items: Vec<Vec<u8>> = self.with(|c| redis::cmd("LRANGE").arg(&full).arg(start).arg(stop).query(c))?;
                 elements(items)
             }
+        }
+    }
+
+    fn incr(&self, key: &str, by: Number) -> Result<Vec<u8>> {
+        // Values are MessagePack, which INCRBY cannot add to: a Lua script
+        // (atomic on the server) decodes, adds and re-encodes with Redis'
+        // own cmsgpack, keeping the TTL. Answers {new, nil} or {nil, why}.
+        let (by, float) = match by {
+            Number::Int(n) => (n.to_string(), false),
+            Number::Float(f) => (f.to_string(), true),
+        };
+        let answer: (Option<Vec<u8>>, Option<String>) =
+            self.with(|c| redis::cmd("EVAL").arg(INCR_LUA).arg(1).arg(self.key(key)).arg(by).arg(if float { 1 } else { 0 }).query(c))?;
+        match answer {
+            (Some(value), _) => Ok(value),
+            (None, why) => Err(Error::bad_request(format!("store: Incr: {}", why.unwrap_or_else(|| "failed".into())))),
         }
     }
 }

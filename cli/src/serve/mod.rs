@@ -7,7 +7,13 @@
 //! - `GET /metrics`: the same in Prometheus' text format (metrics.rs)
 //! - `POST /api/process/<name>`: body = JSON args array, answer = JSON result;
 //!   off unless `--process-api`
-//! - the app's `apis/*.http.yao` routes under `/api/<group><path>`
+//! - the app's `apis/*.http.yao` routes under `/api/<group><path>`, behind
+//!   their guards (guard.rs)
+//!
+//! The port opens before the scripts load: until they are, `/health` is a 503
+//! (`"status": "starting"`) and so is every app route, so a balancer sends a
+//! starting node no traffic; stdout's first line (`listening on …`) comes once
+//! they are loaded. From SIGTERM on, `/health` is a 503 `"stopping"`.
 //!
 //! Every request passes access.rs first (Host, Origin, JSON bodies); the
 //! process API, `/stats` and `/metrics` need the token when one is set and
@@ -18,6 +24,7 @@
 //! SIGTERM or Ctrl-C stops accepting, finishes requests in flight, exits 0.
 
 mod access;
+mod guard;
 mod metrics;
 mod routes;
 mod watch;
@@ -34,12 +41,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use clap::Args;
-use routes::{Request, RouteTable};
+use routes::{GuardPolicy, Request, RouteTable};
+use std::future::IntoFuture;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
-use yaowasm::{value, Error, LogLevel, Runtime};
+use yaowasm::{value, CallContext, Error, ExecOptions, LogLevel, Runtime};
 
 #[derive(Args, Debug)]
 #[command(after_help = "Examples:\n  yaowasm serve examples/app\n  \
@@ -83,8 +92,10 @@ pub struct ServeArgs {
     /// Threads that run wasm calls at most (tokio's blocking pool)
     #[arg(long, default_value_t = 64)]
     pub blocking_threads: usize,
-    /// Serve routes that declare a guard, without enforcing it (only behind
-    /// your own authentication)
+    /// Serve routes whose guard yaowasm serve cannot enforce (a guard name it
+    /// does not know, or a JWT guard without YAO_JWT_SECRET) without that
+    /// guard (only behind your own authentication); the guards it knows are
+    /// still applied
     #[arg(long)]
     pub ignore_guards: bool,
     /// Do not reload scripts and routes when their files change
@@ -104,7 +115,15 @@ pub struct State {
     routes: RwLock<Arc<RouteTable>>,
     max_body: usize,
     access: Access,
+    /// The key of the JWT guards (`YAO_JWT_SECRET`), if set.
+    jwt: Option<guard::JwtKey>,
+    /// STARTING, READY or STOPPING: what `/health` says.
+    phase: AtomicU8,
 }
+
+const STARTING: u8 = 0;
+const READY: u8 = 1;
+const STOPPING: u8 = 2;
 
 impl State {
     fn routes(&self) -> Arc<RouteTable> {
@@ -134,35 +153,22 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     let app = App::open(&args.app)?;
     let runtime = app::runtime(&app::config_json(&args.runtime, CacheUse::IfPresent)?)?;
     logs::init(args.log_format, &runtime);
-    let report = app::load(&runtime, &app)?;
-    let table = load_routes(&app, args.ignore_guards);
-    say(format!("{} script(s), {} route(s) from {}", report.loaded, table.routes.len(), app.root.display()));
-    say(format!(
-        "process API {}; /stats and /metrics {}",
-        match (access.process_api, access.has_token()) {
-            (false, _) => "off (--process-api turns it on)",
-            (true, true) => "on, for bearer-token holders",
-            (true, false) => "on, for loopback clients (no token)",
-        },
-        if access.has_token() { "need the token" } else { "answer loopback clients only" }
-    ));
-    let state = Arc::new(State { runtime, routes: RwLock::new(Arc::new(table)), max_body: args.max_body, access });
-
-    let _watcher = if args.no_watch {
-        None
-    } else {
-        Some(
-            watch::start(&app, state.clone(), args.ignore_guards)
-                .map_err(|e| Error::internal(format!("cannot watch {} for changes: {e} (use --no-watch)", app.root.display())))?,
-        )
-    };
-
+    let jwt = guard::JwtKey::from_env();
+    let policy = GuardPolicy { ignore_unknown: args.ignore_guards, jwt: jwt.is_some() };
+    let state = Arc::new(State {
+        runtime,
+        routes: RwLock::new(Arc::new(RouteTable::default())),
+        max_body: args.max_body,
+        access,
+        jwt,
+        phase: AtomicU8::new(STARTING),
+    });
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .max_blocking_threads(args.blocking_threads.max(1))
         .build()
         .map_err(|e| Error::internal(format!("cannot start the async runtime: {e}")))?;
-    tokio.block_on(serve(state, args.listen)).map_err(Failure::plain)
+    tokio.block_on(serve(state, app, args.listen, policy, !args.no_watch))
 }
 
 /// One of serve's own lines on stderr: `yaowasm serve: …`, or JSON.
@@ -175,25 +181,19 @@ pub(crate) fn warn(message: String) {
     logs::note(LogLevel::Warn, &format!("yaowasm serve: warning: {message}"), &message);
 }
 
-fn load_routes(app: &App, ignore_guards: bool) -> RouteTable {
-    let table = RouteTable::load(&app.apis, ignore_guards);
+fn load_routes(app: &App, policy: GuardPolicy) -> RouteTable {
+    let table = RouteTable::load(&app.apis, policy);
     for problem in &table.problems {
         warn(problem.to_string());
     }
     table
 }
 
-async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
+/// Opens the port, loads the app (answering 503 meanwhile), then serves
+/// until SIGTERM or Ctrl-C.
+async fn serve(state: Arc<State>, app: App, addr: SocketAddr, policy: GuardPolicy, watch: bool) -> Result<(), Failure> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| Error::bad_request(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
-    for route in state.routes().routes.iter() {
-        say(format!("{} {} -> {}", route.method, route.pattern, route.process));
-    }
-    {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "listening on http://{local}");
-        let _ = out.flush();
-    }
     let router = Router::new()
         .route("/health", get(health))
         .route("/stats", get(stats))
@@ -201,16 +201,54 @@ async fn serve(state: Arc<State>, addr: SocketAddr) -> Result<(), Error> {
         .route("/api/process/{name}", post(process))
         .fallback(api_route)
         .layer(middleware::from_fn_with_state(state.clone(), check_access))
-        .with_state(state);
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_state(state.clone());
+    let server = tokio::spawn(
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal(state.clone()))
+            .into_future(),
+    );
+
+    let (runtime, scripts) = (state.runtime.clone(), App { root: app.root.clone(), scripts: app.scripts.clone(), apis: app.apis.clone() });
+    let report = tokio::task::spawn_blocking(move || app::load(&runtime, &scripts))
         .await
-        .map_err(|e| Error::internal(format!("server: {e}")))?;
+        .map_err(|e| Error::internal(format!("loading the scripts did not finish: {e}")))??;
+    let table = load_routes(&app, policy);
+    say(format!("{} script(s), {} route(s) from {}", report.loaded, table.routes.len(), app.root.display()));
+    say(format!(
+        "process API {}; /stats and /metrics {}",
+        match (state.access.process_api, state.access.has_token()) {
+            (false, _) => "off (--process-api turns it on)",
+            (true, true) => "on, for bearer-token holders",
+            (true, false) => "on, for loopback clients (no token)",
+        },
+        if state.access.has_token() { "need the token" } else { "answer loopback clients only" }
+    ));
+    for route in table.routes.iter() {
+        let guards: Vec<&str> = route.guards.iter().map(routes::Guard::name).collect();
+        let guards = if guards.is_empty() { String::new() } else { format!(" (guard {})", guards.join(",")) };
+        say(format!("{} {} -> {}{guards}", route.method, route.pattern, route.process));
+    }
+    state.set_routes(table);
+    let _watcher = if watch {
+        Some(
+            watch::start(&app, state.clone(), policy)
+                .map_err(|e| Error::internal(format!("cannot watch {} for changes: {e} (use --no-watch)", app.root.display())))?,
+        )
+    } else {
+        None
+    };
+    let _ = state.phase.compare_exchange(STARTING, READY, Ordering::SeqCst, Ordering::SeqCst);
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{local}");
+        let _ = out.flush();
+    }
+    server.await.map_err(|e| Error::internal(format!("server: {e}")))?.map_err(|e| Error::internal(format!("server: {e}")))?;
     say("stopped".into());
     Ok(())
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal(state: Arc<State>) {
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut s) => {
@@ -223,26 +261,39 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
+    state.phase.store(STOPPING, Ordering::SeqCst);
     say("shutting down, finishing requests in flight".into());
 }
 
+/// `GET /health`: 200 `"ok"` once the scripts are loaded; 503 `"starting"`
+/// before, `"stopping"` from SIGTERM on.
 async fn health(Shared(state): Shared<Arc<State>>) -> Response {
+    let (status, word) = match state.phase.load(Ordering::SeqCst) {
+        READY => (StatusCode::OK, "ok"),
+        STARTING => (StatusCode::SERVICE_UNAVAILABLE, "starting"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "stopping"),
+    };
     let body = serde_json::json!({
-        "status": "ok",
+        "status": word,
         "version": yaowasm::VERSION,
         "scripts": state.runtime.list().len(),
         "routes": state.routes().routes.len(),
     });
-    json_response(StatusCode::OK, body.to_string())
+    json_response(status, body.to_string())
 }
 
 /// Host, Origin and body type, before any handler (access.rs).
 async fn check_access(Shared(state): Shared<Arc<State>>, request: HttpRequest, next: Next) -> Response {
     let authority = request.uri().authority().map(|a| a.as_str().to_string());
-    match state.access.check_request(request.method(), authority.as_deref(), request.headers()) {
-        Ok(()) => next.run(request).await,
-        Err(e) => error_response(&e),
+    if let Err(e) = state.access.check_request(request.method(), authority.as_deref(), request.headers()) {
+        return error_response(&e);
     }
+    if state.phase.load(Ordering::SeqCst) == STARTING && !matches!(request.uri().path(), "/health" | "/stats" | "/metrics") {
+        let mut response = error_response(&Error::new(503, "starting: the app's scripts are still loading"));
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    next.run(request).await
 }
 
 /// `GET /stats`: the one runtime's counters, as `yaowasm::RuntimeStats`
@@ -300,7 +351,7 @@ async fn process(
             Err(e) => return error_response(&Error::bad_request(format!("the body is not JSON: {e}"))),
         }
     };
-    match exec(&state, name, args).await {
+    match exec(&state, name, args, None).await {
         Ok(json) => json_response(StatusCode::OK, json),
         Err(e) => error_response(&e),
     }
@@ -324,12 +375,31 @@ async fn api_route(Shared(state): Shared<Arc<State>>, method: Method, uri: Uri, 
     };
     let headers: Vec<(String, String)> =
         headers.iter().map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned())).collect();
-    let request = Request { path, query: uri.query().unwrap_or(""), headers: &headers, body: &body };
+    let query = uri.query().unwrap_or("");
+    // The guards first: nothing of the request is looked at for an unauthorized caller.
+    let context = if route.guards.is_empty() {
+        None
+    } else {
+        let guarded = guard::GuardRequest { query, headers: &headers, body: &body, params: &params };
+        let run = |name: String, args: serde_json::Value, context: CallContext| {
+            let state = state.clone();
+            async move {
+                let args = value::json_to_msgpack(&args).map_err(Error::bad_request)?;
+                let answer = exec(&state, name, args, Some(context)).await?;
+                serde_json::from_str(&answer).map_err(|e| Error::internal(format!("guard result: {e}")))
+            }
+        };
+        match guard::apply(route, state.jwt.as_ref(), &guarded, run).await {
+            Ok(context) => Some(context),
+            Err(e) => return error_response(&e),
+        }
+    };
+    let request = Request { path, query, headers: &headers, body: &body };
     let args = match route.args(&request, &params).and_then(|a| value::json_to_msgpack(&a)) {
         Ok(a) => a,
         Err(why) => return error_response(&Error::bad_request(why)),
     };
-    let result = match exec(&state, route.process.clone(), args).await {
+    let result = match exec(&state, route.process.clone(), args, context).await {
         Ok(json) => json,
         Err(e) => return error_response(&e),
     };
@@ -357,10 +427,12 @@ async fn api_route(Shared(state): Shared<Arc<State>>, method: Method, uri: Uri, 
     response
 }
 
-/// Runs a process on the blocking pool; the answer is JSON text.
-async fn exec(state: &Arc<State>, process: String, args: Vec<u8>) -> Result<String, Error> {
+/// Runs a process on the blocking pool, with the call context its guards
+/// established; the answer is JSON text.
+async fn exec(state: &Arc<State>, process: String, args: Vec<u8>, context: Option<CallContext>) -> Result<String, Error> {
     let runtime = state.runtime.clone();
-    let result = tokio::task::spawn_blocking(move || runtime.exec(&process, &args))
+    let options = ExecOptions { context: context.map(Arc::new), ..Default::default() };
+    let result = tokio::task::spawn_blocking(move || runtime.exec_with(&process, &args, &options))
         .await
         .map_err(|e| Error::internal(format!("the call did not finish: {e}")))??;
     value::msgpack_to_json_text(&result).map_err(|e| Error::internal(format!("result: {e}")))

@@ -12,9 +12,12 @@
 //!   ]
 //! }
 //! ```
-//! A path is served at `/api/<group><path>`. Guards are not enforced here, so
-//! a path with a guard is refused (reported) unless `--ignore-guards` is set;
-//! either way its process is listed in `guarded`, which `/api/process` refuses.
+//! A path is served at `/api/<group><path>`. Its guards (`"guard":
+//! "bearer-jwt,scripts.auth.Guard"`) are parsed here and applied by guard.rs;
+//! a path with a guard serve cannot enforce (an unknown name, or a JWT guard
+//! without `YAO_JWT_SECRET`) is refused (reported) unless `--ignore-guards`
+//! drops that guard. Every guarded path's process is listed in `guarded`,
+//! which `/api/process` refuses.
 
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -39,6 +42,40 @@ pub fn process_key(name: &str) -> String {
     }
 }
 
+/// How routes' guards are read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GuardPolicy {
+    /// `--ignore-guards`: drop (and report) a guard serve cannot enforce
+    /// instead of refusing its route.
+    pub ignore_unknown: bool,
+    /// Whether `YAO_JWT_SECRET` is set (JWT guards are enforceable).
+    pub jwt: bool,
+}
+
+/// One guard of a route, applied in order before its process (guard.rs).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Guard {
+    /// `bearer-jwt`: `Authorization: Bearer <jwt>`.
+    BearerJwt,
+    /// `cookie-jwt`: the `__tk` cookie.
+    CookieJwt,
+    /// `query-jwt`: the `__tk` query parameter.
+    QueryJwt,
+    /// A `scripts.*` process.
+    Process(String),
+}
+
+impl Guard {
+    pub fn name(&self) -> &str {
+        match self {
+            Guard::BearerJwt => "bearer-jwt",
+            Guard::CookieJwt => "cookie-jwt",
+            Guard::QueryJwt => "query-jwt",
+            Guard::Process(name) => name,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Route {
     pub method: String,
@@ -50,6 +87,8 @@ pub struct Route {
     pub status: u16,
     pub content_type: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// The guards to pass first, in order (none for a public route).
+    pub guards: Vec<Guard>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -96,7 +135,7 @@ pub struct Request<'a> {
 impl RouteTable {
     /// Reads every `*.http.yao` / `*.http.json` / `*.http.jsonc` under `dir`
     /// (a missing folder is no routes).
-    pub fn load(dir: &Path, ignore_guards: bool) -> RouteTable {
+    pub fn load(dir: &Path, policy: GuardPolicy) -> RouteTable {
         let mut table = RouteTable::default();
         let mut files = Vec::new();
         walk(dir, &mut files);
@@ -110,13 +149,13 @@ impl RouteTable {
                 .to_string();
             match std::fs::read_to_string(&file) {
                 Err(e) => table.problems.push(format!("{}: cannot read: {e}", file.display())),
-                Ok(text) => table.add_file(&file, &text, &default_group, ignore_guards),
+                Ok(text) => table.add_file(&file, &text, &default_group, policy),
             }
         }
         table
     }
 
-    fn add_file(&mut self, file: &Path, text: &str, default_group: &str, ignore_guards: bool) {
+    fn add_file(&mut self, file: &Path, text: &str, default_group: &str, policy: GuardPolicy) {
         let where_ = file.display();
         let doc: Value = match serde_json::from_str(&strip_comments(text)) {
             Ok(doc) => doc,
@@ -140,12 +179,12 @@ impl RouteTable {
                     .entry(process_key(process))
                     .or_insert_with(|| format!("{method} {} has guard {guard:?}", full_path(&group, path)));
             }
-            match parse_path(entry, &group, file_guard, ignore_guards) {
+            match parse_path(entry, &group, file_guard, policy) {
                 Err(why) => self.problems.push(format!("{where_}: paths[{i}]: {why}")),
-                Ok(route) => {
-                    if is_guard(guard) {
+                Ok((route, dropped)) => {
+                    for why in dropped {
                         self.problems.push(format!(
-                            "{where_}: paths[{i}]: {} {} is served WITHOUT its guard {guard:?} (--ignore-guards)",
+                            "{where_}: paths[{i}]: {} {} is served WITHOUT its guard {why} (--ignore-guards)",
                             route.method, route.pattern
                         ));
                     }
@@ -188,7 +227,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn parse_path(entry: &Value, group: &str, file_guard: &str, ignore_guards: bool) -> Result<Route, String> {
+/// A route, and the guards `--ignore-guards` dropped (each with why).
+fn parse_path(entry: &Value, group: &str, file_guard: &str, policy: GuardPolicy) -> Result<(Route, Vec<String>), String> {
     let field = |name: &str| entry.get(name).and_then(Value::as_str);
     let path = field("path").ok_or("no \"path\" string")?;
     let method = field("method").ok_or("no \"method\" string")?.to_ascii_uppercase();
@@ -198,12 +238,20 @@ fn parse_path(entry: &Value, group: &str, file_guard: &str, ignore_guards: bool)
     let process = field("process").ok_or("no \"process\" string")?.to_string();
     let guard = field("guard").unwrap_or(file_guard);
     let pattern = full_path(group, path);
-    if is_guard(guard) && !ignore_guards {
-        return Err(format!(
-            "route {method} {pattern} (process {process}) has guard {guard:?}, which yaowasm serve cannot enforce: \
-             not served, and its process is refused on /api/process (use \"guard\": \"-\" for a public route, \
-             or --ignore-guards behind your own auth)"
-        ));
+    let mut guards = Vec::new();
+    let mut dropped = Vec::new();
+    for name in guard.split(',').map(str::trim).filter(|n| is_guard(n)) {
+        match parse_guard(name, policy.jwt) {
+            Ok(g) => guards.push(g),
+            Err(why) if policy.ignore_unknown => dropped.push(format!("{name:?} ({why})")),
+            Err(why) => {
+                return Err(format!(
+                    "route {method} {pattern} (process {process}) has guard {name:?}, which yaowasm serve cannot enforce: \
+                     {why}; not served, and its process is refused on /api/process (use \"guard\": \"-\" for a public \
+                     route, or --ignore-guards behind your own auth)"
+                ))
+            }
+        }
     }
     let segments = pattern
         .split('/')
@@ -228,7 +276,28 @@ fn parse_path(entry: &Value, group: &str, file_guard: &str, ignore_guards: bool)
         Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect(),
         _ => Vec::new(),
     };
-    Ok(Route { method, pattern, segments, process, inputs, status, content_type, headers })
+    Ok((Route { method, pattern, segments, process, inputs, status, content_type, headers, guards }, dropped))
+}
+
+/// One guard name: a JWT guard (enforceable with a secret) or a `scripts.*`
+/// process; anything else (Yao's widget-*, cookie-trace, cross-origin, a
+/// process of the Yao engine) is not enforceable here.
+fn parse_guard(name: &str, jwt: bool) -> Result<Guard, String> {
+    let guard = match name {
+        "bearer-jwt" => Guard::BearerJwt,
+        "cookie-jwt" => Guard::CookieJwt,
+        "query-jwt" => Guard::QueryJwt,
+        _ => {
+            return match yaowasm::names::parse_process(name) {
+                Ok(_) => Ok(Guard::Process(name.to_string())),
+                Err(_) => Err("not a guard yaowasm serve knows (bearer-jwt, cookie-jwt, query-jwt, or a scripts.* process)".into()),
+            }
+        }
+    };
+    if !jwt {
+        return Err(format!("{} is not set", super::guard::SECRET_ENV));
+    }
+    Ok(guard)
 }
 
 /// Whether a `guard` value asks for one (`""` and `"-"` are public).
@@ -449,11 +518,12 @@ mod tests {
     #[test]
     fn reads_the_dsl_with_comments() {
         let mut table = RouteTable::default();
-        table.add_file(Path::new("apis/user.http.yao"), USER_API, "user", false);
+        table.add_file(Path::new("apis/user.http.yao"), USER_API, "user", GuardPolicy::default());
         assert_eq!(table.routes.len(), 2, "{:?}", table.problems);
         assert_eq!(table.problems.len(), 2, "{:?}", table.problems);
         assert!(
-            table.problems[0].contains("GET /api/user/secret (process scripts.user.Secret) has guard \"bearer-jwt\""),
+            table.problems[0].contains("GET /api/user/secret (process scripts.user.Secret) has guard \"bearer-jwt\"")
+                && table.problems[0].contains("YAO_JWT_SECRET is not set"),
             "{}",
             table.problems[0]
         );
@@ -479,28 +549,59 @@ mod tests {
     #[test]
     fn guards_can_be_ignored_and_bad_inputs_are_reported() {
         let mut table = RouteTable::default();
-        table.add_file(Path::new("a.http.yao"), USER_API, "user", true);
+        table.add_file(Path::new("a.http.yao"), USER_API, "user", GuardPolicy { ignore_unknown: true, jwt: false });
         assert_eq!(table.routes.len(), 3);
         assert!(table.guarded.contains_key("scripts.user.Secret"), "listed even when served");
         assert!(table.problems.iter().any(|p| p.contains("GET /api/user/secret is served WITHOUT its guard")), "{:?}", table.problems);
         // A file-wide guard covers every path that does not say "-".
         let mut file_wide = RouteTable::default();
-        file_wide.add_file(Path::new("f.http.yao"), r#"{"guard":"bearer-jwt","paths":[{"path":"/a","method":"GET","process":"scripts.f.A"},{"path":"/b","method":"GET","process":"scripts.f.B","guard":"-"}]}"#, "f", false);
+        file_wide.add_file(Path::new("f.http.yao"), r#"{"guard":"bearer-jwt","paths":[{"path":"/a","method":"GET","process":"scripts.f.A"},{"path":"/b","method":"GET","process":"scripts.f.B","guard":"-"}]}"#, "f", GuardPolicy::default());
         assert_eq!(file_wide.guarded.keys().collect::<Vec<_>>(), ["scripts.f.A"]);
         assert_eq!(file_wide.routes.len(), 1);
         let mut bad = RouteTable::default();
-        bad.add_file(Path::new("b.http.yao"), r#"{"paths":[{"path":"/x","method":"GET","process":"p","in":[":session"]}]}"#, "b", false);
+        bad.add_file(
+            Path::new("b.http.yao"),
+            r#"{"paths":[{"path":"/x","method":"GET","process":"p","in":[":session"]}]}"#,
+            "b",
+            GuardPolicy::default(),
+        );
         assert!(bad.routes.is_empty());
         assert!(bad.problems[0].contains(":session"), "{:?}", bad.problems);
         let mut broken = RouteTable::default();
-        broken.add_file(Path::new("c.http.yao"), "{", "c", false);
+        broken.add_file(Path::new("c.http.yao"), "{", "c", GuardPolicy::default());
         assert!(broken.problems[0].contains("not JSON"));
+    }
+
+    #[test]
+    fn guards_are_parsed_in_order_and_unknown_ones_refused() {
+        let doc = r#"{"paths":[
+          {"path":"/a","method":"GET","process":"scripts.g.A","guard":"bearer-jwt, scripts.auth.Guard"},
+          {"path":"/b","method":"GET","process":"scripts.g.B","guard":"query-jwt,cookie-jwt"},
+          {"path":"/c","method":"GET","process":"scripts.g.C","guard":"widget-table"},
+          {"path":"/d","method":"GET","process":"scripts.g.D","guard":"bearer-jwt,models.user.Find"},
+          {"path":"/e","method":"GET","process":"scripts.g.E","guard":"-"}]}"#;
+        let jwt = GuardPolicy { ignore_unknown: false, jwt: true };
+        let mut table = RouteTable::default();
+        table.add_file(Path::new("g.http.yao"), doc, "g", jwt);
+        let guards = |t: &RouteTable, p: &str| t.find("GET", p).map(|(r, _)| r.guards.clone());
+        assert_eq!(guards(&table, "/api/g/a"), Some(vec![Guard::BearerJwt, Guard::Process("scripts.auth.Guard".into())]));
+        assert_eq!(guards(&table, "/api/g/b"), Some(vec![Guard::QueryJwt, Guard::CookieJwt]));
+        assert_eq!(guards(&table, "/api/g/c"), None, "an unknown guard: not served");
+        assert_eq!(guards(&table, "/api/g/d"), None, "a process of the Yao engine: not served");
+        assert_eq!(guards(&table, "/api/g/e"), Some(vec![]));
+        assert!(table.problems.iter().any(|p| p.contains("\"widget-table\"") && p.contains("not a guard")), "{:?}", table.problems);
+        assert_eq!(table.guarded.len(), 4, "{:?}", table.guarded);
+        // --ignore-guards drops only what serve cannot enforce.
+        let mut ignoring = RouteTable::default();
+        ignoring.add_file(Path::new("g.http.yao"), doc, "g", GuardPolicy { ignore_unknown: true, jwt: true });
+        assert_eq!(guards(&ignoring, "/api/g/c"), Some(vec![]));
+        assert_eq!(guards(&ignoring, "/api/g/d"), Some(vec![Guard::BearerJwt]));
     }
 
     #[test]
     fn a_non_json_body_is_refused_only_when_read() {
         let mut table = RouteTable::default();
-        table.add_file(Path::new("u.http.yao"), USER_API, "user", false);
+        table.add_file(Path::new("u.http.yao"), USER_API, "user", GuardPolicy::default());
         let (route, params) = table.find("POST", "/api/user/check").unwrap();
         let req = Request { path: "/api/user/check", query: "", headers: &[], body: b"not json" };
         assert!(route.args(&req, &params).unwrap_err().contains("not JSON"));

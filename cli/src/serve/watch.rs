@@ -7,6 +7,7 @@
 //! renames count: the runtime reading files (and writing its cache, which
 //! lives outside these folders) must not trigger a reload loop.
 
+use super::routes::GuardPolicy;
 use super::{load_routes, say, warn, State};
 use crate::app::{self, App};
 use notify::event::{EventKind, ModifyKind};
@@ -19,7 +20,7 @@ use std::time::Duration;
 const QUIET: Duration = Duration::from_millis(100);
 
 /// Starts watching; the watcher stops when the returned value is dropped.
-pub fn start(app: &App, state: Arc<State>, ignore_guards: bool) -> notify::Result<notify::RecommendedWatcher> {
+pub fn start(app: &App, state: Arc<State>, policy: GuardPolicy) -> notify::Result<notify::RecommendedWatcher> {
     let (tx, rx) = channel::<notify::Event>();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event {
@@ -58,7 +59,7 @@ pub fn start(app: &App, state: Arc<State>, ignore_guards: bool) -> notify::Resul
                 }
             }
             if apis_changed {
-                let table = load_routes(&app, ignore_guards);
+                let table = load_routes(&app, policy);
                 say(format!("routes reloaded ({} routes)", table.routes.len()));
                 state.set_routes(table);
             }

@@ -66,6 +66,8 @@ interface Store {
   GetSet(key: string, value: any, ttl?: number): any;
   /** The value (undefined when absent), removing the key. */
   GetDel(key: string): any;
+  /** Adds `by` (default 1) to the number at `key` (absent: 0) atomically, keeping its TTL; the new value. Not a number: 400. */
+  Incr(key: string, by?: number): number;
   /** Appends the values to the list at `key` (made when absent). */
   Push(key: string, ...values: any[]): void;
   /** Removes and returns the last element (`position` 1) or the first (-1); 404 when empty or absent. */
