@@ -203,18 +203,6 @@ const KNOWN_MISSING: &[&str] = &[
     "FS.Unzip",
     "FS.Glob",
     "http.Stream",
-    "Plan.Add",
-    "Plan.Run",
-    "Plan.Status",
-    "Plan.Release",
-    "Plan.Results",
-    "Plan.TaskStatus",
-    "Plan.TaskData",
-    "Plan.Subscribe",
-    "Plan.Set",
-    "Plan.Get",
-    "Plan.Del",
-    "Plan.Clear",
     "Store.Push",
     "Store.Pop",
     "Store.Pull",
@@ -345,6 +333,80 @@ function JobOutlives(): unknown {
 function After(): unknown { time.After(20, "host.mark", "after", 1); return "scheduled"; }
 
 function Mark(v: unknown): unknown { Process("host.mark", v); return v; }
+
+// A plan task as gou's default task function calls it: (planId, taskId, ...args).
+function PlanTask(plan: string, task: string, ms: number, v: unknown): unknown {
+  time.Sleep(ms);
+  if (v === "fail") throw new Exception("task " + task + " of " + plan + " failed", 409);
+  return { plan, task, v };
+}
+
+function PlanRun(): unknown {
+  const events: unknown[] = [];
+  const plan = new Plan("p1");
+  plan.Subscribe("TaskCompleted", (id: string, key: string, value: any, tag: string) => events.push([id, key, value.task, tag]), "t");
+  plan.Subscribe("answer", "host.mark", "sub-arg");
+  plan.Add("a", 0, "scripts.api.PlanTask", 50, 1).Add("b", 0, "scripts.api.PlanTask", 50, 2);
+  plan.Add("c", 1, (id: string, task: string, x: number) => {
+    const same = new Plan("p1"); // the same plan, by its id
+    same.Set("answer", x * 2);
+    return [id, task, same.Get("__result.a")];
+  }, 21);
+  plan.Add("never", -1, "scripts.api.PlanTask", 0, "negative orders never run");
+  const before = plan.Status();
+  const t = Date.now();
+  const chained = plan.Run() === plan;
+  const ms = Date.now() - t;
+  plan.TaskData("a", { note: "mine" });
+  const out = {
+    before, chained, ms,
+    status: plan.Status(), results: plan.Results(), c: plan.TaskStatus("c"),
+    answer: plan.Get("answer"), missing: plan.Get("nope"), data: plan.TaskData("a"), events,
+  };
+  plan.Del("answer");
+  const deleted = plan.Get("answer");
+  plan.Release();
+  let after: unknown;
+  try { plan.Status(); } catch (e: any) { after = [e.code, e.message]; }
+  return { ...out, deleted, after };
+}
+
+function PlanFail(): unknown {
+  const plan = new Plan("p2");
+  plan.Add("ok", 0, "scripts.api.PlanTask", 0, 1).Add("bad", 0, "scripts.api.PlanTask", 0, "fail");
+  plan.Add("later", 1, "scripts.api.PlanTask", 0, 3);
+  let err: unknown;
+  try { plan.Run(); } catch (e: any) { err = [e.code, e.message]; }
+  return { err, status: plan.Status(), data: plan.TaskData("bad"), results: plan.Results(), error: (plan.Get("TaskError") as any).task };
+}
+
+function PlanShared(): unknown {
+  const plan = new Plan("p3");
+  const seen: unknown[] = [];
+  plan.Subscribe("k", (_: string, key: string, value: unknown) => seen.push([key, value]));
+  const v = { a: [1, 2] };
+  plan.Set("k", v);
+  v.a.push(3); // the shared space keeps a copy
+  const got = plan.Get("k");
+  plan.Set("other", 1);
+  plan.Clear();
+  return { got, seen, cleared: [plan.Get("k"), plan.Get("other")] };
+}
+
+function PlanBad(which: string): unknown {
+  const plan = new Plan("p4");
+  plan.Add("t", 0, "scripts.api.PlanTask", 0, 1);
+  switch (which) {
+    case "ctor": return new (Plan as any)(42);
+    case "add": return (plan as any).Add("t", "first", "x");
+    case "addfn": return (plan as any).Add("t", 0, 42);
+    case "reserved": return plan.Set("TaskCompleted", 1);
+    case "setkey": return (plan as any).Set(1, 1);
+    case "task": return plan.TaskStatus("nope");
+    case "taskdata": return plan.TaskData("nope");
+    case "unknown": { plan.Add("x", 0, "nope.Nope"); return plan.Run(); }
+  }
+}
 "#;
 
 type Marks = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
@@ -558,5 +620,85 @@ fn jobs_run_in_the_background_and_outlive_their_call() {
         }
         assert!(Instant::now() < deadline, "background calls never came: {m:?}");
         std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn plan_runs_orders_in_turn_tasks_of_one_order_in_parallel() {
+    let (rt, marks, _d) = api(10_000, false);
+    let out = exec(&rt, "scripts.api.PlanRun", json!([])).unwrap();
+    assert_eq!(out["before"], json!({"plan": "created", "tasks": {"a": "created", "b": "created", "c": "created", "never": "created"}}));
+    assert_eq!(out["chained"], json!(true));
+    // a and b (50 ms each, order 0) ran side by side.
+    let ms = out["ms"].as_i64().unwrap();
+    assert!((50..100).contains(&ms), "order 0 took {ms} ms: not parallel (one after another is 100)");
+    assert_eq!(
+        out["status"],
+        json!({"plan": "completed", "tasks": {"a": "completed", "b": "completed", "c": "completed", "never": "created"}})
+    );
+    assert_eq!(
+        out["results"],
+        json!({
+            "a": {"plan": "p1", "task": "a", "v": 1},
+            "b": {"plan": "p1", "task": "b", "v": 2},
+            "c": ["p1", "c", {"plan": "p1", "task": "a", "v": 1}],
+        })
+    );
+    assert_eq!(out["c"], json!("completed"));
+    assert_eq!(out["answer"], json!(42));
+    assert_eq!(out["missing"], json!(null));
+    assert_eq!(out["data"], json!({"note": "mine"}));
+    let mut events = out["events"].as_array().unwrap().clone();
+    events.sort_by_key(|e| e[2].as_str().unwrap().to_owned());
+    assert_eq!(
+        events,
+        vec![json!(["p1", "TaskCompleted", "a", "t"]), json!(["p1", "TaskCompleted", "b", "t"]), json!(["p1", "TaskCompleted", "c", "t"])]
+    );
+    assert_eq!(out["deleted"], json!(null));
+    assert_eq!(out["after"][0], json!(404), "{out}");
+    // The process subscriber saw the Set (planId, key, value, ...args), the Del and the Release (null).
+    let marks = marks.lock().unwrap();
+    let subs: Vec<_> = marks.iter().filter(|(n, _)| n == "host.mark").map(|(_, a)| a.clone()).collect();
+    assert_eq!(
+        subs,
+        vec![json!(["p1", "answer", 42, "sub-arg"]), json!(["p1", "answer", null, "sub-arg"]), json!(["p1", "answer", null, "sub-arg"])]
+    );
+}
+
+#[test]
+fn plan_stops_at_a_failed_order_and_reports_the_task() {
+    let (rt, _, _d) = api(10_000, false);
+    let out = exec(&rt, "scripts.api.PlanFail", json!([])).unwrap();
+    assert_eq!(out["err"], json!([409, "Plan.Run: task bad: task bad of p2 failed"]));
+    assert_eq!(out["status"], json!({"plan": "failed", "tasks": {"ok": "completed", "bad": "failed", "later": "created"}}));
+    assert_eq!(out["data"], json!("task bad of p2 failed"));
+    assert_eq!(out["results"], json!({"ok": {"plan": "p2", "task": "ok", "v": 1}}));
+    assert_eq!(out["error"], json!("bad"));
+}
+
+#[test]
+fn plan_shared_space_copies_and_notifies() {
+    let (rt, _, _d) = api(10_000, false);
+    let out = exec(&rt, "scripts.api.PlanShared", json!([])).unwrap();
+    assert_eq!(out["got"], json!({"a": [1, 2]}));
+    assert_eq!(out["seen"], json!([["k", {"a": [1, 2]}], ["k", null]]));
+    assert_eq!(out["cleared"], json!([null, null]));
+}
+
+#[test]
+fn plan_bad_input_is_an_error_with_its_code() {
+    let (rt, _, _d) = api(10_000, false);
+    for (which, code) in [
+        ("ctor", 400),
+        ("add", 400),
+        ("addfn", 400),
+        ("reserved", 400),
+        ("setkey", 400),
+        ("task", 404),
+        ("taskdata", 404),
+        ("unknown", 404),
+    ] {
+        let e = exec(&rt, "scripts.api.PlanBad", json!([which])).unwrap_err();
+        assert_eq!(e.code(), code, "{which}: {e}");
     }
 }
