@@ -214,7 +214,6 @@ const KNOWN_MISSING: &[&str] = &[
     "Store.ArraySlice",
     "Store.ArrayPage",
     "Store.ArrayAll",
-    "WebSocket.push",
 ];
 
 const PROBE: &str = r#"
@@ -406,6 +405,11 @@ function PlanBad(which: string): unknown {
     case "taskdata": return plan.TaskData("nope");
     case "unknown": { plan.Add("x", 0, "nope.Nope"); return plan.Run(); }
   }
+}
+
+function Push(url: string, message: unknown, ...protocols: string[]): unknown {
+  const ws = new WebSocket(url, ...protocols);
+  return [ws.push(message as string) === undefined, ws.url];
 }
 "#;
 
@@ -701,4 +705,135 @@ fn plan_bad_input_is_an_error_with_its_code() {
         let e = exec(&rt, "scripts.api.PlanBad", json!([which])).unwrap_err();
         assert_eq!(e.code(), code, "{which}: {e}");
     }
+}
+
+/// A WebSocket server on 127.0.0.1 that accepts one connection, answers the
+/// handshake as `answer` says ("ok", "200", "silent", "bad-accept") and
+/// reports the request head and the frames it got: (opcode, payload).
+/// The request head and the frames (opcode byte, unmasked payload).
+type Received = (String, Vec<(u8, Vec<u8>)>);
+
+fn ws_server(answer: &'static str) -> (u16, std::sync::mpsc::Receiver<Received>) {
+    use base64::Engine as _;
+    use sha1::Digest as _;
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut head = Vec::new();
+        let mut b = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if s.read(&mut b).unwrap() == 0 {
+                return;
+            }
+            head.push(b[0]);
+        }
+        let head = String::from_utf8(head).unwrap();
+        let key = head.lines().find_map(|l| l.strip_prefix("Sec-WebSocket-Key: ")).unwrap().trim().to_owned();
+        let mut sha = sha1::Sha1::new();
+        sha.update(format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes());
+        let accept = base64::engine::general_purpose::STANDARD.encode(sha.finalize());
+        match answer {
+            "silent" => {
+                std::thread::sleep(Duration::from_secs(3));
+                return;
+            }
+            "200" => s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").unwrap(),
+            "bad-accept" => s
+                .write_all(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: AAAA\r\n\r\n",
+                )
+                .unwrap(),
+            _ => write!(
+                s,
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+            )
+            .unwrap(),
+        }
+        let mut frames = Vec::new();
+        loop {
+            let mut h = [0u8; 2];
+            if s.read_exact(&mut h).is_err() {
+                break;
+            }
+            assert_eq!(h[1] & 0x80, 0x80, "a client frame is masked");
+            let len = match h[1] & 0x7f {
+                126 => {
+                    let mut l = [0u8; 2];
+                    s.read_exact(&mut l).unwrap();
+                    u16::from_be_bytes(l) as usize
+                }
+                127 => {
+                    let mut l = [0u8; 8];
+                    s.read_exact(&mut l).unwrap();
+                    u64::from_be_bytes(l) as usize
+                }
+                n => n as usize,
+            };
+            let mut mask = [0u8; 4];
+            s.read_exact(&mut mask).unwrap();
+            let mut payload = vec![0u8; len];
+            s.read_exact(&mut payload).unwrap();
+            payload.iter_mut().enumerate().for_each(|(i, b)| *b ^= mask[i % 4]);
+            frames.push((h[0], payload));
+            if h[0] & 0x0f == 0x8 {
+                break;
+            }
+        }
+        tx.send((head, frames)).unwrap();
+    });
+    (port, rx)
+}
+
+#[test]
+fn websocket_push_sends_one_text_message_to_an_allowed_host() {
+    let (port, rx) = ws_server("ok");
+    let rt = runtime(json!({"http_allow": [format!("127.0.0.1:{port}")], "timeout_ms": 5000}));
+    let dir = tempfile::tempdir().unwrap();
+    rt.load_file(build(&rt, dir.path(), "api.ts", API), Some("api")).unwrap();
+    let url = format!("ws://127.0.0.1:{port}/websocket/test?x=1");
+    let long = "é".repeat(200); // 400 bytes: the 16-bit length form
+    assert_eq!(exec(&rt, "scripts.api.Push", json!([url, long, "chat", "v2"])).unwrap(), json!([true, url]));
+    let (head, frames) = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(head.starts_with("GET /websocket/test?x=1 HTTP/1.1\r\n"), "{head}");
+    assert!(head.contains(&format!("Host: 127.0.0.1:{port}\r\n")), "{head}");
+    assert!(head.contains("Sec-WebSocket-Version: 13\r\n") && head.contains("Sec-WebSocket-Protocol: chat, v2\r\n"), "{head}");
+    assert_eq!(frames, vec![(0x81, long.into_bytes()), (0x88, 1000u16.to_be_bytes().to_vec())]);
+}
+
+#[test]
+fn websocket_push_follows_the_http_rules_and_codes() {
+    let (port, _rx) = ws_server("ok");
+    let rt = runtime(json!({"http_allow": [format!("127.0.0.1:{port}"), "*.0.0.1"], "timeout_ms": 5000}));
+    let dir = tempfile::tempdir().unwrap();
+    rt.load_file(build(&rt, dir.path(), "api.ts", API), Some("api")).unwrap();
+    let push = |url: String, message: serde_json::Value| exec(&rt, "scripts.api.Push", json!([url, message])).unwrap_err();
+    let e = push("ws://example.com:9/".into(), json!("m"));
+    assert_eq!((e.code(), e.message().contains("not in http_allow")), (403, true), "{e}");
+    // The same address by another name: the allow-list is on names, as http.
+    let e = push(format!("ws://localhost:{port}/"), json!("m"));
+    assert_eq!(e.code(), 403, "{e}");
+    // Allowed only by the wildcard, resolving to this machine: 403 before connecting.
+    let e = push("ws://127.0.0.1:1/".into(), json!("m"));
+    assert_eq!((e.code(), e.message().contains("allowed only by a *.domain entry")), (403, true), "{e}");
+    assert_eq!(push(format!("http://127.0.0.1:{port}/"), json!("m")).code(), 400);
+    assert_eq!(push("not a url".into(), json!("m")).code(), 400);
+    assert_eq!(push(format!("ws://127.0.0.1:{port}/"), json!(42)).code(), 400, "the message must be a string");
+    // Servers that do not speak WebSocket: 502; one that never answers: 408.
+    for answer in ["200", "bad-accept"] {
+        let (port, _rx) = ws_server(answer);
+        let rt = runtime(json!({"http_allow": [format!("127.0.0.1:{port}")], "timeout_ms": 5000}));
+        rt.load_file(build(&rt, dir.path(), "api.ts", API), Some("api")).unwrap();
+        let e = exec(&rt, "scripts.api.Push", json!([format!("ws://127.0.0.1:{port}/"), "m"])).unwrap_err();
+        assert_eq!(e.code(), 502, "{answer}: {e}");
+    }
+    let (port, _rx) = ws_server("silent");
+    let rt = runtime(json!({"http_allow": [format!("127.0.0.1:{port}")], "timeout_ms": 300}));
+    rt.load_file(build(&rt, dir.path(), "api.ts", API), Some("api")).unwrap();
+    let started = Instant::now();
+    let e = exec(&rt, "scripts.api.Push", json!([format!("ws://127.0.0.1:{port}/"), "m"])).unwrap_err();
+    assert_eq!(e.code(), 408, "{e}");
+    assert!(started.elapsed() < Duration::from_millis(2000), "{:?}", started.elapsed());
 }

@@ -544,6 +544,25 @@
   }
   define(g, "Plan", Plan);
 
+  // new WebSocket(url, ...protocols).push(message): gou's one-shot client:
+  // connect (ws:// or wss://, hosts in http_allow only), send one text
+  // message, close. The host does it: http("WebSocket", [url, message,
+  // protocols]).
+  class WebSocket {
+    constructor(url, ...protocols) {
+      if (arguments.length < 1) throw new Exception("WebSocket: Missing parameters", 400);
+      this.url = String(url);
+      this.protocols = protocols.map(String);
+    }
+    push(message) {
+      if (arguments.length < 1) throw new Exception("WebSocket.push: Missing parameters", 400);
+      if (typeof message !== "string") throw new Exception("WebSocket.push: the message is not a string", 400);
+      host.http("WebSocket", [this.url, message, this.protocols]);
+      return undefined;
+    }
+  }
+  define(g, "WebSocket", WebSocket);
+
   // Seeded per instance from WASI random_get, never from the snapshot.
   Math.random = random;
 

@@ -256,3 +256,15 @@ declare var Plan: {
   new (id: string): Plan;
   readonly prototype: Plan;
 };
+
+/** gou's one-shot WebSocket client: `new WebSocket("ws://host:port/path", "proto").push("text")`. */
+interface WebSocket {
+  readonly url: string;
+  readonly protocols: string[];
+  /** Connects (ws:// or wss://, hosts in http_allow only), sends one text message, closes. */
+  push(message: string): undefined;
+}
+declare var WebSocket: {
+  new (url: string, ...protocols: string[]): WebSocket;
+  readonly prototype: WebSocket;
+};
