@@ -20,7 +20,7 @@ const KEEP_SUFFIXES = ["/yao.ts", "/yao", "/gou", "/gou.ts"];
 // The globals of the engine's prelude (js/engine/prelude.js): a namespace
 // import of a Yao module sees these.
 const GLOBALS = ["Process", "Exception", "Store", "FS", "http", "Query", "log", "console",
-  "All", "Any", "Race", "Use", "Eval", "$L", "time", "Job", "atob", "btoa"];
+  "All", "Any", "Race", "Use", "Eval", "$L", "time", "Job", "Plan", "WebSocket", "atob", "btoa"];
 
 const isYaoModule = (spec) => KEEP_SUFFIXES.some((s) => spec.endsWith(s)) || KEEP_PREFIXES.some((p) => spec.startsWith(p));
 const isFile = (p) => {

@@ -390,6 +390,226 @@
   }
   define(g, "Job", Job);
 
+  // new Plan(id): gou's execution plan (runtime/v8/objects/plan), in the
+  // engine over yao.tasks. Tasks are added with an order; Run() runs the
+  // orders 0, 1, 2, ... one after another (negative orders never run, as
+  // gou), the process tasks of one order in parallel on host threads
+  // (tasks "All"), a function task in the engine after them (the engine has
+  // one thread). A process task is called as gou's default task function
+  // calls it: (planId, taskId, ...args); a function task the same way. A
+  // task's result is kept in the shared space under "__result.<taskId>",
+  // and the events TaskStarted / TaskCompleted / TaskError are set there,
+  // so subscribers see them. Subscribers run synchronously, in the engine
+  // (a function) or as Process(name, planId, key, value, ...args); their
+  // errors are logged and ignored (gou ignores them). Plans live in the
+  // call: `new Plan(id)` twice in one call is the same plan; nothing
+  // survives the call (gou keeps plans until Release, process-wide).
+  const plans = new Map();
+  const reserved = new Set(["TaskCompleted", "TaskError", "TaskStarted", "Released"]);
+  const statusNames = ["created", "running", "paused", "completed", "failed", "destroyed", "unknown"];
+  // Values in the shared space are copies, as gou's (converted to Go).
+  const copy = (v) => {
+    if (v === null || typeof v !== "object") return typeof v === "function" || typeof v === "symbol" ? undefined : v;
+    if (v instanceof Uint8Array) return v.slice();
+    if (typeof v.toJSON === "function") return v.toJSON();
+    if (Array.isArray(v)) return v.map((x) => { const c = copy(x); return c === undefined ? null : c; });
+    const out = {};
+    for (const k of Object.keys(v)) { const c = copy(v[k]); if (c !== undefined) out[k] = c; }
+    return out;
+  };
+  const planOf = (p, m) => {
+    const state = plans.get(p.id);
+    if (state === undefined) throw new Exception("Plan." + m + ": plan " + p.id + " not found", 404);
+    return state;
+  };
+  const needString = (m, what, v) => {
+    if (typeof v !== "string") throw new Exception("Plan." + m + ": the " + what + " should be a string", 400);
+  };
+  const notify = (state, key, value) => {
+    for (const sub of state.subs.get(key) || []) {
+      try {
+        if (typeof sub.handler === "function") sub.handler(state.id, key, copy(value), ...sub.args);
+        else host.process(sub.handler, [state.id, key, value, ...sub.args]);
+      } catch (e) {
+        logRaw(3, "Plan " + state.id + ": subscriber of " + key + ": " + (e instanceof Error ? e.message : show(e, "v")));
+      }
+    }
+  };
+  const setShared = (state, key, value) => {
+    state.shared.set(key, copy(value));
+    notify(state, key, value);
+  };
+  class Plan {
+    constructor(id) {
+      if (typeof id !== "string") throw new Exception("Plan: the first parameter should be a string", 400);
+      this.id = id;
+      if (!plans.has(id)) plans.set(id, { id, status: 0, tasks: new Map(), shared: new Map(), subs: new Map() });
+    }
+    Add(taskId, order, handler, ...args) {
+      if (arguments.length < 3) throw new Exception("Plan.Add: missing parameters", 400);
+      needString("Add", "task id", taskId);
+      if (typeof order !== "number") throw new Exception("Plan.Add: the order should be a number", 400);
+      if (typeof handler !== "function" && (typeof handler !== "string" || handler === "")) {
+        throw new Exception("Plan.Add: the task function should be a string (a process name) or a function", 400);
+      }
+      const state = planOf(this, "Add");
+      // gou keeps the first task of an id and ignores the next (AddTask's error is dropped).
+      if (!state.tasks.has(taskId)) {
+        state.tasks.set(taskId, { id: taskId, order: Math.trunc(order) | 0, handler, args, status: 0, data: null });
+      }
+      return this;
+    }
+    Run() {
+      const state = planOf(this, "Run");
+      if (state.status === 1) throw new Exception("Plan.Run: plan " + state.id + " is already running", 409);
+      state.status = 1;
+      const orders = [...new Set([...state.tasks.values()].map((t) => t.order))].filter((o) => o >= 0).sort((a, b) => a - b);
+      for (const order of orders) {
+        const batch = [...state.tasks.values()].filter((t) => t.order === order);
+        const procs = batch.filter((t) => typeof t.handler === "string");
+        const fns = batch.filter((t) => typeof t.handler === "function");
+        let failed = null;
+        const done = (t, ok, value, code) => {
+          if (ok) {
+            t.status = 3;
+            setShared(state, "__result." + t.id, value);
+            setShared(state, "TaskCompleted", { task: t.id, result: value });
+          } else {
+            t.status = 4;
+            t.data = value;
+            setShared(state, "TaskError", { message: value, task: t.id });
+            if (failed === null) failed = { task: t.id, message: value, code };
+          }
+        };
+        for (const t of procs) { t.status = 1; setShared(state, "TaskStarted", { task: t.id }); }
+        if (procs.length > 0) {
+          const out = host.tasks("All", [procs.map((t) => ({ process: t.handler, args: [state.id, t.id, ...t.args] }))]);
+          procs.forEach((t, i) => {
+            const r = out[i];
+            if (r.error === undefined || r.error === null) done(t, true, r.data);
+            else done(t, false, r.error, r.code);
+          });
+        }
+        for (const t of fns) {
+          t.status = 1;
+          setShared(state, "TaskStarted", { task: t.id });
+          let value;
+          try {
+            value = t.handler(state.id, t.id, ...t.args);
+          } catch (e) {
+            done(t, false, e instanceof Error ? e.message : show(e, "v"), e instanceof Exception ? e.code : 500);
+            continue;
+          }
+          done(t, true, value === undefined ? null : value);
+        }
+        if (failed !== null) {
+          state.status = 4;
+          const code = Number.isInteger(failed.code) && failed.code >= 400 && failed.code <= 599 ? failed.code : 500;
+          throw new Exception("Plan.Run: task " + failed.task + ": " + failed.message, code);
+        }
+      }
+      state.status = 3;
+      return this;
+    }
+    Status() {
+      const state = planOf(this, "Status");
+      const tasks = {};
+      for (const t of state.tasks.values()) tasks[t.id] = statusNames[t.status];
+      return { plan: statusNames[state.status], tasks };
+    }
+    Release() {
+      const state = planOf(this, "Release");
+      // gou's Release clears the shared space, which tells every subscriber (value null).
+      state.shared.clear();
+      for (const key of state.subs.keys()) notify(state, key, null);
+      plans.delete(state.id);
+      return null;
+    }
+    Results() {
+      const state = planOf(this, "Results");
+      const out = {};
+      for (const id of state.tasks.keys()) {
+        const key = "__result." + id;
+        if (state.shared.has(key)) out[id] = copy(state.shared.get(key));
+      }
+      return out;
+    }
+    TaskStatus(taskId) {
+      if (arguments.length < 1) throw new Exception("Plan.TaskStatus: missing parameters", 400);
+      needString("TaskStatus", "task id", taskId);
+      const t = planOf(this, "TaskStatus").tasks.get(taskId);
+      if (t === undefined) throw new Exception("Plan.TaskStatus: task with ID " + taskId + " not found", 404);
+      return statusNames[t.status];
+    }
+    TaskData(taskId, data) {
+      if (arguments.length < 1) throw new Exception("Plan.TaskData: missing parameters", 400);
+      needString("TaskData", "task id", taskId);
+      const t = planOf(this, "TaskData").tasks.get(taskId);
+      if (t === undefined) throw new Exception("Plan.TaskData: the task " + taskId + " does not exist", 404);
+      if (arguments.length < 2) return copy(t.data);
+      t.data = copy(data);
+      return null;
+    }
+    Subscribe(key, handler, ...args) {
+      if (arguments.length < 2) throw new Exception("Plan.Subscribe: missing parameters", 400);
+      needString("Subscribe", "key", key);
+      if (typeof handler !== "function" && (typeof handler !== "string" || handler === "")) {
+        throw new Exception("Plan.Subscribe: the callback should be a string (a process name) or a function", 400);
+      }
+      const state = planOf(this, "Subscribe");
+      if (!state.subs.has(key)) state.subs.set(key, []);
+      state.subs.get(key).push({ handler, args: copy(args) });
+      return null;
+    }
+    Set(key, value) {
+      if (arguments.length < 2) throw new Exception("Plan.Set: missing parameters", 400);
+      needString("Set", "key", key);
+      if (reserved.has(key)) throw new Exception("Plan.Set: the key should not be a reserved key", 400);
+      setShared(planOf(this, "Set"), key, value);
+      return null;
+    }
+    Get(key) {
+      if (arguments.length < 1) throw new Exception("Plan.Get: missing parameters", 400);
+      needString("Get", "key", key);
+      const state = planOf(this, "Get");
+      return state.shared.has(key) ? copy(state.shared.get(key)) : null;
+    }
+    Del(key) {
+      if (arguments.length < 1) throw new Exception("Plan.Del: missing parameters", 400);
+      needString("Del", "key", key);
+      const state = planOf(this, "Del");
+      state.shared.delete(key);
+      notify(state, key, null);
+      return null;
+    }
+    Clear() {
+      const state = planOf(this, "Clear");
+      state.shared.clear();
+      for (const key of state.subs.keys()) notify(state, key, null);
+      return null;
+    }
+  }
+  define(g, "Plan", Plan);
+
+  // new WebSocket(url, ...protocols).push(message): gou's one-shot client:
+  // connect (ws:// or wss://, hosts in http_allow only), send one text
+  // message, close. The host does it: http("WebSocket", [url, message,
+  // protocols]).
+  class WebSocket {
+    constructor(url, ...protocols) {
+      if (arguments.length < 1) throw new Exception("WebSocket: Missing parameters", 400);
+      this.url = String(url);
+      this.protocols = protocols.map(String);
+    }
+    push(message) {
+      if (arguments.length < 1) throw new Exception("WebSocket.push: Missing parameters", 400);
+      if (typeof message !== "string") throw new Exception("WebSocket.push: the message is not a string", 400);
+      host.http("WebSocket", [this.url, message, this.protocols]);
+      return undefined;
+    }
+  }
+  define(g, "WebSocket", WebSocket);
+
   // Seeded per instance from WASI random_get, never from the snapshot.
   Math.random = random;
 

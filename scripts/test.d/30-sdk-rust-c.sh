@@ -34,7 +34,7 @@ cp examples/guests/rust/target/wasm32-unknown-unknown/release/yao_example_user.w
 # imports_of FILE: "module.name" per import; exports_of FILE: export names.
 imports_of() { wasm-objdump -x -j Import "$1" | sed -n 's/.* <- \(.*\)$/\1/p'; }
 exports_of() { wasm-objdump -x -j Export "$1" | sed -n 's/.* -> "\(.*\)"$/\1/p'; }
-functions="Add BeforeSave Check Deny Echo Log Nested StoreRoundTrip FsRoundTrip FsRead HttpGet HttpPost HttpUpload Query"
+functions="Add BeforeSave Check Deny Echo Log Nested StoreRoundTrip FsRoundTrip FsRead HttpGet HttpPost HttpUpload Query Context Parallel"
 check_module() { # FILE ALLOWED-IMPORT-REGEX
   local file="$1" allowed="$2" bad
   bad="$(imports_of "$file" | grep -Ev "$allowed" || true)"
@@ -44,10 +44,10 @@ check_module() { # FILE ALLOWED-IMPORT-REGEX
   done
   echo "$file: $(stat -c %s "$file") bytes, imports: $(imports_of "$file" | tr '\n' ' ')"
 }
-check_module "$work/scripts/c/user.wasm" '^yao\.(process|log|store|store_get|store_set|store_del|fs|http|query)$'
-check_module "$work/scripts/rust/user.wasm" '^yao\.(process|log|store|store_get|store_set|store_del|fs|http|query)$'
-check_module examples/app/scripts/c/user.wasm '^(yao\.(process|log|store|store_get|store_set|store_del|fs|http|query)|wasi_snapshot_preview1\..*)$'
-check_module examples/app/scripts/rust/user.wasm '^(yao\.(process|log|store|store_get|store_set|store_del|fs|http|query)|wasi_snapshot_preview1\..*)$'
+check_module "$work/scripts/c/user.wasm" '^yao\.(process|log|store|store_get|store_set|store_del|fs|http|query|context|tasks|sleep)$'
+check_module "$work/scripts/rust/user.wasm" '^yao\.(process|log|store|store_get|store_set|store_del|fs|http|query|context|tasks|sleep)$'
+check_module examples/app/scripts/c/user.wasm '^(yao\.(process|log|store|store_get|store_set|store_del|fs|http|query|context|tasks|sleep)|wasi_snapshot_preview1\..*)$'
+check_module examples/app/scripts/rust/user.wasm '^(yao\.(process|log|store|store_get|store_set|store_del|fs|http|query|context|tasks|sleep)|wasi_snapshot_preview1\..*)$'
 exports_of examples/app/scripts/c/user.wasm | grep -qx _initialize || { echo "the C reactor does not export _initialize"; exit 1; }
 
 echo "--- the conformance table over the no-libc C and wasm32-unknown-unknown Rust modules"

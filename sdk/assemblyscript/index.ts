@@ -9,4 +9,5 @@ export {
   yao_alloc, yao_free,
   Store, FS, http, Response, query, Query,
   context,
+  Task, Job, tasks, all, any, race, sleep, after,
 } from "./assembly/index";

@@ -19,7 +19,7 @@ import (
 // `stores.<name>.<Method>` (the fast paths as Get [key], Set [key, value,
 // ttl seconds, 0 for none] and Del [key], the way yaowasm calls a store of
 // the `process` backend), `fs.<root>.<Method>`, `http.<Method>` and
-// `query.Run`; CurrentContext asks for `yao.context` with no args (answer
+// `query.Run`, `tasks.<Method>` (Sleep as `tasks.Sleep` [ms]); CurrentContext asks for `yao.context` with no args (answer
 // the map {sid, global, authorized}, or nil for the empty context).
 type TestHost interface {
 	// Process answers a yao.process call and the host API's calls: the
@@ -111,6 +111,14 @@ func hostQuery(args []byte) ([]byte, bool) {
 
 func hostContext() ([]byte, bool) {
 	return hostProcessWith("yao.context")
+}
+
+func hostTasks(method string, args []byte) ([]byte, bool) {
+	return hostProcess("tasks."+method, args)
+}
+
+func hostSleep(ms int64) ([]byte, bool) {
+	return hostProcessWith("tasks.Sleep", ms)
 }
 
 func hostLog(level Level, msg string) {

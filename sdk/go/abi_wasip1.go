@@ -41,6 +41,12 @@ func yaoQuery(argsPtr unsafe.Pointer, argsLen uint32) uint64
 //go:wasmimport yao context
 func yaoContext() uint64
 
+//go:wasmimport yao tasks
+func yaoTasks(methodPtr unsafe.Pointer, methodLen uint32, argsPtr unsafe.Pointer, argsLen uint32) uint64
+
+//go:wasmimport yao sleep
+func yaoSleep(ms int64) uint64
+
 // pinned keeps every buffer handed to the host alive (Go's collector does
 // not move objects, so an address stays valid while the slice is
 // referenced) until it is read back, freed with yao_free, or released at
@@ -167,6 +173,16 @@ func hostQuery(args []byte) ([]byte, bool) {
 
 func hostContext() ([]byte, bool) {
 	return received(yaoContext())
+}
+
+func hostTasks(method string, args []byte) ([]byte, bool) {
+	mp, mn := strArg(method)
+	ap, an := bufArg(args)
+	return received(yaoTasks(mp, mn, ap, an))
+}
+
+func hostSleep(ms int64) ([]byte, bool) {
+	return received(yaoSleep(ms))
 }
 
 func hostLog(level Level, msg string) {

@@ -485,3 +485,56 @@ func TestCurrentContext(t *testing.T) {
 		t.Fatal("an error answer must come back as an error")
 	}
 }
+
+func TestTasks(t *testing.T) {
+	r := record(t, map[string]any{
+		"tasks.All":     []any{map[string]any{"data": 1, "index": 0}, map[string]any{"data": nil, "index": 1, "error": "boom", "code": 409}},
+		"tasks.Job":     7,
+		"tasks.Running": false,
+		"tasks.Data":    "done",
+	})
+	results, err := All(NewTask("scripts.a.Slow", 10, "x"), NewTask("models.user.Find").WithTimeout(0.5))
+	want := []TaskResult{{Data: int64(1), Index: 0}, {Index: 1, Error: "boom", Code: 409}}
+	if err != nil || !reflect.DeepEqual(results, want) {
+		t.Fatalf("All: %#v %v", results, err)
+	}
+	if results, err := Race(); err != nil || len(results) != 0 {
+		t.Fatalf("no tasks: %#v %v (and no host call)", results, err)
+	}
+	job, err := StartJob("scripts.report.Build", 42)
+	if err != nil || job.ID != 7 {
+		t.Fatalf("StartJob: %#v %v", job, err)
+	}
+	if running, err := job.Running(10); err != nil || running {
+		t.Fatalf("Running: %v %v", running, err)
+	}
+	if data, err := job.Data(); err != nil || data != "done" {
+		t.Fatalf("Data: %#v %v", data, err)
+	}
+	if err := job.Cancel(); err != nil {
+		t.Fatal(err)
+	}
+	if err := After(20, "scripts.a.Mark"); err != nil {
+		t.Fatal(err)
+	}
+	if err := Sleep(15); err != nil {
+		t.Fatal(err)
+	}
+	r.expect(t,
+		hostCall("tasks.All", []any{
+			map[string]any{"process": "scripts.a.Slow", "args": []any{int64(10), "x"}},
+			map[string]any{"process": "models.user.Find", "args": []any{}, "timeout": 0.5},
+		}),
+		hostCall("tasks.Job", "scripts.report.Build", []any{int64(42)}),
+		hostCall("tasks.Running", int64(7), int64(10)),
+		hostCall("tasks.Data", int64(7)),
+		hostCall("tasks.Cancel", int64(7)),
+		hostCall("tasks.After", int64(20), "scripts.a.Mark", []any{}),
+		hostCall("tasks.Sleep", int64(15)),
+	)
+	// The deadline's 408 comes back as the error, code kept.
+	record(t, map[string]any{"tasks.Sleep": NewError(408, "timeout")})
+	if code, _ := codeOf(t, Sleep(5000)); code != 408 {
+		t.Fatalf("Sleep past the deadline: %d", code)
+	}
+}

@@ -70,7 +70,7 @@ pub const UPLOAD_ROOT: &str = "data";
 
 /// One `http_allow` entry.
 #[derive(Debug, Clone)]
-enum Allow {
+pub(super) enum Allow {
     /// `host:port`, host lowercased.
     Exact(String, u16),
     /// `*.domain`: any subdomain of `.domain`, any port.
@@ -78,7 +78,7 @@ enum Allow {
 }
 
 impl Allow {
-    fn parse(entry: &str) -> Option<Allow> {
+    pub(super) fn parse(entry: &str) -> Option<Allow> {
         if let Some(domain) = entry.strip_prefix("*.") {
             return Some(Allow::Suffix(format!(".{}", domain.to_ascii_lowercase())));
         }
@@ -86,7 +86,7 @@ impl Allow {
         Some(Allow::Exact(host.to_ascii_lowercase(), port.parse().ok()?))
     }
 
-    fn matches(&self, host: &str, port: u16) -> bool {
+    pub(super) fn matches(&self, host: &str, port: u16) -> bool {
         match self {
             Allow::Exact(h, p) => h == host && *p == port,
             Allow::Suffix(suffix) => host.len() > suffix.len() && host.ends_with(suffix.as_str()),
@@ -356,7 +356,7 @@ impl Http {
 }
 
 /// TLS 1.2 and 1.3 on ring, trusting the Mozilla roots and `ca_file`'s.
-fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
+pub(super) fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig> {
     let mut roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
     if let Some(path) = ca_file {
         let bad = |why: String| Error::new(BAD_REQUEST, format!("config: http_ca_file {}: {why}", path.display()));

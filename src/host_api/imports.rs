@@ -229,7 +229,10 @@ pub(crate) fn http(
     let args = args(&caller, &guest, args_ptr, args_len, "http args")?;
     let (runtime, deadline) = (caller.data().runtime.clone(), caller.data().budget.deadline);
     let left = deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1));
-    let answer = (|| runtime.host_api.http.call(&method?, &args?, left, &runtime.host_api.roots).map(Some))();
+    let answer = (|| match method? {
+        m if m == "WebSocket" => runtime.host_api.websocket.push(&args?, left).map(Some),
+        m => runtime.host_api.http.call(&m, &args?, left, &runtime.host_api.roots).map(Some),
+    })();
     reply(&mut caller, &guest, answer)
 }
 

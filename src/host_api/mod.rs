@@ -4,7 +4,8 @@
 //! - `imports`: the linker, and every `yao.*` import (pointers in, packed
 //!   answers out);
 //! - `args`: positional method arguments, checked one by one;
-//! - `store`, `fs`, `http` (+ `http_resolve`, `multipart`): the work.
+//! - `store`, `fs`, `http` (+ `http_resolve`, `multipart`, `websocket`):
+//!   the work.
 //!
 //! The wing reaches the runtime through one narrow seam, [`Dispatch`]: a
 //! process store and `yao.query` hand their calls to whatever serves
@@ -17,6 +18,7 @@ pub(crate) mod http_resolve;
 pub(crate) mod imports;
 pub(crate) mod multipart;
 pub(crate) mod store;
+pub(crate) mod websocket;
 
 use crate::config::Config;
 use crate::error::Result;
@@ -32,6 +34,8 @@ pub(crate) struct HostApi {
     pub stores: store::Stores,
     pub roots: fs::Roots,
     pub http: http::Http,
+    /// `http("WebSocket", …)`: gou's one-shot WebSocket push.
+    pub websocket: websocket::WebSocket,
 }
 
 impl HostApi {
@@ -40,6 +44,7 @@ impl HostApi {
             stores: store::Stores::new(&config.stores),
             roots: fs::Roots::new(&config.fs, &config.fs_read_only)?,
             http: http::Http::new(config)?,
+            websocket: websocket::WebSocket::new(config)?,
         })
     }
 }

@@ -171,6 +171,13 @@ static void put_answer(yao_writer *out, const char *key, const yao_answer *a) {
     else yao_write_nil(out);
 }
 
+/* Writes an answer's result (nil when empty) as the call's result, and frees it. */
+static void put_raw_answer(yao_writer *out, yao_answer *a) {
+    if (a->len) yao_write_raw(out, a->data, a->len);
+    else yao_write_nil(out);
+    yao_answer_free(a);
+}
+
 /* Passes an error answer on with its code and message, freeing what it can. */
 static int32_t pass_on(yao_writer *out, yao_answer *a, yao_writer *args) {
     int32_t code = yao_fail_n(out, a->code, a->message, a->message_len);
@@ -499,3 +506,42 @@ static int32_t query_rows(yao_reader *args, uint32_t argc, yao_writer *out) {
     return 0;
 }
 YAO_EXPORT(Query, query_rows)
+
+/* ---- the call context and concurrency (docs/ABI.md `context`, §10) ------ */
+
+/* Context(): the call context, as yao_context answers it. */
+static int32_t read_context(yao_reader *args, uint32_t argc, yao_writer *out) {
+    yao_answer a;
+    (void)args;
+    (void)argc;
+    if (yao_context(&a) != 0) return pass_on(out, &a, 0);
+    put_raw_answer(out, &a);
+    return 0;
+}
+YAO_EXPORT(Context, read_context)
+
+/* Parallel(ms): sleeps `ms`, then finds users 1 and 2 in parallel; gou's
+   [{data, index}, {data, index, error, code}] as the host answers it. */
+static int32_t parallel(yao_reader *args, uint32_t argc, yao_writer *out) {
+    int64_t ms = 0;
+    yao_answer a;
+    if (argc < 1 || !yao_read_int(args, &ms)) return yao_fail(out, 400, "ms must be an integer");
+    if (yao_sleep(ms, &a) != 0) return pass_on(out, &a, 0);
+    yao_answer_free(&a);
+    yao_writer t = {0};
+    yao_write_array(&t, 1); /* the args: [tasks] */
+    yao_write_array(&t, 2);
+    for (int64_t id = 1; id <= 2; id++) {
+        yao_write_map(&t, 2);
+        yao_write_cstr(&t, "process");
+        yao_write_cstr(&t, "models.user.Find");
+        yao_write_cstr(&t, "args");
+        yao_write_array(&t, 1);
+        yao_write_int(&t, id);
+    }
+    if (yao_tasks("All", t.data, t.len, &a) != 0) return pass_on(out, &a, &t);
+    put_raw_answer(out, &a);
+    yao_writer_free(&t);
+    return 0;
+}
+YAO_EXPORT(Parallel, parallel)

@@ -59,6 +59,12 @@ func httpUpload(p, n uint32) uint64 { return yao.Handle(p, n, HttpUpload) }
 //go:wasmexport Query
 func query(p, n uint32) uint64 { return yao.Handle(p, n, Query) }
 
+//go:wasmexport Context
+func readContext(p, n uint32) uint64 { return yao.Handle(p, n, Context) }
+
+//go:wasmexport Parallel
+func parallel(p, n uint32) uint64 { return yao.Handle(p, n, Parallel) }
+
 // payload returns the first argument as a map, or the 400 every function
 // that takes a payload answers.
 func payload(args []any) (map[string]any, error) {
@@ -411,4 +417,42 @@ func HttpUpload(args []any) (any, error) {
 // Query(dsl): the rows the host's QueryDSL answers.
 func Query(args []any) (any, error) {
 	return yao.Query(arg(args, 0))
+}
+
+// Context(): the call context, as the SDK reads it.
+func Context(args []any) (any, error) {
+	ctx, err := yao.CurrentContext()
+	if err != nil {
+		return nil, err
+	}
+	var authorized any
+	if ctx.Authorized != nil {
+		authorized = ctx.Authorized
+	}
+	return map[string]any{"sid": ctx.Sid, "global": ctx.Global, "authorized": authorized}, nil
+}
+
+// Parallel(ms): sleeps ms, then finds users 1 and 2 in parallel; each task's
+// outcome as gou's {data, index} / {data, index, error, code}.
+func Parallel(args []any) (any, error) {
+	ms, ok := arg(args, 0).(int64)
+	if !ok {
+		return nil, yao.NewError(400, "ms must be an integer")
+	}
+	if err := yao.Sleep(ms); err != nil {
+		return nil, err
+	}
+	results, err := yao.All(yao.NewTask("models.user.Find", 1), yao.NewTask("models.user.Find", 2))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]any, len(results))
+	for i, r := range results {
+		m := map[string]any{"data": r.Data, "index": r.Index}
+		if r.Error != "" {
+			m["error"], m["code"] = r.Error, r.Code
+		}
+		out[i] = m
+	}
+	return out, nil
 }

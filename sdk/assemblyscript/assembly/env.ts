@@ -51,3 +51,11 @@ export declare function query(argsPtr: usize, argsLen: i32): i64;
 /** The call context {sid, global, authorized} (docs/ABI.md `context`). */
 @external("yao", "context")
 export declare function context(): i64;
+
+/** Processes in parallel, background jobs, delayed calls (docs/ABI.md §10). */
+@external("yao", "tasks")
+export declare function tasks(methodPtr: usize, methodLen: i32, argsPtr: usize, argsLen: i32): i64;
+
+/** Blocks `ms` milliseconds, never past the call's deadline (§10). */
+@external("yao", "sleep")
+export declare function sleep(ms: i64): i64;

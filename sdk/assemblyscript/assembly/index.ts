@@ -16,3 +16,4 @@ export { FS } from "./fs";
 export { http, Response } from "./http";
 export { query, Query } from "./query";
 export { context } from "./context";
+export { Task, Job, tasks, all, any, race, sleep, after } from "./tasks";

@@ -1,7 +1,7 @@
 // A script module that uses the SDK the way a user does, compiled by the
 // tests and driven from Node.js (sdk.test.mjs) through a stand-in host.
 import * as yao from "../index";
-import { FS, http, Query, Response, Store, Value, yao_alloc, yao_free } from "../index";
+import { FS, http, Job, Query, Response, Store, Task, Value, yao_alloc, yao_free } from "../index";
 
 export { yao_alloc, yao_free };
 
@@ -20,6 +20,25 @@ export function HttpCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, 
 export function QueryCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryCall); }
 export function QueryEngineCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryEngineCall); }
 export function Context(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, readContext); }
+export function TasksCall(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, tasksCall); }
+
+/** TasksCall(): every tasks/sleep wrapper once, their answers in an array
+ *  (the first error value ends it). */
+function tasksCall(args: Value[]): Value {
+  const out = Value.array();
+  const all = yao.all([new Task("scripts.a.Slow", Value.from<i32[]>([10])), new Task("models.user.Find", Value.array(), 0.5)]);
+  if (all.isError()) return all;
+  out.push(all);
+  if (yao.race([]).length != 0) return yao.fail(500, "race of no tasks");
+  const job = Job.start("scripts.report.Build", Value.from<i32[]>([42]));
+  if (job == null) return Job.lastError;
+  out.push(Value.fromInt(job.id)).push(job.running(10)).push(job.data()).push(job.cancel());
+  out.push(yao.after(20, "scripts.a.Mark"));
+  const slept = yao.sleep(arg(args, 0).asInt());
+  if (slept.isError()) return slept;
+  out.push(slept);
+  return out;
+}
 
 /** Context(): the call context, and its sid read on its own. */
 function readContext(args: Value[]): Value {

@@ -20,7 +20,7 @@ export class Host {
     /** Answers yao.process: returns a value, or throws {code, message}. */
     this.process = () => { throw { code: 404, message: 'no process handler' }; };
     /** Every call of the host-API imports (store, store_get, store_set,
-     *  store_del, fs, http, query, context), as a plain object: {import, name, key,
+     *  store_del, fs, http, query, context, tasks, sleep), as a plain object: {import, name, key,
      *  value, ttl, root, method, args}, whichever the import takes. */
     this.apiCalls = [];
     /** Answers them: returns a value (new Raw(bytes) for exact bytes), or
@@ -81,6 +81,8 @@ export class Host {
       http: (mp, ml, ap, al) => this.answer(instance, { import: 'http', method: str(mp, ml), args: args(ap, al) }),
       query: (ap, al) => this.answer(instance, { import: 'query', args: args(ap, al) }),
       context: () => this.answer(instance, { import: 'context' }),
+      tasks: (mp, ml, ap, al) => this.answer(instance, { import: 'tasks', method: str(mp, ml), args: args(ap, al) }),
+      sleep: (ms) => this.answer(instance, { import: 'sleep', ms }),
     };
     instance = new WebAssembly.Instance(this.module, { yao });
     return instance;

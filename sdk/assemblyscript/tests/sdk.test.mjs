@@ -67,8 +67,8 @@ for (const runtime of ['stub', 'incremental']) {
 
   test(`${runtime}: the module imports the yao functions it uses, with the ABI's signatures, and nothing else`, () => {
     const imports = WebAssembly.Module.imports(modules[runtime]).map((i) => `${i.module}.${i.name}`);
-    assert.deepEqual(imports.sort(), ['yao.context', 'yao.fs', 'yao.http', 'yao.log', 'yao.process', 'yao.query', 'yao.store',
-      'yao.store_del', 'yao.store_get', 'yao.store_set']);
+    assert.deepEqual(imports.sort(), ['yao.context', 'yao.fs', 'yao.http', 'yao.log', 'yao.process', 'yao.query', 'yao.sleep', 'yao.store',
+      'yao.store_del', 'yao.store_get', 'yao.store_set', 'yao.tasks']);
     // Instantiating against a host whose functions have the ABI's exact
     // signatures (docs/ABI.md §4) checks the import types.
     const sigs = {
@@ -82,6 +82,8 @@ for (const runtime of ['stub', 'incremental']) {
       http: [['i32', 'i32', 'i32', 'i32'], ['i64']],
       query: [['i32', 'i32'], ['i64']],
       context: [[], ['i64']],
+      tasks: [['i32', 'i32', 'i32', 'i32'], ['i64']],
+      sleep: [['i64'], ['i64']],
     };
     const yao = {};
     for (const [name, [params, results]] of Object.entries(sigs)) {
@@ -471,6 +473,28 @@ for (const runtime of ['stub', 'incremental']) {
     assert.deepEqual(h.apiCalls, [{ import: 'context' }, { import: 'context' }]);
     h.api = () => { throw { code: 500, message: 'boom' }; };
     assert.throws(() => h.call('Context'), (e) => e.code === 500 && e.message === 'boom');
+  });
+
+  test(`${runtime}: all/race/Job/after/sleep go through yao.tasks and yao.sleep`, () => {
+    const h = host();
+    const results = [{ data: 1, index: 0 }, { data: null, index: 1, error: 'boom', code: 409 }];
+    h.api = (call) => {
+      if (call.import === 'sleep') return null;
+      return { All: results, Job: 7, Running: false, Data: 'done', Cancel: null, After: null }[call.method];
+    };
+    assert.deepEqual(h.call('TasksCall', 15), [results, 7, false, 'done', null, null, null]);
+    assert.deepEqual(h.apiCalls, [
+      { import: 'tasks', method: 'All', args: [[{ process: 'scripts.a.Slow', args: [10] }, { process: 'models.user.Find', args: [], timeout: 0.5 }]] },
+      { import: 'tasks', method: 'Job', args: ['scripts.report.Build', [42]] },
+      { import: 'tasks', method: 'Running', args: [7, 10] },
+      { import: 'tasks', method: 'Data', args: [7] },
+      { import: 'tasks', method: 'Cancel', args: [7] },
+      { import: 'tasks', method: 'After', args: [20, 'scripts.a.Mark', []] },
+      { import: 'sleep', ms: 15n },
+    ]);
+    // The deadline's 408 comes back as the call's error, code kept.
+    h.api = (call) => { if (call.import === 'sleep') throw { code: 408, message: 'timeout' }; return call.method === 'Job' ? 1 : results; };
+    assert.throws(() => h.call('TasksCall', 5000), (e) => e.code === 408 && e.message === 'timeout');
   });
 
   test(`${runtime}: host-API answers, allocated in guest memory, do not leak`, () => {

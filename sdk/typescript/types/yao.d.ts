@@ -274,3 +274,54 @@ declare var Job: {
   new (process: string, ...args: any[]): Job;
   readonly prototype: Job;
 };
+
+/** A plan task or subscriber: a process name, or a function called the same way. */
+type PlanHandler = string | ((planId: string, taskIdOrKey: string, ...args: any[]) => any);
+/** A plan's or a task's status. */
+type PlanStatus = "created" | "running" | "paused" | "completed" | "failed" | "destroyed" | "unknown";
+
+/**
+ * gou's execution plan: `new Plan("import")`, tasks added with an order, run
+ * order by order (tasks of one order in parallel), with a shared data space
+ * whose changes subscribers see. A plan lives in its call.
+ */
+interface Plan {
+  readonly id: string;
+  /** Adds a task; the handler is called with (planId, taskId, ...args). */
+  Add(taskId: string, order: number, handler: PlanHandler, ...args: any[]): Plan;
+  /** Runs every order from 0 up; a failed task ends the run (throws, with its code). */
+  Run(): Plan;
+  Status(): { plan: PlanStatus; tasks: Record<string, PlanStatus> };
+  /** Clears the shared space (subscribers see null) and forgets the plan. */
+  Release(): null;
+  /** taskId -> result, of the tasks that completed. */
+  Results(): Record<string, any>;
+  TaskStatus(taskId: string): PlanStatus;
+  /** The task's custom data (a failed task's: its error message). */
+  TaskData(taskId: string): any;
+  TaskData(taskId: string, data: any): null;
+  /** The handler is called with (planId, key, value, ...args) when `key` changes (null: deleted). */
+  Subscribe(key: string, handler: PlanHandler, ...args: any[]): null;
+  /** Reserved keys (TaskStarted, TaskCompleted, TaskError, Released): 400. */
+  Set(key: string, value: any): null;
+  /** The value, or null when not set. */
+  Get(key: string): any;
+  Del(key: string): null;
+  Clear(): null;
+}
+declare var Plan: {
+  new (id: string): Plan;
+  readonly prototype: Plan;
+};
+
+/** gou's one-shot WebSocket client: `new WebSocket("ws://host:port/path", "proto").push("text")`. */
+interface WebSocket {
+  readonly url: string;
+  readonly protocols: string[];
+  /** Connects (ws:// or wss://, hosts in http_allow only), sends one text message, closes. */
+  push(message: string): undefined;
+}
+declare var WebSocket: {
+  new (url: string, ...protocols: string[]): WebSocket;
+  readonly prototype: WebSocket;
+};

@@ -161,3 +161,18 @@ function HttpUpload(base: string) {
 function Query(dsl: Record<string, unknown>): unknown {
   return new globalThis.Query().Run(dsl);
 }
+
+/** Context(): the call context, as a V8 script reads it (gou's __yao_data
+ * and Authorized()). */
+function Context() {
+  return { sid: __yao_data.SID, global: __yao_data.DATA, authorized: Authorized() };
+}
+
+/** Parallel(ms): sleeps ms, then finds users 1 and 2 in parallel (gou's All). */
+function Parallel(ms: number) {
+  time.Sleep(ms);
+  return All([
+    { process: "models.user.Find", args: [1] },
+    { process: "models.user.Find", args: [2] },
+  ]);
+}

@@ -3,7 +3,7 @@
 // scripts.assemblyscript.user.<Fn>. The same functions, with the same
 // behaviour, exist in every guest language.
 import * as yao from "@yaoapp/yaowasm-as";
-import { FS, http, Response, Store, Value, yao_alloc, yao_free } from "@yaoapp/yaowasm-as";
+import { FS, http, Response, Store, Task, Value, yao_alloc, yao_free } from "@yaoapp/yaowasm-as";
 
 // The host writes arguments through these: every script module exports them.
 export { yao_alloc, yao_free };
@@ -23,6 +23,8 @@ export function HttpPost(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, 
 export function HttpMethods(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpMethods); }
 export function HttpUpload(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpUpload); }
 export function Query(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, queryRows); }
+export function Context(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, readContext); }
+export function Parallel(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, parallel); }
 
 /** The first argument, nil when there is none. */
 function first(args: Value[]): Value {
@@ -314,4 +316,20 @@ function httpUpload(args: Value[]): Value {
 /** Query(dsl): the rows the host's QueryDSL answers. */
 function queryRows(args: Value[]): Value {
   return yao.query(first(args));
+}
+
+/** Context(): the call context, as the SDK reads it. */
+function readContext(args: Value[]): Value {
+  return yao.context();
+}
+
+/** Parallel(ms): sleeps ms, then finds users 1 and 2 in parallel; gou's
+ *  [{data, index}, {data, index, error, code}] as the host answers it. */
+function parallel(args: Value[]): Value {
+  const slept = yao.sleep(first(args).asInt());
+  if (slept.isError()) return slept;
+  return yao.all([
+    new Task("models.user.Find", Value.from<i32[]>([1])),
+    new Task("models.user.Find", Value.from<i32[]>([2])),
+  ]);
 }

@@ -5,7 +5,8 @@ use serde::Serialize;
 use std::time::Duration;
 use yao_guest::fs::Fs;
 use yao_guest::store::Store;
-use yao_guest::{export, http, log, process, query, Error, Value, Variadic};
+use yao_guest::tasks::{self, Task};
+use yao_guest::{export, http, log, process, query, Context, Error, Value, Variadic};
 
 /// What `Check` answers.
 #[derive(Serialize)]
@@ -246,7 +247,34 @@ fn query_rows(dsl: Value) -> Result<Value, Error> {
     query::run(dsl)
 }
 
+/// Context(): the call context, as the SDK reads it.
+fn read_context() -> Result<Context, Error> {
+    yao_guest::context()
+}
+
+/// Parallel(ms): sleeps `ms`, then finds users 1 and 2 in parallel; each
+/// task's outcome as gou's `{data, index}` / `{data, index, error, code}`.
+fn parallel(ms: i64) -> Result<Vec<Value>, Error> {
+    tasks::sleep(ms)?;
+    let results = tasks::all(&[Task::new("models.user.Find", (1,)), Task::new("models.user.Find", (2,))])?;
+    Ok(results
+        .into_iter()
+        .map(|r| {
+            let mut m = vec![("data".into(), r.data), ("index".into(), Value::from(r.index as u64))];
+            if let Some(e) = r.error {
+                m.push(("error".into(), e.into()));
+            }
+            if let Some(c) = r.code {
+                m.push(("code".into(), c.into()));
+            }
+            Value::Map(m)
+        })
+        .collect())
+}
+
 export!(
+    Context => read_context,
+    Parallel => parallel,
     StoreRoundTrip => store_round_trip,
     FsRoundTrip => fs_round_trip,
     FsRead => fs_read,
