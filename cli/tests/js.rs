@@ -425,6 +425,22 @@ function FsRead(root: string, path: string): string { return new FS(root).ReadFi
 
 function FsCaught(path: string) { return Catch(() => new FS("data").ReadFile(path)); }
 
+function HttpStream(base: string) {
+  const all: string[] = [];
+  const full = http.Stream("GET", base + "/lines", (line: string) => { all.push(line); return 1; });
+  const some: string[] = [];
+  const stopped = http.Stream("post", base + "/lines", (line: string) => { some.push(line); return some.length == 2 ? 0 : 1; }, { x: 1 });
+  const aborted = http.Stream("GET", base + "/lines", (line: string) => -1);
+  const threw = http.Stream("GET", base + "/lines", (line: string) => { throw new Error("no " + line); });
+  const notFn = http.Stream("GET", base + "/lines", "nope" as any);
+  return {
+    all, full: [full.status, full.code, full.message, full.data, full.headers["content-type"]],
+    some, stopped: stopped.code,
+    aborted: [aborted.code, aborted.message], threw: [threw.code, threw.message], notFn: notFn.code,
+    refused: Catch(() => http.Stream("GET", "http://127.0.0.1:1/x", () => 1)),
+  };
+}
+
 function HttpAll(base: string) {
   const get = http.Get(base + "/echo", { q: "1", list: ["a", "b"] }, { "X-Token": "t" });
   const post = http.Post(base + "/echo", { a: [1, 2] });
@@ -497,6 +513,7 @@ fn echo_server() -> u16 {
                         ("200 OK", "application/json", echo.to_string().into_bytes())
                     }
                     "/bytes" => ("200 OK", "application/octet-stream", vec![0, 1, 2, 255]),
+                    "/lines" => ("200 OK", "text/event-stream", b"data: a\r\ndata: b\n\ndata: \xc3\xa9\n".to_vec()),
                     _ => ("404 Not Found", "text/plain", b"no route".to_vec()),
                 };
                 let stream = reader.get_mut();
@@ -674,6 +691,20 @@ fn fs_escapes_are_refused_with_403() {
     assert_eq!(exec(&h.rt, "scripts.api.FsRead", json!(["data", "hello.txt"])).unwrap(), json!("hello"));
     // A root the config does not name.
     assert_eq!(exec(&h.rt, "scripts.api.FsRead", json!(["system", "x"])).unwrap_err().code(), 403);
+}
+
+#[test]
+fn http_stream_calls_back_line_by_line_as_gou() {
+    let h = host_api();
+    let base = format!("http://127.0.0.1:{}", h.port);
+    let out = exec(&h.rt, "scripts.api.HttpStream", json!([base])).unwrap();
+    assert_eq!(out["all"], json!(["data: a", "data: b", "", "data: é"]), "every line, CR LF as LF, empty lines kept");
+    assert_eq!(out["full"], json!([200, 200, "ok", null, ["text/event-stream"]]));
+    assert_eq!((&out["some"], &out["stopped"]), (&json!(["data: a", "data: b"]), &json!(200)), "0 stops, as a success");
+    assert_eq!(out["aborted"], json!([400, "http.Stream: the callback aborted"]));
+    assert_eq!(out["threw"], json!([400, "http.Stream: the callback threw: no data: a"]));
+    assert_eq!(out["notFn"], json!(400));
+    assert_eq!(out["refused"]["code"], json!(403), "the same allow-list as Send");
 }
 
 #[test]

@@ -173,12 +173,9 @@ const DOCUMENTED: &[&str] = &[
     "WebSocket.push",
 ];
 
-/// Names gou documents that yaowasm does not serve yet: `http.Stream` (a
-/// line-by-line callback across the host boundary; see js/README.md). It may
-/// only shrink: a name found here fails the probe.
-const KNOWN_MISSING: &[&str] = &[
-    "http.Stream",
-];
+/// Names gou documents that yaowasm does not serve: none. A name listed
+/// here must be missing, so the list may only shrink.
+const KNOWN_MISSING: &[&str] = &[];
 
 const PROBE: &str = r#"
 function Probe(names: string[]): { found: string[]; missing: string[] } {

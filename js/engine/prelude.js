@@ -151,6 +151,30 @@
   // Send(method, url, payload?, query?, headers?): {status, headers, data}.
   const http = {};
   methods(http, ["Get", "Post", "Put", "Patch", "Delete", "Head", "Send"], (_, m, args) => host.http(m, args));
+  // Stream(method, url, callback, payload?, query?, headers?), as gou's: the
+  // callback gets the body line by line (a string each) and answers 1 to go
+  // on, 0 to stop there, -1 to abort. The host reads the body (under the
+  // same allow-list, limits and deadline as Send) and hands over its lines,
+  // so lines arrive once the response is complete, not as they are sent.
+  // The answer is {status, code, message, headers, data: null}; a callback
+  // that is not a function, throws or aborts gives a 400 answer, as gou.
+  const streamFailed = (message) => ({ status: 400, code: 400, message, headers: {}, data: null });
+  define(http, "Stream", function (method, url, callback, ...rest) {
+    if (typeof callback !== "function") return streamFailed("http.Stream: the callback (argument 3) must be a function");
+    const res = host.http("Stream", trim([method, url, ...rest]));
+    for (const line of res.lines) {
+      let ret;
+      try {
+        ret = callback(line);
+      } catch (e) {
+        logRaw(4, "[http.Stream] " + method + " " + url + ": " + (e && e.message !== undefined ? e.message : String(e)));
+        return streamFailed("http.Stream: the callback threw: " + (e && e.message !== undefined ? e.message : String(e)));
+      }
+      if (ret === -1) return streamFailed("http.Stream: the callback aborted");
+      if (ret === 0) break;
+    }
+    return { status: res.status, code: res.status, message: "ok", headers: res.headers, data: null };
+  });
   define(g, "http", Object.freeze(http));
 
   // new Query(engine?).Get/First/Paginate/Run(dsl, bindings?): the host's

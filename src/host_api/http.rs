@@ -150,14 +150,14 @@ impl Http {
             "Get" => ("GET".to_owned(), 0, None, 1, 2, 3, 4),
             "Post" => ("POST".to_owned(), 0, Some(1), 3, 4, 5, 6),
             "Put" | "Patch" | "Delete" | "Head" => (method.to_ascii_uppercase(), 0, Some(1), 2, 3, 4, 5),
-            "Send" => {
+            "Send" | "Stream" => {
                 let verb = args.string(0, "method")?.to_ascii_uppercase();
                 if !matches!(verb.as_str(), "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") {
                     return Err(args.bad(0, "one of GET POST PUT PATCH DELETE HEAD OPTIONS"));
                 }
                 (verb, 1, Some(2), 3, 4, 5, 6)
             }
-            _ => return Err(Error::not_found(format!("http: no method {method:?} (Get, Post, Put, Patch, Delete, Head, Send)"))),
+            _ => return Err(Error::not_found(format!("http: no method {method:?} (Get, Post, Put, Patch, Delete, Head, Send, Stream)"))),
         };
         args.at_most(max)?;
         let mut target = url::Url::parse(args.string(url, "url")?).map_err(|e| args.bad(url, &format!("an absolute URL ({e})")))?;
@@ -262,7 +262,8 @@ impl Http {
                 }
             }
         };
-        self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout, deadline)
+        let body = if method == "Stream" { Body::Lines } else { Body::Decoded };
+        self.answer(answer.map_err(|e| http_error(e, timeout))?, timeout, deadline, body)
     }
 
     /// Runs one request under `timeout` (connect, send, head and body).
@@ -288,9 +289,10 @@ impl Http {
         Ok(())
     }
 
-    /// The response as `{status, headers, data}`; its body is read in
-    /// pieces, each checked against `deadline` (408 past it).
-    fn answer(&self, response: ureq::http::Response<ureq::Body>, timeout: Duration, deadline: Instant) -> Result<Vec<u8>> {
+    /// The response as `{status, headers, data}` (or `{status, headers,
+    /// lines}`); its body is read in pieces, each checked against `deadline`
+    /// (408 past it).
+    fn answer(&self, response: ureq::http::Response<ureq::Body>, timeout: Duration, deadline: Instant, shape: Body) -> Result<Vec<u8>> {
         let status = response.status().as_u16();
         let header = |name: &str| response.headers().get(name).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let content_type = header("content-type")
@@ -346,13 +348,39 @@ impl Http {
         if body.len() as u64 > self.max_bytes {
             return Err(too_large(self.max_bytes));
         }
-        let data = decode_body(body, &content_type);
+        let (field, data) = match shape {
+            Body::Decoded => ("data", decode_body(body, &content_type)),
+            Body::Lines => ("lines", body_lines(&body)),
+        };
         Ok(api_args::encode(&Value::Map(vec![
             (Value::from("status"), Value::from(status)),
             (Value::from("headers"), Value::Map(headers)),
-            (Value::from("data"), data),
+            (Value::from(field), data),
         ])))
     }
+}
+
+/// How a response body is answered.
+#[derive(Clone, Copy)]
+enum Body {
+    /// `data`: JSON parsed, text as a string, anything else as bytes.
+    Decoded,
+    /// `lines`: the raw body split at each `\n` (a `\r` before it dropped),
+    /// every line as a string (lossy UTF-8), for `http.Stream`'s callback;
+    /// a trailing newline makes no empty last line.
+    Lines,
+}
+
+fn body_lines(body: &[u8]) -> Value {
+    let body = body.strip_suffix(b"\n").unwrap_or(body);
+    if body.is_empty() {
+        return Value::Array(Vec::new());
+    }
+    Value::Array(
+        body.split(|b| *b == b'\n')
+            .map(|line| Value::from(String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line)).into_owned()))
+            .collect(),
+    )
 }
 
 /// TLS 1.2 and 1.3 on ring, trusting the Mozilla roots and `ca_file`'s.

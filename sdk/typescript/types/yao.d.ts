@@ -192,6 +192,8 @@ declare const http: {
   Head(url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
   /** `method`: GET POST PUT PATCH DELETE HEAD OPTIONS, any case. */
   Send(method: string, url: string, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null, timeoutMs?: number): HttpResponse;
+  /** Sends the request and calls `callback` with each line of the body (1: go on, 0: stop, -1: abort); the body is read in full first (http_max_response_bytes), under the same rules as Send. A callback that is not a function, throws or aborts gives a 400 answer. */
+  Stream(method: string, url: string, callback: (line: string) => number | void, payload?: any, query?: HttpQuery | null, headers?: HttpHeaders | null): { status: number; code: number; message: string; headers: Record<string, string[]>; data: null };
 };
 
 /**
