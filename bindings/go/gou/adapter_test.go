@@ -16,7 +16,8 @@ import (
 	yaowasm "github.com/yaoapp/yaowasm/bindings/go"
 )
 
-var scriptsDir, studioDir string
+// testTmp is the temporary folder TestMain makes and removes.
+var scriptsDir, studioDir, testTmp string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "yaowasm-gou-test")
@@ -25,6 +26,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
+		testTmp = dir
 		_, self, _, _ := runtime.Caller(0)
 		wat := filepath.Join(filepath.Dir(self), "..", "..", "testdata", "testmod.wat")
 		wasm := filepath.Join(dir, "testmod.wasm")
