@@ -14,8 +14,8 @@ use crate::abi::wire::{self, Packed};
 use crate::error::{Error, Result};
 use crate::log::{LogLevel, LogSink};
 use crate::runtime::call::CallState;
-use crate::runtime::CallContext;
 use crate::runtime::tasks;
+use crate::runtime::CallContext;
 use std::time::{Duration, Instant};
 use wasmtime::{Caller, Engine, Linker};
 
@@ -53,7 +53,8 @@ pub(crate) fn linker(engine: &Engine) -> Result<Linker<CallState>> {
 
 /// The `yao` imports this runtime provides, for a clear load error naming
 /// any other.
-pub const PROVIDED: &[&str] = &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context", "tasks", "sleep"];
+pub const PROVIDED: &[&str] =
+    &["process", "log", "store", "store_get", "store_set", "store_del", "fs", "http", "query", "context", "tasks", "sleep"];
 
 pub(crate) fn guest_of(caller: &Caller<'_, CallState>, import: &str) -> wasmtime::Result<Guest> {
     caller
