@@ -6,7 +6,8 @@
 //! Then what source-mapped stack traces cost (issue 13): one hook with its
 //! source map and the same bytecode without it, a call that succeeds and
 //! one that throws three calls deep, alternated in rounds in the same run.
-//! `JS_BENCH_STACK_ONLY=1` runs only that part.
+//! `JS_BENCH_STACK_ONLY=1` runs only that part. `JS_BENCH_TASKS_ONLY=1`
+//! runs only `All` of 8 sleeping tasks against the same calls in turn.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -122,6 +123,54 @@ fn stack_costs(cache: &std::path::Path, n: usize) {
     println!("  hook size: with map {} B, same bytecode without map {} B, --strip-debug {} B", sizes[0], sizes[1], sizes[2]);
 }
 
+const TASKS_SCRIPT: &str = r#"export function Nap(ms: number): number {
+  time.Sleep(ms);
+  return ms;
+}
+export function Parallel(n: number, ms: number): number {
+  const tasks = [];
+  for (let i = 0; i < n; i++) tasks.push({ process: "scripts.tasks.Nap", args: [ms] });
+  return All(tasks).length;
+}
+export function InTurn(n: number, ms: number): number {
+  for (let i = 0; i < n; i++) Process("scripts.tasks.Nap", ms);
+  return n;
+}
+"#;
+
+/// `All` of 8 tasks that each sleep 10 ms, against the same 8 calls made
+/// one after another, in alternating rounds (issue 15: close to one task's
+/// time, not eight); medians of the rounds' medians, in ms.
+fn tasks_costs(cache: &std::path::Path) {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("scripts/tasks.ts");
+    std::fs::create_dir_all(src.parent().unwrap()).unwrap();
+    std::fs::write(&src, TASKS_SCRIPT).unwrap();
+    let rt = runtime(cache);
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(None).unwrap();
+    let out = dir.path().join("scripts/tasks.wasm");
+    yaowasm_cli::esbuild::build_file(&rt, &esbuild, &src, &out).unwrap();
+    rt.load_file(&out, Some("tasks")).unwrap();
+    let args = rmp_serde::to_vec(&serde_json::json!([8, 10])).unwrap();
+    let ms = |process: &str| {
+        let t = Instant::now();
+        rt.exec(process, &args).unwrap();
+        t.elapsed().as_secs_f64() * 1e3
+    };
+    let (mut all, mut in_turn) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        ms("scripts.tasks.Parallel");
+    }
+    for _ in 0..9 {
+        let (a, b): (Vec<f64>, Vec<f64>) = (0..5).map(|_| (ms("scripts.tasks.Parallel"), ms("scripts.tasks.InTurn"))).unzip();
+        all.push(percentile(a, 0.5));
+        in_turn.push(percentile(b, 0.5));
+    }
+    let (all, in_turn) = (percentile(all, 0.5), percentile(in_turn, 0.5));
+    println!("tasks (9 alternating rounds of 5 calls, median of the rounds' medians)");
+    println!("  All of 8 tasks sleeping 10 ms: {all:.1} ms; the same 8 calls in turn: {in_turn:.1} ms ({:.2}x)", all / in_turn);
+}
+
 fn main() {
     let repo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."));
     let source = repo.join("examples/app/scripts/ts/user.ts");
@@ -134,6 +183,10 @@ fn main() {
     let n: usize = std::env::var("JS_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(5000);
     let only = std::env::var("JS_BENCH_SNAPSHOT_ONLY").is_ok_and(|v| v == "1");
     let args = rmp_serde::to_vec(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
+    if std::env::var("JS_BENCH_TASKS_ONLY").is_ok_and(|v| v == "1") {
+        tasks_costs(&cache);
+        return;
+    }
     if std::env::var("JS_BENCH_STACK_ONLY").is_ok_and(|v| v == "1") {
         stack_costs(&cache, n);
         return;
