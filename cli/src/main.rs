@@ -11,6 +11,7 @@ mod build;
 mod compile;
 mod exit;
 mod inspect;
+mod langs;
 mod lazy;
 mod logs;
 mod new;
