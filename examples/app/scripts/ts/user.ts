@@ -81,48 +81,6 @@ function StoreRoundTrip(name: string, key: string, value: unknown) {
   return { get, has, kept, fresh, keys, len, taken, after, has_after };
 }
 
-/** The code of the error `f` throws (0 when it does not). A const, not a
- *  script function (only top-level function declarations are). */
-const codeOf = (f: () => unknown): number => {
-  try {
-    f();
-    return 0;
-  } catch (e) {
-    return (e as Exception).code;
-  }
-};
-
-/** StoreLists(store, key): the list methods and Incr, in order, on `key` and
- *  `<key>:n` (both removed first and left absent). past_end and empty_pop are
- *  the codes of the two errors the steps expect. */
-function StoreLists(name: string, key: string) {
-  const s = new Store(name);
-  const counter = `${key}:n`;
-  s.Del(key);
-  s.Del(counter);
-  s.Push(key, 1, "two");
-  s.Push(key, 3);
-  s.AddToSet(key, "two", 4, 4);
-  const len = s.ArrayLen(key);
-  const all = s.ArrayAll(key);
-  const page = s.ArrayPage(key, 2, 3);
-  const slice = s.ArraySlice(key, 1, 2);
-  const get = s.ArrayGet(key, 1);
-  const past_end = codeOf(() => s.ArrayGet(key, 9));
-  s.ArraySet(key, 0, "one");
-  const last = s.Pop(key, 1);
-  const first = s.Pop(key, -1);
-  s.Pull(key, 3);
-  s.PullAll(key, "two");
-  const rest = s.ArrayAll(key);
-  const len_after = s.ArrayLen(key);
-  const empty_pop = codeOf(() => s.Pop(key, 1));
-  s.Incr(counter);
-  const count = s.Incr(counter, 4);
-  s.Del(counter);
-  return { len, all, page, slice, get, past_end, last, first, rest, len_after, empty_pop, count };
-}
-
 /** FsRoundTrip(dir, text): every FS method under the root "data". */
 function FsRoundTrip(dir: string, text: string) {
   const data = new FS("data");
