@@ -226,24 +226,9 @@ fn host_api_calls_mirror_yao_process_names() {
     assert_eq!(
         names,
         [
-            "stores.cache.Get",
-            "stores.other.Get",
-            "stores.cache.Set",
-            "stores.cache.Set",
-            "stores.cache.Del",
-            "stores.cache.Keys",
-            "stores.cache.GetSet",
-            "stores.cache.Len",
-            "fs.data.ReadFile",
-            "fs.data.Exists",
-            "http.Get",
-            "http.Send",
-            "http.Patch",
-            "http.Head",
-            "http.Head",
-            "http.Post",
-            "http.Post",
-            "query.Run",
+            "stores.cache.Get", "stores.other.Get", "stores.cache.Set", "stores.cache.Set", "stores.cache.Del",
+            "stores.cache.Keys", "stores.cache.GetSet", "stores.cache.Len", "fs.data.ReadFile", "fs.data.Exists",
+            "http.Get", "http.Send", "http.Patch", "http.Head", "http.Head", "http.Post", "http.Post", "query.Run",
         ]
     );
     let calls = seen.borrow();
@@ -254,8 +239,10 @@ fn host_api_calls_mirror_yao_process_names() {
     assert_eq!(calls[12].1, value_of(&mp(("http://h:1/", "body", q, x, ()))), "Request::patch: http.Patch");
     assert_eq!(calls[13].1, value_of(&mp(("http://h:1/", (), (), (), 20))), "Request::head: http.Head");
     assert_eq!(calls[14].1, value_of(&mp(("http://h:1/",))));
-    let files =
-        Value::Map(vec![(Value::from("avatar"), Value::from("uploads/ada.png")), (Value::from("cv"), Value::from("uploads/cv.pdf"))]);
+    let files = Value::Map(vec![
+        (Value::from("avatar"), Value::from("uploads/ada.png")),
+        (Value::from("cv"), Value::from("uploads/cv.pdf")),
+    ]);
     let expected = Value::Array(vec![
         Value::from("http://h:1/up"),
         value_of(&mp(std::collections::BTreeMap::from([("user", "ada")]))),
@@ -340,9 +327,7 @@ fn tasks_send_all_any_race_job_after_and_sleep_as_abi_10() {
     testing::set_process_handler(move |name, args| {
         log.borrow_mut().push((name.to_owned(), value_of(args)));
         Ok(match name {
-            "tasks.All" | "tasks.Race" => {
-                mp(vec![Value::Map(vec![(Value::from("data"), Value::from(7)), (Value::from("index"), Value::from(0))])])
-            }
+            "tasks.All" | "tasks.Race" => mp(vec![Value::Map(vec![(Value::from("data"), Value::from(7)), (Value::from("index"), Value::from(0))])]),
             "tasks.Job" => mp(3),
             "tasks.Running" => mp(false),
             "tasks.Data" => mp("done"),
@@ -362,10 +347,7 @@ fn tasks_send_all_any_race_job_after_and_sleep_as_abi_10() {
     tasks::sleep(5).unwrap();
     let calls = seen.borrow();
     let names: Vec<&str> = calls.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(
-        names,
-        ["tasks.All", "tasks.Race", "tasks.Job", "tasks.Running", "tasks.Data", "tasks.Cancel", "tasks.After", "tasks.Sleep"]
-    );
+    assert_eq!(names, ["tasks.All", "tasks.Race", "tasks.Job", "tasks.Running", "tasks.Data", "tasks.Cancel", "tasks.After", "tasks.Sleep"]);
     let task = |p: &str, args: Value, t: Option<f64>| {
         let mut f = vec![(Value::from("process"), Value::from(p)), (Value::from("args"), args)];
         if let Some(t) = t {
