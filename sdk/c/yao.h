@@ -262,9 +262,10 @@ int32_t yao_store_del(const char *name, const char *key, yao_answer *out);
    was. incr_float: the same with a float step (the result is a float). */
 int32_t yao_store_incr(const char *name, const char *key, int64_t by, yao_answer *out);
 int32_t yao_store_incr_float(const char *name, const char *key, double by, yao_answer *out);
-/* push: appends the `n` values in order (n 0: the host's 400). Result nil.
-   add_to_set: appends, in order, each value not already in the list (nor
-   earlier among the values). Result nil. */
+/* push: appends the `n` values in order, making the list when `key` is
+   absent (n 0: the host's 400). Result nil. add_to_set: appends, in order,
+   each value not already in the list (nor earlier among the values), also
+   making the list. Result nil. */
 int32_t yao_store_push(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,
                        yao_answer *out);
 int32_t yao_store_add_to_set(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,

@@ -169,7 +169,8 @@ func (s NamedStore) IncrFloat(key string, by float64) (float64, error) {
 //	}
 //	next, err := jobs.Pop("todo", -1) // "a": the first
 
-// Push appends values in order (at least one: none is a 400).
+// Push appends values in order, making the list when key is absent (at
+// least one value: none is a 400).
 func (s NamedStore) Push(key string, values ...any) error {
 	_, err := s.invoke("Push", append([]any{key}, values...)...)
 	return err
@@ -189,7 +190,8 @@ func (s NamedStore) Pull(key string, value any) error {
 	return err
 }
 
-// PullAll removes every element equal to any of values (none: nothing).
+// PullAll removes every element equal to any of values (none: nothing);
+// fine when the key is absent.
 func (s NamedStore) PullAll(key string, values ...any) error {
 	// Always the one-array form [key, [values]]: sent flat, a single value
 	// that is itself an array would be read as the list of values.
@@ -201,7 +203,7 @@ func (s NamedStore) PullAll(key string, values ...any) error {
 }
 
 // AddToSet appends, in order, each of values not already in the list (nor
-// earlier among values); at least one.
+// earlier among values), making the list when key is absent; at least one.
 func (s NamedStore) AddToSet(key string, values ...any) error {
 	_, err := s.invoke("AddToSet", append([]any{key}, values...)...)
 	return err

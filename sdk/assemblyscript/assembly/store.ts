@@ -110,7 +110,8 @@ export class Store {
   // 400 for all but ArrayLen. Elements are equal when they are the same
   // value (1 and 1.0 differ).
 
-  /** Appends `values` in order (at least one: none is a 400): nil. */
+  /** Appends `values` in order, making the list when `key` is absent (at
+   *  least one value: none is a 400): nil. */
   Push(key: string, values: Value[]): Value {
     return this.call("Push", keyed(key, values));
   }
@@ -126,7 +127,8 @@ export class Store {
     return this.call("Pull", [Value.fromString(key), value]);
   }
 
-  /** Removes every element equal to any of `values` (none: nothing): nil. */
+  /** Removes every element equal to any of `values` (none: nothing): nil,
+   *  also when absent. */
   PullAll(key: string, values: Value[]): Value {
     // Always the one-array form [key, [values]]: sent flat, a single value
     // that is itself an array would be read as the list of values. The
@@ -137,7 +139,8 @@ export class Store {
   }
 
   /** Appends, in order, each of `values` not already in the list (nor
-   *  earlier among `values`); at least one: nil. */
+   *  earlier among `values`), making the list when `key` is absent; at
+   *  least one value: nil. */
   AddToSet(key: string, values: Value[]): Value {
     return this.call("AddToSet", keyed(key, values));
   }

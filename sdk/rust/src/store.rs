@@ -136,7 +136,8 @@ impl Store {
     // `pull` or `pull_all` is deleted. A key that holds something other than
     // a list is a 400 for all but `array_len`.
 
-    /// Appends `values` in order (at least one: none is a 400).
+    /// Appends `values` in order, making the list when `key` is absent (at
+    /// least one value: none is a 400).
     ///
     /// ```ignore
     /// let queue = Store::named("jobs");
@@ -161,7 +162,8 @@ impl Store {
         self.call::<Value>("Pull", vec![Value::from(key), to_value(value)?]).map(drop)
     }
 
-    /// Removes every element equal to any of `values` (none: nothing).
+    /// Removes every element equal to any of `values` (none: nothing); fine
+    /// when absent.
     pub fn pull_all<V: Serialize>(&self, key: &str, values: impl IntoIterator<Item = V>) -> Result<(), Error> {
         // Always the one-array form [key, [values]]: sent flat, a single
         // value that is itself an array would be read as the list of values.
@@ -170,7 +172,8 @@ impl Store {
     }
 
     /// Appends, in order, each of `values` not already in the list (nor
-    /// earlier among `values`); at least one.
+    /// earlier among `values`), making the list when `key` is absent; at
+    /// least one value.
     pub fn add_to_set<V: Serialize>(&self, key: &str, values: impl IntoIterator<Item = V>) -> Result<(), Error> {
         self.call::<Value>("AddToSet", keyed(key, values)?).map(drop)
     }
