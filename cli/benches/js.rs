@@ -215,11 +215,11 @@ fn main() {
     let rt = runtime(&cache);
     rt.load_file(&hook, Some("ts.user")).unwrap();
     let (p50, p99) = exec_p50(&rt, &args, n);
-    let (snap_bytes, snap_runs) = yaowasm::js::script_snapshot_size(&rt, "ts.user").unwrap_or_default();
+    let (snap_bytes, snap_runs, snap_pages) = yaowasm::js::script_snapshot_size(&rt, "ts.user").unwrap_or_default();
     drop(rt);
     if only {
         println!("TS hook (user.ts Check), {n} calls: p50 {p50:.1} us, p99 {p99:.1} us");
-        println!("  per-script snapshot: {snap_bytes} bytes in {snap_runs} runs copied per call");
+        println!("  per-script snapshot: {snap_bytes} bytes in {snap_runs} runs ({snap_pages} pages) copied per call");
         return;
     }
 
@@ -250,7 +250,7 @@ fn main() {
     let node_p50 = node["p50_us"].as_f64().unwrap();
 
     println!("TS hook (user.ts Check), {n} calls, fresh instance per call");
-    println!("  yaowasm QuickJS snapshot : p50 {p50:.1} us, p99 {p99:.1} us ({snap_bytes} bytes in {snap_runs} runs restored per call)");
+    println!("  yaowasm QuickJS snapshot : p50 {p50:.1} us, p99 {p99:.1} us ({snap_bytes} bytes in {snap_runs} runs, {snap_pages} pages, restored per call)");
     println!("  no per-script snapshot   : p50 {p50_noscript:.1} us, p99 {p99_noscript:.1} us");
     println!("  yaowasm QuickJS no snap  : p50 {p50_nosnap:.1} us, p99 {p99_nosnap:.1} us");
     println!("  node vm fresh context    : p50 {node_p50:.1} us, p99 {:.1} us", node["p99_us"].as_f64().unwrap());

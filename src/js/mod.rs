@@ -530,14 +530,14 @@ fn slim_sourcemap(map: &str) -> Result<Vec<u8>> {
     Ok(miniz_oxide::deflate::compress_to_vec(&json, 9))
 }
 
-/// Bytes and runs a call of JS script `id` copies in from its per-script
-/// snapshot; `None` when no such JS script is loaded, it was not called
+/// Bytes, runs and host pages a call of JS script `id` copies in from its
+/// per-script snapshot; `None` when no such JS script is loaded, it was not called
 /// yet, or its top level runs in every call (it reached outside the
 /// engine, or threw). For tests and benches.
-pub fn script_snapshot_size(runtime: &Runtime, id: &str) -> Option<(usize, usize)> {
+pub fn script_snapshot_size(runtime: &Runtime, id: &str) -> Option<(usize, usize, usize)> {
     let script = runtime.inner().script(&id.to_ascii_lowercase())?;
     let snapshot = script.js.as_ref()?.snapshot.get()?.as_ref()?;
-    Some((snapshot.len(), snapshot.runs()))
+    Some((snapshot.len(), snapshot.runs(), snapshot.pages()))
 }
 
 /// Whether this library carries its JS engine.

@@ -60,6 +60,13 @@ impl Snapshot {
         self.runs.len()
     }
 
+    /// Host pages (4 KiB) a call writes to restore it.
+    pub fn pages(&self) -> usize {
+        let mut pages: Vec<u32> = self.runs.iter().flat_map(|&(offset, len)| (offset >> 12)..=((offset + len - 1) >> 12)).collect();
+        pages.dedup();
+        pages.len()
+    }
+
     /// Puts the snapshot into a fresh instance of the engine (its memory in
     /// the engine's base state).
     pub(crate) fn restore(&self, store: &mut Store<CallState>, memory: &Memory) -> Result<()> {
