@@ -229,6 +229,22 @@ fn a_snapshotted_top_level_never_leaks_a_call_into_the_next() {
 }
 
 #[test]
+fn a_top_level_that_never_ends_is_408_in_every_call() {
+    let rt = runtime(json!({"timeout_ms": 300}));
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build(&rt, dir.path(), "spin.ts", "while (true) {}\nfunction Get(): number { return 1; }\n").unwrap();
+    rt.load_file(&wasm, Some("spin")).unwrap();
+    for _ in 0..2 {
+        // The snapshot's probe runs under the first call's deadline: that
+        // call still ends in 408 within its timeout, not two.
+        let t = std::time::Instant::now();
+        assert_eq!(exec(&rt, "scripts.spin.Get", json!([])).unwrap_err().code(), 408);
+        assert!(t.elapsed() < std::time::Duration::from_millis(1500), "{:?}", t.elapsed());
+    }
+    assert_eq!(yaowasm::js::script_snapshot_size(&rt, "spin"), None);
+}
+
+#[test]
 fn a_top_level_that_reaches_outside_runs_in_every_call() {
     let rt = runtime(json!({}));
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
