@@ -378,18 +378,18 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
     let timeout_ms = runtime.config.timeout_ms;
     // Taken at the first call rather than at load: loading stays as fast
     // as before (an app loads every script at start), and the probe runs
-    // under this call's budget. A probe cut short by that budget is tried
-    // again by a later call (the budget was the caller's, not the script's).
+    // under this call's budget. A probe cut short by that budget, or that
+    // found no free instance slot, is tried again by a later call.
     let snapshot = match js.snapshot.get() {
         Some(taken) => taken.as_ref(),
         None => {
             let taken = match js.snapshot_allowed {
                 true => snapshot::take(runtime, script.program.pre.module(), &js.bytecode, budget),
-                false => None,
+                false => Ok(None),
             };
-            match taken.is_none() && budget.check().is_err() {
-                true => None,
-                false => js.snapshot.get_or_init(|| taken).as_ref(),
+            match taken {
+                Ok(taken) => js.snapshot.get_or_init(|| taken).as_ref(),
+                Err(snapshot::NotNow) => None,
             }
         }
     };

@@ -90,28 +90,49 @@ impl Snapshot {
     }
 }
 
+/// Why no snapshot could be taken this time: no instance slot was free, or
+/// the asking call's `budget` ran out. A later call tries again.
+pub(crate) struct NotNow;
+
 /// Runs the script's top level once in the engine `module` (its snapshot)
-/// and returns what it changed, or `None` when the top level reached
-/// outside the engine, threw, or failed (out of memory, or out of the
-/// `budget` of the call that asked): then every call evaluates it.
-pub(crate) fn take(runtime: &Arc<Inner>, module: &Module, bytecode: &[u8], budget: &Budget) -> Option<Snapshot> {
+/// and returns what it changed, or `Ok(None)` when the top level reached
+/// outside the engine, threw, or ran out of memory: then every call
+/// evaluates it.
+pub(crate) fn take(runtime: &Arc<Inner>, module: &Module, bytecode: &[u8], budget: &Budget) -> Result<Option<Snapshot>, NotNow> {
+    match probe(runtime, module, bytecode, budget) {
+        Ok(Some(diff)) => Ok(Some(diff)),
+        Err(()) => Err(NotNow),
+        Ok(None) if budget.check().is_err() => Err(NotNow),
+        Ok(None) => Ok(None),
+    }
+}
+
+/// `Err(())`: the engine could not be instantiated (the pool is full).
+fn probe(runtime: &Arc<Inner>, module: &Module, bytecode: &[u8], budget: &Budget) -> Result<Option<Snapshot>, ()> {
     let mut linker: Linker<StoreLimits> = Linker::new(module.engine());
     // Every import traps: any reach outside (host API, clock, random,
     // output) stops the load, and the script falls back to per call.
-    linker.define_unknown_imports_as_traps(module).ok()?;
+    if linker.define_unknown_imports_as_traps(module).is_err() {
+        return Ok(None);
+    }
     let limits = StoreLimitsBuilder::new().memory_size(runtime.config.max_memory_bytes() as usize).build();
     let mut store = Store::new(module.engine(), limits);
     store.limiter(|limits| limits);
-    // Within the budget of the first call, which asked for the snapshot (the
-    // caller's ticker is running): a top level that loops forever ends that
-    // call in 408 as it would have, and runs per call from then on.
+    // Within the budget of the call that asked for the snapshot (its ticker
+    // is running): a top level that loops forever ends that call in 408 as
+    // it would have, and the next call tries again.
     store.set_epoch_deadline(1);
     let budget = budget.clone();
     store.epoch_deadline_callback(move |_| match budget.check() {
         Ok(()) => Ok(UpdateDeadline::Continue(1)),
         Err(stop) => Err(stop.into()),
     });
-    let instance = linker.instantiate(&mut store, module).ok()?;
+    let instance = linker.instantiate(&mut store, module).map_err(|_| ())?;
+    Ok(load(&mut store, &instance, bytecode))
+}
+
+/// Writes the bytecode, runs `yao_js_load`, and diffs the memory.
+fn load(mut store: &mut Store<StoreLimits>, instance: &wasmtime::Instance, bytecode: &[u8]) -> Option<Snapshot> {
     let memory = instance.get_memory(&mut store, "memory")?;
     let alloc = instance.get_typed_func::<i32, i32>(&mut store, "yao_alloc").ok()?;
     let load = instance.get_typed_func::<(i32, i32), i64>(&mut store, "yao_js_load").ok()?;
