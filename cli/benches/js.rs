@@ -1,5 +1,5 @@
 //! `cargo bench --bench js` (run with `env -u RUST_BACKTRACE`): TS hook exec
-//! p50 with and without the engine snapshot, engine ready cold and from a
+//! p50 with and without the engine snapshot and the per-script one, engine ready cold and from a
 //! warm cache, per-script size, and the Node.js `vm` fresh-context baseline
 //! of the same hook, in one run. Figures go to BENCHMARKS.md.
 //!
@@ -215,11 +215,22 @@ fn main() {
     let rt = runtime(&cache);
     rt.load_file(&hook, Some("ts.user")).unwrap();
     let (p50, p99) = exec_p50(&rt, &args, n);
+    let (snap_bytes, snap_runs, snap_pages) = yaowasm::js::script_snapshot_size(&rt, "ts.user").unwrap_or_default();
     drop(rt);
     if only {
         println!("TS hook (user.ts Check), {n} calls: p50 {p50:.1} us, p99 {p99:.1} us");
+        println!("  per-script snapshot: {snap_bytes} bytes in {snap_runs} runs ({snap_pages} pages) copied per call");
         return;
     }
+
+    // Without the per-script snapshot: every call reads the bytecode and
+    // runs the top level (the engine's own snapshot still used).
+    std::env::set_var("YAOWASM_JS_SCRIPT_SNAPSHOT", "0");
+    let rt = runtime(&cache);
+    rt.load_file(&hook, Some("ts.user")).unwrap();
+    let (p50_noscript, p99_noscript) = exec_p50(&rt, &args, n);
+    std::env::remove_var("YAOWASM_JS_SCRIPT_SNAPSHOT");
+    drop(rt);
 
     // Without the snapshot: every call builds the JS runtime and context.
     std::env::set_var("YAOWASM_JS_SNAPSHOT", "0");
@@ -239,7 +250,8 @@ fn main() {
     let node_p50 = node["p50_us"].as_f64().unwrap();
 
     println!("TS hook (user.ts Check), {n} calls, fresh instance per call");
-    println!("  yaowasm QuickJS snapshot : p50 {p50:.1} us, p99 {p99:.1} us");
+    println!("  yaowasm QuickJS snapshot : p50 {p50:.1} us, p99 {p99:.1} us ({snap_bytes} bytes in {snap_runs} runs, {snap_pages} pages, restored per call)");
+    println!("  no per-script snapshot   : p50 {p50_noscript:.1} us, p99 {p99_noscript:.1} us");
     println!("  yaowasm QuickJS no snap  : p50 {p50_nosnap:.1} us, p99 {p99_nosnap:.1} us");
     println!("  node vm fresh context    : p50 {node_p50:.1} us, p99 {:.1} us", node["p99_us"].as_f64().unwrap());
     println!("  ratio node/yaowasm p50   : {:.1}x", node_p50 / p50);

@@ -179,6 +179,117 @@ fn state_never_survives_a_call() {
     for _ in 0..3 {
         assert_eq!(exec(&rt, "scripts.t.Bump", json!([])).unwrap(), json!(101));
     }
+    // The top level ran once, at the first call (the per-script snapshot);
+    // each call still started from the state it left.
+    assert!(yaowasm::js::script_snapshot_size(&rt, "t").is_some(), "a pure top level is snapshotted");
+}
+
+/// Top levels that stay inside the engine: evaluated once at load; what a
+/// call does to their objects never reaches the next call.
+const PURE_TOP: &str = r#"
+const seen: number[] = [];
+const table: Record<string, number> = { a: 1 };
+class Counter { n = 0; bump() { return ++this.n; } }
+const counter = new Counter();
+// Grows the engine's memory past its base size at load.
+const big = new Array(400000).fill(2);
+const day = new Date(Date.UTC(2024, 0, 2)).toISOString();
+
+function Mutate(x: number): unknown {
+  seen.push(x);
+  table[String(x)] = x;
+  big[0] += x;
+  delete table.a;
+  return { seen, keys: Object.keys(table), n: counter.bump(), big: big[0] + big.length, day };
+}
+
+function Random(): number { return Math.random(); }
+
+function Now(): number { return Date.now(); }
+"#;
+
+#[test]
+fn a_snapshotted_top_level_never_leaks_a_call_into_the_next() {
+    let rt = runtime(json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build(&rt, dir.path(), "pure.ts", PURE_TOP).unwrap();
+    rt.load_file(&wasm, Some("pure")).unwrap();
+    for x in [5, 7, 5] {
+        let want = json!({"seen": [x], "keys": [x.to_string()], "n": 1, "big": 2 + x + 400000, "day": "2024-01-02T00:00:00.000Z"});
+        assert_eq!(exec(&rt, "scripts.pure.Mutate", json!([x])).unwrap(), want);
+    }
+    assert!(yaowasm::js::script_snapshot_size(&rt, "pure").is_some(), "a pure top level is snapshotted");
+    // Math.random is seeded in each call, Date reads the clock in each call.
+    let randoms: std::collections::BTreeSet<String> =
+        (0..50).map(|_| exec(&rt, "scripts.pure.Random", json!([])).unwrap().to_string()).collect();
+    assert_eq!(randoms.len(), 50, "every call draws a fresh random sequence");
+    let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+    let now = exec(&rt, "scripts.pure.Now", json!([])).unwrap().as_i64().unwrap();
+    assert!((now - before).abs() < 5_000, "Date.now() is the current time: {now} vs {before}");
+}
+
+#[test]
+fn a_top_level_that_never_ends_is_408_in_every_call() {
+    let rt = runtime(json!({"timeout_ms": 300}));
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build(&rt, dir.path(), "spin.ts", "while (true) {}\nfunction Get(): number { return 1; }\n").unwrap();
+    rt.load_file(&wasm, Some("spin")).unwrap();
+    for _ in 0..2 {
+        // The snapshot's probe runs under the first call's deadline: that
+        // call still ends in 408 within its timeout, not two.
+        let t = std::time::Instant::now();
+        assert_eq!(exec(&rt, "scripts.spin.Get", json!([])).unwrap_err().code(), 408);
+        assert!(t.elapsed() < std::time::Duration::from_millis(1500), "{:?}", t.elapsed());
+    }
+    assert_eq!(yaowasm::js::script_snapshot_size(&rt, "spin"), None);
+}
+
+#[test]
+fn a_top_level_that_reaches_outside_runs_in_every_call() {
+    let rt = runtime(json!({}));
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| {
+        let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(mp(&json!(n)))
+    })));
+    let dir = tempfile::tempdir().unwrap();
+    let load = |name: &str, source: &str| {
+        let wasm = build(&rt, dir.path(), &format!("{name}.ts"), source).unwrap();
+        rt.load_file(&wasm, Some(name)).unwrap();
+    };
+    load("proc", "const n = Process(\"models.x.Count\");\nfunction Get(): number { return n; }\n");
+    load("logs", "log.Info(\"top level\");\nfunction Get(): number { return 1; }\n");
+    load("clock", "const t = Date.now();\nfunction Get(): number { return t; }\n");
+    load("dice", "const r = Math.random();\nfunction Get(): number { return r; }\n");
+    load("throws", "throw new Exception(\"not today\", 409);\nfunction Get(): number { return 1; }\n");
+
+    // Process: called by the top level of each call, as on Yao's V8.
+    let before = calls.load(std::sync::atomic::Ordering::SeqCst);
+    let a = exec(&rt, "scripts.proc.Get", json!([])).unwrap();
+    let b = exec(&rt, "scripts.proc.Get", json!([])).unwrap();
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst) - before, 2);
+    assert_ne!(a, b);
+    // log: one record per call.
+    let logs = capture_logs(&rt);
+    exec(&rt, "scripts.logs.Get", json!([])).unwrap();
+    exec(&rt, "scripts.logs.Get", json!([])).unwrap();
+    assert_eq!(logs.lock().unwrap().iter().filter(|(_, m)| m == "top level").count(), 2);
+    // Date: the clock of each call.
+    let t1 = exec(&rt, "scripts.clock.Get", json!([])).unwrap().as_f64().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let t2 = exec(&rt, "scripts.clock.Get", json!([])).unwrap().as_f64().unwrap();
+    assert!(t2 - t1 >= 15.0, "{t1} then {t2}");
+    // Math.random: a fresh draw per call.
+    assert_ne!(exec(&rt, "scripts.dice.Get", json!([])).unwrap(), exec(&rt, "scripts.dice.Get", json!([])).unwrap());
+    // A throw: every call fails with it.
+    for _ in 0..2 {
+        let e = exec(&rt, "scripts.throws.Get", json!([])).unwrap_err();
+        assert_eq!((e.code(), e.message()), (409, "not today"));
+    }
+    for name in ["proc", "logs", "clock", "dice", "throws"] {
+        assert_eq!(yaowasm::js::script_snapshot_size(&rt, name), None, "{name}: its top level must run per call");
+    }
 }
 
 #[test]
@@ -849,6 +960,7 @@ fn uncaught_errors_name_the_ts_line_of_every_frame() {
 
     // Three calls deep: the host gets `Name: message` and the top frame.
     let e = exec(&rt, "scripts.t.Hello", json!([""])).unwrap_err();
+    assert!(yaowasm::js::script_snapshot_size(&rt, "t").is_some(), "these stacks come from a snapshotted script");
     let top = format!("inner (scripts/t.ts:{})", place_of(STACK_SCRIPT, "Error(\"name missing\")"));
     assert_eq!((e.code(), e.message().to_string()), (500, format!("Error: name missing (at {top})")));
     // The log handler gets the whole stack, every frame on its .ts line, as

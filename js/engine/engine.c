@@ -513,20 +513,25 @@ static JSValue settle(JSValue v) {
     return r;
 }
 
-/* Evaluates the script's bytecode (which defines __yao_exports), calls
- * function `fn` with the MessagePack args array, and returns the packed
- * MessagePack result (0 = nil for undefined) or a packed error value. */
-__attribute__((export_name("yao_js_call")))
-int64_t yao_js_call(int32_t code_ptr, int32_t code_len, int32_t fn_ptr, int32_t fn_len, int32_t args_ptr, int32_t args_len) {
+/* Evaluates the script's bytecode: its top level, which defines
+ * __yao_exports. Returns 0, or the packed error value of a throw. */
+static int64_t load_script(const uint8_t *code, size_t len) {
     yao_js_init();
-    JSValue fun = JS_ReadObject(ctx, (const uint8_t *)(uintptr_t)code_ptr, (size_t)code_len, JS_READ_OBJ_BYTECODE);
+    JSValue fun = JS_ReadObject(ctx, code, len, JS_READ_OBJ_BYTECODE);
     if (JS_IsException(fun)) return pack_exception();
     JSValue top = JS_EvalFunction(ctx, fun); /* takes fun */
     if (JS_IsException(top)) return pack_exception();
     JS_FreeValue(ctx, top);
+    return 0;
+}
+
+/* Calls function `fn` of the loaded script with the MessagePack args array;
+ * returns the packed MessagePack result (0 = nil for undefined) or a packed
+ * error value. */
+static int64_t invoke_loaded(const char *fn, size_t fn_len, const uint8_t *args, size_t args_len) {
     JSValue argv[2];
-    argv[0] = JS_NewStringLen(ctx, (const char *)(uintptr_t)fn_ptr, (size_t)fn_len);
-    argv[1] = args_len > 0 ? decode_all(ctx, (const uint8_t *)(uintptr_t)args_ptr, (size_t)args_len) : JS_NewArray(ctx);
+    argv[0] = JS_NewStringLen(ctx, fn, fn_len);
+    argv[1] = args_len > 0 ? decode_all(ctx, args, args_len) : JS_NewArray(ctx);
     if (JS_IsException(argv[1])) { JS_FreeValue(ctx, argv[0]); return pack_exception(); }
     JSValue ret = settle(JS_Call(ctx, fn_invoke, JS_UNDEFINED, 2, argv));
     JS_FreeValue(ctx, argv[0]);
@@ -536,6 +541,47 @@ int64_t yao_js_call(int32_t code_ptr, int32_t code_len, int32_t fn_ptr, int32_t 
     JS_FreeValue(ctx, ret);
     /* No teardown: the instance is dropped after this call. */
     return r;
+}
+
+/* Evaluates the script's bytecode (which defines __yao_exports), calls
+ * function `fn` with the MessagePack args array, and returns the packed
+ * MessagePack result (0 = nil for undefined) or a packed error value. */
+__attribute__((export_name("yao_js_call")))
+int64_t yao_js_call(int32_t code_ptr, int32_t code_len, int32_t fn_ptr, int32_t fn_len, int32_t args_ptr, int32_t args_len) {
+    int64_t loaded = load_script((const uint8_t *)(uintptr_t)code_ptr, (size_t)code_len);
+    if (loaded) return loaded;
+    return invoke_loaded((const char *)(uintptr_t)fn_ptr, (size_t)fn_len, (const uint8_t *)(uintptr_t)args_ptr, (size_t)args_len);
+}
+
+/* The per-script snapshot (src/js/mod.rs): the host runs this once at load
+ * in an instance whose imports all trap, then keeps what it changed in
+ * memory; each call restores that and runs yao_js_invoke. The bytecode
+ * block (the host's, from yao_alloc) is zeroed and freed here, so that it
+ * is not part of what every call restores. Returns 0, or the packed error
+ * value of a throw. */
+__attribute__((export_name("yao_js_load")))
+int64_t yao_js_load(int32_t code_ptr, int32_t code_len) {
+    uint8_t *code = (uint8_t *)(uintptr_t)code_ptr;
+    int64_t r = load_script(code, (size_t)code_len);
+    memset(code, 0, (size_t)code_len + 1);
+    free(code);
+    return r;
+}
+
+/* Calls function `fn` of the script yao_js_load evaluated (in this
+ * instance, or in the snapshot restored into it). */
+__attribute__((export_name("yao_js_invoke")))
+int64_t yao_js_invoke(int32_t fn_ptr, int32_t fn_len, int32_t args_ptr, int32_t args_len) {
+    return invoke_loaded((const char *)(uintptr_t)fn_ptr, (size_t)fn_len, (const uint8_t *)(uintptr_t)args_ptr, (size_t)args_len);
+}
+
+/* The C stack's bounds (wasm-ld's __stack_low/__stack_high), low << 32 |
+ * high: everything in it is dead once an export returns, so the snapshot
+ * leaves it out. */
+extern char __stack_low[], __stack_high[];
+__attribute__((export_name("yao_js_stack")))
+int64_t yao_js_stack(void) {
+    return (int64_t)(((uint64_t)(uintptr_t)__stack_low << 32) | (uint32_t)(uintptr_t)__stack_high);
 }
 
 /* Compiles bundled script source to bytecode (for `yaowasm build`).

@@ -21,7 +21,7 @@ use crate::runtime::{Inner, Runtime};
 use crate::sync::MutexAny;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use wasmtime::{InstancePre, Module, ModuleExport};
 
 /// The engine's name, as hook modules name it.
@@ -40,6 +40,7 @@ pub const BYTECODE_SECTION: &str = "yaowasm.js.bytecode";
 /// (RFC 1951); absent with `--strip-debug`.
 pub const SOURCEMAP_SECTION: &str = "yaowasm.js.sourcemap";
 
+pub mod snapshot;
 pub mod sourcemap;
 
 /// The engine built by js/engine/build.sh, when it was built before this
@@ -90,6 +91,13 @@ fn inflate(deflated: &[u8]) -> Option<Vec<u8>> {
 pub struct JsScript {
     bytecode: Vec<u8>,
     call: ModuleExport,
+    invoke: ModuleExport,
+    /// The top level evaluated once, at the first call ([`snapshot`]), when
+    /// it never reached outside the engine; `None`: every call evaluates it.
+    snapshot: OnceLock<Option<snapshot::Snapshot>>,
+    /// Whether a snapshot may be taken: the engine is its wizer snapshot
+    /// and `YAOWASM_JS_SCRIPT_SNAPSHOT` is not 0.
+    snapshot_allowed: bool,
     /// The name the bytecode was compiled under (its stack frames show it).
     source: String,
     /// The source map as stored (DEFLATE): inflated and decoded only when
@@ -106,6 +114,7 @@ pub struct JsEngine {
     /// script runs.
     program: Arc<Program>,
     call: ModuleExport,
+    invoke: ModuleExport,
     compile: ModuleExport,
     /// Whether the module is the pre-initialized snapshot.
     pub snapshot: bool,
@@ -221,6 +230,9 @@ pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, identity: Identity) -> R
     let js = JsScript {
         bytecode: hook.bytecode,
         call: engine.call,
+        invoke: engine.invoke,
+        snapshot: OnceLock::new(),
+        snapshot_allowed: engine.snapshot && script_snapshot_enabled(),
         source: hook.meta.source.clone(),
         sourcemap: hook.sourcemap.map(Vec::into_boxed_slice),
     };
@@ -242,6 +254,12 @@ pub(crate) fn engine(runtime: &Arc<Inner>) -> Result<Arc<JsEngine>> {
 /// saves; every call then builds the JS runtime and context itself).
 fn snapshot_enabled() -> bool {
     std::env::var("YAOWASM_JS_SNAPSHOT").map_or(true, |v| v != "0")
+}
+
+/// `YAOWASM_JS_SCRIPT_SNAPSHOT=0` turns the per-script snapshot off (for
+/// measuring it; every call then evaluates the script's top level).
+fn script_snapshot_enabled() -> bool {
+    std::env::var("YAOWASM_JS_SCRIPT_SNAPSHOT").map_or(true, |v| v != "0")
 }
 
 fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
@@ -275,7 +293,13 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         encoding: Encoding::MsgPack,
         uses_wasi: true,
     };
-    Ok(JsEngine { call: export("yao_js_call")?, compile: export("yao_js_compile")?, program: Arc::new(program), snapshot })
+    Ok(JsEngine {
+        call: export("yao_js_call")?,
+        invoke: export("yao_js_invoke")?,
+        compile: export("yao_js_compile")?,
+        program: Arc::new(program),
+        snapshot,
+    })
 }
 
 // ---- snapshot ----------------------------------------------------------------
@@ -352,14 +376,41 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 /// fresh engine instance; returns the MessagePack result.
 pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function: &str, args: &[u8], budget: &Budget) -> Result<Vec<u8>> {
     let timeout_ms = runtime.config.timeout_ms;
+    // Taken at the first call rather than at load: loading stays as fast
+    // as before (an app loads every script at start), and the probe runs
+    // under this call's budget. A probe cut short by that budget, or that
+    // found no free instance slot, is tried again by a later call.
+    let snapshot = match js.snapshot.get() {
+        Some(taken) => taken.as_ref(),
+        None => {
+            let taken = match js.snapshot_allowed {
+                true => snapshot::take(runtime, script.program.pre.module(), &js.bytecode, budget),
+                false => Ok(None),
+            };
+            match taken {
+                Ok(taken) => js.snapshot.get_or_init(|| taken).as_ref(),
+                Err(snapshot::NotNow) => None,
+            }
+        }
+    };
     let (mut store, instance, guest) = call::instantiate(runtime, &script.program, budget)?;
-    let entry = call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &js.call, "yao_js_call")?;
-    let code = call::write(&mut store, &guest, &js.bytecode, timeout_ms)?;
-    let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
-    let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
-    let raw = entry
-        .call(&mut store, (code, js.bytecode.len() as i32, name, function.len() as i32, args_ptr, args.len() as i32))
-        .map_err(|e| call::classify(e, timeout_ms))?;
+    let raw = match snapshot {
+        Some(snapshot) => {
+            snapshot.restore(&mut store, &guest.memory)?;
+            let entry = call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &js.invoke, "yao_js_invoke")?;
+            let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
+            let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
+            entry.call(&mut store, (name, function.len() as i32, args_ptr, args.len() as i32))
+        }
+        None => {
+            let entry = call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &js.call, "yao_js_call")?;
+            let code = call::write(&mut store, &guest, &js.bytecode, timeout_ms)?;
+            let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
+            let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
+            entry.call(&mut store, (code, js.bytecode.len() as i32, name, function.len() as i32, args_ptr, args.len() as i32))
+        }
+    }
+    .map_err(|e| call::classify(e, timeout_ms))?;
     let packed = Packed::unpack(raw);
     if packed.is_error {
         let memory = guest.memory.data(&store);
@@ -487,6 +538,16 @@ fn slim_sourcemap(map: &str) -> Result<Vec<u8>> {
     let slim: Slim = serde_json::from_str(map).map_err(|e| Error::internal(format!("the bundle's source map is unreadable: {e}")))?;
     let json = serde_json::to_vec(&slim).map_err(|e| Error::internal(format!("source map: {e}")))?;
     Ok(miniz_oxide::deflate::compress_to_vec(&json, 9))
+}
+
+/// Bytes, runs and host pages a call of JS script `id` copies in from its
+/// per-script snapshot; `None` when no such JS script is loaded, it was not called
+/// yet, or its top level runs in every call (it reached outside the
+/// engine, or threw). For tests and benches.
+pub fn script_snapshot_size(runtime: &Runtime, id: &str) -> Option<(usize, usize, usize)> {
+    let script = runtime.inner().script(&id.to_ascii_lowercase())?;
+    let snapshot = script.js.as_ref()?.snapshot.get()?.as_ref()?;
+    Some((snapshot.len(), snapshot.runs(), snapshot.pages()))
 }
 
 /// Whether this library carries its JS engine.

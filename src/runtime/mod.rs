@@ -321,7 +321,7 @@ impl Inner {
         nesting::current_context(Some(self.key()))
     }
 
-    fn script(&self, id: &str) -> Option<Arc<Script>> {
+    pub(crate) fn script(&self, id: &str) -> Option<Arc<Script>> {
         self.scripts.read_any().get(id).cloned()
     }
 
