@@ -16,6 +16,23 @@
 #   scripts/package.sh               build (release) and package
 #   scripts/package.sh --no-build    package what target/release already holds
 #
+# The edge image (docs/DEPLOY.md, "The edge build"): stages the build
+# context of deploy/Containerfile for one app, by default in dist/edge/:
+#
+#   scripts/package.sh --edge APP [--config FILE] [--out DIR] [--debug] [--no-build]
+#
+#     Containerfile      deploy/Containerfile
+#     bin/yaowasm        the runtime-only CLI (no compiler), stripped
+#     app/scripts, app/apis   the app's .wasm scripts and its routes
+#     config.json        the runtime config (FILE, else {})
+#     cache/             every module, and the JS engine snapshot when the
+#                        app has JS/TS scripts, precompiled with that config
+#                        by the full CLI (`yaowasm compile`), for this CPU
+#
+# It builds both CLIs first (release; --debug: the dev profile, for tests),
+# the runtime-only one in <target>/runtime-only so neither overwrites the
+# other; --no-build uses what those folders hold.
+#
 # The release build takes a while (wasmtime and cranelift at opt-level 3);
 # CARGO_TARGET_DIR is honoured. The JS engine (js/engine/build.sh: clang-19,
 # lld-19, wasi-libc) must be built first, or TS/JS scripts cannot run: this
@@ -25,11 +42,60 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 build=1
-case "${1:-}" in
-  --no-build) build=0 ;;
-  "") ;;
-  *) echo "usage: scripts/package.sh [--no-build]" >&2; exit 2 ;;
-esac
+edge=""; edge_config=""; edge_out="dist/edge"; profile=release
+usage="usage: scripts/package.sh [--no-build] | --edge APP [--config FILE] [--out DIR] [--debug] [--no-build]"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-build) build=0 ;;
+    --edge) edge="${2:?$usage}"; shift ;;
+    --config) edge_config="${2:?$usage}"; shift ;;
+    --out) edge_out="${2:?$usage}"; shift ;;
+    --debug) profile=debug ;;
+    *) echo "$usage" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ -z "$edge" ] && { [ -n "$edge_config" ] || [ "$edge_out" != dist/edge ] || [ "$profile" != release ]; }; then
+  echo "$usage" >&2; exit 2
+fi
+
+if [ -n "$edge" ]; then
+  target_dir="${CARGO_TARGET_DIR:-$root/target}"
+  full="$target_dir/$profile/yaowasm"
+  small="$target_dir/runtime-only/$profile/yaowasm"
+  cargo_profile=(); [ "$profile" = release ] && cargo_profile=(--release)
+  if [ ! -f js/engine/build/engine.wasm ]; then
+    bash js/engine/build.sh
+  fi
+  if [ "$build" = 1 ]; then
+    cargo build "${cargo_profile[@]}" --locked -p yaowasm-cli
+    cargo build "${cargo_profile[@]}" --locked -p yaowasm-cli --no-default-features --features runtime \
+      --target-dir "$target_dir/runtime-only"
+  fi
+  for f in "$full" "$small"; do
+    [ -x "$f" ] || { echo "package: $f is missing (run without --no-build)" >&2; exit 1; }
+  done
+  [ -d "$edge/scripts" ] || { echo "package: $edge is not a Yao app (no scripts/)" >&2; exit 1; }
+  rm -rf "$edge_out"
+  mkdir -p "$edge_out/bin" "$edge_out/app/scripts" "$edge_out/app/apis"
+  install -m 0644 deploy/Containerfile "$edge_out/Containerfile"
+  install -m 0755 "$small" "$edge_out/bin/yaowasm"
+  strip "$edge_out/bin/yaowasm" 2>/dev/null || true
+  # The scripts: the .wasm files only (TS sources, projects and
+  # node_modules stay behind); the routes as they are.
+  (cd "$edge/scripts" && find . -name '*.wasm' -type f -not -path '*/node_modules/*' -print0) |
+    while IFS= read -r -d '' f; do
+      install -D -m 0644 "$edge/scripts/$f" "$edge_out/app/scripts/$f"
+    done
+  if [ -d "$edge/apis" ]; then cp -R "$edge/apis/." "$edge_out/app/apis/"; fi
+  if [ -n "$edge_config" ]; then cp "$edge_config" "$edge_out/config.json"; else echo '{}' >"$edge_out/config.json"; fi
+  # The cache: 0700, its key 0600 (the image keeps these modes; the
+  # Containerfile gives it to the user that runs serve).
+  "$full" compile "$edge_out/app" --cache-dir "$edge_out/cache" --config "@$edge_out/config.json"
+  "$edge_out/bin/yaowasm" --version | grep -q runtime-only
+  echo "$edge_out: bin/yaowasm ($(du -h "$edge_out/bin/yaowasm" | cut -f1)), app/, cache/ ($(du -sh "$edge_out/cache" | cut -f1))"
+  exit 0
+fi
 
 version="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)"
 target="$(rustc -vV | sed -n 's/^host: //p')"
