@@ -134,7 +134,7 @@ impl ModuleCache {
         Error::bad_request(format!(
             "{NOT_PRECOMPILED} in cache_dir {} ({why}): this yaowasm is the runtime-only build, which cannot compile; \
              precompile the app with the full build of the same version, `yaowasm compile <app> --cache-dir {}` \
-             (with the same --config max_memory_mb), on a machine with this CPU",
+             (with the same max_memory_mb and target in --config), on a machine with this CPU or with --target",
             self.dir.display(),
             self.dir.display()
         ))
