@@ -69,7 +69,11 @@ pub fn build(config: &Config) -> Result<Engine> {
             if cfg!(feature = "pulley") { " and pulley64" } else { " (build it with the `pulley` feature for pulley64)" }
         )));
     }
-    Engine::new(&wasm).map_err(|e| Error::internal(format!("wasmtime engine: {e:#}")))
+    Engine::new(&wasm).map_err(|e| match &config.target {
+        // A triple wasmtime parses but has no backend for: the config's fault.
+        Some(target) => Error::bad_request(format!("config: target {target:?}: {e:#}")),
+        None => Error::internal(format!("wasmtime engine: {e:#}")),
+    })
 }
 
 /// The triple the engine compiles for, as the cache keys name it.
