@@ -117,6 +117,44 @@ pub fn runtime(config_json: &str) -> Result<Runtime, Error> {
     Ok(runtime)
 }
 
+/// What the standalone binary serves beyond the loaded scripts: `$L`'s
+/// `lang.Replace` from the app's language pack (langs.rs); any other
+/// process is the standalone 404.
+pub struct Fallback {
+    langs: Option<crate::langs::Langs>,
+}
+
+impl Fallback {
+    /// Reads the app's language pack; one that cannot be read is a warning
+    /// and `$L` then translates nothing (the scripts still run).
+    pub fn for_app(app: &App) -> Arc<Fallback> {
+        let langs = crate::langs::Langs::load(&app.root).unwrap_or_else(|e| {
+            let message = format!("language pack not loaded, $L translates nothing: {} ({})", e.message(), e.code());
+            crate::logs::note(yaowasm::LogLevel::Warn, &format!("yaowasm: warning: {message}"), &message);
+            None
+        });
+        Arc::new(Fallback { langs })
+    }
+
+    /// "language pack zh-cn: 12 words", when there is one.
+    pub fn describe(&self) -> Option<String> {
+        self.langs.as_ref().map(|l| format!("language pack {}: {} word(s)", l.locale, l.word_count()))
+    }
+
+    pub fn serve(&self, name: &str, args: &[u8]) -> Result<Vec<u8>, Error> {
+        match &self.langs {
+            Some(langs) if name.eq_ignore_ascii_case(crate::langs::PROCESS) => langs.replace(args),
+            _ => Err(standalone_not_found(name)),
+        }
+    }
+
+    /// Makes the runtime's process handler serve this.
+    pub fn install(self: &Arc<Self>, runtime: &Runtime) {
+        let fallback = self.clone();
+        runtime.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| fallback.serve(name, args))));
+    }
+}
+
 /// The 404 of a process the standalone binary cannot serve.
 pub fn standalone_not_found(name: &str) -> Error {
     Error::not_found(format!(

@@ -60,6 +60,8 @@ pub struct Lazy {
     files: ScriptFiles,
     /// IDs already tried (loaded or not): each is read at most once.
     tried: Mutex<HashSet<String>>,
+    /// What is not a script.
+    fallback: Arc<app::Fallback>,
 }
 
 impl Lazy {
@@ -69,8 +71,9 @@ impl Lazy {
     ///
     /// The runtime's process handler holds the runtime; [`Lazy::detach`]
     /// breaks that cycle.
-    pub fn attach(runtime: &Runtime, app: &App, process: &str) -> Result<Arc<Lazy>, Error> {
-        let lazy = Arc::new(Lazy { runtime: runtime.clone(), files: ScriptFiles::scan(&app.scripts)?, tried: Mutex::default() });
+    pub fn attach(runtime: &Runtime, app: &App, process: &str, fallback: Arc<app::Fallback>) -> Result<Arc<Lazy>, Error> {
+        let files = ScriptFiles::scan(&app.scripts)?;
+        let lazy = Arc::new(Lazy { runtime: runtime.clone(), files, tried: Mutex::default(), fallback });
         if let Ok(name) = names::parse_process(process) {
             lazy.load(&name.id)?;
         }
@@ -84,7 +87,7 @@ impl Lazy {
     }
 
     /// A process the runtime has no loaded script for: a `scripts.*` one
-    /// whose file loads now runs; anything else is the standalone 404.
+    /// whose file loads now runs; anything else goes to the fallback.
     fn dispatch(&self, name: &str, args: &[u8]) -> Result<Vec<u8>, Error> {
         if names::is_script_process(name) {
             if let Ok(parsed) = names::parse_process(name) {
@@ -93,7 +96,7 @@ impl Lazy {
                 }
             }
         }
-        Err(app::standalone_not_found(name))
+        self.fallback.serve(name, args)
     }
 
     /// Loads script `id` unless tried before; whether it is loaded now.

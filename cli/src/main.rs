@@ -13,6 +13,7 @@ mod build;
 mod compile;
 mod exit;
 mod inspect;
+mod langs;
 mod lazy;
 mod logs;
 #[cfg(feature = "compiler")]

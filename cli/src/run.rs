@@ -38,7 +38,7 @@ fn execute(args: &RunArgs) -> Result<(), Error> {
     let call_args = encode_args(&args.args)?;
     let runtime = app::runtime(&app::config_json(&args.runtime, CacheUse::IfPresent)?)?;
     // Only the scripts this run calls are compiled (lazy.rs).
-    let lazy = Lazy::attach(&runtime, &app, &args.process)?;
+    let lazy = Lazy::attach(&runtime, &app, &args.process, app::Fallback::for_app(&app))?;
     let result = runtime.exec(&args.process, &call_args);
     lazy.detach();
     let result = result?;

@@ -158,3 +158,45 @@ fn a_library_file_alone_is_not_an_error_but_a_file_with_nothing_is() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no top-level function and no export"));
 }
+
+/// `$L` under `yaowasm run` reads the app's `langs/<YAO_LANG>/global.yml`
+/// as Yao does (folder name in any case, `::` stripped, unknown text
+/// unchanged), and an app without a pack gets the text back.
+#[test]
+fn dollar_l_translates_with_the_apps_language_pack() {
+    let (dir, output) =
+        build_one(&[("scripts/i18n.ts", "function Say(text: string): unknown { return [$L(text), $L(\"::\" + text), $L(42)]; }\n")]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run = |lang: Option<&str>, text: &str| {
+        let mut cmd = yaowasm();
+        cmd.arg("run").arg(dir.path()).arg("scripts.i18n.Say").arg(format!("\"{text}\""));
+        cmd.arg("--cache-dir").arg(repo().join("target/js-test-cache"));
+        match lang {
+            Some(lang) => cmd.env("YAO_LANG", lang),
+            None => cmd.env_remove("YAO_LANG"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    // No langs/ folder: the text comes back (the 404 path).
+    assert_eq!(run(Some("zh-cn"), "Pet"), json!(["Pet", "Pet", 42]));
+
+    std::fs::create_dir_all(dir.path().join("langs/zh-CN")).unwrap();
+    std::fs::write(dir.path().join("langs/zh-CN/global.yml"), "Pet: 宠物\n").unwrap();
+    std::fs::create_dir_all(dir.path().join("langs/en-us")).unwrap();
+    std::fs::write(dir.path().join("langs/en-us/global.yml"), "Pet: Animal\n").unwrap();
+    assert_eq!(run(Some("zh-cn"), "Pet"), json!(["宠物", "宠物", 42]));
+    assert_eq!(run(Some("ZH-CN"), "Unknown"), json!(["Unknown", "Unknown", 42]));
+    // Yao's default language is en-us.
+    assert_eq!(run(None, "Pet"), json!(["Animal", "Animal", 42]));
+
+    // A pack that is not a map of words: a warning, and nothing translated.
+    std::fs::write(dir.path().join("langs/en-us/global.yml"), "- a\n- b\n").unwrap();
+    let mut out = yaowasm();
+    out.arg("run").arg(dir.path()).arg("scripts.i18n.Say").arg("\"Pet\"");
+    let out = out.arg("--cache-dir").arg(repo().join("target/js-test-cache")).env_remove("YAO_LANG").output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("language pack not loaded"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), json!(["Pet", "Pet", 42]));
+}

@@ -34,7 +34,7 @@ cp examples/guests/rust/target/wasm32-unknown-unknown/release/yao_example_user.w
 # imports_of FILE: "module.name" per import; exports_of FILE: export names.
 imports_of() { wasm-objdump -x -j Import "$1" | sed -n 's/.* <- \(.*\)$/\1/p'; }
 exports_of() { wasm-objdump -x -j Export "$1" | sed -n 's/.* -> "\(.*\)"$/\1/p'; }
-functions="Add BeforeSave Check Deny Echo Log Nested StoreRoundTrip FsRoundTrip FsRead HttpGet HttpPost HttpUpload Query Context Parallel"
+functions="Add BeforeSave Check Deny Echo Log Nested StoreRoundTrip StoreLists FsRoundTrip FsRead HttpGet HttpPost HttpUpload Query Context Parallel"
 check_module() { # FILE ALLOWED-IMPORT-REGEX
   local file="$1" allowed="$2" bad
   bad="$(imports_of "$file" | grep -Ev "$allowed" || true)"

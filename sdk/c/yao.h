@@ -235,7 +235,8 @@ void yao_answer_free(yao_answer *a);
 
 /* Any Store method on store `name`: Get [key], Set [key, value, ttl?], Has
    [key], Del [key], Keys [], Len [], Clear [], GetSet [key, value, ttl?],
-   GetDel [key]. ttl in seconds; nil or 0 = no expiry. */
+   GetDel [key], Incr [key, by?] and the list methods (typed wrappers
+   below). ttl in seconds; nil or 0 = no expiry. */
 int32_t yao_store(const char *name, const char *method, const uint8_t *args, size_t args_len, yao_answer *out);
 /* Fast paths. get: the value (nil when absent). set: `value` is ONE encoded
    value; ttl_seconds <= 0 = no expiry. del: fine when absent. */
@@ -243,6 +244,56 @@ int32_t yao_store_get(const char *name, const char *key, yao_answer *out);
 int32_t yao_store_set(const char *name, const char *key, const uint8_t *value, size_t value_len,
                       int64_t ttl_seconds, yao_answer *out);
 int32_t yao_store_del(const char *name, const char *key, yao_answer *out);
+/* Incr and the list methods (gou's array operations on the value at `key`),
+   typed: each builds the args array and calls yao_store. Values go in as
+   MessagePack: `value`/`value_len` is ONE encoded value; `values`/
+   `values_len` is `n` encoded values back to back (written into one
+   yao_writer with no array header). Bytes that are not exactly one value,
+   or `n`, are a 400 before anything is sent. An absent key is an empty list
+   to the readers and the removers; the writers make the list; a list
+   emptied by pop, pull or pull_all is deleted. A key that holds something
+   other than a list is a 400 for all but array_len. Elements are equal when
+   they are the same value (1 and 1.0 differ).
+
+   incr: adds `by` to the number at `key` (absent or expired: 0) atomically,
+   keeping the key's TTL; the result is the new number (an integer, or a
+   float when the stored value is one; read it with yao_read_number when
+   either may come). A value that is not a number is a 400 and stays as it
+   was. incr_float: the same with a float step (the result is a float). */
+int32_t yao_store_incr(const char *name, const char *key, int64_t by, yao_answer *out);
+int32_t yao_store_incr_float(const char *name, const char *key, double by, yao_answer *out);
+/* push: appends the `n` values in order, making the list when `key` is
+   absent (n 0: the host's 400). Result nil. add_to_set: appends, in order,
+   each value not already in the list (nor earlier among the values), also
+   making the list. Result nil. */
+int32_t yao_store_push(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,
+                       yao_answer *out);
+int32_t yao_store_add_to_set(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,
+                             yao_answer *out);
+/* pop: removes and answers an element, the last for `position` 1, the first
+   for any other (gou uses -1); 404 when the list is empty or absent. */
+int32_t yao_store_pop(const char *name, const char *key, int64_t position, yao_answer *out);
+/* pull: removes every element equal to `value`. pull_all: every element
+   equal to any of the `n` values (sent as [key, [values]], so one value that
+   is itself an array stays one value). Result nil, also for an absent key. */
+int32_t yao_store_pull(const char *name, const char *key, const uint8_t *value, size_t value_len, yao_answer *out);
+int32_t yao_store_pull_all(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,
+                           yao_answer *out);
+/* array_len: an integer, 0 for an absent key or a value that is not a list.
+   array_get: the element at `index` (from 0); 404 past the end or on an
+   absent key, 400 for a negative index. array_set: replaces it (nil), the
+   same errors. */
+int32_t yao_store_array_len(const char *name, const char *key, yao_answer *out);
+int32_t yao_store_array_get(const char *name, const char *key, int64_t index, yao_answer *out);
+int32_t yao_store_array_set(const char *name, const char *key, int64_t index, const uint8_t *value, size_t value_len,
+                            yao_answer *out);
+/* Arrays: array_slice, up to `limit` elements after the first `skip` ([]
+   for a negative skip, a limit under 1, past the end); array_page, page
+   `page` (from 1) of `page_size` elements ([] for a page or size under 1,
+   past the end); array_all, every element. [] for an absent key. */
+int32_t yao_store_array_slice(const char *name, const char *key, int64_t skip, int64_t limit, yao_answer *out);
+int32_t yao_store_array_page(const char *name, const char *key, int64_t page, int64_t page_size, yao_answer *out);
+int32_t yao_store_array_all(const char *name, const char *key, yao_answer *out);
 /* Any FS method under root `root` ("data", "system"): ReadFile,
    ReadFileBuffer, WriteFile, WriteFileBuffer, AppendFile, Exists, IsDir,
    IsFile, ReadDir, Mkdir, MkdirAll, Remove, RemoveAll, Size, Move, Copy.
@@ -1224,6 +1275,124 @@ int32_t yao_http_post_files(const char *url, const uint8_t *fields, size_t field
     code = yao_http("Post", a.data, a.len, out);
     yao_writer_free(&a);
     return code;
+}
+
+/* ---- Store: Incr and the list methods, over yao_store ------------------- */
+
+/* Sets `out` to an error answered before any call (no data to free). */
+static int32_t yao__refuse(yao_answer *out, int32_t code, const char *message) {
+    out->code = code;
+    out->data = 0;
+    out->len = 0;
+    out->message = message;
+    out->message_len = (uint32_t)yao__strlen(message);
+    return code;
+}
+
+/* True when [p, p + len) is exactly `n` complete values. */
+static bool yao__values_are(const uint8_t *p, size_t len, uint32_t n) {
+    yao_reader r = yao_reader_make(p, p ? len : 0);
+    for (uint32_t i = 0; i < n; i++)
+        if (!yao_skip(&r)) return false;
+    return yao_reader_done(&r);
+}
+
+/* Sends the args array in `a` (freed here) as store method `method`. */
+static int32_t yao__store_send(const char *name, const char *method, yao_writer *a, yao_answer *out) {
+    if (a->failed) {
+        yao_writer_free(a);
+        return yao__refuse(out, 500, "out of memory");
+    }
+    int32_t code = yao_store(name, method, a->data, a->len, out);
+    yao_writer_free(a);
+    return code;
+}
+
+/* [key, int...]: Pop, ArrayGet, ArraySlice, ArrayPage, ArrayLen, ArrayAll. */
+static int32_t yao__store_ints(const char *name, const char *method, const char *key, uint32_t n, int64_t x, int64_t y,
+                               yao_answer *out) {
+    yao_writer a;
+    yao_writer_init(&a);
+    yao_write_array(&a, 1 + n);
+    yao_write_cstr(&a, key);
+    if (n > 0) yao_write_int(&a, x);
+    if (n > 1) yao_write_int(&a, y);
+    return yao__store_send(name, method, &a, out);
+}
+
+/* [key, v1, ..., vn], or [key, [v1, ..., vn]] when `one_array`. */
+static int32_t yao__store_values(const char *name, const char *method, const char *key, const uint8_t *values,
+                                 size_t values_len, uint32_t n, bool one_array, const char *bad, yao_answer *out) {
+    if (!yao__values_are(values, values_len, n)) return yao__refuse(out, 400, bad);
+    yao_writer a;
+    yao_writer_init(&a);
+    if (one_array) yao_write_array(&a, 2), yao_write_cstr(&a, key), yao_write_array(&a, n);
+    else yao_write_array(&a, 1 + n), yao_write_cstr(&a, key);
+    if (n) yao_write_raw(&a, values, values_len);
+    return yao__store_send(name, method, &a, out);
+}
+
+int32_t yao_store_incr(const char *name, const char *key, int64_t by, yao_answer *out) {
+    return yao__store_ints(name, "Incr", key, 1, by, 0, out);
+}
+int32_t yao_store_incr_float(const char *name, const char *key, double by, yao_answer *out) {
+    yao_writer a;
+    yao_writer_init(&a);
+    yao_write_array(&a, 2);
+    yao_write_cstr(&a, key);
+    yao_write_float(&a, by);
+    return yao__store_send(name, "Incr", &a, out);
+}
+int32_t yao_store_push(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,
+                       yao_answer *out) {
+    return yao__store_values(name, "Push", key, values, values_len, n, false,
+                             "yao_store_push: values must be exactly n encoded values", out);
+}
+int32_t yao_store_add_to_set(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,
+                             yao_answer *out) {
+    return yao__store_values(name, "AddToSet", key, values, values_len, n, false,
+                             "yao_store_add_to_set: values must be exactly n encoded values", out);
+}
+int32_t yao_store_pop(const char *name, const char *key, int64_t position, yao_answer *out) {
+    return yao__store_ints(name, "Pop", key, 1, position, 0, out);
+}
+int32_t yao_store_pull(const char *name, const char *key, const uint8_t *value, size_t value_len, yao_answer *out) {
+    return yao__store_values(name, "Pull", key, value, value_len, 1, false,
+                             "yao_store_pull: value must be one encoded value", out);
+}
+int32_t yao_store_pull_all(const char *name, const char *key, const uint8_t *values, size_t values_len, uint32_t n,
+                           yao_answer *out) {
+    /* Always [key, [values]]: sent flat, one value that is itself an array
+       would be read as the list of values. */
+    return yao__store_values(name, "PullAll", key, values, values_len, n, true,
+                             "yao_store_pull_all: values must be exactly n encoded values", out);
+}
+int32_t yao_store_array_len(const char *name, const char *key, yao_answer *out) {
+    return yao__store_ints(name, "ArrayLen", key, 0, 0, 0, out);
+}
+int32_t yao_store_array_get(const char *name, const char *key, int64_t index, yao_answer *out) {
+    return yao__store_ints(name, "ArrayGet", key, 1, index, 0, out);
+}
+int32_t yao_store_array_set(const char *name, const char *key, int64_t index, const uint8_t *value, size_t value_len,
+                            yao_answer *out) {
+    if (!yao__values_are(value, value_len, 1))
+        return yao__refuse(out, 400, "yao_store_array_set: value must be one encoded value");
+    yao_writer a;
+    yao_writer_init(&a);
+    yao_write_array(&a, 3);
+    yao_write_cstr(&a, key);
+    yao_write_int(&a, index);
+    yao_write_raw(&a, value, value_len);
+    return yao__store_send(name, "ArraySet", &a, out);
+}
+int32_t yao_store_array_slice(const char *name, const char *key, int64_t skip, int64_t limit, yao_answer *out) {
+    return yao__store_ints(name, "ArraySlice", key, 2, skip, limit, out);
+}
+int32_t yao_store_array_page(const char *name, const char *key, int64_t page, int64_t page_size, yao_answer *out) {
+    return yao__store_ints(name, "ArrayPage", key, 2, page, page_size, out);
+}
+int32_t yao_store_array_all(const char *name, const char *key, yao_answer *out) {
+    return yao__store_ints(name, "ArrayAll", key, 0, 0, 0, out);
 }
 
 void yao_log_trace(const char *msg) { yao_log(YAO_TRACE, msg, yao__strlen(msg)); }

@@ -181,6 +181,111 @@ func TestStoreResultsAndErrors(t *testing.T) {
 	}
 }
 
+func TestStoreListsAndIncrArguments(t *testing.T) {
+	r := record(t, map[string]any{
+		"stores.s.Pop":        "last",
+		"stores.s.ArrayLen":   3,
+		"stores.s.ArrayGet":   map[string]any{"n": 1},
+		"stores.s.ArraySlice": []any{2, 3},
+		"stores.s.ArrayPage":  []any{int8(4)},
+		"stores.s.ArrayAll":   []any{},
+		"stores.s.Incr":       5,
+	})
+	s := Store("s")
+	for _, err := range []error{
+		s.Push("l", "a", 1),
+		s.AddToSet("l", 4, 4),
+		s.Pull("l", 1),
+		s.PullAll("l", []any{1, 2}),
+		s.PullAll("l", "a", "b"),
+		s.PullAll("l"),
+		s.ArraySet("l", 0, "first"),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := s.Pop("l", 1); err != nil || v != "last" {
+		t.Fatalf("Pop: %#v %v", v, err)
+	}
+	if n, err := s.ArrayLen("l"); err != nil || n != 3 {
+		t.Fatalf("ArrayLen: %v %v", n, err)
+	}
+	if v, err := s.ArrayGet("l", 1); err != nil || !reflect.DeepEqual(v, map[string]any{"n": int64(1)}) {
+		t.Fatalf("ArrayGet: %#v %v", v, err)
+	}
+	if v, err := s.ArraySlice("l", 1, 2); err != nil || !reflect.DeepEqual(v, []any{int64(2), int64(3)}) {
+		t.Fatalf("ArraySlice: %#v %v", v, err)
+	}
+	if v, err := s.ArrayPage("l", 2, 2); err != nil || !reflect.DeepEqual(v, []any{int64(4)}) {
+		t.Fatalf("ArrayPage (elements normalized to int64): %#v %v", v, err)
+	}
+	if v, err := s.ArrayAll("absent"); err != nil || v == nil || len(v) != 0 {
+		t.Fatalf("ArrayAll of an absent key: %#v %v", v, err)
+	}
+	if n, err := s.Incr("n", 4); err != nil || n != 5 {
+		t.Fatalf("Incr: %v %v", n, err)
+	}
+	if n, err := s.IncrFloat("n", 0.5); err != nil || n != 5.0 {
+		t.Fatalf("IncrFloat of an integer answer: %v %v", n, err)
+	}
+	r.expect(t,
+		hostCall("stores.s.Push", "l", "a", int64(1)),
+		hostCall("stores.s.AddToSet", "l", int64(4), int64(4)),
+		hostCall("stores.s.Pull", "l", int64(1)),
+		// Always [key, [values]]: one value that is an array stays one value.
+		hostCall("stores.s.PullAll", "l", []any{[]any{int64(1), int64(2)}}),
+		hostCall("stores.s.PullAll", "l", []any{"a", "b"}),
+		hostCall("stores.s.PullAll", "l", []any{}),
+		hostCall("stores.s.ArraySet", "l", int64(0), "first"),
+		hostCall("stores.s.Pop", "l", int64(1)),
+		hostCall("stores.s.ArrayLen", "l"),
+		hostCall("stores.s.ArrayGet", "l", int64(1)),
+		hostCall("stores.s.ArraySlice", "l", int64(1), int64(2)),
+		hostCall("stores.s.ArrayPage", "l", int64(2), int64(2)),
+		hostCall("stores.s.ArrayAll", "absent"),
+		hostCall("stores.s.Incr", "n", int64(4)),
+		hostCall("stores.s.Incr", "n", 0.5),
+	)
+}
+
+func TestStoreListsAndIncrErrors(t *testing.T) {
+	record(t, map[string]any{
+		"stores.s.Pop":      NewError(404, "store s: Pop on an empty list"),
+		"stores.s.ArrayGet": NewError(400, "store s: negative index -1"),
+		"stores.s.ArraySet": NewError(404, "store s: index 9 past the end"),
+		"stores.s.Push":     NewError(413, "store s: over max_bytes"),
+		"stores.s.ArrayAll": "not a list",
+		"stores.s.Incr":     2.5,
+	})
+	s := Store("s")
+	_, err := s.Pop("empty", 1)
+	if code, msg := codeOf(t, err); code != 404 || msg != "store s: Pop on an empty list" {
+		t.Fatalf("Pop: %d %q", code, msg)
+	}
+	_, err = s.ArrayGet("l", -1)
+	if code, _ := codeOf(t, err); code != 400 {
+		t.Fatalf("ArrayGet: %d", code)
+	}
+	if code, _ := codeOf(t, s.ArraySet("l", 9, 1)); code != 404 {
+		t.Fatalf("ArraySet: %d", code)
+	}
+	if code, _ := codeOf(t, s.Push("l", 1)); code != 413 {
+		t.Fatalf("Push: %d", code)
+	}
+	_, err = s.ArrayAll("l")
+	if code, msg := codeOf(t, err); code != 500 || !strings.HasPrefix(msg, "stores.s.ArrayAll: the result not a list is not a list") {
+		t.Fatalf("ArrayAll of a non-list answer: %d %q", code, msg)
+	}
+	_, err = s.Incr("f", 1)
+	if code, msg := codeOf(t, err); code != 500 || !strings.Contains(msg, "use IncrFloat") {
+		t.Fatalf("Incr of a float: %d %q", code, msg)
+	}
+	if f, err := s.IncrFloat("f", 1); err != nil || f != 2.5 {
+		t.Fatalf("IncrFloat: %v %v", f, err)
+	}
+}
+
 func TestStoreWithoutHost(t *testing.T) {
 	SetTestHost(nil)
 	_, err := Store("s").Get("k")

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/yaoapp/gou/lang"
 	"github.com/yaoapp/gou/process"
 	"github.com/yaoapp/kun/exception"
 	yaowasm "github.com/yaoapp/yaowasm/bindings/go"
@@ -114,8 +115,14 @@ func (a *Adapter) handler(rt *yaowasm.Runtime, prev process.Handler) process.Han
 
 // execProcess is each runtime's process handler: ExecProcess, with
 // query.Run served by RunQuery when Options.QueryEngine is set and gou has
-// no process of that name.
+// no process of that name, and lang.Replace (a script's $L) by gou's
+// default language dictionary.
 func (a *Adapter) execProcess(ctx context.Context, name string, args []any) (any, error) {
+	if strings.EqualFold(name, LangProcess) {
+		if _, gouServes := process.Handlers["lang.replace"]; !gouServes {
+			return replaceLang(args)
+		}
+	}
 	if a.opts.QueryEngine != nil && strings.EqualFold(name, QueryProcess) {
 		if _, gouServes := process.Handlers["query.run"]; !gouServes {
 			return RunQuery(a.opts.QueryEngine, args)
@@ -188,4 +195,24 @@ func fromGouError(text string) error {
 		return &yaowasm.Error{Code: code, Message: m[2]}
 	}
 	return &yaowasm.Error{Code: 500, Message: text}
+}
+
+// LangProcess is what a TS/JS script's $L(text) calls (js/README.md): gou
+// registers no such process, because its V8 runtime's $L calls gou's
+// lang.Replace directly; the adapter does the same.
+const LangProcess = "lang.Replace"
+
+// replaceLang answers [text] as V8's $L does after stripping "::": the
+// word in gou's default dictionary (lang.Default, which Yao loads from the
+// app's langs/<YAO_LANG>/), else the text itself; not a string, as it is.
+func replaceLang(args []any) (any, error) {
+	if len(args) == 0 {
+		return nil, yaowasm.Errorf(400, "%s expects [text]", LangProcess)
+	}
+	text, ok := args[0].(string)
+	if !ok {
+		return args[0], nil
+	}
+	lang.Replace(&text)
+	return text, nil
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/yaoapp/gou/lang"
 	"github.com/yaoapp/gou/process"
 )
 
@@ -23,6 +24,9 @@ import (
 const whoTS = `
 function Who() {
   return { authorized: Authorized(), data: __yao_data };
+}
+function Say(text: string) {
+  return [$L(text), $L("::" + text), $L(7)];
 }
 function Save(payload: Record<string, unknown>) {
   return Process("scripts.rust.user.BeforeSave", payload);
@@ -191,5 +195,21 @@ func TestTSConcurrentSessionsStayApart(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// $L reads gou's default language dictionary, as on V8.
+func TestTSDollarLUsesGousDefaultDictionary(t *testing.T) {
+	setupTS(t)
+	saved := lang.Default
+	lang.Default = &lang.Dict{Name: "zh-cn", Global: lang.Words{"Pet": "宠物"}, Widgets: map[string]lang.Words{}}
+	defer func() { lang.Default = saved }()
+	got, err := process.New("scripts.ts.who.Say", "Pet").Exec()
+	if want := []interface{}{"宠物", "宠物", 7}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Pet: got %#v, %v, want %#v", got, err, want)
+	}
+	got, err = process.New("scripts.ts.who.Say", "Dog").Exec()
+	if want := []interface{}{"Dog", "Dog", 7}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("a word the dictionary lacks: got %#v, %v, want %#v", got, err, want)
 	}
 }

@@ -153,6 +153,11 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
     let app = App::open(&args.app)?;
     let runtime = app::runtime(&app::config_json(&args.runtime, CacheUse::IfPresent)?)?;
     logs::init(args.log_format, &runtime);
+    let fallback = app::Fallback::for_app(&app);
+    fallback.install(&runtime);
+    if let Some(pack) = fallback.describe() {
+        say(pack);
+    }
     let jwt = guard::JwtKey::from_env();
     let policy = GuardPolicy { ignore_unknown: args.ignore_guards, jwt: jwt.is_some() };
     let state = Arc::new(State {

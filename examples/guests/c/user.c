@@ -247,6 +247,73 @@ static int32_t store_round_trip(yao_reader *args, uint32_t argc, yao_writer *out
 }
 YAO_EXPORT(StoreRoundTrip, store_round_trip)
 
+/* StoreLists(store, key): the list methods and Incr, in order, on `key` and
+   `<key>:n` (both removed first and left absent). past_end and empty_pop
+   are the codes of the two errors the steps expect. */
+static int32_t store_lists(yao_reader *args, uint32_t argc, yao_writer *out) {
+    const char *s, *k;
+    uint32_t sl, kl;
+    char name[129], key[256], counter[259];
+    if (argc < 2 || !yao_read_str(args, &s, &sl) || !yao_read_str(args, &k, &kl) || sl > 128 || kl > 255)
+        return yao_fail(out, 400, "StoreLists expects a store name and a key");
+    for (uint32_t i = 0; i < sl; i++) name[i] = s[i];
+    name[sl] = 0;
+    for (uint32_t i = 0; i < kl; i++) key[i] = counter[i] = k[i];
+    key[kl] = 0;
+    counter[kl] = ':', counter[kl + 1] = 'n', counter[kl + 2] = 0;
+    yao_writer v = {0}; /* the values of the next step, encoded back to back */
+    yao_answer r;
+/* DO: one step, its answer dropped; PUT: its answer under `field` in `out`.
+   An error answer passes on with its code. */
+#define DO(call)                                                    \
+    do {                                                            \
+        if ((call) != 0) return pass_on(out, &r, &v);               \
+        yao_answer_free(&r);                                        \
+    } while (0)
+#define PUT(field, call)                                            \
+    do {                                                            \
+        if ((call) != 0) return pass_on(out, &r, &v);               \
+        put_answer(out, field, &r);                                 \
+        yao_answer_free(&r);                                        \
+    } while (0)
+    DO(yao_store_del(name, key, &r));
+    DO(yao_store_del(name, counter, &r));
+    yao_write_int(&v, 1), yao_write_cstr(&v, "two");
+    DO(yao_store_push(name, key, v.data, v.len, 2, &r));
+    yao_writer_reset(&v), yao_write_int(&v, 3);
+    DO(yao_store_push(name, key, v.data, v.len, 1, &r));
+    yao_writer_reset(&v), yao_write_cstr(&v, "two"), yao_write_int(&v, 4), yao_write_int(&v, 4);
+    DO(yao_store_add_to_set(name, key, v.data, v.len, 3, &r));
+    yao_write_map(out, 12);
+    PUT("len", yao_store_array_len(name, key, &r));
+    PUT("all", yao_store_array_all(name, key, &r));
+    PUT("page", yao_store_array_page(name, key, 2, 3, &r));
+    PUT("slice", yao_store_array_slice(name, key, 1, 2, &r));
+    PUT("get", yao_store_array_get(name, key, 1, &r));
+    yao_write_cstr(out, "past_end"), yao_write_int(out, yao_store_array_get(name, key, 9, &r));
+    yao_answer_free(&r);
+    yao_writer_reset(&v), yao_write_cstr(&v, "one");
+    DO(yao_store_array_set(name, key, 0, v.data, v.len, &r));
+    PUT("last", yao_store_pop(name, key, 1, &r));
+    PUT("first", yao_store_pop(name, key, -1, &r));
+    yao_writer_reset(&v), yao_write_int(&v, 3);
+    DO(yao_store_pull(name, key, v.data, v.len, &r));
+    yao_writer_reset(&v), yao_write_cstr(&v, "two");
+    DO(yao_store_pull_all(name, key, v.data, v.len, 1, &r));
+    PUT("rest", yao_store_array_all(name, key, &r));
+    PUT("len_after", yao_store_array_len(name, key, &r));
+    yao_write_cstr(out, "empty_pop"), yao_write_int(out, yao_store_pop(name, key, 1, &r));
+    yao_answer_free(&r);
+    DO(yao_store_incr(name, counter, 1, &r));
+    PUT("count", yao_store_incr(name, counter, 4, &r));
+    DO(yao_store_del(name, counter, &r));
+#undef DO
+#undef PUT
+    yao_writer_free(&v);
+    return 0;
+}
+YAO_EXPORT(StoreLists, store_lists)
+
 /* One fs call under "data" with args [p1, p2?] (p2 a string, or raw bytes
    when raw is set); the answer goes under `key` in `out` when key is set. */
 static int32_t fs_step(const char *method, const char *p1, const char *p2, const uint8_t *raw, size_t raw_len,

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -37,6 +38,9 @@ func nested(p, n uint32) uint64 { return yao.Handle(p, n, Nested) }
 
 //go:wasmexport StoreRoundTrip
 func storeRoundTrip(p, n uint32) uint64 { return yao.Handle(p, n, StoreRoundTrip) }
+
+//go:wasmexport StoreLists
+func storeLists(p, n uint32) uint64 { return yao.Handle(p, n, StoreLists) }
 
 //go:wasmexport FsRoundTrip
 func fsRoundTrip(p, n uint32) uint64 { return yao.Handle(p, n, FsRoundTrip) }
@@ -197,6 +201,74 @@ func arg(args []any, i int) any {
 		return args[i]
 	}
 	return nil
+}
+
+// StoreLists(store, key): the list methods and Incr, in order, on key and
+// <key>:n (both removed first and left absent). The first error that is not
+// an expected one ends it; past_end and empty_pop are the codes of the two
+// expected ones.
+func StoreLists(args []any) (any, error) {
+	names, err := stringArgs("StoreLists", args, "store", "key")
+	if err != nil {
+		return nil, err
+	}
+	s, key := yao.Store(names[0]), names[1]
+	counter := key + ":n"
+	var failed error
+	must := func(err error) {
+		if failed == nil {
+			failed = err
+		}
+	}
+	code := func(err error) int {
+		var e *yao.Error
+		if errors.As(err, &e) {
+			return e.Code
+		}
+		return 0
+	}
+	must(s.Del(key))
+	must(s.Del(counter))
+	must(s.Push(key, 1, "two"))
+	must(s.Push(key, 3))
+	must(s.AddToSet(key, "two", 4, 4))
+	length, err := s.ArrayLen(key)
+	must(err)
+	all, err := s.ArrayAll(key)
+	must(err)
+	page, err := s.ArrayPage(key, 2, 3)
+	must(err)
+	slice, err := s.ArraySlice(key, 1, 2)
+	must(err)
+	get, err := s.ArrayGet(key, 1)
+	must(err)
+	_, err = s.ArrayGet(key, 9)
+	pastEnd := code(err)
+	must(s.ArraySet(key, 0, "one"))
+	last, err := s.Pop(key, 1)
+	must(err)
+	first, err := s.Pop(key, -1)
+	must(err)
+	must(s.Pull(key, 3))
+	must(s.PullAll(key, "two"))
+	rest, err := s.ArrayAll(key)
+	must(err)
+	lenAfter, err := s.ArrayLen(key)
+	must(err)
+	_, err = s.Pop(key, 1)
+	emptyPop := code(err)
+	_, err = s.Incr(counter, 1)
+	must(err)
+	count, err := s.Incr(counter, 4)
+	must(err)
+	must(s.Del(counter))
+	if failed != nil {
+		return nil, failed
+	}
+	return map[string]any{
+		"len": length, "all": all, "page": page, "slice": slice, "get": get, "past_end": pastEnd,
+		"last": last, "first": first, "rest": rest, "len_after": lenAfter, "empty_pop": emptyPop, "count": count,
+	}, nil
 }
 
 // StoreRoundTrip(store, key, value): every Store method, in order, on an

@@ -263,6 +263,23 @@ func TestStoreRoundTrip(t *testing.T) {
 	}
 }
 
+// The conformance table checks StoreLists' results against real stores;
+// here, that the first unexpected error is the one it answers.
+func TestStoreListsPassesTheFirstUnexpectedErrorOn(t *testing.T) {
+	h := newAPIHost(t) // its store has no list methods: Push is a 404
+	_, err := StoreLists([]any{"s", "q"})
+	var e *yao.Error
+	if !errors.As(err, &e) || e.Code != 404 || e.Message != "no store method Push" {
+		t.Fatalf("got %#v", err)
+	}
+	if first := h.calls[2]; first[0] != "stores.s.Push" || !reflect.DeepEqual(first[1], []any{"q", int64(1), "two"}) {
+		t.Fatalf("third call %#v", first)
+	}
+	if _, err := StoreLists([]any{"s"}); err == nil {
+		t.Fatal("a missing key is a 400")
+	}
+}
+
 func TestFsRoundTripAndRead(t *testing.T) {
 	h := newAPIHost(t)
 	got, err := FsRoundTrip([]any{"conformance/trip", "héllo"})

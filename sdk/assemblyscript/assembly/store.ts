@@ -89,7 +89,106 @@ export class Store {
     return this.call("GetDel", [Value.fromString(key)]);
   }
 
+  /** Adds `by` to the number at `key` (an absent or expired key counts as
+   *  0) atomically, keeping the key's TTL: the new number (an integer, or a
+   *  float when the stored value is one). Of concurrent Incrs, on one
+   *  runtime or many sharing a Redis store, none is lost. A value that is
+   *  not a number is a 400 (and stays as it was). */
+  Incr(key: string, by: i64 = 1): Value {
+    return this.call("Incr", [Value.fromString(key), Value.fromInt(by)]);
+  }
+
+  /** Incr with a float step: the new number, a float. */
+  IncrFloat(key: string, by: f64): Value {
+    return this.call("Incr", [Value.fromString(key), Value.fromFloat(by)]);
+  }
+
+  // The list methods: gou's array operations on the value at a key
+  // (docs/ABI.md §5). An absent key is an empty list to the readers and the
+  // removers; the writers make the list; a list emptied by Pop, Pull or
+  // PullAll is deleted. A key that holds something other than a list is a
+  // 400 for all but ArrayLen. Elements are equal when they are the same
+  // value (1 and 1.0 differ).
+
+  /** Appends `values` in order, making the list when `key` is absent (at
+   *  least one value: none is a 400): nil. */
+  Push(key: string, values: Value[]): Value {
+    return this.call("Push", keyed(key, values));
+  }
+
+  /** Removes and returns an element: the last for `position` 1, the first
+   *  for any other (gou uses -1). 404 when the list is empty or absent. */
+  Pop(key: string, position: i64): Value {
+    return this.call("Pop", [Value.fromString(key), Value.fromInt(position)]);
+  }
+
+  /** Removes every element equal to `value`: nil (fine when absent). */
+  Pull(key: string, value: Value): Value {
+    return this.call("Pull", [Value.fromString(key), value]);
+  }
+
+  /** Removes every element equal to any of `values` (none: nothing): nil,
+   *  also when absent. */
+  PullAll(key: string, values: Value[]): Value {
+    // Always the one-array form [key, [values]]: sent flat, a single value
+    // that is itself an array would be read as the list of values. The
+    // values are checked here since call() sees only the outer array.
+    const bad = firstError(values);
+    if (bad != null) return bad;
+    return this.call("PullAll", [Value.fromString(key), Value.fromArray(values)]);
+  }
+
+  /** Appends, in order, each of `values` not already in the list (nor
+   *  earlier among `values`), making the list when `key` is absent; at
+   *  least one value: nil. */
+  AddToSet(key: string, values: Value[]): Value {
+    return this.call("AddToSet", keyed(key, values));
+  }
+
+  /** The number of elements, an integer: 0 for an absent key or a value
+   *  that is not a list. */
+  ArrayLen(key: string): Value {
+    return this.call("ArrayLen", [Value.fromString(key)]);
+  }
+
+  /** The element at `index` (from 0): 404 past the end or on an absent key,
+   *  400 for a negative index. */
+  ArrayGet(key: string, index: i64): Value {
+    return this.call("ArrayGet", [Value.fromString(key), Value.fromInt(index)]);
+  }
+
+  /** Replaces the element at `index`: nil; 404 past the end or on an absent
+   *  key, 400 for a negative index. */
+  ArraySet(key: string, index: i64, value: Value): Value {
+    return this.call("ArraySet", [Value.fromString(key), Value.fromInt(index), value]);
+  }
+
+  /** An array of up to `limit` elements after the first `skip`: empty for a
+   *  negative skip, a limit under 1, past the end, or an absent key. */
+  ArraySlice(key: string, skip: i64, limit: i64): Value {
+    return this.call("ArraySlice", [Value.fromString(key), Value.fromInt(skip), Value.fromInt(limit)]);
+  }
+
+  /** Page `page` (from 1) of `pageSize` elements, an array: empty for a
+   *  page or size under 1, past the end, or an absent key. */
+  ArrayPage(key: string, page: i64, pageSize: i64): Value {
+    return this.call("ArrayPage", [Value.fromString(key), Value.fromInt(page), Value.fromInt(pageSize)]);
+  }
+
+  /** Every element, an array: empty for an absent key. */
+  ArrayAll(key: string): Value {
+    return this.call("ArrayAll", [Value.fromString(key)]);
+  }
+
   private what(method: string): string {
     return "stores." + this.name + "." + method;
   }
+}
+
+/** [key, ...values]: the args of the variadic list methods. */
+function keyed(key: string, values: Value[]): Value[] {
+  const args = new Array<Value>(values.length + 1);
+  args[0] = Value.fromString(key);
+  for (let k = 0; k < values.length; k++) args[k + 1] = values[k];
+  return args;
 }

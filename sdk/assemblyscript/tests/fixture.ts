@@ -142,7 +142,9 @@ function roundtrip(args: Value[]): Value {
 function arg(args: Value[], k: i32): Value { return k < args.length ? args[k] : Value.nil(); }
 
 /** StoreCall(store, method, key?, value?, ttl?): one Store method; a ttl of
- *  nil leaves the argument out (the default). */
+ *  nil leaves the argument out (the default). For the list methods `value`
+ *  is the values array, the position, index, skip or page, and `ttl` the
+ *  ArraySet value, the limit or the page size; for Incr `ttl` is `by`. */
 function storeCall(args: Value[]): Value {
   const store = new Store(args[0].asString());
   const method = args[1].asString();
@@ -158,6 +160,20 @@ function storeCall(args: Value[]): Value {
   if (method == "Clear") return store.Clear();
   if (method == "GetSet") return ttl.isNil() ? store.GetSet(key, value) : store.GetSet(key, value, ttl.asInt());
   if (method == "GetDel") return store.GetDel(key);
+  if (method == "Incr") return ttl.isNil() ? store.Incr(key) : store.Incr(key, ttl.asInt());
+  if (method == "IncrFloat") return store.IncrFloat(key, value.asFloat());
+  if (method == "Push") return store.Push(key, value.asArray());
+  if (method == "Pop") return store.Pop(key, value.asInt());
+  if (method == "Pull") return store.Pull(key, value);
+  if (method == "PullAll") return store.PullAll(key, value.asArray());
+  if (method == "PullAllFailed") return store.PullAll(key, [Value.fromInt(1), yao.process("utils.fails")]);
+  if (method == "AddToSet") return store.AddToSet(key, value.asArray());
+  if (method == "ArrayLen") return store.ArrayLen(key);
+  if (method == "ArrayGet") return store.ArrayGet(key, value.asInt());
+  if (method == "ArraySet") return store.ArraySet(key, value.asInt(), ttl);
+  if (method == "ArraySlice") return store.ArraySlice(key, value.asInt(), ttl.asInt());
+  if (method == "ArrayPage") return store.ArrayPage(key, value.asInt(), ttl.asInt());
+  if (method == "ArrayAll") return store.ArrayAll(key);
   if (method == "SetFailed") return store.Set(key, yao.process("utils.fails"));
   if (method == "call") return store.call(key, value.asArray());
   return yao.fail(400, "no such Store method " + method);

@@ -302,6 +302,65 @@ for (const runtime of ['stub', 'incremental']) {
     ]);
   });
 
+  test(`${runtime}: Store list methods and Incr send gou's args arrays through the store import`, () => {
+    const h = host();
+    const answers = {
+      Incr: 5n, Pop: 'last', ArrayLen: 3, ArrayGet: { n: 1 }, ArraySlice: [2, 3], ArrayPage: [4], ArrayAll: [],
+      Push: null, AddToSet: null, Pull: null, PullAll: null, ArraySet: null,
+    };
+    h.api = (c) => (c.method === 'Incr' && !Number.isInteger(c.args[1]) ? 5.5 : answers[c.method]); // a float step: a float
+    assert.equal(h.call('StoreCall', 's', 'Incr', 'n'), 5);
+    assert.equal(h.call('StoreCall', 's', 'Incr', 'n', null, 4), 5);
+    assert.equal(h.call('StoreCall', 's', 'IncrFloat', 'n', 0.5), 5.5);
+    assert.equal(h.call('StoreCall', 's', 'Push', 'l', ['a', 1]), null);
+    assert.equal(h.call('StoreCall', 's', 'AddToSet', 'l', [4, 4]), null);
+    assert.equal(h.call('StoreCall', 's', 'Pull', 'l', 1), null);
+    assert.equal(h.call('StoreCall', 's', 'PullAll', 'l', [[1, 2]]), null);
+    assert.equal(h.call('StoreCall', 's', 'PullAll', 'l', ['a', 'b']), null);
+    assert.equal(h.call('StoreCall', 's', 'ArraySet', 'l', 0, 'first'), null);
+    assert.equal(h.call('StoreCall', 's', 'Pop', 'l', 1), 'last');
+    assert.equal(h.call('StoreCall', 's', 'ArrayLen', 'l'), 3);
+    assert.deepEqual(h.call('StoreCall', 's', 'ArrayGet', 'l', 1), { n: 1 });
+    assert.deepEqual(h.call('StoreCall', 's', 'ArraySlice', 'l', 1, 2), [2, 3]);
+    assert.deepEqual(h.call('StoreCall', 's', 'ArrayPage', 'l', 2, 2), [4]);
+    assert.deepEqual(h.call('StoreCall', 's', 'ArrayAll', 'absent'), []);
+    assert.deepEqual(h.apiCalls.map((c) => [c.import, c.name, c.method, c.args]), [
+      ['store', 's', 'Incr', ['n', 1]], // by defaults to 1
+      ['store', 's', 'Incr', ['n', 4]],
+      ['store', 's', 'Incr', ['n', 0.5]],
+      ['store', 's', 'Push', ['l', 'a', 1]],
+      ['store', 's', 'AddToSet', ['l', 4, 4]],
+      ['store', 's', 'Pull', ['l', 1]],
+      // Always [key, [values]]: one value that is an array stays one value.
+      ['store', 's', 'PullAll', ['l', [[1, 2]]]],
+      ['store', 's', 'PullAll', ['l', ['a', 'b']]],
+      ['store', 's', 'ArraySet', ['l', 0, 'first']],
+      ['store', 's', 'Pop', ['l', 1]],
+      ['store', 's', 'ArrayLen', ['l']],
+      ['store', 's', 'ArrayGet', ['l', 1]],
+      ['store', 's', 'ArraySlice', ['l', 1, 2]],
+      ['store', 's', 'ArrayPage', ['l', 2, 2]],
+      ['store', 's', 'ArrayAll', ['absent']],
+    ]);
+  });
+
+  test(`${runtime}: Store list errors keep their code; an error value among PullAll's values is passed on`, () => {
+    const h = host();
+    h.api = (c) => {
+      if (c.method === 'Pop') throw { code: 404, message: 'Pop on an empty list' };
+      if (c.args[1] < 0) throw { code: 400, message: `negative index ${c.args[1]}` };
+      throw { code: 404, message: `index ${c.args[1]} past the end` };
+    };
+    assert.throws(() => h.call('StoreCall', 's', 'Pop', 'empty', 1), { code: 404, message: 'Pop on an empty list' });
+    assert.throws(() => h.call('StoreCall', 's', 'ArrayGet', 'l', 9), { code: 404, message: 'index 9 past the end' });
+    assert.throws(() => h.call('StoreCall', 's', 'ArrayGet', 'l', -1), { code: 400, message: 'negative index -1' });
+    assert.throws(() => h.call('StoreCall', 's', 'ArraySet', 'l', 9, 1), { code: 404, message: 'index 9 past the end' });
+    h.process = () => { throw { code: 418, message: 'teapot' }; };
+    h.apiCalls.length = 0;
+    assert.throws(() => h.call('StoreCall', 's', 'PullAllFailed', 'l'), { code: 418, message: 'teapot' });
+    assert.deepEqual(h.apiCalls, [], 'nothing sent');
+  });
+
   test(`${runtime}: Store.Del uses store_del; store errors keep their code`, () => {
     const h = host();
     h.api = () => null;

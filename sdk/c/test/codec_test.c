@@ -693,6 +693,154 @@ static void test_tasks_and_sleep(void) {
     yao_test_set_process(NULL);
 }
 
+/* ---- Store list methods and Incr: the args each sends, answers, errors ---- */
+
+static int store_calls;
+static char store_name[48];
+static uint8_t store_args[128];
+static size_t store_args_len;
+
+/* Records the call; answers 404 for Pop on "empty" and ArrayGet past 2, 400
+   for a negative index, [1, "x"] for ArrayAll, 5 for Incr, nil otherwise. */
+static void store_answer(const char *name, const uint8_t *args, size_t args_len, yao_answer *out) {
+    store_calls++;
+    snprintf(store_name, sizeof store_name, "%s", name);
+    store_args_len = args_len <= sizeof store_args ? args_len : 0;
+    memcpy(store_args, args, store_args_len);
+    yao_reader r = yao_reader_make(args, args_len);
+    uint32_t n;
+    const char *key;
+    uint32_t key_len;
+    int64_t index = 0;
+    CHECK(yao_read_array(&r, &n) && n >= 1 && yao_read_str(&r, &key, &key_len));
+    if (strcmp(name, "stores.s.Pop") == 0 && yao_str_eq(key, key_len, "empty")) {
+        out->code = 404, out->message = "Pop on an empty list", out->message_len = 20;
+        return;
+    }
+    if (strcmp(name, "stores.s.ArrayGet") == 0 && yao_read_int(&r, &index) && (index < 0 || index > 2)) {
+        out->code = index < 0 ? 400 : 404;
+        out->message = index < 0 ? "negative index" : "past the end";
+        out->message_len = (uint32_t)strlen(out->message);
+        return;
+    }
+    yao_writer w = {0};
+    if (strcmp(name, "stores.s.ArrayAll") == 0) yao_write_array(&w, 2), yao_write_int(&w, 1), yao_write_cstr(&w, "x");
+    else if (strcmp(name, "stores.s.Incr") == 0) yao_write_int(&w, 5);
+    else yao_write_nil(&w);
+    out->code = 0;
+    out->data = w.data;
+    out->len = (uint32_t)w.len;
+}
+
+/* The args of the last call are exactly the bytes `want` holds (reset after). */
+static bool store_sent(const char *name, yao_writer *want) {
+    bool same = strcmp(store_name, name) == 0 && store_args_len == want->len && memcmp(store_args, want->data, want->len) == 0;
+    yao_writer_reset(want);
+    return same;
+}
+
+static void test_store_lists(void) {
+    yao_test_set_process(store_answer);
+    yao_answer a;
+    yao_writer vals = {0}, want = {0};
+    yao_write_cstr(&vals, "a"), yao_write_int(&vals, 1); /* two values, no array header */
+
+    CHECK(yao_store_push("s", "l", vals.data, vals.len, 2, &a) == 0);
+    yao_write_array(&want, 3), yao_write_cstr(&want, "l"), yao_write_cstr(&want, "a"), yao_write_int(&want, 1);
+    CHECK(store_sent("stores.s.Push", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_add_to_set("s", "l", vals.data, vals.len, 2, &a) == 0);
+    yao_write_array(&want, 3), yao_write_cstr(&want, "l"), yao_write_cstr(&want, "a"), yao_write_int(&want, 1);
+    CHECK(store_sent("stores.s.AddToSet", &want));
+    yao_answer_free(&a);
+    /* PullAll: [key, [values]] */
+    CHECK(yao_store_pull_all("s", "l", vals.data, vals.len, 2, &a) == 0);
+    yao_write_array(&want, 2), yao_write_cstr(&want, "l"), yao_write_array(&want, 2), yao_write_cstr(&want, "a"),
+        yao_write_int(&want, 1);
+    CHECK(store_sent("stores.s.PullAll", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_pull_all("s", "l", NULL, 0, 0, &a) == 0);
+    yao_write_array(&want, 2), yao_write_cstr(&want, "l"), yao_write_array(&want, 0);
+    CHECK(store_sent("stores.s.PullAll", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_pull("s", "l", vals.data, 2, &a) == 0); /* "a" is the first 2 bytes */
+    yao_write_array(&want, 2), yao_write_cstr(&want, "l"), yao_write_cstr(&want, "a");
+    CHECK(store_sent("stores.s.Pull", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_array_set("s", "l", 0, vals.data + 2, 1, &a) == 0);
+    yao_write_array(&want, 3), yao_write_cstr(&want, "l"), yao_write_int(&want, 0), yao_write_int(&want, 1);
+    CHECK(store_sent("stores.s.ArraySet", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_pop("s", "l", -1, &a) == 0);
+    yao_write_array(&want, 2), yao_write_cstr(&want, "l"), yao_write_int(&want, -1);
+    CHECK(store_sent("stores.s.Pop", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_array_len("s", "l", &a) == 0);
+    yao_write_array(&want, 1), yao_write_cstr(&want, "l");
+    CHECK(store_sent("stores.s.ArrayLen", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_array_get("s", "l", 1, &a) == 0);
+    yao_write_array(&want, 2), yao_write_cstr(&want, "l"), yao_write_int(&want, 1);
+    CHECK(store_sent("stores.s.ArrayGet", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_array_slice("s", "l", 1, 2, &a) == 0);
+    yao_write_array(&want, 3), yao_write_cstr(&want, "l"), yao_write_int(&want, 1), yao_write_int(&want, 2);
+    CHECK(store_sent("stores.s.ArraySlice", &want));
+    yao_answer_free(&a);
+    CHECK(yao_store_array_page("s", "l", 2, 3, &a) == 0);
+    yao_write_array(&want, 3), yao_write_cstr(&want, "l"), yao_write_int(&want, 2), yao_write_int(&want, 3);
+    CHECK(store_sent("stores.s.ArrayPage", &want));
+    yao_answer_free(&a);
+
+    /* answers: ArrayAll's array, Incr's integer */
+    CHECK(yao_store_array_all("s", "l", &a) == 0);
+    yao_write_array(&want, 1), yao_write_cstr(&want, "l");
+    CHECK(store_sent("stores.s.ArrayAll", &want));
+    yao_reader r = yao_answer_reader(&a);
+    uint32_t n;
+    int64_t i;
+    const char *str;
+    uint32_t len;
+    CHECK(yao_read_array(&r, &n) && n == 2 && yao_read_int(&r, &i) && i == 1 && yao_read_str(&r, &str, &len) &&
+          yao_str_eq(str, len, "x"));
+    yao_answer_free(&a);
+    CHECK(yao_store_incr("s", "n", 4, &a) == 0);
+    yao_write_array(&want, 2), yao_write_cstr(&want, "n"), yao_write_int(&want, 4);
+    CHECK(store_sent("stores.s.Incr", &want));
+    r = yao_answer_reader(&a);
+    CHECK(yao_read_int(&r, &i) && i == 5);
+    yao_answer_free(&a);
+    CHECK(yao_store_incr_float("s", "n", 0.5, &a) == 0);
+    yao_write_array(&want, 2), yao_write_cstr(&want, "n"), yao_write_float(&want, 0.5);
+    CHECK(store_sent("stores.s.Incr", &want));
+    yao_answer_free(&a);
+
+    /* errors keep their codes */
+    CHECK(yao_store_pop("s", "empty", 1, &a) == 404 && a.message_len == 20 && memcmp(a.message, "Pop on an empty list", 20) == 0);
+    yao_answer_free(&a);
+    CHECK(yao_store_array_get("s", "l", 9, &a) == 404);
+    yao_answer_free(&a);
+    CHECK(yao_store_array_get("s", "l", -1, &a) == 400);
+    yao_answer_free(&a);
+
+    /* refused before the host: bytes that are not exactly n values */
+    int before = store_calls;
+    CHECK(yao_store_push("s", "l", vals.data, vals.len, 3, &a) == 400 && a.data == NULL);
+    CHECK(a.message_len == strlen("yao_store_push: values must be exactly n encoded values"));
+    yao_answer_free(&a);
+    CHECK(yao_store_push("s", "l", vals.data, vals.len, 1, &a) == 400); /* a value left over */
+    yao_answer_free(&a);
+    CHECK(yao_store_pull("s", "l", vals.data, 1, &a) == 400); /* truncated */
+    yao_answer_free(&a);
+    CHECK(yao_store_array_set("s", "l", 0, NULL, 0, &a) == 400);
+    yao_answer_free(&a);
+    CHECK(store_calls == before);
+
+    yao_writer_free(&vals);
+    yao_writer_free(&want);
+    yao_test_set_process(NULL);
+}
+
 int main(void) {
     test_failf();
     test_int_widths();
@@ -707,6 +855,7 @@ int main(void) {
     test_http_post_files();
     test_context();
     test_tasks_and_sleep();
+    test_store_lists();
     printf("%d checks, %d failed\n", checks, failures);
     return failures != 0;
 }

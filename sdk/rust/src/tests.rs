@@ -361,3 +361,84 @@ fn tasks_send_all_any_race_job_after_and_sleep_as_abi_10() {
     assert_eq!(calls[6].1, value_of(&mp((20, "scripts.a.Later", ("x",)))));
     assert_eq!(calls[7].1, value_of(&mp((5,))));
 }
+
+#[test]
+fn store_list_methods_and_incr_send_gous_args_and_decode_answers() {
+    use crate::store::Store;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let seen: Rc<RefCell<Vec<(String, Value)>>> = Rc::default();
+    let log = seen.clone();
+    testing::set_process_handler(move |name, args| {
+        log.borrow_mut().push((name.to_owned(), value_of(args)));
+        let key = value_of(args)[0].as_str().unwrap_or_default().to_owned();
+        Ok(match (name, key.as_str()) {
+            ("stores.s.Pop", "empty") => return Err(Error::not_found("store s: Pop on an empty list")),
+            ("stores.s.ArrayGet", "short") => return Err(Error::not_found("store s: index 9 past the end")),
+            ("stores.s.ArraySet", "text") => return Err(Error::bad_request("store s: not a list")),
+            ("stores.s.Incr", "float") => mp(2.5),
+            ("stores.s.Incr", _) => mp(5),
+            ("stores.s.Pop", _) => mp("last"),
+            ("stores.s.ArrayLen", _) => mp(3),
+            ("stores.s.ArrayGet", _) => mp((1, "x")),
+            ("stores.s.ArraySlice" | "stores.s.ArrayPage", _) => mp(vec![2, 3]),
+            ("stores.s.ArrayAll", "absent") => mp(Vec::<i64>::new()),
+            ("stores.s.ArrayAll", _) => mp(vec!["a", "b"]),
+            _ => vec![0xc0],
+        })
+    });
+    let s = Store::named("s");
+    s.push("l", ["a", "b"]).unwrap();
+    s.push("l", [Value::from(1), Value::from("two")]).unwrap();
+    s.add_to_set("l", [4, 4]).unwrap();
+    s.pull("l", 1).unwrap();
+    s.pull_all("l", [vec![1, 2]]).unwrap();
+    s.pull_all("l", ["a", "b"]).unwrap();
+    s.array_set("l", 0, "first").unwrap();
+    assert_eq!(s.pop::<String>("l", 1).unwrap(), "last");
+    assert_eq!(s.array_len("l").unwrap(), 3);
+    assert_eq!(s.array_get::<(i64, String)>("l", 1).unwrap(), (1, "x".to_owned()));
+    assert_eq!(s.array_slice::<i64>("l", 1, 2).unwrap(), vec![2, 3]);
+    assert_eq!(s.array_page::<i64>("l", 2, 2).unwrap(), vec![2, 3]);
+    assert_eq!(s.array_all::<String>("l").unwrap(), vec!["a", "b"]);
+    assert_eq!(s.array_all::<Value>("absent").unwrap(), Vec::<Value>::new());
+    assert_eq!(s.incr("n", 4).unwrap(), 5);
+    assert_eq!(s.incr_f64("n", 0.5).unwrap(), 5.0, "an integer answer converts to f64");
+    assert_eq!(s.incr_f64("float", 0.5).unwrap(), 2.5);
+    // Errors keep their codes; a float answer to `incr` is a 500 naming the call.
+    assert_eq!(s.pop::<Value>("empty", 1).unwrap_err(), Error::not_found("store s: Pop on an empty list"));
+    assert_eq!(s.array_get::<Value>("short", 9).unwrap_err().code, 404);
+    assert_eq!(s.array_set("text", 0, 1).unwrap_err(), Error::bad_request("store s: not a list"));
+    let wrong = s.incr("float", 1).unwrap_err();
+    assert_eq!(wrong.code, 500);
+    assert!(wrong.message.starts_with("stores.s.Incr returned an unexpected value"), "{wrong:?}");
+    let calls: Vec<(String, Value)> = seen.borrow().clone();
+    let want: Vec<(&str, Vec<u8>)> = vec![
+        ("stores.s.Push", mp(("l", "a", "b"))),
+        ("stores.s.Push", mp(("l", 1, "two"))),
+        ("stores.s.AddToSet", mp(("l", 4, 4))),
+        ("stores.s.Pull", mp(("l", 1))),
+        // PullAll always sends [key, [values]]: one value that is an array stays one value.
+        ("stores.s.PullAll", mp(("l", vec![vec![1, 2]]))),
+        ("stores.s.PullAll", mp(("l", vec!["a", "b"]))),
+        ("stores.s.ArraySet", mp(("l", 0, "first"))),
+        ("stores.s.Pop", mp(("l", 1))),
+        ("stores.s.ArrayLen", mp(("l",))),
+        ("stores.s.ArrayGet", mp(("l", 1))),
+        ("stores.s.ArraySlice", mp(("l", 1, 2))),
+        ("stores.s.ArrayPage", mp(("l", 2, 2))),
+        ("stores.s.ArrayAll", mp(("l",))),
+        ("stores.s.ArrayAll", mp(("absent",))),
+        ("stores.s.Incr", mp(("n", 4))),
+        ("stores.s.Incr", mp(("n", 0.5))),
+        ("stores.s.Incr", mp(("float", 0.5))),
+        ("stores.s.Pop", mp(("empty", 1))),
+        ("stores.s.ArrayGet", mp(("short", 9))),
+        ("stores.s.ArraySet", mp(("text", 0, 1))),
+        ("stores.s.Incr", mp(("float", 1))),
+    ];
+    assert_eq!(calls.len(), want.len(), "{calls:?}");
+    for ((name, args), (want_name, want_args)) in calls.iter().zip(&want) {
+        assert_eq!((name.as_str(), args), (*want_name, &value_of(want_args)));
+    }
+}

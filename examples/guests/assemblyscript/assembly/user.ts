@@ -16,6 +16,7 @@ export function Echo(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, echo
 export function Add(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, add); }
 export function Nested(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, nested); }
 export function StoreRoundTrip(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, storeRoundTrip); }
+export function StoreLists(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, storeLists); }
 export function FsRoundTrip(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fsRoundTrip); }
 export function FsRead(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, fsRead); }
 export function HttpGet(ptr: i32, len: i32): i64 { return yao.handle(ptr, len, httpGet); }
@@ -106,6 +107,50 @@ function arg(args: Value[], k: i32): Value {
 function stringArg(args: Value[], k: i32): string | null {
   const v = arg(args, k);
   return v.isString() ? v.asString() : null;
+}
+
+/** Records `v` in `seen` and returns it (StoreLists checks them all at the end). */
+function kept(seen: Value[], v: Value): Value {
+  seen.push(v);
+  return v;
+}
+
+/** StoreLists(store, key): the list methods and Incr, in order, on `key`
+ *  and `<key>:n` (both removed first and left absent). past_end and
+ *  empty_pop are the codes of the two errors the steps expect; any other
+ *  error is passed on as it is. */
+function storeLists(args: Value[]): Value {
+  const name = stringArg(args, 0), key = stringArg(args, 1);
+  if (name == null || key == null) return yao.fail(400, "StoreLists expects a store name and a key");
+  const s = new Store(name);
+  const k: string = key;
+  const counter = k + ":n";
+  const seen: Value[] = [];
+  kept(seen, s.Del(k));
+  kept(seen, s.Del(counter));
+  kept(seen, s.Push(k, [Value.fromInt(1), Value.fromString("two")]));
+  kept(seen, s.Push(k, [Value.fromInt(3)]));
+  kept(seen, s.AddToSet(k, [Value.fromString("two"), Value.fromInt(4), Value.fromInt(4)]));
+  const out = Value.map()
+    .set("len", kept(seen, s.ArrayLen(k)))
+    .set("all", kept(seen, s.ArrayAll(k)))
+    .set("page", kept(seen, s.ArrayPage(k, 2, 3)))
+    .set("slice", kept(seen, s.ArraySlice(k, 1, 2)))
+    .set("get", kept(seen, s.ArrayGet(k, 1)))
+    .set("past_end", Value.fromInt(s.ArrayGet(k, 9).errorCode()));
+  kept(seen, s.ArraySet(k, 0, Value.fromString("one")));
+  out.set("last", kept(seen, s.Pop(k, 1)));
+  out.set("first", kept(seen, s.Pop(k, -1)));
+  kept(seen, s.Pull(k, Value.fromInt(3)));
+  kept(seen, s.PullAll(k, [Value.fromString("two")]));
+  out.set("rest", kept(seen, s.ArrayAll(k)));
+  out.set("len_after", kept(seen, s.ArrayLen(k)));
+  out.set("empty_pop", Value.fromInt(s.Pop(k, 1).errorCode()));
+  kept(seen, s.Incr(counter));
+  out.set("count", kept(seen, s.Incr(counter, 4)));
+  kept(seen, s.Del(counter));
+  for (let i = 0; i < seen.length; i++) if (seen[i].isError()) return seen[i];
+  return out;
 }
 
 /** StoreRoundTrip(store, key, value): every Store method, in order, on an

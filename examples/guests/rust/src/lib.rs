@@ -123,6 +123,53 @@ fn store_round_trip(name: String, key: String, value: Value) -> Result<StoreTrip
     Ok(StoreTrip { get, has, kept, fresh, keys, len, taken, after, has_after })
 }
 
+/// What `StoreLists` saw, step by step.
+#[derive(Serialize)]
+struct StoreListTrip {
+    len: u64,
+    all: Vec<Value>,
+    page: Vec<Value>,
+    slice: Vec<Value>,
+    get: Value,
+    past_end: i32,
+    last: Value,
+    first: Value,
+    rest: Vec<Value>,
+    len_after: u64,
+    empty_pop: i32,
+    count: i64,
+}
+
+/// StoreLists(store, key): the list methods and Incr, in order, on `key`
+/// and `<key>:n` (both removed first and left absent).
+fn store_lists(name: String, key: String) -> Result<StoreListTrip, Error> {
+    let store = Store::named(name);
+    let counter = format!("{key}:n");
+    store.del(&key)?;
+    store.del(&counter)?;
+    store.push(&key, [Value::from(1), Value::from("two")])?;
+    store.push(&key, [3])?;
+    store.add_to_set(&key, [Value::from("two"), Value::from(4), Value::from(4)])?;
+    let len = store.array_len(&key)?;
+    let all = store.array_all(&key)?;
+    let page = store.array_page(&key, 2, 3)?;
+    let slice = store.array_slice(&key, 1, 2)?;
+    let get = store.array_get(&key, 1)?;
+    let past_end = store.array_get::<Value>(&key, 9).err().map_or(0, |e| e.code);
+    store.array_set(&key, 0, "one")?;
+    let last = store.pop(&key, 1)?;
+    let first = store.pop(&key, -1)?;
+    store.pull(&key, 3)?;
+    store.pull_all(&key, ["two"])?;
+    let rest = store.array_all(&key)?;
+    let len_after = store.array_len(&key)?;
+    let empty_pop = store.pop::<Value>(&key, 1).err().map_or(0, |e| e.code);
+    store.incr(&counter, 1)?;
+    let count = store.incr(&counter, 4)?;
+    store.del(&counter)?;
+    Ok(StoreListTrip { len, all, page, slice, get, past_end, last, first, rest, len_after, empty_pop, count })
+}
+
 /// What `FsRoundTrip` saw, step by step.
 #[derive(Serialize)]
 struct FsTrip {
@@ -276,6 +323,7 @@ export!(
     Context => read_context,
     Parallel => parallel,
     StoreRoundTrip => store_round_trip,
+    StoreLists => store_lists,
     FsRoundTrip => fs_round_trip,
     FsRead => fs_read,
     HttpGet => http_get,

@@ -1,0 +1,164 @@
+//! Memory per in-flight call: the RSS a call costs while it is parked in a
+//! host callback, for the example app's `user.BeforeSave` in every guest
+//! language that is built (it calls the process `models.user.Find`, which
+//! this bench's handler holds until every call has arrived).
+//!
+//! Run: `env -u RUST_BACKTRACE cargo bench --bench memory` (release).
+//! `MEMORY_BENCH_CALLS` (default 1000, the pool's instance count) and
+//! `MEMORY_BENCH_ROUNDS` (default 3) change the sizes.
+//!
+//! Each round, per language, makes a fresh runtime (cold pool slots: a slot
+//! a call has used keeps its pages resident for the next one, so a warm
+//! runtime would hide what a burst costs), loads the module, and measures
+//! resident memory (/proc/self/statm) before the calls start and once all
+//! of them are parked. The same number of threads parked on the same gate
+//! without any wasm is the baseline measured in the same round: what a
+//! thread costs is subtracted, what is left is the call (its instance, its
+//! linear memory pages, the store and the runtime's per-call state).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+const STACK: usize = 4 << 20;
+
+/// Where the parked calls wait.
+#[derive(Default)]
+struct Gate {
+    arrived: AtomicUsize,
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Gate {
+    fn park(&self) {
+        self.arrived.fetch_add(1, Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.opened.wait(open).unwrap();
+        }
+    }
+
+    fn wait_for(&self, n: usize) {
+        let start = Instant::now();
+        while self.arrived.load(Ordering::SeqCst) < n {
+            assert!(start.elapsed() < Duration::from_secs(120), "only {} of {n} calls arrived", self.arrived.load(Ordering::SeqCst));
+            thread::sleep(Duration::from_millis(2));
+        }
+        // Let the last arrivals finish what they touch on the way in.
+        thread::sleep(Duration::from_millis(50));
+    }
+
+    fn release(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+}
+
+fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let resident: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    resident * 4096
+}
+
+/// RSS growth with `n` threads parked on a gate, no wasm.
+fn threads_only(n: usize) -> u64 {
+    let gate = Arc::new(Gate::default());
+    let before = rss_bytes();
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let gate = gate.clone();
+            thread::Builder::new().stack_size(STACK).spawn(move || gate.park()).unwrap()
+        })
+        .collect();
+    gate.wait_for(n);
+    let grown = rss_bytes().saturating_sub(before);
+    gate.release();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+    grown
+}
+
+/// RSS growth with `n` calls of `process` parked in the host callback.
+fn parked_calls(scripts: &Path, cache: &Path, lang: &str, n: usize) -> u64 {
+    let config = serde_json::json!({"cache_dir": cache, "timeout_ms": 120_000}).to_string();
+    let rt = yaowasm::Runtime::from_json(Some(&config)).unwrap();
+    rt.load_file(scripts.join(lang).join("user.wasm"), Some(&format!("{lang}.user"))).unwrap();
+    let gate = Arc::new(Gate::default());
+    let found = rmp_serde::to_vec_named(&serde_json::json!({"id": 7, "name": "Ada", "email": "ada@example.com"})).unwrap();
+    let handler_gate = gate.clone();
+    rt.set_process_handler(Some(Arc::new(move |name: &str, _args: &[u8]| {
+        assert_eq!(name, "models.user.Find");
+        handler_gate.park();
+        Ok(found.clone())
+    })));
+    let process = format!("scripts.{lang}.user.BeforeSave");
+    let args = rmp_serde::to_vec_named(&serde_json::json!([{"id": 7, "age": 36}])).unwrap();
+    // One call first, so the runtime's one-time state (the JS engine's
+    // program, lazily made tables) is not counted as the calls'.
+    let warm = gate.clone();
+    let (rt2, p2, a2) = (rt.clone(), process.clone(), args.clone());
+    let first = thread::Builder::new().stack_size(STACK).spawn(move || rt2.exec(&p2, &a2)).unwrap();
+    warm.wait_for(1);
+    warm.release();
+    first.join().unwrap().unwrap_or_else(|e| panic!("{process}: {e}"));
+    let gate = Arc::new(Gate::default());
+    let handler_gate = gate.clone();
+    let found = rmp_serde::to_vec_named(&serde_json::json!({"id": 7, "name": "Ada", "email": "ada@example.com"})).unwrap();
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| {
+        handler_gate.park();
+        Ok(found.clone())
+    })));
+
+    let before = rss_bytes();
+    let handles: Vec<_> = (0..n)
+        .map(|_| {
+            let (rt, process, args) = (rt.clone(), process.clone(), args.clone());
+            thread::Builder::new().stack_size(STACK).spawn(move || rt.exec(&process, &args)).unwrap()
+        })
+        .collect();
+    gate.wait_for(n);
+    let grown = rss_bytes().saturating_sub(before);
+    gate.release();
+    for h in handles {
+        h.join().unwrap().unwrap_or_else(|e| panic!("{process}: {e}"));
+    }
+    grown
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to parse.
+    let env = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+    let calls = env("MEMORY_BENCH_CALLS", 1000);
+    let rounds = env("MEMORY_BENCH_ROUNDS", 3);
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/app/scripts");
+    let cache = tempfile::tempdir().unwrap();
+    let langs: Vec<&str> =
+        ["c", "assemblyscript", "rust", "go", "ts"].into_iter().filter(|l| scripts.join(l).join("user.wasm").exists()).collect();
+
+    let mut per_call: Vec<Vec<f64>> = vec![Vec::new(); langs.len()];
+    let mut thread_cost = Vec::new();
+    for round in 0..rounds {
+        let threads = threads_only(calls) as f64 / calls as f64;
+        thread_cost.push(threads);
+        for (i, lang) in langs.iter().enumerate() {
+            let grown = parked_calls(&scripts, cache.path(), lang, calls) as f64 / calls as f64;
+            per_call[i].push(grown - threads);
+            eprintln!("round {}: {lang}: {:.0} KiB per parked call ({:.0} KiB with its thread)", round + 1, (grown - threads) / 1024.0, grown / 1024.0);
+        }
+    }
+    println!("\nmemory per in-flight call, {calls} calls parked in a host callback, median of {rounds} rounds");
+    println!("baseline: a parked thread without wasm, {:.1} KiB (subtracted)", median(thread_cost) / 1024.0);
+    println!("| language | module | RSS per call |");
+    println!("|---|---:|---:|");
+    for (i, lang) in langs.iter().enumerate() {
+        let size = std::fs::metadata(scripts.join(lang).join("user.wasm")).unwrap().len();
+        println!("| {lang} | {size} B | {:.0} KiB |", median(per_call[i].clone()) / 1024.0);
+    }
+}
