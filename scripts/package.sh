@@ -37,10 +37,12 @@
 # other TRIPLE than this machine's needs --bin, a runtime-only yaowasm built
 # for that machine (none can be built here: docs/DEPLOY.md).
 #
-# It builds both CLIs first (release; --debug: the dev profile, for tests)
-# in one target folder: the runtime-only one first, copied to
-# <target>/runtime-only/<profile>/yaowasm, then the full one, so
-# <target>/<profile>/yaowasm stays the full CLI and the crates both builds
+# It builds both CLIs first, in one target folder: the runtime-only one in
+# the `edge` profile (<target>/edge/yaowasm; fat LTO, opt-level s: under
+# 8 MB) and the full one in release. With --debug both are dev builds (for
+# tests): the runtime-only one first, copied to
+# <target>/runtime-only/debug/yaowasm, then the full one, so
+# <target>/debug/yaowasm stays the full CLI and the crates both builds
 # share compile once (only wasmtime and what uses it build twice).
 # --no-build uses what those two paths hold.
 #
@@ -82,16 +84,26 @@ if [ -n "$edge" ]; then
   esac
   target_dir="${CARGO_TARGET_DIR:-$root/target}"
   full="$target_dir/$profile/yaowasm"
-  small="${edge_bin:-$target_dir/runtime-only/$profile/yaowasm}"
-  cargo_profile=(); [ "$profile" = release ] && cargo_profile=(--release)
+  if [ "$profile" = release ]; then
+    # The `edge` profile (Cargo.toml: fat LTO, opt-level s): the smallest
+    # binary, in a folder of its own.
+    cargo_profile=(--release); small_profile=(--profile edge)
+    small="${edge_bin:-$target_dir/edge/yaowasm}"
+  else
+    cargo_profile=(); small_profile=()
+    small="${edge_bin:-$target_dir/runtime-only/$profile/yaowasm}"
+  fi
   if [ ! -f js/engine/build/engine.wasm ]; then
     bash js/engine/build.sh
   fi
   if [ "$build" = 1 ]; then
     if [ -z "$edge_bin" ]; then
-      cargo build "${cargo_profile[@]}" --locked -p yaowasm-cli --no-default-features --features "$features"
-      mkdir -p "$(dirname "$small")"
-      cp "$full" "$small.tmp" && mv "$small.tmp" "$small"
+      cargo build "${small_profile[@]}" --locked -p yaowasm-cli --no-default-features --features "$features"
+      if [ "$profile" != release ]; then
+        # Same path as the full CLI's: keep a copy before that build.
+        mkdir -p "$(dirname "$small")"
+        cp "$full" "$small.tmp" && mv "$small.tmp" "$small"
+      fi
     fi
     cargo build "${cargo_profile[@]}" --locked -p yaowasm-cli
   fi
