@@ -29,8 +29,9 @@
 #                        when --target is given
 #     cache/             every module, and the JS engine snapshot when the
 #                        app has JS/TS scripts, precompiled with that config
-#                        by the full CLI (`yaowasm compile`): for this CPU,
-#                        or for TRIPLE
+#                        by the full CLI (`yaowasm compile`): for this
+#                        machine's triple (baseline CPU, no features of this
+#                        one), or for TRIPLE
 #
 # --target pulley64 builds the runtime-only CLI with the `pulley` feature
 # (wasmtime's interpreter: runs on any 64-bit little-endian Linux). Any
@@ -134,7 +135,11 @@ print(json.dumps(config, indent=2))
 PY
   # The cache: 0700, its key 0600 (the image keeps these modes; the
   # Containerfile gives it to the user that runs serve).
-  "$full" compile "$edge_out/app" --cache-dir "$edge_out/cache" --config "@$edge_out/config.json"
+  # Without --target: this machine's triple, which compiles for its
+  # baseline CPU rather than for this CPU's features, so the image runs on
+  # any x86-64 (or aarch64) machine (wasmtime refuses code that needs a
+  # feature the CPU lacks). Same triple, same cache keys: no config needed.
+  "$full" compile "$edge_out/app" --cache-dir "$edge_out/cache" --config "@$edge_out/config.json" --target "${edge_target:-$host}"
   if [ -z "$edge_bin" ]; then "$edge_out/bin/yaowasm" --version | grep -q runtime-only; fi
   echo "$edge_out: bin/yaowasm ($(du -h "$edge_out/bin/yaowasm" | cut -f1)), app/, cache/ ($(du -sh "$edge_out/cache" | cut -f1))"
   exit 0
