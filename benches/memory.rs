@@ -150,7 +150,12 @@ fn main() {
         for (i, lang) in langs.iter().enumerate() {
             let grown = parked_calls(&scripts, cache.path(), lang, calls) as f64 / calls as f64;
             per_call[i].push(grown - threads);
-            eprintln!("round {}: {lang}: {:.0} KiB per parked call ({:.0} KiB with its thread)", round + 1, (grown - threads) / 1024.0, grown / 1024.0);
+            eprintln!(
+                "round {}: {lang}: {:.0} KiB per parked call ({:.0} KiB with its thread)",
+                round + 1,
+                (grown - threads) / 1024.0,
+                grown / 1024.0
+            );
         }
     }
     println!("\nmemory per in-flight call, {calls} calls parked in a host callback, median of {rounds} rounds");

@@ -34,6 +34,15 @@ pub struct Config {
     /// (they compile again when next loaded). Without it every edit of a
     /// script would leave its old compiled module behind for good.
     pub cache_max_mb: u64,
+    /// The target triple modules are compiled for (default: none, this
+    /// machine with its CPU's features). `pulley64` is wasmtime's portable
+    /// interpreter, which a build with the `pulley` feature runs on any
+    /// 64-bit little-endian machine. Another CPU's triple (e.g.
+    /// `aarch64-unknown-linux-gnu`) only precompiles into `cache_dir`
+    /// (`yaowasm compile --target`) for a runtime on that machine. The
+    /// triple is part of the cache's keys, so the runtime there must be
+    /// given the same one, or be built for it (docs/DEPLOY.md).
+    pub target: Option<String>,
     /// Cap on nested process calls; the top-level call is depth 1 (default 32).
     /// Guards against unbounded recursion between scripts.
     pub max_depth: u32,
@@ -127,6 +136,7 @@ impl Default for Config {
             timeout_ms: 1000,
             cache_dir: None,
             cache_max_mb: 512,
+            target: None,
             max_depth: 32,
             wasi: WasiConfig::default(),
             http_allow: Vec::new(),

@@ -40,6 +40,7 @@ pub use abi::value;
 pub use config::{Config, StoreBackend, StoreConfig, WasiConfig};
 pub use error::{Error, Result};
 pub use log::{LogHandler, LogLevel, LogRecord, LogRecordHandler};
+pub use runtime::cache::{NOT_PRECOMPILED, PRECOMPILED_ONLY};
 pub use runtime::loader::{LoadReport, Problem};
 pub use runtime::nesting::CancelToken;
 pub use runtime::stats::{self, RuntimeStats, ScriptCounters};

@@ -386,3 +386,47 @@ fn stats_survive_a_reload_of_a_changed_file_and_go_with_unload() {
     rt.unload("one").unwrap();
     assert!(rt.stats().scripts.iter().all(|s| s.id != "one"), "unloaded: gone");
 }
+
+#[test]
+fn another_target_is_precompiled_into_the_cache_not_loaded() {
+    let cache = tempfile::tempdir().unwrap();
+    let scripts = tempfile::tempdir().unwrap();
+    write(scripts.path(), "sink.wasm", &wasm(&sink_wat()));
+    let entries = || {
+        let mut f: Vec<_> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cwasm"))
+            .collect();
+        f.sort();
+        f
+    };
+    // aarch64 (or x86-64 when this runs on aarch64): code this machine
+    // cannot run, so it is saved, and the load reports it as saved only.
+    let other = if cfg!(target_arch = "aarch64") { "x86_64-unknown-linux-gnu" } else { "aarch64-unknown-linux-gnu" };
+    let config = json!({"cache_dir": cache.path(), "target": other}).to_string();
+    let rt = Runtime::from_json(Some(&config)).unwrap();
+    let report = rt.load_dir(scripts.path()).unwrap();
+    assert_eq!(report.loaded, 0);
+    let problem = problem_for(&report, "sink.wasm");
+    assert!(problem.message.contains(yaowasm::PRECOMPILED_ONLY) && problem.message.contains(other), "{problem:?}");
+    assert_eq!(entries().len(), 1, "the module for {other} is in the cache");
+    // A second compile finds the entry and keeps it.
+    let first = std::fs::metadata(&entries()[0]).unwrap().modified().unwrap();
+    let report = Runtime::from_json(Some(&config)).unwrap().load_dir(scripts.path()).unwrap();
+    assert!(problem_for(&report, "sink.wasm").message.contains(yaowasm::PRECOMPILED_ONLY));
+    assert_eq!(std::fs::metadata(&entries()[0]).unwrap().modified().unwrap(), first);
+    // This machine's runtime does not pick the other target's entry (the
+    // target is part of the key): it compiles its own and runs it.
+    let rt = Runtime::from_json(Some(&json!({"cache_dir": cache.path()}).to_string())).unwrap();
+    assert_eq!(rt.load_dir(scripts.path()).unwrap().loaded, 1);
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x03]).unwrap(), vec![0x91, 0x03]);
+    assert_eq!(entries().len(), 2);
+    // A triple that is not one, or that wasmtime has no backend for, is the
+    // config's fault.
+    for bad in ["not-a-triple-at-all", "sparc-sun-solaris"] {
+        let e = Runtime::from_json(Some(&json!({ "target": bad }).to_string())).err().expect(bad);
+        assert_eq!(e.code(), 400, "{bad}: {}", e.message());
+        assert!(e.message().contains("config: target"), "{bad}: {}", e.message());
+    }
+}

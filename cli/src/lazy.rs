@@ -75,7 +75,7 @@ impl Lazy {
         let files = ScriptFiles::scan(&app.scripts)?;
         let lazy = Arc::new(Lazy { runtime: runtime.clone(), files, tried: Mutex::default(), fallback });
         if let Ok(name) = names::parse_process(process) {
-            lazy.load(&name.id);
+            lazy.load(&name.id)?;
         }
         let handler = lazy.clone();
         runtime.set_process_handler(Some(Arc::new(move |name: &str, args: &[u8]| handler.dispatch(name, args))));
@@ -91,7 +91,7 @@ impl Lazy {
     fn dispatch(&self, name: &str, args: &[u8]) -> Result<Vec<u8>, Error> {
         if names::is_script_process(name) {
             if let Ok(parsed) = names::parse_process(name) {
-                if self.load(&parsed.id) {
+                if self.load(&parsed.id)? {
                     return self.runtime.exec(name, args);
                 }
             }
@@ -100,13 +100,18 @@ impl Lazy {
     }
 
     /// Loads script `id` unless tried before; whether it is loaded now.
-    fn load(&self, id: &str) -> bool {
+    /// A module the runtime-only build finds no precompiled code for is
+    /// the call's error (not a 404): it names the file and what to run.
+    fn load(&self, id: &str) -> Result<bool, Error> {
         let first = self.tried.lock().unwrap_or_else(PoisonError::into_inner).insert(id.to_owned());
         if first {
             let problems = self.load_now(id);
-            app::print_problems(&LoadReport { loaded: 0, problems });
+            app::print_problems(&LoadReport { loaded: 0, problems: problems.clone() });
+            if let Some(p) = problems.iter().find(|p| p.message.contains(yaowasm::NOT_PRECOMPILED)) {
+                return Err(Error::new(p.code, format!("{}: {}", p.file.display(), p.message)));
+            }
         }
-        self.runtime.script_file(id).is_some()
+        Ok(self.runtime.script_file(id).is_some())
     }
 
     /// Loads `id`'s file; the problems, worded as `load_dir` words them, if

@@ -10,6 +10,8 @@
 //! shared by every JS script: a call instantiates the engine from its
 //! snapshot (copy-on-write) and runs `yao_js_call(bytecode, function, args)`.
 //! Why it is built this way: js/README.md, RATIONALE.
+// The runtime-only build (no `compiler`) does not snapshot (no wizer).
+#![cfg_attr(not(feature = "compiler"), allow(unused_imports))]
 
 use crate::abi::memory;
 use crate::abi::wire::{self, Encoding, Packed};
@@ -274,7 +276,11 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
             // every start (the cache then hashes this short key).
             let mut key = b"yaowasm-js-snapshot-v2\0".to_vec();
             key.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(raw).to_le_bytes());
-            cache.load_or_build(runtime.as_ref(), &key, || wizen(raw))?
+            let module = cache.load_or_build(runtime.as_ref(), &key, || wizen(raw));
+            // The runtime-only build: say which module is missing.
+            #[cfg(not(feature = "compiler"))]
+            let module = module.map_err(|e| e.context("the JS engine snapshot"));
+            module?
         }
         (true, None) => compile_module(&runtime.engine, &wizen(raw)?)?,
         (false, Some(cache)) => cache.load_or_compile(runtime.as_ref(), raw, &crate::runtime::cache::digest_of(raw))?,
@@ -304,8 +310,20 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
 
 // ---- snapshot ----------------------------------------------------------------
 
+/// The runtime-only build cannot snapshot (wizer runs the engine compiled):
+/// the snapshot must be in cache_dir, where `yaowasm compile` puts it.
+#[cfg(not(feature = "compiler"))]
+fn wizen(_: &[u8]) -> Result<Vec<u8>> {
+    Err(Error::bad_request(format!(
+        "{}: the JS engine snapshot (this yaowasm is the runtime-only build, which cannot make it); \
+         `yaowasm compile <app> --cache-dir DIR` with the full build puts it in the cache",
+        crate::runtime::cache::NOT_PRECOMPILED
+    )))
+}
+
 /// Runs the engine's `yao_js_init` once (QuickJS runtime, context, prelude)
 /// and returns a module whose memory starts in that state.
+#[cfg(feature = "compiler")]
 fn wizen(raw: &[u8]) -> Result<Vec<u8>> {
     use wasmtime::{Config, Engine, Linker, Store};
     use wasmtime_wasi::p1::WasiP1Ctx;
@@ -332,11 +350,13 @@ fn wizen(raw: &[u8]) -> Result<Vec<u8>> {
     block_on(wizer.snapshot(&cx, &mut state)).map_err(|e| fail("snapshot", &e))
 }
 
+#[cfg(feature = "compiler")]
 struct WizerState<'a, T: 'static> {
     store: &'a mut wasmtime::Store<T>,
     instance: wasmtime::Instance,
 }
 
+#[cfg(feature = "compiler")]
 impl<T: Send> wasmtime_wizer::InstanceState for WizerState<'_, T> {
     async fn global_get(&mut self, name: &str, _: wasmtime_wizer::ValType) -> wasmtime_wizer::SnapshotVal {
         use wasmtime::Val;
@@ -360,6 +380,7 @@ impl<T: Send> wasmtime_wizer::InstanceState for WizerState<'_, T> {
 }
 
 /// Polls a future that never waits (wizer's snapshot over a sync store).
+#[cfg(feature = "compiler")]
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());

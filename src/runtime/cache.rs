@@ -13,11 +13,19 @@
 //! validation keeps `cache_dir` out of every `fs` root and `wasi.preopen`,
 //! so scripts cannot reach it.
 //!
-//! The key (SHA-256) hashes the wasm's SHA-256 with the wasmtime version and
-//! the engine's compatibility settings, so a module compiled with other
-//! settings is never picked up. A file whose tag does not verify, or that
-//! wasmtime refuses, is recompiled and rewritten. Files are replaced by
-//! rename, never rewritten in place.
+//! The key (SHA-256) hashes the wasm's SHA-256 with the wasmtime and
+//! yaowasm versions, the target the code is for and the one input of the
+//! engine's settings (`max_memory_mb`, see engine.rs), so a module compiled
+//! with other settings is never picked up. (Key v4: until v3 it hashed
+//! wasmtime's `precompile_compatibility_hash`, which only a build with the
+//! compiler can compute; the runtime-only build must find the entries the
+//! full build's `yaowasm compile` made.) wasmtime itself still checks, on
+//! every load, that an entry's version, settings and CPU features fit this
+//! engine and this machine. A file whose tag does not verify, or that
+//! wasmtime refuses, is recompiled and rewritten; the runtime-only build
+//! (no `compiler` feature) cannot compile, so such a module, or a missing
+//! one, does not load, with an error that says to precompile it. Files are
+//! replaced by rename, never rewritten in place.
 //!
 //! The folder is kept under `cache_max_mb`: a hit stamps the entry's
 //! `.hmac` with the time (its mtime is the entry's last use), and after
@@ -25,16 +33,19 @@
 //! least recently used entries go, with the leftovers no key reaches any
 //! more (`.sha256` and `.xxh3` files of key schemes v1 and v2, half-written
 //! temporaries, halves of pairs). Files named otherwise are never touched.
+// The runtime-only build (no `compiler`) never writes entries: pruning and
+// writing are compiled in but unused there.
+#![cfg_attr(not(feature = "compiler"), allow(dead_code))]
 
+#[cfg(feature = "compiler")]
 use super::script::compile_module;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::log::{LogLevel, LogSink};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -55,21 +66,34 @@ pub struct ModuleCache {
     secret: std::result::Result<[u8; 32], String>,
     /// Whether the untrusted folder has been reported (once per runtime).
     warned: AtomicBool,
+    /// The triple modules are compiled for (part of the fingerprint).
+    target: String,
+    /// Compile and save only: the modules are for another machine.
+    precompile_only: bool,
 }
 
 impl ModuleCache {
     /// Checks the folder and reads (or makes) its key; a folder that fails
     /// the checks makes a cache that compiles everything in memory.
-    pub fn new(dir: PathBuf, max_bytes: u64, engine: &Engine) -> ModuleCache {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        engine.precompile_compatibility_hash().hash(&mut hasher);
+    /// `max_memory_bytes` is the config's, the engine's only variable
+    /// setting (engine.rs); `target` the triple the engine compiles for (the
+    /// config's `target`, else the one this crate was built for).
+    /// `precompile_only`: the engine compiles for a target this process
+    /// cannot run (`yaowasm compile --target`), so modules are compiled and
+    /// saved, never loaded.
+    pub fn new(dir: PathBuf, max_bytes: u64, engine: &Engine, max_memory_bytes: u64, target: &str, precompile_only: bool) -> ModuleCache {
         let mut fingerprint = Sha256::new();
         // v2: the key hashes the wasm's SHA-256, not the wasm itself.
         // v3: entries are tagged with HMAC-SHA256 (`.hmac`), not xxh3.
+        // v4: the engine's settings as this crate sets them, not wasmtime's
+        // compatibility hash (module comment).
         fingerprint.update(SCHEME);
-        fingerprint.update(b"wasmtime-48.0.8\0");
+        fingerprint.update(b"key-v4\0wasmtime-48.0.8\0");
         fingerprint.update(env!("CARGO_PKG_VERSION").as_bytes());
-        fingerprint.update(hasher.finish().to_le_bytes());
+        fingerprint.update(b"\0");
+        fingerprint.update(target.as_bytes());
+        fingerprint.update(b"\0");
+        fingerprint.update(max_memory_bytes.to_le_bytes());
         let secret = open_key(&dir);
         ModuleCache {
             dir,
@@ -79,6 +103,8 @@ impl ModuleCache {
             written: AtomicU64::new(max_bytes / 8),
             secret,
             warned: AtomicBool::new(false),
+            target: target.to_owned(),
+            precompile_only,
         }
     }
 
@@ -102,6 +128,18 @@ impl ModuleCache {
         self.cached(log, &digest_of(key), || build().map(Cow::Owned))
     }
 
+    /// The runtime-only build's answer to a module not in the cache.
+    #[cfg(not(feature = "compiler"))]
+    fn not_precompiled(&self, why: &str) -> Error {
+        Error::bad_request(format!(
+            "{NOT_PRECOMPILED} in cache_dir {} ({why}): this yaowasm is the runtime-only build, which cannot compile; \
+             precompile the app with the full build of the same version, `yaowasm compile <app> --cache-dir {}` \
+             (with the same max_memory_mb and target in --config), on a machine with this CPU or with --target",
+            self.dir.display(),
+            self.dir.display()
+        ))
+    }
+
     /// The module cached under `digest`, or the one compiled from `wasm()`
     /// and saved there.
     fn cached<'a>(&self, log: &dyn LogSink, digest: &[u8; 32], wasm: impl FnOnce() -> Result<Cow<'a, [u8]>>) -> Result<Module> {
@@ -114,20 +152,71 @@ impl ModuleCache {
                         &format!("yaowasm: cache_dir {} is not used ({why}); modules are compiled in memory", self.dir.display()),
                     );
                 }
+                #[cfg(not(feature = "compiler"))]
+                return Err(self.not_precompiled(&format!("the folder is not used: {why}")));
+                #[cfg(feature = "compiler")]
                 return compile_module(&self.engine, &wasm()?);
             }
         };
         let path = self.path_for(digest);
         let tag_path = path.with_extension(TAG_EXT);
-        if let Some(module) = self.load(secret, &path, &tag_path) {
+        if self.precompile_only {
+            return self.precompile(log, secret, &path, &tag_path, wasm);
+        }
+        if let Some(module) = self.verified(secret, &path, &tag_path).and_then(|bytes| self.load(&bytes)) {
             return Ok(module);
         }
-        let module = compile_module(&self.engine, &wasm()?)?;
-        self.save(log, secret, &module, &path, &tag_path);
-        Ok(module)
+        #[cfg(not(feature = "compiler"))]
+        return Err(self.not_precompiled(&format!(
+            "no entry {} that verifies and that wasmtime accepts",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        )));
+        #[cfg(feature = "compiler")]
+        {
+            let module = compile_module(&self.engine, &wasm()?)?;
+            match module.serialize() {
+                Ok(bytes) => {
+                    self.save(log, secret, &bytes, &path, &tag_path);
+                }
+                Err(e) => log.log(LogLevel::Warn, &format!("yaowasm: cannot serialize a module for {}: {e}", path.display())),
+            }
+            Ok(module)
+        }
     }
 
-    fn load(&self, secret: &[u8; 32], path: &Path, tag_path: &Path) -> Option<Module> {
+    /// `yaowasm compile --target`: compiles for the other machine into the
+    /// cache (an entry already there is kept) and answers the error that
+    /// starts with [`PRECOMPILED_ONLY`], as no module can be made here.
+    fn precompile<'a>(
+        &self,
+        log: &dyn LogSink,
+        secret: &[u8; 32],
+        path: &Path,
+        tag_path: &Path,
+        wasm: impl FnOnce() -> Result<Cow<'a, [u8]>>,
+    ) -> Result<Module> {
+        let done = || Error::bad_request(format!("{PRECOMPILED_ONLY} {} into {}", self.target, path.display()));
+        if self.verified(secret, path, tag_path).is_some() {
+            return Err(done());
+        }
+        #[cfg(not(feature = "compiler"))]
+        {
+            let _ = (log, wasm);
+            Err(self.not_precompiled("this build cannot compile for another target"))
+        }
+        #[cfg(feature = "compiler")]
+        {
+            let bytes =
+                self.engine.precompile_module(&wasm()?).map_err(|e| Error::bad_request(format!("compiling for {}: {e:#}", self.target)))?;
+            if !self.save(log, secret, &bytes, path, tag_path) {
+                return Err(Error::internal(format!("cannot write cache file {}", path.display())));
+            }
+            Err(done())
+        }
+    }
+
+    /// The entry's bytes when its tag verifies.
+    fn verified(&self, secret: &[u8; 32], path: &Path, tag_path: &Path) -> Option<Vec<u8>> {
         let mut tag_file = File::open(tag_path).ok()?;
         let mut want = [0u8; 2 * TAG_LEN + 1];
         let n = read_up_to(&mut tag_file, &mut want).ok()?;
@@ -148,6 +237,10 @@ impl ModuleCache {
         if now.duration_since(last_use).is_ok_and(|age| age > LAST_USE_RESOLUTION) {
             let _ = tag_file.set_modified(now);
         }
+        Some(bytes)
+    }
+
+    fn load(&self, bytes: &[u8]) -> Option<Module> {
         // SAFETY: deserialize trusts its input to be wasmtime's own output.
         // These bytes carry a tag only a holder of this folder's key can
         // make, for this entry's name: the folder and key are this user's
@@ -157,17 +250,19 @@ impl ModuleCache {
         // checks their version and engine flags. We load the bytes we
         // verified rather than `deserialize_file`: a file mapped into memory
         // that someone truncates in place kills the process with SIGBUS.
-        unsafe { Module::deserialize(&self.engine, &bytes) }.ok()
+        unsafe { Module::deserialize(&self.engine, bytes) }.ok()
     }
 
     /// Writes a freshly compiled module; a failure costs only the next
-    /// start a compile, so it is logged, not returned. Prunes when due.
-    fn save(&self, log: &dyn LogSink, secret: &[u8; 32], module: &Module, path: &Path, tag_path: &Path) {
-        let written = match store(secret, module, path, tag_path) {
+    /// start a compile, so it is logged, not returned (false). Prunes when
+    /// due.
+    #[cfg(feature = "compiler")]
+    fn save(&self, log: &dyn LogSink, secret: &[u8; 32], bytes: &[u8], path: &Path, tag_path: &Path) -> bool {
+        let written = match store(secret, bytes, path, tag_path) {
             Ok(written) => written,
             Err(e) => {
                 log.log(LogLevel::Warn, &format!("yaowasm: cannot write cache file {}: {e}", path.display()));
-                return;
+                return false;
             }
         };
         let since_prune = self.written.fetch_add(written, Ordering::Relaxed).saturating_add(written);
@@ -188,6 +283,7 @@ impl ModuleCache {
                 );
             }
         }
+        true
     }
 
     /// Brings the folder under `max_bytes`, least recently used entries
@@ -294,11 +390,11 @@ const LAST_USE_RESOLUTION: Duration = Duration::from_secs(3600);
 const LEFTOVER_AGE: Duration = Duration::from_secs(600);
 
 /// Writes the module and then its tag; answers the bytes written.
-fn store(secret: &[u8; 32], module: &Module, path: &Path, tag_path: &Path) -> std::io::Result<u64> {
-    let bytes = module.serialize().map_err(std::io::Error::other)?;
-    write_atomically(path, &bytes)?;
+#[cfg(feature = "compiler")]
+fn store(secret: &[u8; 32], bytes: &[u8], path: &Path, tag_path: &Path) -> std::io::Result<u64> {
+    write_atomically(path, bytes)?;
     // Written last: a tag file only exists beside a complete module.
-    let tag = hex(&entry_mac(secret, path, &bytes).finalize().into_bytes());
+    let tag = hex(&entry_mac(secret, path, bytes).finalize().into_bytes());
     write_atomically(tag_path, tag.as_bytes())?;
     Ok((bytes.len() + tag.len()) as u64)
 }
@@ -317,6 +413,15 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 pub fn digest_of(wasm: &[u8]) -> [u8; 32] {
     Sha256::digest(wasm).into()
 }
+
+/// How the runtime-only build's error for a module missing from the cache
+/// begins (the CLI's serve looks for it to refuse to start).
+pub const NOT_PRECOMPILED: &str = "not precompiled";
+
+/// How the error of a module compiled for another target begins: the
+/// module is in the cache, but cannot be made here (`yaowasm compile
+/// --target` counts these as done).
+pub const PRECOMPILED_ONLY: &str = "precompiled (not loaded here) for";
 
 /// The key scheme, first in every entry's key and tag.
 const SCHEME: &[u8] = b"yaowasm-cache-v3\0";

@@ -57,8 +57,40 @@ pub fn build(config: &Config) -> Result<Engine> {
         .memory_reservation_for_growth(0)
         .memory_may_move(false)
         .memory_init_cow(true);
-    Engine::new(&wasm).map_err(|e| Error::internal(format!("wasmtime engine: {e:#}")))
+    if let Some(target) = &config.target {
+        wasm.target(target).map_err(|e| Error::bad_request(format!("config: target {target:?}: {e:#}")))?;
+    }
+    if !runs_here(config) && !cfg!(feature = "compiler") {
+        return Err(Error::bad_request(format!(
+            "config: target {:?}: this yaowasm (runtime-only{}) runs code for {}{} only",
+            config.target.as_deref().unwrap_or_default(),
+            if cfg!(feature = "pulley") { ", pulley" } else { "" },
+            env!("YAOWASM_TARGET"),
+            if cfg!(feature = "pulley") { " and pulley64" } else { " (build it with the `pulley` feature for pulley64)" }
+        )));
+    }
+    Engine::new(&wasm).map_err(|e| match &config.target {
+        // A triple wasmtime parses but has no backend for: the config's fault.
+        Some(target) => Error::bad_request(format!("config: target {target:?}: {e:#}")),
+        None => Error::internal(format!("wasmtime engine: {e:#}")),
+    })
 }
+
+/// The triple the engine compiles for, as the cache keys name it.
+pub fn target(config: &Config) -> &str {
+    config.target.as_deref().unwrap_or(env!("YAOWASM_TARGET"))
+}
+
+/// Whether this process can run code compiled for the config's target:
+/// this machine's own, or Pulley when wasmtime's interpreter is built in.
+/// Otherwise the runtime only precompiles into the cache.
+pub fn runs_here(config: &Config) -> bool {
+    let target = target(config);
+    target == env!("YAOWASM_TARGET") || (cfg!(feature = "pulley") && cfg!(target_endian = "little") && target == PULLEY_HERE)
+}
+
+/// The Pulley target of this machine's pointer width.
+const PULLEY_HERE: &str = if cfg!(target_pointer_width = "64") { "pulley64" } else { "pulley32" };
 
 /// Increments the engine's epoch every [`TICK`] while calls are in flight,
 /// and sleeps (parked) while none are, so an idle runtime costs no CPU.

@@ -103,7 +103,10 @@ impl Runtime {
         config.validate()?;
         let engine = engine::build(&config)?;
         let linker = crate::host_api::imports::linker(&engine)?;
-        let cache = config.cache_dir.clone().map(|dir| ModuleCache::new(dir, config.cache_max_mb << 20, &engine));
+        let cache = config.cache_dir.clone().map(|dir| {
+            let (target, runs_here) = (engine::target(&config), engine::runs_here(&config));
+            ModuleCache::new(dir, config.cache_max_mb << 20, &engine, config.max_memory_bytes(), target, !runs_here)
+        });
         let ticker = Ticker::start(engine.clone())?;
         let host_api = HostApi::new(&config)?;
         let inner = Inner {

@@ -1,6 +1,8 @@
 //! A compiled script: its identity (ID, file, origin, counters) and the
 //! program a call instantiates (a pre-linked module and the exports the host
 //! needs). Every JS script shares one program, the engine's.
+// The runtime-only build (no `compiler`) has no compile_module to use these.
+#![cfg_attr(not(feature = "compiler"), allow(dead_code, unused_imports))]
 
 use super::call::{self, CallState};
 use super::Inner;
@@ -193,8 +195,20 @@ fn sig_is(f: &FuncType, params: &[ValType], results: &[ValType]) -> bool {
     same(&mut f.params(), params) && same(&mut f.results(), results)
 }
 
+/// The runtime-only build (no `compiler` feature) compiles nothing: every
+/// module comes from the cache (cache.rs), and this says so.
+#[cfg(not(feature = "compiler"))]
+pub(crate) fn compile_module(_: &wasmtime::Engine, _: &[u8]) -> Result<Module> {
+    Err(Error::bad_request(format!(
+        "{}: this yaowasm is the runtime-only build, which cannot compile, and it has no cache_dir; \
+         precompile the app with the full build, `yaowasm compile <app> --cache-dir DIR`, and pass --cache-dir DIR",
+        super::cache::NOT_PRECOMPILED
+    )))
+}
+
 /// Compiles module bytes; a module beyond the pool's limits is a 413, any
 /// other failure a 400.
+#[cfg(feature = "compiler")]
 pub(crate) fn compile_module(engine: &wasmtime::Engine, bytes: &[u8]) -> Result<Module> {
     Module::new(engine, bytes).map_err(|e| {
         let text = format!("{e:#}");

@@ -217,6 +217,16 @@ async fn serve(state: Arc<State>, app: App, addr: SocketAddr, policy: GuardPolic
     let report = tokio::task::spawn_blocking(move || app::load(&runtime, &scripts))
         .await
         .map_err(|e| Error::internal(format!("loading the scripts did not finish: {e}")))??;
+    // The runtime-only build cannot compile: a module missing from the cache
+    // is a deployment error, not a script to skip (its message, printed
+    // above, names the file and the `yaowasm compile` to run).
+    let missing = report.problems.iter().filter(|p| p.message.contains(yaowasm::NOT_PRECOMPILED)).count();
+    if missing > 0 {
+        return Err(Failure::plain(Error::bad_request(format!(
+            "{missing} module(s) of {} not precompiled (listed above): not serving",
+            app.root.display()
+        ))));
+    }
     let table = load_routes(&app, policy);
     say(format!("{} script(s), {} route(s) from {}", report.loaded, table.routes.len(), app.root.display()));
     say(format!(
