@@ -242,6 +242,14 @@ fn a_top_level_that_never_ends_is_408_in_every_call() {
         assert!(t.elapsed() < std::time::Duration::from_millis(1500), "{:?}", t.elapsed());
     }
     assert_eq!(yaowasm::js::script_snapshot_size(&rt, "spin"), None);
+    // The runtime keeps serving: another script's first call (its own
+    // snapshot) and the next ones answer.
+    let ok = build(&rt, dir.path(), "ok.ts", "const base = 40;\nfunction Get(): number { return base + 2; }\n").unwrap();
+    rt.load_file(&ok, Some("ok")).unwrap();
+    for _ in 0..2 {
+        assert_eq!(exec(&rt, "scripts.ok.Get", json!([])).unwrap(), json!(42));
+    }
+    assert!(yaowasm::js::script_snapshot_size(&rt, "ok").is_some());
 }
 
 #[test]
