@@ -96,3 +96,35 @@ fn the_snapshot_never_carries_one_calls_context_into_the_next() {
     assert_eq!(got[1]["sid"], "N");
     assert_eq!(got[1]["global"], json!({"tenant": "t1"}));
 }
+
+/// A top level that reads the call context (`__yao_data`, `Authorized()`)
+/// is never frozen into the per-script snapshot: the first caller's
+/// session and authorization must not be served to the next caller.
+#[test]
+fn a_top_level_reading_the_context_never_serves_one_callers_session_to_another() {
+    let rt = Runtime::from_json(Some(&json!({"timeout_ms": 5000}).to_string())).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let esbuild = yaowasm_cli::esbuild::find_esbuild(None).unwrap();
+    for (name, source) in [
+        ("sid", "const sid = __yao_data.SID;\nfunction Get() { return sid; }\n"),
+        ("auth", "const who = Authorized();\nfunction Get() { return who ? who.user_id : null; }\n"),
+    ] {
+        let src = dir.path().join(format!("{name}.ts"));
+        std::fs::write(&src, source).unwrap();
+        let out = src.with_extension("wasm");
+        yaowasm_cli::esbuild::build_file(&rt, &esbuild, &src, &out).unwrap_or_else(|e| panic!("build: {e:?}"));
+        rt.load_file(&out, Some(name)).unwrap();
+    }
+    let user =
+        |sid: &str, id: i64| CallContext { sid: sid.into(), authorized: json!({"user_id": id}).as_object().cloned(), ..Default::default() };
+    for _ in 0..2 {
+        assert_eq!(exec(&rt, "scripts.sid.Get", Some(user("ALICE", 1))), json!("ALICE"));
+        assert_eq!(exec(&rt, "scripts.sid.Get", Some(user("BOB", 2))), json!("BOB"));
+        assert_eq!(exec(&rt, "scripts.sid.Get", None), json!(""));
+        assert_eq!(exec(&rt, "scripts.auth.Get", Some(user("ALICE", 1))), json!(1));
+        assert_eq!(exec(&rt, "scripts.auth.Get", Some(user("BOB", 2))), json!(2));
+        assert_eq!(exec(&rt, "scripts.auth.Get", None), json!(null));
+    }
+    assert_eq!(yaowasm::js::script_snapshot_size(&rt, "sid"), None);
+    assert_eq!(yaowasm::js::script_snapshot_size(&rt, "auth"), None);
+}
