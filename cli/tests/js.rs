@@ -1056,3 +1056,29 @@ fn hooks_carry_positions_never_source_text_and_strip_debug_drops_them() {
     assert!(!contains(&cli, yaowasm::js::SOURCEMAP_SECTION));
     assert_eq!(cli.len(), stripped.len());
 }
+
+/// A 3 MiB hook: holding its bytecode grows the engine's heap from 1.5 to
+/// 4.6 MiB before the top level runs, and each call grows it again. The
+/// snapshot restores the grown memory and the allocator's view of it
+/// (src/js/snapshot.rs takes its base before the bytecode is allocated),
+/// and every call computes the same answer.
+#[test]
+fn a_big_hook_that_grows_the_heap_runs_from_its_snapshot() {
+    let rt = runtime(json!({"max_memory_mb": 256}));
+    let dir = tempfile::tempdir().unwrap();
+    // ~3 MiB of distinct string constants in the bytecode.
+    let table: String = (0..30_000).map(|i| format!("\"k{i:06}-{}\",", "x".repeat(90))).collect();
+    let source = format!(
+        "const table = [{table}];\nfunction Grow(n: number): number[] {{\n  const big: string[] = [];\n  for (let i = 0; i < n; i++) big.push(table[i % table.length] + i);\n  let sum = 0;\n  for (const s of big) sum += s.length;\n  return [table.length, big.length, sum];\n}}\n"
+    );
+    let wasm = build(&rt, dir.path(), "big.ts", &source).unwrap();
+    assert!(std::fs::metadata(&wasm).unwrap().len() > 2 << 20, "the hook must be big enough to grow the heap");
+    rt.load_file(&wasm, Some("big")).unwrap();
+    for round in 0..3 {
+        let got = exec(&rt, "scripts.big.Grow", json!([200_000])).unwrap_or_else(|e| panic!("round {round}: {e}"));
+        let n = 200_000u64;
+        let sum: u64 = (0..n).map(|i| 98 + i.to_string().len() as u64).sum();
+        assert_eq!(got, json!([30_000, n, sum]), "round {round}");
+    }
+    assert!(yaowasm::js::script_snapshot_size(&rt, "big").is_some(), "a pure top level is snapshotted");
+}

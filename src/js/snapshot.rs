@@ -44,6 +44,11 @@ pub struct Snapshot {
 /// with them: one longer copy is cheaper than another run.
 const BRIDGE: usize = 64;
 
+/// Bytes at each end of the freed bytecode block that stay in the diff:
+/// more than the allocator's free-chunk header (links, tree fields) and
+/// footer take on wasm32.
+const LEFTOVER_MARGIN: usize = 64;
+
 impl Snapshot {
     /// Bytes a call copies in.
     pub fn len(&self) -> usize {
@@ -140,40 +145,50 @@ fn load(mut store: &mut Store<StoreLimits>, instance: &wasmtime::Instance, bytec
     let len = i32::try_from(bytecode.len()).ok()?;
     let stack = stack.call(&mut store, ()).ok()? as u64;
     let stack = (stack >> 32) as usize..(stack as u32) as usize;
+    // The base state: the engine's image, exactly what a call's fresh
+    // instance starts from. Taken before `yao_alloc`, so that what the
+    // allocator changed to hold the bytecode and did not undo when
+    // yao_js_load freed it (a grown heap's footprint and segment size, say)
+    // is part of the diff; a diff from after the allocation would restore
+    // the engine's old bookkeeping over a heap that has moved on.
+    let before = memory.data(&store).to_vec();
     let ptr = alloc.call(&mut store, len).ok().filter(|&p| p != 0)?;
     memory.write(&mut store, ptr as usize, bytecode).ok()?;
-    // The base state: the engine's image plus the bytecode block (zeroed
-    // and freed again by yao_js_load, so it differs only in malloc's
-    // bookkeeping).
-    let before = memory.data(&store).to_vec();
+    // The inside of the bytecode block is free memory once yao_js_load
+    // returns, whatever bytes it holds: left out, so calls do not copy a
+    // dead hook (5 KB for the example). Its edges stay in: the allocator
+    // keeps a free chunk's links at the start and its size at the end.
+    let (start, end) = (ptr as usize + LEFTOVER_MARGIN, ptr as usize + bytecode.len());
+    let leftover = start..end.saturating_sub(LEFTOVER_MARGIN).max(start);
     match load.call(&mut store, (ptr, len)) {
         Ok(0) => {}
         _ => return None,
     }
-    Some(diff(&before, memory.data(&store), stack))
+    Some(diff(&before, memory.data(&store), &[stack, leftover]))
 }
 
 /// The runs where `after` differs from `before` (bytes past its end count
-/// as zero: grown memory), leaving out `skip`.
-fn diff(before: &[u8], after: &[u8], skip: Range<usize>) -> Snapshot {
+/// as zero: grown memory), leaving out the `skip` ranges.
+fn diff(before: &[u8], after: &[u8], skip: &[Range<usize>]) -> Snapshot {
+    let skipped = |i: usize| skip.iter().any(|r| r.contains(&i));
     let old = |i: usize| before.get(i).copied().unwrap_or(0);
     let mut runs: Vec<(u32, u32)> = Vec::new();
     let mut bytes = Vec::new();
     let mut open: Option<(usize, usize)> = None; // (start, end of last change)
     let mut i = 0;
     while i < after.len() {
-        if skip.contains(&i) {
-            i = skip.end;
+        if let Some(range) = skip.iter().find(|r| r.contains(&i)) {
+            i = range.end;
             continue;
         }
         // Word at a time where both sides have a whole word.
-        if i % 8 == 0 && i + 8 <= after.len() && i + 8 <= before.len() && !skip.contains(&(i + 7)) && after[i..i + 8] == before[i..i + 8] {
+        if i % 8 == 0 && i + 8 <= after.len() && i + 8 <= before.len() && !skipped(i + 7) && after[i..i + 8] == before[i..i + 8] {
             i += 8;
             continue;
         }
         if after[i] != old(i) {
             open = match open {
-                Some((start, end)) if i - end <= BRIDGE && !(end..i).any(|k| skip.contains(&k)) => Some((start, i + 1)),
+                Some((start, end)) if i - end <= BRIDGE && !(end..i).any(skipped) => Some((start, i + 1)),
                 Some(run) => {
                     push_run(&mut runs, &mut bytes, after, run);
                     Some((i, i + 1))
@@ -205,9 +220,10 @@ mod tests {
         after[10] = 1;
         after[20] = 2; // 10 bytes on: the same run
         after[1000] = 3; // far: a run of its own
-        after[2000] = 9; // inside the skipped range
+        after[2000] = 9; // inside the first skipped range
+        after[3000] = 5; // inside the second
         after.extend_from_slice(&[0, 0, 7, 0]); // grown memory
-        let snap = diff(&before, &after, 1990..2010);
+        let snap = diff(&before, &after, &[1990..2010, 2990..3010]);
         assert_eq!(&*snap.runs, &[(10, 11), (1000, 1), (4098, 1)]);
         assert_eq!(snap.bytes.len(), 13);
         assert_eq!(snap.bytes[0], 1);
