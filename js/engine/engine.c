@@ -553,17 +553,17 @@ int64_t yao_js_call(int32_t code_ptr, int32_t code_len, int32_t fn_ptr, int32_t 
     return invoke_loaded((const char *)(uintptr_t)fn_ptr, (size_t)fn_len, (const uint8_t *)(uintptr_t)args_ptr, (size_t)args_len);
 }
 
-/* The per-script snapshot (src/js/mod.rs): the host runs this once at load
- * in an instance whose imports all trap, then keeps what it changed in
- * memory; each call restores that and runs yao_js_invoke. The bytecode
- * block (the host's, from yao_alloc) is zeroed and freed here, so that it
- * is not part of what every call restores. Returns 0, or the packed error
- * value of a throw. */
+/* The per-script snapshot (src/js/snapshot.rs): the host runs this once,
+ * at a script's first call, in an instance whose imports all trap, then
+ * keeps what it changed in memory; each call restores that and runs
+ * yao_js_invoke. The bytecode block (the host's, from yao_alloc) is freed
+ * here; the host leaves its inside out of what calls restore (a memset
+ * before free would be removed by the compiler anyway). Returns 0, or the
+ * packed error value of a throw. */
 __attribute__((export_name("yao_js_load")))
 int64_t yao_js_load(int32_t code_ptr, int32_t code_len) {
     uint8_t *code = (uint8_t *)(uintptr_t)code_ptr;
     int64_t r = load_script(code, (size_t)code_len);
-    memset(code, 0, (size_t)code_len + 1);
     free(code);
     return r;
 }
