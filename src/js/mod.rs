@@ -287,22 +287,33 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         (false, None) => compile_module(&runtime.engine, raw)?,
     };
     let export = |name: &str| module.get_export_index(name).ok_or_else(|| Error::internal(format!("the JS engine does not export {name}")));
+    // Function exports are checked here, once: calls type them without
+    // wasmtime's per-call check (call::typed_export's contract).
+    use wasmtime::ValType::{I32, I64};
+    let function = |name: &str, params: &[wasmtime::ValType], results: &[wasmtime::ValType]| match module.get_export(name) {
+        Some(ty) if crate::runtime::script::has_sig(&ty, params, results) => export(name),
+        Some(_) => Err(Error::internal(format!("the JS engine's {name} does not have the type this runtime calls it with"))),
+        None => Err(Error::internal(format!("the JS engine does not export {name}"))),
+    };
     let pre: InstancePre<CallState> =
         runtime.linker.instantiate_pre(&module).map_err(|e| Error::internal(format!("JS engine: cannot link: {e:#}")))?;
     let program = Program {
         pre,
         memory: export("memory")?,
-        alloc: export("yao_alloc")?,
+        alloc: function("yao_alloc", &[I32], &[I32])?,
         // The snapshot ran _initialize already (and wasi-libc's traps if
         // it runs twice).
-        initialize: if snapshot { None } else { module.get_export_index("_initialize") },
+        initialize: match snapshot || module.get_export("_initialize").is_none() {
+            true => None,
+            false => Some(function("_initialize", &[], &[])?),
+        },
         encoding: Encoding::MsgPack,
         uses_wasi: true,
     };
     Ok(JsEngine {
-        call: export("yao_js_call")?,
-        invoke: export("yao_js_invoke")?,
-        compile: export("yao_js_compile")?,
+        call: function("yao_js_call", &[I32, I32, I32, I32, I32, I32], &[I64])?,
+        invoke: function("yao_js_invoke", &[I32, I32, I32, I32], &[I64])?,
+        compile: function("yao_js_compile", &[I32, I32, I32, I32, I32], &[I64])?,
         program: Arc::new(program),
         snapshot,
     })
@@ -418,13 +429,16 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
     let raw = match snapshot {
         Some(snapshot) => {
             snapshot.restore(&mut store, &guest.memory)?;
-            let entry = call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &js.invoke, "yao_js_invoke")?;
+            // SAFETY: checked to be (i32 × 4) -> i64 in make_engine.
+            let entry = unsafe { call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &js.invoke, "yao_js_invoke")? };
             let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
             let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
             entry.call(&mut store, (name, function.len() as i32, args_ptr, args.len() as i32))
         }
         None => {
-            let entry = call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &js.call, "yao_js_call")?;
+            // SAFETY: checked to be (i32 × 6) -> i64 in make_engine.
+            let entry =
+                unsafe { call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &js.call, "yao_js_call")? };
             let code = call::write(&mut store, &guest, &js.bytecode, timeout_ms)?;
             let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
             let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
@@ -526,7 +540,8 @@ pub fn build_hook_with(
     let _running = inner.ticker.running();
     let timeout_ms = inner.config.timeout_ms;
     let (mut store, instance, guest) = call::instantiate(inner, &engine.program, &budget)?;
-    let entry = call::typed_export::<(i32, i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")?;
+    // SAFETY: checked to be (i32 × 5) -> i64 in make_engine.
+    let entry = unsafe { call::typed_export::<(i32, i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")? };
     let src = call::write(&mut store, &guest, js_source.as_bytes(), timeout_ms)?;
     let name = call::write(&mut store, &guest, source_name.as_bytes(), timeout_ms)?;
     let raw = entry

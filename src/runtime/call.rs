@@ -88,11 +88,13 @@ pub(crate) fn instantiate(runtime: &Arc<Inner>, program: &Program, budget: &Budg
         .get_module_export(&mut store, &program.memory)
         .and_then(|e| e.into_memory())
         .ok_or_else(|| Error::internal("memory export vanished"))?;
-    let alloc = typed_export::<i32, i32>(&mut store, &instance, &program.alloc, "yao_alloc")?;
+    // SAFETY: `program.alloc` is checked to be (i32) -> i32 at load.
+    let alloc = unsafe { typed_export::<i32, i32>(&mut store, &instance, &program.alloc, "yao_alloc")? };
     let guest = Guest { memory, alloc };
     store.data_mut().guest = Some(guest.clone());
     if let Some(init) = &program.initialize {
-        let init = typed_export::<(), ()>(&mut store, &instance, init, "_initialize")?;
+        // SAFETY: `program.initialize` is checked to be () -> () at load.
+        let init = unsafe { typed_export::<(), ()>(&mut store, &instance, init, "_initialize")? };
         init.call(&mut store, ()).map_err(|e| classify(e, timeout_ms).context("_initialize"))?;
     }
     Ok((store, instance, guest))
@@ -100,18 +102,28 @@ pub(crate) fn instantiate(runtime: &Arc<Inner>, program: &Program, budget: &Budg
 
 /// An export the program was checked to have at load, typed: a 500 if it
 /// is not there after all (which only a bug of ours could cause).
-pub(crate) fn typed_export<P: WasmParams, R: WasmResults>(
+///
+/// Without wasmtime's per-call type check: `Func::typed` looks the type up
+/// in the engine-wide type registry (a read lock and a reference count on
+/// cache lines every calling thread shares), three times a call; skipping
+/// it made an echo call ~6 % cheaper (BENCHMARKS.md, "Core runtime").
+///
+/// # Safety
+/// `export` must be a function export of the module `instance` was made
+/// from, and that module's load must have checked its type to be exactly
+/// `P -> R` (script.rs `Program::new`, js/mod.rs `make_engine`).
+pub(crate) unsafe fn typed_export<P: WasmParams, R: WasmResults>(
     store: &mut Store<CallState>,
     instance: &Instance,
     export: &ModuleExport,
     what: &str,
 ) -> Result<TypedFunc<P, R>> {
-    instance
+    let func = instance
         .get_module_export(&mut *store, export)
         .and_then(|e| e.into_func())
-        .ok_or_else(|| Error::internal(format!("{what} export vanished")))?
-        .typed::<P, R>(&*store)
-        .map_err(|e| Error::internal(format!("{what}: {e}")))
+        .ok_or_else(|| Error::internal(format!("{what} export vanished")))?;
+    // SAFETY: the caller's contract: the type was checked at load.
+    Ok(unsafe { TypedFunc::new_unchecked(&*store, func) })
 }
 
 /// Copies `bytes` into the guest (through its `yao_alloc`), mapping a trap
@@ -126,7 +138,9 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: &ModuleExport
     let timeout_ms = runtime.config.timeout_ms;
     let program = &script.program;
     let (mut store, instance, guest) = instantiate(runtime, program, budget)?;
-    let func = typed_export::<(i32, i32), i64>(&mut store, &instance, function, "script function")?;
+    // SAFETY: a script's functions are the exports checked to be
+    // (i32, i32) -> i64 at load (`Script::functions`).
+    let func = unsafe { typed_export::<(i32, i32), i64>(&mut store, &instance, function, "script function")? };
     let payload = wire::encode_args(args, program.encoding)?;
     let ptr = write(&mut store, &guest, &payload, timeout_ms)?;
     let raw = func.call(&mut store, (ptr, payload.len() as i32)).map_err(|e| classify(e, timeout_ms))?;

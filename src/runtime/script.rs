@@ -158,7 +158,8 @@ impl Program {
     fn probe_encoding(&self, runtime: &Arc<Inner>, probe: &ModuleExport) -> Result<Encoding> {
         let _running = runtime.ticker.running();
         let (mut store, instance, _) = call::instantiate(runtime, self, &runtime.default_budget(None, None))?;
-        let func = call::typed_export::<(), i32>(&mut store, &instance, probe, "yao_encoding")?;
+        // SAFETY: `yao_encoding` is checked to be () -> i32 at load.
+        let func = unsafe { call::typed_export::<(), i32>(&mut store, &instance, probe, "yao_encoding")? };
         match func.call(&mut store, ()) {
             Ok(0) => Ok(Encoding::MsgPack),
             Ok(1) => Ok(Encoding::Json),
@@ -184,7 +185,7 @@ impl Identity {
     }
 }
 
-fn has_sig(ty: &ExternType, params: &[ValType], results: &[ValType]) -> bool {
+pub(crate) fn has_sig(ty: &ExternType, params: &[ValType], results: &[ValType]) -> bool {
     let ExternType::Func(f) = ty else { return false };
     sig_is(f, params, results)
 }
