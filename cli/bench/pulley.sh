@@ -11,8 +11,8 @@
 #   cli/bench/pulley.sh FULL_YAOWASM RUNTIME_PULLEY_YAOWASM [ROUNDS]
 #
 # e.g. with the release builds of docs/DEPLOY.md ("The edge build"):
-#   cli/bench/pulley.sh /work/target-rel/release/yaowasm \
-#     /work/target-rel/runtime-only/release/yaowasm 2000
+#   cli/bench/pulley.sh target/release/yaowasm \
+#     target/runtime-only/release/yaowasm 2000
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 full="${1:?usage: cli/bench/pulley.sh FULL RUNTIME_PULLEY [ROUNDS]}"
