@@ -7,6 +7,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/raw.rs"]
+mod raw;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::ffi::CString;
@@ -42,36 +44,17 @@ fn bench_exec(c: &mut Criterion) {
     });
 
     // Baselines: the same module, instantiated and called with nothing else.
-    let wasm = common::wasm(&common::sink_wat());
     // The first pooled row resets slots as wasmtime does by default (the
     // floor); the second as yaowasm does (PAGEMAP_SCAN, 8 MiB kept
     // resident: ~1 µs more on this trivial call, far less on real ones).
+    // 100 slots, kept so the history compares (benches/scale.rs uses 1000).
     for (label, pooling, pagemap) in [
         ("baseline_wasmtime_pooled_no_bridge", true, false),
         ("baseline_wasmtime_pooled_pagemap_no_bridge", true, true),
         ("baseline_wasmtime_on_demand", false, false),
     ] {
-        let mut config = wasmtime::Config::new();
-        if pooling {
-            let mut pool = wasmtime::PoolingAllocationConfig::default();
-            pool.total_core_instances(100)
-                .total_memories(100)
-                .total_tables(100)
-                .max_memory_size(64 << 20)
-                .linear_memory_keep_resident(256 << 10)
-                .table_keep_resident(64 << 10);
-            if pagemap {
-                pool.linear_memory_keep_resident(8 << 20).pagemap_scan(wasmtime::Enabled::Auto);
-                // src/engine.rs KEEP_RESIDENT
-            }
-            config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool)).memory_reservation(64 << 20);
-        }
-        let engine = wasmtime::Engine::new(&config).unwrap();
-        let module = wasmtime::Module::new(&engine, &wasm).unwrap();
-        let mut linker = wasmtime::Linker::<()>::new(&engine);
-        linker.func_wrap("yao", "process", |_: i32, _: i32, _: i32, _: i32| 0i64).unwrap();
-        linker.func_wrap("yao", "log", |_: i32, _: i32, _: i32| ()).unwrap();
-        let pre = linker.instantiate_pre(&module).unwrap();
+        let config = if pooling { raw::raw_pooled_config(100, pagemap) } else { wasmtime::Config::new() };
+        let (engine, pre) = raw::raw_sink(&config, &common::wasm(&common::sink_wat()));
         g.bench_function(label, |b| {
             b.iter(|| {
                 let mut store = wasmtime::Store::new(&engine, ());

@@ -3,18 +3,13 @@
 //! the module size beside it. Run: `env -u RUST_BACKTRACE cargo bench
 //! --bench languages`.
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::path::Path;
 
 fn bench_languages(c: &mut Criterion) {
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/app/scripts");
-    let cache = tempfile::tempdir().unwrap();
-    let config = serde_json::json!({"cache_dir": cache.path(), "timeout_ms": 10000}).to_string();
-    let rt = yaowasm::Runtime::from_json(Some(&config)).unwrap();
-    let report = rt.load_dir(&scripts).unwrap();
-    for p in &report.problems {
-        eprintln!("not loaded: {} ({})", p.file.display(), p.message);
-    }
+    let (rt, _cache) = common::example_app_runtime();
     let args = rmp_serde::to_vec(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
     let mut g = c.benchmark_group("user_check_by_language");
     for info in rt.list() {

@@ -19,8 +19,9 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "support/raw.rs"]
+mod raw;
 
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
@@ -28,29 +29,10 @@ use std::time::{Duration, Instant};
 type Call = Box<dyn Fn() + Sync>;
 
 fn raw_echo(pagemap: bool) -> Call {
-    let wasm = common::wasm(&common::sink_wat());
-    let mut pool = wasmtime::PoolingAllocationConfig::default();
     // 1000 slots as src/runtime/engine.rs POOL_INSTANCES: wasmtime shards
     // its slot allocator (one lock per CPU) only from 128 slots, so the 100
     // of benches/exec.rs would measure one lock shared by every thread.
-    pool.total_core_instances(1000)
-        .total_memories(1000)
-        .total_tables(1000)
-        .max_memory_size(64 << 20)
-        .linear_memory_keep_resident(256 << 10)
-        .table_keep_resident(64 << 10);
-    if pagemap {
-        // src/runtime/engine.rs KEEP_RESIDENT
-        pool.linear_memory_keep_resident(8 << 20).pagemap_scan(wasmtime::Enabled::Auto);
-    }
-    let mut config = wasmtime::Config::new();
-    config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool)).memory_reservation(64 << 20);
-    let engine = wasmtime::Engine::new(&config).unwrap();
-    let module = wasmtime::Module::new(&engine, &wasm).unwrap();
-    let mut linker = wasmtime::Linker::<()>::new(&engine);
-    linker.func_wrap("yao", "process", |_: i32, _: i32, _: i32, _: i32| 0i64).unwrap();
-    linker.func_wrap("yao", "log", |_: i32, _: i32, _: i32| ()).unwrap();
-    let pre = linker.instantiate_pre(&module).unwrap();
+    let (engine, pre) = raw::raw_sink(&raw::raw_pooled_config(1000, pagemap), &common::wasm(&common::sink_wat()));
     Box::new(move || {
         let mut store = wasmtime::Store::new(&engine, ());
         let instance = pre.instantiate(&mut store).unwrap();
@@ -139,14 +121,7 @@ fn main() {
         &serde_json::json!([{"id": 42, "name": "Ada Lovelace", "email": "ada@example.com", "ok": true, "role": "admin", "n": 7}]),
     );
     let (sink, _dir) = common::sink_runtime("{}");
-    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/app/scripts");
-    let cache = tempfile::tempdir().unwrap();
-    let config = serde_json::json!({"cache_dir": cache.path(), "timeout_ms": 10000}).to_string();
-    let app = yaowasm::Runtime::from_json(Some(&config)).unwrap();
-    let report = app.load_dir(&scripts).unwrap();
-    for p in &report.problems {
-        eprintln!("not loaded: {} ({})", p.file.display(), p.message);
-    }
+    let (app, _cache) = common::example_app_runtime();
     let check_args = rmp_serde::to_vec(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
 
     let mut workloads: Vec<(String, Call)> = vec![

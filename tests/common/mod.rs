@@ -216,6 +216,20 @@ pub fn sink_runtime(config: &str) -> (Runtime, tempfile::TempDir) {
     (rt, dir)
 }
 
+/// The example app (examples/app/scripts, every language built) in one
+/// runtime with a cache of its own; files that do not load are printed.
+pub fn example_app_runtime() -> (Runtime, tempfile::TempDir) {
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/app/scripts");
+    let cache = tempfile::tempdir().unwrap();
+    let config = serde_json::json!({"cache_dir": cache.path(), "timeout_ms": 10000}).to_string();
+    let rt = Runtime::from_json(Some(&config)).unwrap();
+    let report = rt.load_dir(&scripts).unwrap();
+    for p in &report.problems {
+        eprintln!("not loaded: {} ({})", p.file.display(), p.message);
+    }
+    (rt, cache)
+}
+
 pub fn mp(value: &serde_json::Value) -> Vec<u8> {
     rmp_serde::to_vec(value).unwrap()
 }
