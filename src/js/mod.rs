@@ -426,23 +426,29 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
         }
     };
     let (mut store, instance, guest) = call::instantiate(runtime, &script.program, budget)?;
-    let raw = match snapshot {
+    // From the snapshot, the script is already in memory; otherwise its
+    // bytecode goes in first, and yao_js_call evaluates it.
+    let code = match snapshot {
         Some(snapshot) => {
             snapshot.restore(&mut store, &guest.memory)?;
+            None
+        }
+        None => Some(call::write(&mut store, &guest, &js.bytecode, timeout_ms)?),
+    };
+    let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
+    let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
+    let (name_len, args_len) = (function.len() as i32, args.len() as i32);
+    let raw = match code {
+        None => {
             // SAFETY: checked to be (i32 × 4) -> i64 in make_engine.
             let entry = unsafe { call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &js.invoke, "yao_js_invoke")? };
-            let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
-            let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
-            entry.call(&mut store, (name, function.len() as i32, args_ptr, args.len() as i32))
+            entry.call(&mut store, (name, name_len, args_ptr, args_len))
         }
-        None => {
+        Some(code) => {
             // SAFETY: checked to be (i32 × 6) -> i64 in make_engine.
             let entry =
                 unsafe { call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &js.call, "yao_js_call")? };
-            let code = call::write(&mut store, &guest, &js.bytecode, timeout_ms)?;
-            let name = call::write(&mut store, &guest, function.as_bytes(), timeout_ms)?;
-            let args_ptr = call::write(&mut store, &guest, args, timeout_ms)?;
-            entry.call(&mut store, (code, js.bytecode.len() as i32, name, function.len() as i32, args_ptr, args.len() as i32))
+            entry.call(&mut store, (code, js.bytecode.len() as i32, name, name_len, args_ptr, args_len))
         }
     }
     .map_err(|e| call::classify(e, timeout_ms))?;
