@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 cargo build --lib
 # The core's own test targets; host_api, js and faults have suites of their
 # own (25, 35, 70), so nothing runs twice.
-cargo test --lib --test exec --test load --test ffi --test contract
+cargo test --lib --test exec --test load --test ffi --test contract --test preinit
 # The committed header must be what src/ffi.rs says (cargo xtask header).
 cargo xtask header --check
 # One feature set for the library and the CLI (no rebuild when alternating).

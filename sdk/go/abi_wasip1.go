@@ -194,6 +194,7 @@ func hostLog(level Level, msg string) {
 // arguments the host just wrote, then releases everything pinned for earlier
 // calls (their results, and buffers the host never handed back).
 func readArgs(ptr, n uint32) []byte {
+	renewRuntimeRand()
 	args := take(ptr, n)
 	clear(pinned)
 	return args

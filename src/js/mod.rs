@@ -24,7 +24,7 @@ use crate::sync::MutexAny;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use wasmtime::{InstancePre, Module, ModuleExport};
+use wasmtime::{InstancePre, ModuleExport};
 
 /// The engine's name, as hook modules name it.
 pub const ENGINE_NAME: &str = "quickjs-ng";
@@ -274,7 +274,7 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
             // The engine is our own build, not input: a 128-bit hash of it
             // names it well enough, and spares hashing 1 MB with SHA-256 on
             // every start (the cache then hashes this short key).
-            let mut key = b"yaowasm-js-snapshot-v2\0".to_vec();
+            let mut key = b"yaowasm-js-snapshot-v3\0".to_vec();
             key.extend_from_slice(&xxhash_rust::xxh3::xxh3_128(raw).to_le_bytes());
             let module = cache.load_or_build(runtime.as_ref(), &key, || wizen(raw));
             // The runtime-only build: say which module is missing.
@@ -332,74 +332,16 @@ fn wizen(_: &[u8]) -> Result<Vec<u8>> {
     )))
 }
 
-/// Runs the engine's `yao_js_init` once (QuickJS runtime, context, prelude)
-/// and returns a module whose memory starts in that state.
+/// Runs the engine's `yao_js_init` once (QuickJS runtime, context and
+/// prelude) and returns a module whose memory starts in that state.
 #[cfg(feature = "compiler")]
 fn wizen(raw: &[u8]) -> Result<Vec<u8>> {
-    use wasmtime::{Config, Engine, Linker, Store};
-    use wasmtime_wasi::p1::WasiP1Ctx;
-    let fail = |what: &str, e: &dyn std::fmt::Display| Error::internal(format!("JS engine snapshot: {what}: {e:#}"));
-    let mut wizer = wasmtime_wizer::Wizer::new();
-    wizer.init_func("yao_js_init").keep_init_func(true);
-    let (cx, instrumented) = wizer.instrument(raw).map_err(|e| fail("instrument", &e))?;
-    // A throwaway engine: the instrumented module runs once, so compile it
-    // for speed rather than for run time.
-    let mut config = Config::new();
-    config.cranelift_opt_level(wasmtime::OptLevel::None);
-    let engine = Engine::new(&config).map_err(|e| fail("engine", &e))?;
-    let module = Module::new(&engine, &instrumented).map_err(|e| fail("compile", &e))?;
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx).map_err(|e| fail("link", &e))?;
-    linker.define_unknown_imports_as_traps(&module).map_err(|e| fail("link", &e))?;
-    let mut store = Store::new(&engine, wasmtime_wasi::WasiCtxBuilder::new().build_p1());
-    let instance = linker.instantiate(&mut store, &module).map_err(|e| fail("instantiate", &e))?;
-    for name in ["_initialize", "yao_js_init"] {
-        let f = instance.get_typed_func::<(), ()>(&mut store, name).map_err(|e| fail(name, &e))?;
-        f.call(&mut store, ()).map_err(|e| fail(name, &e))?;
-    }
-    let mut state = WizerState { store: &mut store, instance };
-    block_on(wizer.snapshot(&cx, &mut state)).map_err(|e| fail("snapshot", &e))
-}
-
-#[cfg(feature = "compiler")]
-struct WizerState<'a, T: 'static> {
-    store: &'a mut wasmtime::Store<T>,
-    instance: wasmtime::Instance,
-}
-
-#[cfg(feature = "compiler")]
-impl<T: Send> wasmtime_wizer::InstanceState for WizerState<'_, T> {
-    async fn global_get(&mut self, name: &str, _: wasmtime_wizer::ValType) -> wasmtime_wizer::SnapshotVal {
-        use wasmtime::Val;
-        use wasmtime_wizer::SnapshotVal;
-        // Wizer only asks for globals its own instrumentation exported.
-        let global = self.instance.get_global(&mut *self.store, name).expect("wizer exported this global");
-        match global.get(&mut *self.store) {
-            Val::I32(x) => SnapshotVal::I32(x),
-            Val::I64(x) => SnapshotVal::I64(x),
-            Val::F32(x) => SnapshotVal::F32(x),
-            Val::F64(x) => SnapshotVal::F64(x),
-            Val::V128(x) => SnapshotVal::V128(x.as_u128()),
-            _ => panic!("reference-typed global in the JS engine"),
-        }
-    }
-
-    async fn memory_contents(&mut self, name: &str, contents: impl FnOnce(&[u8]) + Send) {
-        let memory = self.instance.get_memory(&mut *self.store, name).expect("wizer exported this memory");
-        contents(memory.data(&*self.store))
-    }
-}
-
-/// Polls a future that never waits (wizer's snapshot over a sync store).
-#[cfg(feature = "compiler")]
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    loop {
-        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
+    let wasi = wasmtime_wasi::WasiCtxBuilder::new().build_p1();
+    crate::runtime::wizen::wizen(raw, "yao_js_init", true, wasi, usize::MAX, None, |store, instance| {
+        crate::runtime::wizen::call::<()>(store, instance, "_initialize")?;
+        crate::runtime::wizen::call::<()>(store, instance, "yao_js_init")
+    })
+    .map_err(|e| Error::internal(format!("JS engine snapshot: {e}")))
 }
 
 // ---- calls -----------------------------------------------------------------

@@ -11,10 +11,13 @@ pub mod context;
 pub(crate) mod engine;
 pub(crate) mod loader;
 pub(crate) mod nesting;
+pub(crate) mod preinit;
 pub(crate) mod script;
 pub mod stats;
 pub(crate) mod tasks;
 pub(crate) mod wasi;
+#[cfg(feature = "compiler")]
+pub(crate) mod wizen;
 
 use self::cache::ModuleCache;
 use self::call::CallState;

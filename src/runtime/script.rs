@@ -15,7 +15,7 @@ use std::sync::Arc;
 use wasmtime::{ExternType, FuncType, InstancePre, Module, ModuleExport, ValType};
 
 /// Export names with a fixed meaning (SPEC §3); never script functions.
-pub const RESERVED_EXPORTS: &[&str] = &["memory", "yao_alloc", "yao_free", "yao_encoding", "_initialize", "_start"];
+pub const RESERVED_EXPORTS: &[&str] = &["memory", "yao_alloc", "yao_free", "yao_encoding", "yao_preinit", "_initialize", "_start"];
 
 /// Where a script came from; a reload replaces exactly the scripts of its
 /// origin.
@@ -77,9 +77,14 @@ impl Script {
             let identity = Identity { id, file, origin, size: bytes.len() as u64, digest };
             return crate::js::compile(runtime, hook?, identity);
         }
-        let module = match &runtime.cache {
-            Some(cache) => cache.load_or_compile(runtime.as_ref(), bytes, &digest)?,
-            None => compile_module(&runtime.engine, bytes)?,
+        let preinitialized = match super::preinit::requested(bytes) {
+            true => super::preinit::load(runtime, bytes, &digest, &id),
+            false => None,
+        };
+        let module = match (preinitialized, &runtime.cache) {
+            (Some(module), _) => module,
+            (None, Some(cache)) => cache.load_or_compile(runtime.as_ref(), bytes, &digest)?,
+            (None, None) => compile_module(&runtime.engine, bytes)?,
         };
         check_limits(runtime, &module)?;
         let mut uses_wasi = false;

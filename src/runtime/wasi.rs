@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi::{FsPerms, HostMonotonicClock, WasiCtxBuilder};
 
 /// Lines longer than this are cut and sent in pieces, so a guest printing
 /// without newlines cannot grow the buffer without bound.
@@ -22,7 +22,8 @@ pub(crate) fn context(config: &WasiConfig, log: &Arc<dyn LogSink>) -> Result<Was
     builder
         .stdout(LogLines::new(log.clone(), LogLevel::Info))
         .stderr(LogLines::new(log.clone(), LogLevel::Error))
-        .allow_blocking_current_thread(true);
+        .allow_blocking_current_thread(true)
+        .monotonic_clock(ProcessClock);
     for (guest, host) in &config.preopen {
         let perms = if config.read_only.contains(guest) { FsPerms::ReadOnly } else { FsPerms::ReadWrite };
         builder
@@ -30,6 +31,25 @@ pub(crate) fn context(config: &WasiConfig, log: &Arc<dyn LogSink>) -> Result<Was
             .map_err(|e| Error::internal(format!("wasi preopen {guest} -> {}: {e}", host.display())))?;
     }
     Ok(builder.build_p1())
+}
+
+/// One monotonic clock for every instance the process makes. wasmtime's
+/// default starts at 0 in each new WASI context, so a pre-initialized image
+/// (preinit.rs), whose runtime read the clock at load, would see it run
+/// backwards in every call; this one never does.
+struct ProcessClock;
+
+static PROCESS_CLOCK_ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+impl HostMonotonicClock for ProcessClock {
+    fn resolution(&self) -> u64 {
+        wasmtime_wasi::clocks::MonotonicClock::default().resolution()
+    }
+
+    fn now(&self) -> u64 {
+        let origin = PROCESS_CLOCK_ORIGIN.get_or_init(std::time::Instant::now);
+        u64::try_from(origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
 }
 
 /// A guest output stream that turns bytes into log records, one per line.
