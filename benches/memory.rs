@@ -10,8 +10,8 @@
 //! Each round, per language, makes a fresh runtime (cold pool slots: a slot
 //! a call has used keeps its pages resident for the next one, so a warm
 //! runtime would hide what a burst costs), loads the module, and measures
-//! resident memory (/proc/self/statm) before the calls start and once all
-//! of them are parked. The same number of threads parked on the same gate
+//! resident memory (/proc/self/statm) and private memory (smaps_rollup)
+//! before the calls start and once all of them are parked. The same number of threads parked on the same gate
 //! without any wasm is the baseline measured in the same round: what a
 //! thread costs is subtracted, what is left is the call (its instance, its
 //! linear memory pages, the store and the runtime's per-call state).
@@ -57,16 +57,42 @@ impl Gate {
     }
 }
 
-fn rss_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
-    let resident: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
-    resident * 4096
+/// Resident memory, and the part of it no other mapping shares.
+#[derive(Clone, Copy)]
+struct Mem {
+    rss: u64,
+    private: u64,
 }
 
-/// RSS growth with `n` threads parked on a gate, no wasm.
-fn threads_only(n: usize) -> u64 {
+impl Mem {
+    fn now() -> Mem {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        let resident: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+        Mem { rss: resident * 4096, private: private_bytes() }
+    }
+
+    fn grown_since(self, before: Mem) -> Mem {
+        Mem { rss: self.rss.saturating_sub(before.rss), private: self.private.saturating_sub(before.private) }
+    }
+}
+
+/// Private_Clean + Private_Dirty of /proc/self/smaps_rollup. RSS counts a
+/// page once per mapping of it: a pre-initialized module's image, mapped
+/// copy-on-write into every instance slot, is counted in RSS by every call
+/// that reads a page of it, though the machine holds it once.
+fn private_bytes() -> u64 {
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup").unwrap();
+    rollup
+        .lines()
+        .filter(|l| l.starts_with("Private_Clean:") || l.starts_with("Private_Dirty:"))
+        .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024)
+        .sum()
+}
+
+/// Memory growth with `n` threads parked on a gate, no wasm.
+fn threads_only(n: usize) -> Mem {
     let gate = Arc::new(Gate::default());
-    let before = rss_bytes();
+    let before = Mem::now();
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let gate = gate.clone();
@@ -74,14 +100,14 @@ fn threads_only(n: usize) -> u64 {
         })
         .collect();
     gate.wait_for(n);
-    let grown = rss_bytes().saturating_sub(before);
+    let grown = Mem::now().grown_since(before);
     gate.release();
     handles.into_iter().for_each(|h| h.join().unwrap());
     grown
 }
 
-/// RSS growth with `n` calls of `process` parked in the host callback.
-fn parked_calls(scripts: &Path, cache: &Path, lang: &str, n: usize) -> u64 {
+/// Memory growth with `n` calls of `process` parked in the host callback.
+fn parked_calls(scripts: &Path, cache: &Path, lang: &str, n: usize) -> Mem {
     let config = serde_json::json!({"cache_dir": cache, "timeout_ms": 120_000}).to_string();
     let rt = yaowasm::Runtime::from_json(Some(&config)).unwrap();
     rt.load_file(scripts.join(lang).join("user.wasm"), Some(&format!("{lang}.user"))).unwrap();
@@ -111,7 +137,7 @@ fn parked_calls(scripts: &Path, cache: &Path, lang: &str, n: usize) -> u64 {
         Ok(found.clone())
     })));
 
-    let before = rss_bytes();
+    let before = Mem::now();
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let (rt, process, args) = (rt.clone(), process.clone(), args.clone());
@@ -119,7 +145,7 @@ fn parked_calls(scripts: &Path, cache: &Path, lang: &str, n: usize) -> u64 {
         })
         .collect();
     gate.wait_for(n);
-    let grown = rss_bytes().saturating_sub(before);
+    let grown = Mem::now().grown_since(before);
     gate.release();
     for h in handles {
         h.join().unwrap().unwrap_or_else(|e| panic!("{process}: {e}"));
@@ -142,28 +168,37 @@ fn main() {
     let langs: Vec<&str> =
         ["c", "assemblyscript", "rust", "go", "ts"].into_iter().filter(|l| scripts.join(l).join("user.wasm").exists()).collect();
 
-    let mut per_call: Vec<Vec<f64>> = vec![Vec::new(); langs.len()];
-    let mut thread_cost = Vec::new();
+    let (mut rss, mut private): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (vec![Vec::new(); langs.len()], vec![Vec::new(); langs.len()]);
+    let (mut thread_rss, mut thread_private) = (Vec::new(), Vec::new());
+    let per = |bytes: u64| bytes as f64 / calls as f64;
     for round in 0..rounds {
-        let threads = threads_only(calls) as f64 / calls as f64;
-        thread_cost.push(threads);
+        let threads = threads_only(calls);
+        thread_rss.push(per(threads.rss));
+        thread_private.push(per(threads.private));
         for (i, lang) in langs.iter().enumerate() {
-            let grown = parked_calls(&scripts, cache.path(), lang, calls) as f64 / calls as f64;
-            per_call[i].push(grown - threads);
+            let grown = parked_calls(&scripts, cache.path(), lang, calls);
+            rss[i].push(per(grown.rss) - per(threads.rss));
+            private[i].push(per(grown.private) - per(threads.private));
             eprintln!(
-                "round {}: {lang}: {:.0} KiB per parked call ({:.0} KiB with its thread)",
+                "round {}: {lang}: {:.0} KiB RSS, {:.0} KiB private per parked call ({:.0} / {:.0} KiB with its thread)",
                 round + 1,
-                (grown - threads) / 1024.0,
-                grown / 1024.0
+                (per(grown.rss) - per(threads.rss)) / 1024.0,
+                (per(grown.private) - per(threads.private)) / 1024.0,
+                per(grown.rss) / 1024.0,
+                per(grown.private) / 1024.0
             );
         }
     }
     println!("\nmemory per in-flight call, {calls} calls parked in a host callback, median of {rounds} rounds");
-    println!("baseline: a parked thread without wasm, {:.1} KiB (subtracted)", median(thread_cost) / 1024.0);
-    println!("| language | module | RSS per call |");
-    println!("|---|---:|---:|");
+    println!(
+        "baseline: a parked thread without wasm, {:.1} KiB RSS, {:.1} KiB private (subtracted)",
+        median(thread_rss) / 1024.0,
+        median(thread_private) / 1024.0
+    );
+    println!("| language | module | RSS per call | private per call |");
+    println!("|---|---:|---:|---:|");
     for (i, lang) in langs.iter().enumerate() {
         let size = std::fs::metadata(scripts.join(lang).join("user.wasm")).unwrap().len();
-        println!("| {lang} | {size} B | {:.0} KiB |", median(per_call[i].clone()) / 1024.0);
+        println!("| {lang} | {size} B | {:.0} KiB | {:.0} KiB |", median(rss[i].clone()) / 1024.0, median(private[i].clone()) / 1024.0);
     }
 }
