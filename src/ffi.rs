@@ -136,10 +136,14 @@ fn buf_from(bytes: Vec<u8>) -> yaowasm_buf {
     if bytes.is_empty() {
         return yaowasm_buf { ptr: std::ptr::null_mut(), len: 0 };
     }
-    let mut bytes = bytes;
-    bytes.push(0);
-    let len = bytes.len() - 1;
-    let ptr = Box::into_raw(bytes.into_boxed_slice()) as *mut u8;
+    // One allocation of exactly len + 1 bytes. Pushing the NUL onto a Vec
+    // whose capacity is its length (a result is) would grow it, and
+    // into_boxed_slice would then shrink it: two reallocations and copies.
+    let len = bytes.len();
+    let mut exact = Vec::with_capacity(len + 1);
+    exact.extend_from_slice(&bytes);
+    exact.push(0);
+    let ptr = Box::into_raw(exact.into_boxed_slice()) as *mut u8;
     yaowasm_buf { ptr, len }
 }
 

@@ -45,6 +45,9 @@ struct Report {
     functions: Vec<String>,
     encoding: Option<String>,
     wasi: bool,
+    /// It exports `yao_preinit` and `_initialize`: the runtime runs its
+    /// initialization once at load (docs/ABI.md §2).
+    preinit: bool,
     memory: Option<(u64, Option<u64>)>,
     shadows: Vec<String>,
     problems: Vec<(i32, String)>,
@@ -177,6 +180,7 @@ fn parse(path: &Path) -> Report {
     report.producers = facts.producers.iter().map(|(f, n, v)| format!("{f}: {n} {v}").trim_end().to_string()).collect();
     report.imports = facts.imports.clone();
     report.exports = facts.exports.iter().map(|(n, _)| n.clone()).collect();
+    report.preinit = ["yao_preinit", "_initialize"].iter().all(|name| report.exports.iter().any(|e| e == name));
     report.wasi = facts.imports.iter().any(|i| i.starts_with("wasi_snapshot_preview1."));
     report.memory = facts.memory;
     report
@@ -411,6 +415,7 @@ impl Report {
             "functions": self.functions,
             "encoding": self.encoding,
             "wasi": self.wasi,
+            "preinit": self.preinit,
             "memory": self.memory.map(|(initial, max)| json!({"initial_pages": initial, "max_pages": max})),
             "shadows": self.shadows,
             "problems": self.problems.iter().map(|(code, message)| json!({"code": code, "message": message})).collect::<Vec<_>>(),
@@ -439,6 +444,9 @@ impl Report {
         println!("  functions: {}", list(&self.functions));
         println!("  encoding:  {}", self.encoding.clone().unwrap_or_else(|| "unknown (the module did not load)".into()));
         println!("  wasi:      {}", if self.wasi { "yes" } else { "no" });
+        if self.preinit {
+            println!("  pre-init:  yes: _initialize runs once at load, every call starts from its state (yao_preinit)");
+        }
         if let Some((initial, max)) = self.memory {
             let max = max.map(|m| format!("{m} pages ({} MiB)", m * 64 / 1024)).unwrap_or_else(|| "none declared".into());
             println!("  memory:    {initial} pages initial ({} KiB), max {max}", initial * 64);

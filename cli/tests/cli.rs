@@ -249,10 +249,38 @@ fn inspect_describes_modules() {
     assert_eq!(t["problems"], json!([]));
     assert_eq!(t["size"], common::guest("v1").len());
     assert_eq!(t["memory"]["initial_pages"], 1);
+    assert_eq!(t["preinit"], false);
 
     yaowasm().arg("inspect").arg(app.file("scripts/t.wasm")).assert().success().stdout(
         predicate::str::contains("functions: CallHost, Echo, Fail, Spin, Version").and(predicate::str::contains("problems:  none")),
     );
+}
+
+#[test]
+fn inspect_says_when_a_module_asks_for_pre_initialization() {
+    let app = TestApp::new();
+    let module = |exports: &str| {
+        wat::parse_str(format!(
+            r#"(module (memory (export "memory") 1)
+            (func (export "yao_alloc") (param i32) (result i32) (i32.const 0))
+            (func (export "Go") (param i32 i32) (result i64) (i64.const 0))
+            {exports})"#
+        ))
+        .unwrap()
+    };
+    app.write("scripts/both.wasm", &module(r#"(func (export "_initialize")) (func (export "yao_preinit") (result i32) (i32.const 1))"#));
+    app.write("scripts/no_init.wasm", &module(r#"(func (export "yao_preinit") (result i32) (i32.const 1))"#));
+    let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let by_id = |id: &str| list.as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
+    assert_eq!(by_id("both")["preinit"], true);
+    assert_eq!(by_id("no_init")["preinit"], false, "without _initialize there is nothing to run once");
+    yaowasm()
+        .arg("inspect")
+        .arg(app.file("scripts/both.wasm"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pre-init:  yes: _initialize runs once at load"));
 }
 
 #[test]

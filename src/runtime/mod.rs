@@ -333,9 +333,15 @@ impl Inner {
 
     /// The budget of a top-level call: `timeout_ms` from now, or less.
     pub(crate) fn default_budget(&self, timeout: Option<Duration>, cancel: Option<CancelToken>) -> Budget {
+        self.budget_from(Instant::now(), timeout, cancel)
+    }
+
+    /// The budget of a call that started at `started` (one clock read per
+    /// call serves the deadline and the call's duration).
+    fn budget_from(&self, started: Instant, timeout: Option<Duration>, cancel: Option<CancelToken>) -> Budget {
         let configured = Duration::from_millis(self.config.timeout_ms);
         let timeout = timeout.map_or(configured, |t| t.min(configured));
-        Budget { deadline: Instant::now() + timeout, timeout_ms: timeout.as_millis() as u64, cancel }
+        Budget { deadline: started + timeout, timeout_ms: timeout.as_millis() as u64, cancel }
     }
 
     pub(crate) fn exec(self: &Arc<Self>, process: &str, args: &[u8], options: &ExecOptions) -> Result<Vec<u8>> {
@@ -346,7 +352,7 @@ impl Inner {
         let started = Instant::now();
         let result = (|| {
             let function = script.function(name.function)?;
-            let top_level = || self.default_budget(options.timeout, options.cancel.clone());
+            let top_level = || self.budget_from(started, options.timeout, options.cancel.clone());
             let entered = nesting::enter(self.key(), process, top_level, options.context.clone(), self.config.max_depth)?;
             let _running = self.ticker.running();
             if let Some(js) = &script.js {
