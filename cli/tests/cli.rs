@@ -268,8 +268,8 @@ fn inspect_says_when_a_module_asks_for_pre_initialization() {
         ))
         .unwrap()
     };
-    app.write("scripts/both.wasm", &module(r#"(func (export "_initialize")) (func (export "yao_preinit") (result i32) (i32.const 1))"#));
-    app.write("scripts/no_init.wasm", &module(r#"(func (export "yao_preinit") (result i32) (i32.const 1))"#));
+    app.write("scripts/both.wasm", module(r#"(func (export "_initialize")) (func (export "yao_preinit") (result i32) (i32.const 1))"#));
+    app.write("scripts/no_init.wasm", module(r#"(func (export "yao_preinit") (result i32) (i32.const 1))"#));
     let out = yaowasm().args(["inspect", "--json"]).arg(app.path()).output().unwrap();
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let by_id = |id: &str| list.as_array().unwrap().iter().find(|m| m["id"] == id).unwrap().clone();
