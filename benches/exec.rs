@@ -1,8 +1,9 @@
 //! exec of a trivial echo guest (64-byte MessagePack args), a fresh instance
 //! per call, through the Rust API and through the C ABI, beside two
 //! baselines measured in the same run: raw wasmtime (InstancePre +
-//! pooling, no yaowasm bridge: the floor) and wasmtime's default on-demand
-//! allocator (what a naive embedding pays). Run: `env -u RUST_BACKTRACE
+//! pooling, no yaowasm bridge: the floor; and the same doing the guest
+//! ABI's copy in and out) and wasmtime's default on-demand allocator (what
+//! a naive embedding pays). Run: `env -u RUST_BACKTRACE
 //! cargo bench --bench exec`.
 
 #[path = "../tests/common/mod.rs"]
@@ -64,6 +65,27 @@ fn bench_exec(c: &mut Criterion) {
             })
         });
     }
+    // The rows above write nothing into the guest and read nothing back,
+    // so their reset has no dirty page to restore. This one does the
+    // guest ABI's own work with raw wasmtime (yao_alloc, the args copied
+    // in, the call, the result copied out) and none of the bridge's
+    // (name lookup, validation, limits, deadline, stats): what is left
+    // between it and yaowasm_rust_api is the bridge.
+    let (engine, pre) = raw::raw_sink(&raw::raw_pooled_config(100, true), &common::wasm(&common::sink_wat()));
+    g.bench_function("baseline_wasmtime_pooled_pagemap_abi_no_bridge", |b| {
+        b.iter(|| {
+            let mut store = wasmtime::Store::new(&engine, ());
+            let instance = pre.instantiate(&mut store).unwrap();
+            let memory = instance.get_memory(&mut store, "memory").unwrap();
+            let alloc = instance.get_typed_func::<i32, i32>(&mut store, "yao_alloc").unwrap();
+            let echo = instance.get_typed_func::<(i32, i32), i64>(&mut store, "Echo").unwrap();
+            let ptr = alloc.call(&mut store, args.len() as i32).unwrap();
+            memory.write(&mut store, ptr as usize, &args).unwrap();
+            let packed = echo.call(&mut store, (ptr, args.len() as i32)).unwrap();
+            let (at, len) = ((packed >> 32) as usize, (packed as u32 & 0x7fff_ffff) as usize);
+            memory.data(&store)[at..at + len].to_vec()
+        })
+    });
     g.finish();
     unsafe { yaowasm_runtime_free(crt) };
 }

@@ -1,7 +1,8 @@
 //! Calls per second with 1, 2 and 4 threads calling at once (issue 19, Must
 //! 4): the 64-byte echo through yaowasm, raw wasmtime's pooled
 //! instantiate+call of the same module (the same-run baseline, with
-//! wasmtime's default reset and with yaowasm's PAGEMAP_SCAN reset), and the
+//! wasmtime's default reset and with yaowasm's PAGEMAP_SCAN reset, and the
+//! latter with one engine per thread), and the
 //! example app's `user.Check` in every guest language that is built. A
 //! fresh instance per call throughout. Rounds are interleaved (every
 //! workload and thread count once per round) so a noisy moment hits all
@@ -22,7 +23,7 @@ mod common;
 #[path = "support/raw.rs"]
 mod raw;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
@@ -35,6 +36,32 @@ fn raw_echo(pagemap: bool) -> Call {
     let (engine, pre) = raw::raw_sink(&raw::raw_pooled_config(1000, pagemap), &common::wasm(&common::sink_wat()));
     Box::new(move || {
         let mut store = wasmtime::Store::new(&engine, ());
+        let instance = pre.instantiate(&mut store).unwrap();
+        let echo = instance.get_typed_func::<(i32, i32), i64>(&mut store, "Echo").unwrap();
+        echo.call(&mut store, (4096, 64)).unwrap();
+    })
+}
+
+/// `raw_echo(true)` with one engine per calling thread (up to 4): each
+/// thread has its own type registry, module registration and instance
+/// pool, so what the threads share per call is the process (its address
+/// space, the pagemap file). How far sharding engines would take yaowasm.
+fn raw_echo_engine_per_thread() -> Call {
+    const SHARDS: usize = 4;
+    let wasm = common::wasm(&common::sink_wat());
+    let shards: Vec<_> = (0..SHARDS).map(|_| raw::raw_sink(&raw::raw_pooled_config(1000, true), &wasm)).collect();
+    let next = AtomicUsize::new(0);
+    Box::new(move || {
+        thread_local! { static SHARD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) }; }
+        // Threads are new in every measurement, and take consecutive
+        // shards: two or four threads at once never share one.
+        let shard = SHARD.with(|s| {
+            let shard = s.get().unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed) % SHARDS);
+            s.set(Some(shard));
+            shard
+        });
+        let (engine, pre) = &shards[shard];
+        let mut store = wasmtime::Store::new(engine, ());
         let instance = pre.instantiate(&mut store).unwrap();
         let echo = instance.get_typed_func::<(i32, i32), i64>(&mut store, "Echo").unwrap();
         echo.call(&mut store, (4096, 64)).unwrap();
@@ -127,6 +154,7 @@ fn main() {
     let mut workloads: Vec<(String, Call)> = vec![
         ("raw_wasmtime_echo_default_reset".into(), raw_echo(false)),
         ("raw_wasmtime_echo_pagemap_reset".into(), raw_echo(true)),
+        ("raw_wasmtime_echo_pagemap_reset_engine_per_thread".into(), raw_echo_engine_per_thread()),
         ("yaowasm_echo_64B".into(), {
             let (rt, args) = (sink.clone(), args.clone());
             Box::new(move || {

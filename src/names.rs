@@ -10,7 +10,7 @@ pub const GROUP: &str = "scripts";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessName<'a> {
     /// The script ID, lower-cased (`a.b.c`).
-    pub id: String,
+    pub id: std::borrow::Cow<'a, str>,
     /// The function name, case kept (`Check`).
     pub function: &'a str,
 }
@@ -28,7 +28,12 @@ pub fn parse_process(name: &str) -> Result<ProcessName<'_>> {
     if id.is_empty() || function.is_empty() || id.split('.').any(str::is_empty) {
         return Err(Error::bad_request(format!("bad process name {name:?}: empty part")));
     }
-    Ok(ProcessName { id: id.to_ascii_lowercase(), function })
+    // Borrowed unless it has capitals: a call's name costs no allocation.
+    let id = match id.bytes().any(|b| b.is_ascii_uppercase()) {
+        true => std::borrow::Cow::Owned(id.to_ascii_lowercase()),
+        false => std::borrow::Cow::Borrowed(id),
+    };
+    Ok(ProcessName { id, function })
 }
 
 /// Whether `name` is in the `scripts` group, without parsing the rest.
@@ -62,7 +67,7 @@ mod tests {
     #[test]
     fn process_names() {
         let p = parse_process("Scripts.A.B.Check").unwrap();
-        assert_eq!((p.id.as_str(), p.function), ("a.b", "Check"));
+        assert_eq!((&*p.id, p.function), ("a.b", "Check"));
         assert_eq!(parse_process("studio.a.Check").unwrap_err().code(), 404);
         assert_eq!(parse_process("scripts.Check").unwrap_err().code(), 400);
         assert_eq!(parse_process("scripts..x.Check").unwrap_err().code(), 400);

@@ -22,7 +22,7 @@ pub fn validate(bytes: &[u8]) -> Result<Marker, String> {
     let mut rest = bytes;
     let first = *rest.first().ok_or("empty input")?;
     // Containers still to close: how many values each one still holds.
-    let mut open: Vec<u64> = Vec::new();
+    let mut open = OpenContainers::default();
     let mut pending: u64 = 1;
     loop {
         while pending == 0 {
@@ -76,11 +76,39 @@ pub fn validate(bytes: &[u8]) -> Result<Marker, String> {
             if children > rest.len() as u64 {
                 return Err("container claims more values than bytes left".into());
             }
-            if open.len() >= MAX_NESTING {
+            if open.depth >= MAX_NESTING {
                 return Err(format!("nested deeper than {MAX_NESTING}"));
             }
             open.push(pending);
             pending = children;
+        }
+    }
+}
+
+/// The stack of [`validate`]: the first levels on the stack frame, so that
+/// checking a call's args or result (an array holding a map, say) does not
+/// allocate; deeper ones spill to the heap.
+#[derive(Default)]
+struct OpenContainers {
+    inline: [u64; 16],
+    spilled: Vec<u64>,
+    depth: usize,
+}
+
+impl OpenContainers {
+    fn push(&mut self, pending: u64) {
+        match self.inline.get_mut(self.depth) {
+            Some(slot) => *slot = pending,
+            None => self.spilled.push(pending),
+        }
+        self.depth += 1;
+    }
+
+    fn pop(&mut self) -> Option<u64> {
+        self.depth = self.depth.checked_sub(1)?;
+        match self.inline.get(self.depth) {
+            Some(&pending) => Some(pending),
+            None => self.spilled.pop(),
         }
     }
 }
@@ -260,6 +288,18 @@ mod tests {
         assert!(validate(&[0xa3, 0xe2, 0x82, 0xac]).is_ok(), "a 3-byte character");
         let deep = vec![0x91u8; MAX_NESTING + 2];
         assert!(validate(&deep).is_err(), "too deep");
+        // [[[…, 1], 1], 1] 40 deep: a value follows every inner array, so
+        // each level's count must come back right across the first 16
+        // (kept inline) and the rest (spilled).
+        let mut nested = vec![0xc0u8];
+        for _ in 0..40 {
+            nested = [vec![0x92], nested, vec![0x01]].concat();
+        }
+        assert!(validate(&nested).is_ok());
+        assert!(validate(&nested[..nested.len() - 1]).is_err(), "the outermost second value cut");
+        let mut one_short = nested.clone();
+        one_short.remove(nested.len() / 2 + 1);
+        assert!(validate(&one_short).is_err(), "a value missing in the middle");
         assert_eq!(validate_args(&mp(&json!({"a": 1}))).unwrap_err().code(), 400);
         assert_eq!(validate_args(&[0x93, 0x01]).unwrap_err().code(), 400);
     }
