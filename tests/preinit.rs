@@ -207,3 +207,21 @@ fn an_initialization_that_never_ends_is_cut_at_load_and_times_out_per_call() {
     assert_eq!(warned.len(), 1, "{warned:?}");
     assert_eq!(answer, Err(408));
 }
+
+#[test]
+fn a_snapshot_is_cached_per_wasi_sandbox_since_go_records_the_preopens_at_init() {
+    let out = tempfile::tempdir().unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let wasm = build_guest("", out.path());
+    // Two runtimes share a cache folder but not their preopened folders:
+    // the first one's snapshot knows only /a, so the second needs its own.
+    for (guest, text) in [("/a", "from a"), ("/b", "from b")] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("note.txt"), text).unwrap();
+        let config = serde_json::json!({"timeout_ms": 10000, "cache_dir": cache.path(), "wasi": {"preopen": {guest: dir.path()}}});
+        let rt = Runtime::from_json(Some(&config.to_string())).unwrap();
+        rt.load_file(&wasm, Some("fresh")).unwrap();
+        let read = rt.exec("scripts.fresh.ReadFile", &common::mp(&serde_json::json!([format!("{guest}/note.txt")])));
+        assert_eq!(common::json(&read.unwrap_or_else(|e| panic!("{guest}: {e}"))), serde_json::json!(text));
+    }
+}

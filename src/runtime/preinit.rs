@@ -55,11 +55,7 @@ pub(crate) fn requested(wasm: &[u8]) -> bool {
 /// the caller then loads `wasm` as it is, and calls run `_initialize`.
 pub(crate) fn load(runtime: &Arc<Inner>, wasm: &[u8], digest: &[u8; 32], id: &str) -> Option<Module> {
     let made = match &runtime.cache {
-        Some(cache) => {
-            let mut key = CACHE_KEY.to_vec();
-            key.extend_from_slice(digest);
-            cache.load_or_build(runtime.as_ref(), &key, || snapshot(runtime, wasm))
-        }
+        Some(cache) => cache.load_or_build(runtime.as_ref(), &cache_key(runtime, digest), || snapshot(runtime, wasm)),
         None => snapshot(runtime, wasm).and_then(|bytes| super::script::compile_module(&runtime.engine, &bytes)),
     };
     match made {
@@ -74,6 +70,25 @@ pub(crate) fn load(runtime: &Arc<Inner>, wasm: &[u8], digest: &[u8; 32], id: &st
             None
         }
     }
+}
+
+/// The snapshot depends on the module and on what its initialization could
+/// see: the WASI preopens (Go's `syscall` package records them at init), in
+/// their order, with their modes. The cache's own fingerprint adds the
+/// engine settings and `max_memory_mb`.
+fn cache_key(runtime: &Inner, digest: &[u8; 32]) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let wasi = &runtime.config.wasi;
+    let mut key = CACHE_KEY.to_vec();
+    key.extend_from_slice(digest);
+    for (guest, host) in &wasi.preopen {
+        key.extend_from_slice(guest.as_bytes());
+        key.push(0);
+        key.extend_from_slice(host.as_os_str().as_bytes());
+        key.push(0);
+        key.push(u8::from(wasi.read_only.contains(guest)));
+    }
+    key
 }
 
 /// Runs `_initialize` and `yao_preinit` in an instance with the calls' WASI

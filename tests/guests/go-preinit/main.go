@@ -4,6 +4,7 @@ package main
 
 import (
 	"math/rand"
+	"os"
 	"time"
 
 	yao "github.com/yaoapp/yaowasm/sdk/go"
@@ -40,4 +41,14 @@ func Fresh([]any) (any, error) {
 		"since_init_ns":         int64(now.Sub(initializedAt)),
 		"first_key":             first,
 	}, nil
+}
+
+//go:wasmexport ReadFile
+func readFile(p, n uint32) uint64 { return yao.Handle1(p, n, ReadFile) }
+
+// ReadFile reads a file through WASI: Go's syscall package learns the
+// preopened folders during initialization.
+func ReadFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	return string(b), err
 }
