@@ -118,6 +118,7 @@ fn snapshot(runtime: &Arc<Inner>, wasm: &[u8]) -> Result<Vec<u8>> {
 #[cfg(not(feature = "compiler"))]
 fn snapshot(_: &Arc<Inner>, _: &[u8]) -> Result<Vec<u8>> {
     Err(crate::error::Error::bad_request(
-        "its pre-initialized form is not in cache_dir (this runtime-only build cannot make it; `yaowasm compile` with the full build does)",
+        "its pre-initialized form for this WASI sandbox is not in cache_dir (this runtime-only build cannot make it; \
+         `yaowasm compile` with the full build does, given the same --config: wasi.preopen and max_memory_mb are part of the key)",
     ))
 }
