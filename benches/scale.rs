@@ -68,6 +68,24 @@ fn raw_echo_engine_per_thread() -> Call {
     })
 }
 
+/// The yaowasm echo with one runtime (so one engine) per calling thread,
+/// as `raw_echo_engine_per_thread`: whether anything of yaowasm's own
+/// would still be shared if its runtime sharded its engine.
+fn yaowasm_echo_runtime_per_thread(args: Vec<u8>) -> Call {
+    const SHARDS: usize = 4;
+    let runtimes: Vec<_> = (0..SHARDS).map(|_| common::sink_runtime("{}")).collect();
+    let next = AtomicUsize::new(0);
+    Box::new(move || {
+        thread_local! { static SHARD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) }; }
+        let shard = SHARD.with(|s| {
+            let shard = s.get().unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed) % SHARDS);
+            s.set(Some(shard));
+            shard
+        });
+        runtimes[shard].0.exec("scripts.sink.Echo", &args).unwrap();
+    })
+}
+
 /// What one measurement saw: calls per second, the CPU time the calling
 /// threads got per wall second (at most min(threads, CPUs); less means they
 /// waited: for a lock or for a CPU another process held), and the voluntary
@@ -161,6 +179,7 @@ fn main() {
                 rt.exec("scripts.sink.Echo", &args).unwrap();
             })
         }),
+        ("yaowasm_echo_64B_runtime_per_thread".into(), yaowasm_echo_runtime_per_thread(args.clone())),
     ];
     let mut ids: Vec<String> = app.list().into_iter().map(|i| i.id).filter(|id| id.ends_with(".user")).collect();
     ids.sort();
