@@ -29,60 +29,56 @@ use std::time::{Duration, Instant};
 
 type Call = Box<dyn Fn() + Sync>;
 
+/// One raw instantiate+call of the sink's `Echo`.
+fn raw_echo_once(engine: &wasmtime::Engine, pre: &wasmtime::InstancePre<()>) {
+    let mut store = wasmtime::Store::new(engine, ());
+    let instance = pre.instantiate(&mut store).unwrap();
+    let echo = instance.get_typed_func::<(i32, i32), i64>(&mut store, "Echo").unwrap();
+    echo.call(&mut store, (4096, 64)).unwrap();
+}
+
 fn raw_echo(pagemap: bool) -> Call {
     // 1000 slots as src/runtime/engine.rs POOL_INSTANCES: wasmtime shards
     // its slot allocator (one lock per CPU) only from 128 slots, so the 100
     // of benches/exec.rs would measure one lock shared by every thread.
     let (engine, pre) = raw::raw_sink(&raw::raw_pooled_config(1000, pagemap), &common::wasm(&common::sink_wat()));
-    Box::new(move || {
-        let mut store = wasmtime::Store::new(&engine, ());
-        let instance = pre.instantiate(&mut store).unwrap();
-        let echo = instance.get_typed_func::<(i32, i32), i64>(&mut store, "Echo").unwrap();
-        echo.call(&mut store, (4096, 64)).unwrap();
-    })
+    Box::new(move || raw_echo_once(&engine, &pre))
 }
 
-/// `raw_echo(true)` with one engine per calling thread (up to 4): each
-/// thread has its own type registry, module registration and instance
-/// pool, so what the threads share per call is the process (its address
-/// space, the pagemap file). How far sharding engines would take yaowasm.
-fn raw_echo_engine_per_thread() -> Call {
-    const SHARDS: usize = 4;
-    let wasm = common::wasm(&common::sink_wat());
-    let shards: Vec<_> = (0..SHARDS).map(|_| raw::raw_sink(&raw::raw_pooled_config(1000, true), &wasm)).collect();
+/// A workload that gives each calling thread one of `shards` (up to 4) of
+/// its own. Threads are new in every measurement and take consecutive
+/// shards, so two or four threads at once never share one (each thread
+/// runs one workload, so one thread-local serves them all).
+fn per_thread<S: Send + Sync + 'static>(shards: Vec<S>, call: impl Fn(&S) + Sync + 'static) -> Call {
+    thread_local! { static SHARD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) }; }
     let next = AtomicUsize::new(0);
     Box::new(move || {
-        thread_local! { static SHARD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) }; }
-        // Threads are new in every measurement, and take consecutive
-        // shards: two or four threads at once never share one.
         let shard = SHARD.with(|s| {
-            let shard = s.get().unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed) % SHARDS);
+            let shard = s.get().unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed) % shards.len());
             s.set(Some(shard));
             shard
         });
-        let (engine, pre) = &shards[shard];
-        let mut store = wasmtime::Store::new(engine, ());
-        let instance = pre.instantiate(&mut store).unwrap();
-        let echo = instance.get_typed_func::<(i32, i32), i64>(&mut store, "Echo").unwrap();
-        echo.call(&mut store, (4096, 64)).unwrap();
+        call(&shards[shard])
     })
+}
+
+/// `raw_echo(true)` with one engine per calling thread: each thread has
+/// its own type registry, module registration and instance pool, so what
+/// the threads share per call is the process (its address space, the
+/// pagemap file). How far sharding engines would take yaowasm.
+fn raw_echo_engine_per_thread() -> Call {
+    let wasm = common::wasm(&common::sink_wat());
+    let shards = (0..4).map(|_| raw::raw_sink(&raw::raw_pooled_config(1000, true), &wasm)).collect();
+    per_thread(shards, |(engine, pre)| raw_echo_once(engine, pre))
 }
 
 /// The yaowasm echo with one runtime (so one engine) per calling thread,
 /// as `raw_echo_engine_per_thread`: whether anything of yaowasm's own
 /// would still be shared if its runtime sharded its engine.
 fn yaowasm_echo_runtime_per_thread(args: Vec<u8>) -> Call {
-    const SHARDS: usize = 4;
-    let runtimes: Vec<_> = (0..SHARDS).map(|_| common::sink_runtime("{}")).collect();
-    let next = AtomicUsize::new(0);
-    Box::new(move || {
-        thread_local! { static SHARD: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) }; }
-        let shard = SHARD.with(|s| {
-            let shard = s.get().unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed) % SHARDS);
-            s.set(Some(shard));
-            shard
-        });
-        runtimes[shard].0.exec("scripts.sink.Echo", &args).unwrap();
+    let runtimes = (0..4).map(|_| common::sink_runtime("{}")).collect();
+    per_thread(runtimes, move |(rt, _dir)| {
+        rt.exec("scripts.sink.Echo", &args).unwrap();
     })
 }
 

@@ -1,4 +1,4 @@
-//! Pre-initialization (docs/ABI.md §3b, src/runtime/preinit.rs) with a real
+//! Pre-initialization (docs/ABI.md §2, src/runtime/preinit.rs) with a real
 //! Go guest (tests/guests/go-preinit, built here with the machine's Go):
 //! the Go runtime starts once, at load, and yet every call has random
 //! numbers, map orders and a clock of its own.

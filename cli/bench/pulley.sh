@@ -19,15 +19,8 @@ full="${1:?usage: cli/bench/pulley.sh FULL RUNTIME_PULLEY [ROUNDS]}"
 small="${2:?usage: cli/bench/pulley.sh FULL RUNTIME_PULLEY [ROUNDS]}"
 rounds="${3:-1000}"
 unset RUST_BACKTRACE
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# $tmp, $pids (killed on exit), free_port.
+source scripts/lib/background.sh
 
 [ -f examples/app/scripts/ts/user.wasm ] || "$full" build -q examples/app/scripts/ts
 mkdir -p "$tmp/app/scripts/ts"

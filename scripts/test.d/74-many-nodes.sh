@@ -22,17 +22,8 @@ nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
 bin="$root/target/debug/yaowasm"
 [ -x "$bin" ] || cargo build -q -p yaowasm-cli
 
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  # Client loops (run_clients_until_stopped) end at their next batch.
-  touch "$tmp/stop" 2>/dev/null || true
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# $tmp, $pids (killed on exit), free_port.
+source scripts/lib/background.sh
 fail() { echo "74-many-nodes: FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -20 "$f"; done; exit 1; }
 
 # ---- Redis

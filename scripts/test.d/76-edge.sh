@@ -20,16 +20,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 root="$PWD"
 unset RUST_BACKTRACE
 
-tmp="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# $tmp, $pids (killed on exit), free_port.
+source scripts/lib/background.sh
 fail() { echo "76-edge: FAIL: $*"; for f in "$tmp"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -20 "$f"; }; done; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 bash js/engine/build.sh
 cargo build -q -p yaowasm-cli

@@ -1,6 +1,6 @@
 //go:build wasip1
 
-// Pre-initialization (docs/ABI.md §3b). A Go module spends most of a call
+// Pre-initialization (docs/ABI.md §2). A Go module spends most of a call
 // starting the Go runtime and running package inits (`_initialize`), in
 // every fresh instance. yaowasm can instead run `_initialize` once at load,
 // keep that memory as the module's image, and start every call from a copy

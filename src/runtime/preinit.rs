@@ -1,4 +1,4 @@
-//! Pre-initialization (docs/ABI.md §3b): a module that exports
+//! Pre-initialization (docs/ABI.md §2): a module that exports
 //! `yao_preinit() -> i32` beside `_initialize` asks the host to run its
 //! initialization once, at load, and to start every call from that state
 //! instead of running `_initialize` in each fresh instance. The Go SDK asks

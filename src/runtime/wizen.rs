@@ -205,16 +205,15 @@ fn compact_data(wasm: &[u8]) -> wasmparser::Result<Vec<u8>> {
         }
     }
     let mut section = wasm_encoder::DataSection::new();
-    let mut count = merged.len() as u32;
-    if has_data_count {
-        for bytes in &passive {
-            section.passive(bytes.iter().copied());
-        }
-        count += passive.len() as u32;
-    } else {
-        // Not nameable: only a non-empty one could matter, and none can.
-        let _ = passive;
+    // Without a DataCount section no instruction can name a passive
+    // segment, so they are dropped; with one, they keep their indices.
+    if !has_data_count {
+        passive.clear();
     }
+    for bytes in &passive {
+        section.passive(bytes.iter().copied());
+    }
+    let count = (passive.len() + merged.len()) as u32;
     for (offset, bytes) in &merged {
         section.active(0, &wasm_encoder::ConstExpr::i32_const(*offset as i32), bytes.iter().copied());
     }

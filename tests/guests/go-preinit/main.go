@@ -1,5 +1,5 @@
 // A Go guest for tests/preinit.rs: what a call sees as its own when the
-// module is pre-initialized (docs/ABI.md §3b).
+// module is pre-initialized (docs/ABI.md §2).
 package main
 
 import (
