@@ -1,6 +1,8 @@
 //! load_dir of 50 small modules in the same run: cold (compiled by
 //! cranelift) and from a warm precompiled cache (`cache_dir`), each in a
-//! fresh runtime, and a reload of the unchanged folder by the same runtime. Run: `env -u
+//! fresh runtime, and a reload of the unchanged folder by the same runtime.
+//! The `_one_engine` rows are the same with `engine_shards: 1`: what copying
+//! every module into the other shards' engines costs. Run: `env -u
 //! RUST_BACKTRACE cargo bench --bench load`.
 
 #[path = "../tests/common/mod.rs"]
@@ -27,11 +29,15 @@ fn bench_load(c: &mut Criterion) {
     // drop are not timed, only the load.
     g.sample_size(10);
     g.bench_function("cold_no_cache", |b| b.iter_batched(fresh("{}".into()), load("cold"), BatchSize::PerIteration));
+    let one_engine = r#"{"engine_shards": 1}"#.to_owned();
+    g.bench_function("cold_no_cache_one_engine", |b| b.iter_batched(fresh(one_engine.clone()), load("cold"), BatchSize::PerIteration));
     let cache = tempfile::tempdir().unwrap();
     let config = serde_json::json!({"cache_dir": cache.path()}).to_string();
     fresh(config.clone())().load_dir(scripts.path()).unwrap();
     g.sample_size(30);
     g.bench_function("warm_cache", |b| b.iter_batched(fresh(config.clone()), load("warm"), BatchSize::PerIteration));
+    let one_engine = serde_json::json!({"cache_dir": cache.path(), "engine_shards": 1}).to_string();
+    g.bench_function("warm_cache_one_engine", |b| b.iter_batched(fresh(one_engine.clone()), load("warm"), BatchSize::PerIteration));
     // The same runtime loading the unchanged folder again (a reload after a
     // deploy that touched nothing here): every script is kept.
     let rt = fresh(config.clone())();

@@ -10,6 +10,10 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
+/// The largest `engine_shards`: more engines than this only multiply the
+/// machine code kept in memory.
+pub const MAX_ENGINE_SHARDS: u32 = 16;
+
 /// The largest `max_memory_mb`: a wasm32 memory cannot exceed 4 GiB.
 pub const MAX_MEMORY_MB_LIMIT: u32 = 4096;
 
@@ -43,6 +47,16 @@ pub struct Config {
     /// triple is part of the cache's keys, so the runtime there must be
     /// given the same one, or be built for it (docs/DEPLOY.md).
     pub target: Option<String>,
+    /// wasmtime engines calls are spread over, by the CPU a call starts on
+    /// (default: the CPUs this process may use, rounded down to 1, 2 or 4;
+    /// 1..=16). An engine's bookkeeping (its type registry, module
+    /// registrations, the instance pool's free list) is shared by every call
+    /// it runs, so calls of a few microseconds on two CPUs wait on each
+    /// other's cache lines; one engine per CPU does not. Each engine holds
+    /// its own copy of every module's machine code, and the 1000 instance
+    /// slots are split between them (a call whose engine has none free
+    /// takes another's).
+    pub engine_shards: Option<u32>,
     /// Cap on nested process calls; the top-level call is depth 1 (default 32).
     /// Guards against unbounded recursion between scripts.
     pub max_depth: u32,
@@ -137,6 +151,7 @@ impl Default for Config {
             cache_dir: None,
             cache_max_mb: 512,
             target: None,
+            engine_shards: None,
             max_depth: 32,
             wasi: WasiConfig::default(),
             http_allow: Vec::new(),
@@ -183,6 +198,9 @@ impl Config {
         in_range("max_memory_mb", u64::from(self.max_memory_mb), u64::from(MAX_MEMORY_MB_LIMIT))?;
         in_range("timeout_ms", self.timeout_ms, DAY_MS)?;
         in_range("max_depth", u64::from(self.max_depth), 1024)?;
+        if let Some(shards) = self.engine_shards {
+            in_range("engine_shards", u64::from(shards), MAX_ENGINE_SHARDS.into())?;
+        }
         in_range("cache_max_mb", self.cache_max_mb, 1 << 20)?;
         in_range("http_max_response_bytes", self.http_max_response_bytes, 1 << 30)?;
         in_range("http_max_upload_bytes", self.http_max_upload_bytes, 16 << 30)?;

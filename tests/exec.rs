@@ -320,6 +320,87 @@ fn calls_run_in_parallel_threads() {
             });
         }
     });
+    // Counted per CPU, reported as one sum.
+    assert_eq!(rt.stats().scripts[0].calls, 8 * 200);
+}
+
+/// Pins the calling thread to CPU 0, so that every call it starts picks
+/// the same engine shard.
+fn pin_to_cpu0() {
+    // SAFETY: a zeroed cpu_set_t is an empty set; the calls get its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(0, &mut set);
+        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
+    }
+}
+
+#[test]
+fn a_call_whose_engine_shard_is_full_runs_on_another() {
+    // Four shards of 250 slots; 900 calls parked in a host callback, all
+    // started on CPU 0, fill shard 0 and spill into the other three.
+    const PARKED: usize = 900;
+    let (rt, _dir) = sink_runtime(r#"{"engine_shards": 4, "timeout_ms": 20000}"#);
+    let rt = Arc::new(rt);
+    assert_eq!(rt.stats().instance_slots, 1000);
+    let gate = Arc::new((Mutex::new(false), std::sync::Condvar::new()));
+    let entered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (g, e) = (gate.clone(), entered.clone());
+    rt.set_process_handler(Some(Arc::new(move |_: &str, _: &[u8]| {
+        e.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let mut open = g.0.lock().unwrap();
+        while !*open {
+            open = g.1.wait(open).unwrap();
+        }
+        Ok(vec![0x91, 0x07])
+    })));
+    let parked: Vec<_> = (0..PARKED)
+        .map(|_| {
+            let rt = rt.clone();
+            std::thread::Builder::new()
+                .stack_size(256 << 10)
+                .spawn(move || {
+                    pin_to_cpu0();
+                    rt.exec("scripts.sink.CallHost", &[0x90])
+                })
+                .unwrap()
+        })
+        .collect();
+    let start = std::time::Instant::now();
+    while entered.load(std::sync::atomic::Ordering::SeqCst) < PARKED {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "only {} calls got a slot",
+            entered.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert_eq!(rt.stats().instances_in_use, PARKED as u64, "summed over the shards");
+    // Slots are still free (in the last shard): a call does not wait.
+    let now = std::time::Instant::now();
+    assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x01]).unwrap(), vec![0x91, 0x01]);
+    assert!(now.elapsed() < std::time::Duration::from_secs(1));
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    for p in parked {
+        assert_eq!(p.join().unwrap().unwrap(), vec![0x91, 0x07]);
+    }
+    assert_eq!(rt.stats().instances_in_use, 0, "every slot back");
+    assert_eq!(rt.stats().scripts[0].calls, PARKED as u64 + 1);
+}
+
+#[test]
+fn engine_shards_is_checked() {
+    for bad in [r#"{"engine_shards": 0}"#, r#"{"engine_shards": 17}"#] {
+        let err = Runtime::from_json(Some(bad)).err().unwrap();
+        assert_eq!(err.code(), 400, "{bad}");
+        assert!(err.message().contains("engine_shards"), "{bad}: {err}");
+    }
+    for (config, slots) in [(r#"{"engine_shards": 1}"#, 1000), (r#"{"engine_shards": 3}"#, 999), (r#"{"engine_shards": 16}"#, 992)] {
+        let (rt, _dir) = sink_runtime(config);
+        assert_eq!(rt.stats().instance_slots, slots, "{config}");
+        assert_eq!(rt.exec("scripts.sink.Echo", &[0x91, 0x02]).unwrap(), vec![0x91, 0x02], "{config}");
+    }
 }
 
 #[test]

@@ -208,6 +208,37 @@ function Random(): number { return Math.random(); }
 function Now(): number { return Date.now(); }
 "#;
 
+/// Calls on every CPU of a runtime with one engine shard per CPU: each shard
+/// gets its copy of the engine at its first call there, and runs the
+/// script's snapshot as shard 0 does.
+#[test]
+fn every_engine_shard_runs_js_scripts_alike() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    // The first call takes the script's snapshot: slow in a debug build.
+    let rt = runtime(json!({"engine_shards": cpus, "timeout_ms": 20000}));
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build(&rt, dir.path(), "pure.ts", PURE_TOP).unwrap();
+    rt.load_file(&wasm, Some("pure")).unwrap();
+    let want = json!({"seen": [3], "keys": ["3"], "n": 1, "big": 2 + 3 + 400000, "day": "2024-01-02T00:00:00.000Z"});
+    std::thread::scope(|scope| {
+        for cpu in 0..cpus {
+            let (rt, want) = (&rt, &want);
+            scope.spawn(move || {
+                // SAFETY: a zeroed cpu_set_t is an empty set; the call gets its size.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(cpu, &mut set);
+                    assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
+                }
+                for _ in 0..3 {
+                    assert_eq!(&exec(rt, "scripts.pure.Mutate", json!([3])).unwrap(), want, "on CPU {cpu}");
+                }
+            });
+        }
+    });
+    assert!(yaowasm::js::script_snapshot_size(&rt, "pure").is_some(), "a pure top level is snapshotted");
+}
+
 #[test]
 fn a_snapshotted_top_level_never_leaks_a_call_into_the_next() {
     let rt = runtime(json!({}));

@@ -16,7 +16,7 @@
 use crate::abi::memory;
 use crate::abi::wire::{self, Encoding, Packed};
 use crate::error::{Error, Result};
-use crate::runtime::call::{self, CallState};
+use crate::runtime::call;
 use crate::runtime::nesting::Budget;
 use crate::runtime::script::{compile_module, Identity, Program, Script};
 use crate::runtime::{Inner, Runtime};
@@ -24,7 +24,6 @@ use crate::sync::MutexAny;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use wasmtime::{InstancePre, ModuleExport};
 
 /// The engine's name, as hook modules name it.
 pub const ENGINE_NAME: &str = "quickjs-ng";
@@ -92,8 +91,6 @@ fn inflate(deflated: &[u8]) -> Option<Vec<u8>> {
 /// The per-script part of a JS script: its bytecode and the engine entry.
 pub struct JsScript {
     bytecode: Vec<u8>,
-    call: ModuleExport,
-    invoke: ModuleExport,
     /// The top level evaluated once, at the first call ([`snapshot`]), when
     /// it never reached outside the engine; `None`: every call evaluates it.
     snapshot: OnceLock<Option<snapshot::Snapshot>>,
@@ -115,9 +112,6 @@ pub struct JsEngine {
     /// The engine's pre-linked module and exports: the program every JS
     /// script runs.
     program: Arc<Program>,
-    call: ModuleExport,
-    invoke: ModuleExport,
-    compile: ModuleExport,
     /// Whether the module is the pre-initialized snapshot.
     pub snapshot: bool,
 }
@@ -228,11 +222,11 @@ pub(crate) fn compile(runtime: &Arc<Inner>, hook: Hook, identity: Identity) -> R
         return Err(Error::bad_request("JS script has no top-level function"));
     }
     let engine = engine(runtime)?;
-    let functions: BTreeMap<String, ModuleExport> = meta.functions.iter().map(|f| (f.clone(), engine.call)).collect();
+    // Every function of a JS script is one entry of the engine (run by
+    // `run` with the function's name).
+    let functions: BTreeMap<String, usize> = meta.functions.iter().map(|f| (f.clone(), JS_CALL)).collect();
     let js = JsScript {
         bytecode: hook.bytecode,
-        call: engine.call,
-        invoke: engine.invoke,
         snapshot: OnceLock::new(),
         snapshot_allowed: engine.snapshot && script_snapshot_enabled(),
         source: hook.meta.source.clone(),
@@ -286,38 +280,39 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
         (false, Some(cache)) => cache.load_or_compile(runtime.as_ref(), raw, &crate::runtime::cache::digest_of(raw))?,
         (false, None) => compile_module(&runtime.engine, raw)?,
     };
-    let export = |name: &str| module.get_export_index(name).ok_or_else(|| Error::internal(format!("the JS engine does not export {name}")));
     // Function exports are checked here, once: calls type them without
     // wasmtime's per-call check (call::typed_export's contract).
     use wasmtime::ValType::{I32, I64};
     let function = |name: &str, params: &[wasmtime::ValType], results: &[wasmtime::ValType]| match module.get_export(name) {
-        Some(ty) if crate::runtime::script::has_sig(&ty, params, results) => export(name),
+        Some(ty) if crate::runtime::script::has_sig(&ty, params, results) => Ok(name.to_owned()),
         Some(_) => Err(Error::internal(format!("the JS engine's {name} does not have the type this runtime calls it with"))),
         None => Err(Error::internal(format!("the JS engine does not export {name}"))),
     };
-    let pre: InstancePre<CallState> =
-        runtime.linker.instantiate_pre(&module).map_err(|e| Error::internal(format!("JS engine: cannot link: {e:#}")))?;
-    let program = Program {
-        pre,
-        memory: export("memory")?,
-        alloc: function("yao_alloc", &[I32], &[I32])?,
-        // The snapshot ran _initialize already (and wasi-libc's traps if
-        // it runs twice).
-        initialize: match snapshot || module.get_export("_initialize").is_none() {
-            true => None,
-            false => Some(function("_initialize", &[], &[])?),
-        },
-        encoding: Encoding::MsgPack,
-        uses_wasi: true,
+    if module.get_export("memory").is_none() {
+        return Err(Error::internal("the JS engine does not export memory"));
+    }
+    function("yao_alloc", &[I32], &[I32])?;
+    // Indexed by JS_CALL, JS_INVOKE and JS_COMPILE.
+    let names = vec![
+        function("yao_js_call", &[I32, I32, I32, I32, I32, I32], &[I64])?,
+        function("yao_js_invoke", &[I32, I32, I32, I32], &[I64])?,
+        function("yao_js_compile", &[I32, I32, I32, I32, I32], &[I64])?,
+    ];
+    // The snapshot ran _initialize already (and wasi-libc's traps if it
+    // runs twice).
+    let initialize = match snapshot || module.get_export("_initialize").is_none() {
+        true => false,
+        false => function("_initialize", &[], &[]).map(|_| true)?,
     };
-    Ok(JsEngine {
-        call: function("yao_js_call", &[I32, I32, I32, I32, I32, I32], &[I64])?,
-        invoke: function("yao_js_invoke", &[I32, I32, I32, I32], &[I64])?,
-        compile: function("yao_js_compile", &[I32, I32, I32, I32, I32], &[I64])?,
-        program: Arc::new(program),
-        snapshot,
-    })
+    let program =
+        Program::new(runtime, module, names, initialize, true).map_err(|e| Error::internal(format!("JS engine: {}", e.message())))?;
+    Ok(JsEngine { program: Arc::new(program), snapshot })
 }
+
+/// The engine's entries, by their index in its program's functions.
+const JS_CALL: usize = 0;
+const JS_INVOKE: usize = 1;
+const JS_COMPILE: usize = 2;
 
 // ---- snapshot ----------------------------------------------------------------
 
@@ -358,7 +353,7 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
         Some(taken) => taken.as_ref(),
         None => {
             let taken = match js.snapshot_allowed {
-                true => snapshot::take(runtime, script.program.pre.module(), &js.bytecode, budget),
+                true => snapshot::take(runtime, script.program.module(), &js.bytecode, budget),
                 false => Ok(None),
             };
             match taken {
@@ -367,7 +362,7 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
             }
         }
     };
-    let (mut store, instance, guest) = call::instantiate(runtime, &script.program, budget)?;
+    let call::Fresh { mut store, instance, guest, parts } = call::instantiate(runtime, &script.program, budget)?;
     // From the snapshot, the script is already in memory; otherwise its
     // bytecode goes in first, and yao_js_call evaluates it.
     let code = match snapshot {
@@ -383,13 +378,16 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
     let raw = match code {
         None => {
             // SAFETY: checked to be (i32 × 4) -> i64 in make_engine.
-            let entry = unsafe { call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &js.invoke, "yao_js_invoke")? };
+            let entry = unsafe {
+                call::typed_export::<(i32, i32, i32, i32), i64>(&mut store, &instance, &parts.functions[JS_INVOKE], "yao_js_invoke")?
+            };
             entry.call(&mut store, (name, name_len, args_ptr, args_len))
         }
         Some(code) => {
             // SAFETY: checked to be (i32 × 6) -> i64 in make_engine.
-            let entry =
-                unsafe { call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &js.call, "yao_js_call")? };
+            let entry = unsafe {
+                call::typed_export::<(i32, i32, i32, i32, i32, i32), i64>(&mut store, &instance, &parts.functions[JS_CALL], "yao_js_call")?
+            };
             entry.call(&mut store, (code, js.bytecode.len() as i32, name, name_len, args_ptr, args_len))
         }
     }
@@ -487,9 +485,11 @@ pub fn build_hook_with(
     let budget = inner.default_budget(None, None);
     let _running = inner.ticker.running();
     let timeout_ms = inner.config.timeout_ms;
-    let (mut store, instance, guest) = call::instantiate(inner, &engine.program, &budget)?;
+    let call::Fresh { mut store, instance, guest, parts } = call::instantiate(inner, &engine.program, &budget)?;
     // SAFETY: checked to be (i32 × 5) -> i64 in make_engine.
-    let entry = unsafe { call::typed_export::<(i32, i32, i32, i32, i32), i64>(&mut store, &instance, &engine.compile, "yao_js_compile")? };
+    let entry = unsafe {
+        call::typed_export::<(i32, i32, i32, i32, i32), i64>(&mut store, &instance, &parts.functions[JS_COMPILE], "yao_js_compile")?
+    };
     let src = call::write(&mut store, &guest, js_source.as_bytes(), timeout_ms)?;
     let name = call::write(&mut store, &guest, source_name.as_bytes(), timeout_ms)?;
     let raw = entry

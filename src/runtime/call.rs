@@ -1,9 +1,8 @@
 //! One call: a fresh instance from the script's `InstancePre`, args in,
 //! packed result out, every failure mapped to its Yao code.
 
-use super::engine::POOL_INSTANCES;
 use super::nesting::Budget;
-use super::script::{Program, Script};
+use super::script::{Program, ProgramShard, Script};
 use super::Inner;
 use crate::abi::memory::{self, Guest};
 use crate::abi::wire::{self, Encoding};
@@ -58,9 +57,19 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// Makes a store with its limits and deadline, instantiates the script and
-/// runs `_initialize`. Used by calls and by load-time probes.
-pub(crate) fn instantiate(runtime: &Arc<Inner>, program: &Program, budget: &Budget) -> Result<(Store<CallState>, Instance, Guest)> {
+/// A fresh instance of a program, ready for a call, and the program's part
+/// in the engine shard the instance lives in (the exports to call it by).
+pub(crate) struct Fresh<'a> {
+    pub store: Store<CallState>,
+    pub instance: Instance,
+    pub guest: Guest,
+    pub parts: &'a ProgramShard,
+}
+
+/// Makes a store with its limits and deadline, instantiates the script in the
+/// shard of the CPU it runs on and runs `_initialize`. Used by calls and by
+/// load-time probes.
+pub(crate) fn instantiate<'a>(runtime: &Arc<Inner>, program: &'a Program, budget: &Budget) -> Result<Fresh<'a>> {
     let wasi = match program.uses_wasi {
         true => Some(super::wasi::context(&runtime.config.wasi, &(runtime.clone() as Arc<dyn LogSink>))?),
         false => None,
@@ -73,7 +82,28 @@ pub(crate) fn instantiate(runtime: &Arc<Inner>, program: &Program, budget: &Budg
         limiter: MemoryLimiter { max_bytes: runtime.config.max_memory_bytes() },
         wasi,
     };
-    let mut store = Store::new(&runtime.engine, state);
+    let timeout_ms = runtime.config.timeout_ms;
+    let (mut store, instance, parts) = instantiate_when_a_slot_is_free(runtime, program, state, budget)?;
+    let memory = instance
+        .get_module_export(&mut store, &parts.memory)
+        .and_then(|e| e.into_memory())
+        .ok_or_else(|| Error::internal("memory export vanished"))?;
+    // SAFETY: `alloc` is checked to be (i32) -> i32 at load.
+    let alloc = unsafe { typed_export::<i32, i32>(&mut store, &instance, &parts.alloc, "yao_alloc")? };
+    let guest = Guest { memory, alloc };
+    store.data_mut().guest = Some(guest.clone());
+    if let Some(init) = &parts.initialize {
+        // SAFETY: `initialize` is checked to be () -> () at load.
+        let init = unsafe { typed_export::<(), ()>(&mut store, &instance, init, "_initialize")? };
+        init.call(&mut store, ()).map_err(|e| classify(e, timeout_ms).context("_initialize"))?;
+    }
+    Ok(Fresh { store, instance, guest, parts })
+}
+
+/// A store of `engine` for one call: the memory limiter and the epoch
+/// deadline that checks the call's budget.
+fn new_store(engine: &wasmtime::Engine, state: CallState, budget: &Budget) -> Store<CallState> {
+    let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
     let for_epochs = budget.clone();
@@ -81,23 +111,7 @@ pub(crate) fn instantiate(runtime: &Arc<Inner>, program: &Program, budget: &Budg
         Ok(()) => Ok(UpdateDeadline::Continue(1)),
         Err(stop) => Err(stop.into()),
     });
-    let timeout_ms = runtime.config.timeout_ms;
-    let instance =
-        instantiate_when_a_slot_is_free(program, &mut store, budget).map_err(|e| classify(e, timeout_ms).context("instantiate"))?;
-    let memory = instance
-        .get_module_export(&mut store, &program.memory)
-        .and_then(|e| e.into_memory())
-        .ok_or_else(|| Error::internal("memory export vanished"))?;
-    // SAFETY: `program.alloc` is checked to be (i32) -> i32 at load.
-    let alloc = unsafe { typed_export::<i32, i32>(&mut store, &instance, &program.alloc, "yao_alloc")? };
-    let guest = Guest { memory, alloc };
-    store.data_mut().guest = Some(guest.clone());
-    if let Some(init) = &program.initialize {
-        // SAFETY: `program.initialize` is checked to be () -> () at load.
-        let init = unsafe { typed_export::<(), ()>(&mut store, &instance, init, "_initialize")? };
-        init.call(&mut store, ()).map_err(|e| classify(e, timeout_ms).context("_initialize"))?;
-    }
-    Ok((store, instance, guest))
+    store
 }
 
 /// An export the program was checked to have at load, typed: a 500 if it
@@ -132,41 +146,55 @@ pub(crate) fn write(store: &mut Store<CallState>, guest: &Guest, bytes: &[u8], t
     memory::write(store, guest, bytes).map(|ptr| ptr as i32).map_err(|e| classify(e, timeout_ms))
 }
 
-/// Runs `function` of `script` with MessagePack `args` in a fresh instance and
-/// returns the MessagePack result.
-pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: &ModuleExport, args: &[u8], budget: &Budget) -> Result<Vec<u8>> {
+/// Runs `function` (its index in the program's functions) of `script` with MessagePack
+/// `args` in a fresh instance and returns the MessagePack result.
+pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: usize, args: &[u8], budget: &Budget) -> Result<Vec<u8>> {
     let timeout_ms = runtime.config.timeout_ms;
     let program = &script.program;
-    let (mut store, instance, guest) = instantiate(runtime, program, budget)?;
+    let Fresh { mut store, instance, guest, parts } = instantiate(runtime, program, budget)?;
     // SAFETY: a script's functions are the exports checked to be
     // (i32, i32) -> i64 at load (`Script::functions`).
-    let func = unsafe { typed_export::<(i32, i32), i64>(&mut store, &instance, function, "script function")? };
+    let func = unsafe { typed_export::<(i32, i32), i64>(&mut store, &instance, &parts.functions[function], "script function")? };
     let payload = wire::encode_args(args, program.encoding)?;
     let ptr = write(&mut store, &guest, &payload, timeout_ms)?;
     let raw = func.call(&mut store, (ptr, payload.len() as i32)).map_err(|e| classify(e, timeout_ms))?;
     wire::decode_packed(guest.memory.data(&store), raw, program.encoding)
 }
 
-/// Instantiates in a pool slot; with every slot in use (more calls in flight
-/// than `POOL_INSTANCES`, nested ones included), waits for one to free, with
-/// a backoff of 20 µs doubling to 1 ms, until the call's deadline or the
-/// host's cancel: then 408 saying why. A burst of callers (goroutines of a
-/// Go host) then queues for a few microseconds instead of failing.
-fn instantiate_when_a_slot_is_free(program: &Program, store: &mut Store<CallState>, budget: &Budget) -> wasmtime::Result<Instance> {
+/// Instantiates in a pool slot, in the shard of this CPU or, when its slots
+/// are all in use, in another's. With every slot of every shard in use
+/// (more calls in flight than `POOL_INSTANCES`, nested ones included), waits
+/// for one to free, with a backoff of 20 µs doubling to 1 ms, until the
+/// call's deadline or the host's cancel: then 408 saying why. A burst of
+/// callers (goroutines of a Go host) then queues for a few microseconds
+/// instead of failing.
+fn instantiate_when_a_slot_is_free<'a>(
+    runtime: &Inner,
+    program: &'a Program,
+    mut state: CallState,
+    budget: &Budget,
+) -> Result<(Store<CallState>, Instance, &'a ProgramShard)> {
+    let count = runtime.shards.len();
+    let timeout_ms = runtime.config.timeout_ms;
     let mut backoff = Duration::from_micros(20);
     loop {
-        match program.pre.instantiate(&mut *store) {
-            Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => {
-                if let Err(stop) = budget.check() {
-                    let why = format!("{} while every instance slot ({POOL_INSTANCES}) was in use", stop.message());
-                    return Err(Error::new(stop.code(), why).into());
-                }
-                let left = budget.deadline.saturating_duration_since(Instant::now());
-                std::thread::sleep(backoff.min(left));
-                backoff = (backoff * 2).min(Duration::from_millis(1));
+        let here = super::engine::shard_here(count);
+        for shard in (here..count).chain(0..here) {
+            let parts = program.shard(runtime, shard)?;
+            let mut store = new_store(&runtime.shards[shard].engine, state, budget);
+            match parts.pre.instantiate(&mut store) {
+                Ok(instance) => return Ok((store, instance, parts)),
+                Err(e) if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() => state = store.into_data(),
+                Err(e) => return Err(classify(e, timeout_ms).context("instantiate")),
             }
-            other => return other,
         }
+        if let Err(stop) = budget.check() {
+            let why = format!("{} while every instance slot ({}) was in use", stop.message(), super::engine::pool_slots(count));
+            return Err(Error::new(stop.code(), why).context("instantiate"));
+        }
+        let left = budget.deadline.saturating_duration_since(Instant::now());
+        std::thread::sleep(backoff.min(left));
+        backoff = (backoff * 2).min(Duration::from_millis(1));
     }
 }
 

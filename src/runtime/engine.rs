@@ -1,16 +1,20 @@
-//! The wasmtime engine of one runtime: pooling allocator sized from the
-//! config, epoch interruption, and the one ticker thread that drives it.
+//! The wasmtime engines of one runtime (its shards): pooling allocator sized
+//! from the config, epoch interruption, the one ticker thread that drives
+//! them all, and which shard a call runs on.
 
+use super::call::CallState;
+use super::per_cpu::PerCpu;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
-use wasmtime::{Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig};
 
 /// Instances one runtime can have alive at once (all threads, all nesting
-/// levels). Each is a slot of `max_memory_mb` of reserved address space.
+/// levels, all shards). Each is a slot of `max_memory_mb` of reserved address
+/// space.
 pub const POOL_INSTANCES: u32 = 1000;
 /// Instance metadata (VMContext) one instance may take: ~32 bytes per
 /// function that escapes (exported, or in a table). Go puts every function
@@ -29,15 +33,81 @@ pub const KEEP_RESIDENT: usize = 8 << 20;
 /// One epoch tick: the resolution of `timeout_ms`.
 pub const TICK: Duration = Duration::from_millis(1);
 
-/// Builds the engine. Slots are sized from `max_memory_mb` so that 1000 slots
-/// reserve ~`max_memory_mb` GiB of address space, not the 4 TiB of the
-/// default 4 GiB slots.
-pub fn build(config: &Config) -> Result<Engine> {
+/// One engine of a runtime and its linker: a module runs on a shard as its
+/// copy compiled for that shard's engine.
+pub struct Shard {
+    pub engine: Engine,
+    pub linker: Linker<CallState>,
+}
+
+/// How many engines a runtime runs calls on: `engine_shards`, or by default
+/// the CPUs this process may use rounded down to 1, 2 or 4 (powers of two
+/// split [`POOL_INSTANCES`] evenly). A runtime that only precompiles for
+/// another target has one.
+pub fn shard_count(config: &Config) -> usize {
+    if !runs_here(config) {
+        return 1;
+    }
+    match config.engine_shards {
+        Some(n) => n as usize,
+        None => match std::thread::available_parallelism().map_or(1, |n| n.get()) {
+            0..=1 => 1,
+            2..=3 => 2,
+            _ => 4,
+        },
+    }
+}
+
+/// The shards of a runtime: engine 0 compiles and loads from the cache,
+/// and the others get copies of what it made ([`copy_to`]).
+pub fn build_shards(config: &Config) -> Result<Box<[Shard]>> {
+    let count = shard_count(config);
+    let slots = pool_slots(count) / count as u32;
+    (0..count)
+        .map(|_| {
+            let engine = build(config, slots)?;
+            let linker = crate::host_api::imports::linker(&engine)?;
+            Ok(Shard { engine, linker })
+        })
+        .collect()
+}
+
+/// A copy of `module` (compiled for another shard's engine) for `shard`,
+/// through wasmtime's own serialization, which copies the machine code
+/// rather than compiling it again.
+pub fn copy_to(shard: &Shard, module: &Module) -> Result<Module> {
+    let copy = |e: wasmtime::Error| Error::internal(format!("copying a module into another engine shard: {e:#}"));
+    let bytes = module.serialize().map_err(copy)?;
+    // SAFETY: the bytes are what `serialize` just made, in this process,
+    // for an engine with the same settings.
+    unsafe { Module::deserialize(&shard.engine, &bytes) }.map_err(copy)
+}
+
+/// Instance slots of a runtime with `count` shards: [`POOL_INSTANCES`] split
+/// evenly (less a remainder when `count` does not divide it).
+pub fn pool_slots(count: usize) -> u32 {
+    POOL_INSTANCES / count as u32 * count as u32
+}
+
+/// The shard for a call starting on this thread now: the CPU it runs on,
+/// so two CPUs never share an engine's cache lines (a thread that moves
+/// mid-call only loses locality).
+pub fn shard_here(count: usize) -> usize {
+    if count == 1 {
+        return 0;
+    }
+    super::per_cpu::cpu() % count
+}
+
+/// Builds one engine with `slots` instance slots. Slots are sized from
+/// `max_memory_mb` so that 1000 slots reserve ~`max_memory_mb` GiB of
+/// address space, not the 4 TiB of the default 4 GiB slots.
+pub fn build(config: &Config, slots: u32) -> Result<Engine> {
     let max_bytes = config.max_memory_bytes();
     let mut pool = PoolingAllocationConfig::default();
-    pool.total_core_instances(POOL_INSTANCES)
-        .total_memories(POOL_INSTANCES)
-        .total_tables(POOL_INSTANCES)
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
         .total_component_instances(0)
         .total_stacks(0)
         .max_memories_per_module(1)
@@ -92,7 +162,7 @@ pub fn runs_here(config: &Config) -> bool {
 /// The Pulley target of this machine's pointer width.
 const PULLEY_HERE: &str = if cfg!(target_pointer_width = "64") { "pulley64" } else { "pulley32" };
 
-/// Increments the engine's epoch every [`TICK`] while calls are in flight,
+/// Increments every engine's epoch every [`TICK`] while calls are in flight,
 /// and sleeps (parked) while none are, so an idle runtime costs no CPU.
 pub struct Ticker {
     shared: Arc<TickerShared>,
@@ -100,16 +170,25 @@ pub struct Ticker {
 }
 
 struct TickerShared {
-    in_flight: AtomicUsize,
+    /// Calls in flight, counted per CPU so that calls on two CPUs do not
+    /// write one cache line.
+    in_flight: PerCpu<AtomicUsize>,
     stop: AtomicBool,
 }
 
-/// Held by every running call; the ticker runs while any exists.
-pub struct Running<'a>(&'a Ticker);
+impl TickerShared {
+    fn idle(&self) -> bool {
+        self.in_flight.iter().all(|n| n.load(Ordering::Acquire) == 0)
+    }
+}
+
+/// Held by every running call; the ticker runs while any exists. Keeps the
+/// stripe it counted in, which the thread may have left by the end.
+pub struct Running<'a>(&'a Ticker, usize);
 
 impl Ticker {
-    pub fn start(engine: Engine) -> Result<Ticker> {
-        let shared = Arc::new(TickerShared { in_flight: AtomicUsize::new(0), stop: AtomicBool::new(false) });
+    pub fn start(engines: Vec<Engine>) -> Result<Ticker> {
+        let shared = Arc::new(TickerShared { in_flight: PerCpu::default(), stop: AtomicBool::new(false) });
         let state = shared.clone();
         let thread = std::thread::Builder::new()
             .name("yaowasm-epoch".into())
@@ -117,32 +196,36 @@ impl Ticker {
                 if state.stop.load(Ordering::Acquire) {
                     return;
                 }
-                if state.in_flight.load(Ordering::Acquire) == 0 {
-                    // A call that starts after this check unparks us; the
-                    // unpark token makes this park return at once.
+                if state.idle() {
+                    // A call that starts after this check unparks us (it
+                    // finds its stripe at 0); the unpark token makes this
+                    // park return at once.
                     std::thread::park();
                     continue;
                 }
                 std::thread::sleep(TICK);
-                engine.increment_epoch();
+                for engine in &engines {
+                    engine.increment_epoch();
+                }
             })
             .map_err(|e| Error::internal(format!("cannot start the epoch thread: {e}")))?;
         Ok(Ticker { shared, thread: Some(thread) })
     }
 
     pub fn running(&self) -> Running<'_> {
-        if self.shared.in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
+        let (stripe, in_flight) = self.shared.in_flight.here();
+        if in_flight.fetch_add(1, Ordering::AcqRel) == 0 {
             if let Some(t) = &self.thread {
                 t.thread().unpark();
             }
         }
-        Running(self)
+        Running(self, stripe)
     }
 }
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.shared.in_flight.stripe(self.1).fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -11,16 +11,17 @@ pub mod context;
 pub(crate) mod engine;
 pub(crate) mod loader;
 pub(crate) mod nesting;
+pub(crate) mod per_cpu;
 pub(crate) mod preinit;
 pub(crate) mod script;
 pub mod stats;
+pub(crate) mod table;
 pub(crate) mod tasks;
 pub(crate) mod wasi;
 #[cfg(feature = "compiler")]
 pub(crate) mod wizen;
 
 use self::cache::ModuleCache;
-use self::call::CallState;
 pub use self::context::CallContext;
 use self::engine::Ticker;
 use self::loader::{LoadReport, Problem};
@@ -39,7 +40,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use wasmtime::{Engine, Linker};
+use wasmtime::Engine;
 
 /// Serves the `yao.process` calls the runtime does not serve itself: gets the
 /// process name and its MessagePack args array, answers MessagePack or an
@@ -82,10 +83,17 @@ pub struct Runtime {
     inner: Arc<Inner>,
 }
 
+/// Aligned to a cache line pair so that the `Arc`'s reference counts, which
+/// every call writes (its store holds a clone), do not share a line with the
+/// fields every call on the other CPUs reads.
+#[repr(align(128))]
 pub struct Inner {
     pub(crate) config: Config,
+    /// Shard 0's engine: the one modules are compiled for and loaded from
+    /// the cache into (the other shards get copies, engine.rs `replicate`).
     pub(crate) engine: Engine,
-    pub(crate) linker: Linker<CallState>,
+    /// The engines calls run on, one per CPU by default (engine.rs).
+    pub(crate) shards: Box<[engine::Shard]>,
     pub(crate) cache: Option<ModuleCache>,
     pub(crate) ticker: Ticker,
     /// The shared JS engine, made on first use (src/js.rs).
@@ -95,7 +103,7 @@ pub struct Inner {
     pub(crate) host_api: HostApi,
     /// Background `Job`s (tasks.rs).
     pub(crate) jobs: tasks::Jobs,
-    scripts: RwLock<HashMap<String, Arc<Script>>>,
+    scripts: table::ScriptTable,
     process_handler: RwLock<Option<Arc<ProcessHandler>>>,
     log_handler: RwLock<Option<log::Handler>>,
 }
@@ -104,24 +112,24 @@ impl Runtime {
     /// Makes a runtime. The config is validated here (400 on any problem).
     pub fn new(config: Config) -> Result<Runtime> {
         config.validate()?;
-        let engine = engine::build(&config)?;
-        let linker = crate::host_api::imports::linker(&engine)?;
+        let shards = engine::build_shards(&config)?;
+        let engine = shards[0].engine.clone();
         let cache = config.cache_dir.clone().map(|dir| {
             let (target, runs_here) = (engine::target(&config), engine::runs_here(&config));
             ModuleCache::new(dir, config.cache_max_mb << 20, &engine, config.max_memory_bytes(), target, !runs_here)
         });
-        let ticker = Ticker::start(engine.clone())?;
+        let ticker = Ticker::start(shards.iter().map(|s| s.engine.clone()).collect())?;
         let host_api = HostApi::new(&config)?;
         let inner = Inner {
             config,
             engine,
-            linker,
+            shards,
             cache,
             ticker,
             js_engine: Default::default(),
             host_api,
             jobs: Default::default(),
-            scripts: RwLock::default(),
+            scripts: Default::default(),
             process_handler: RwLock::default(),
             log_handler: RwLock::default(),
         };
@@ -150,41 +158,43 @@ impl Runtime {
         let root = dir.canonicalize().map_err(|e| Error::not_found(format!("cannot read scripts folder {}: {e}", dir.display())))?;
         let scan = loader::scan(&root)?;
         let origin = Origin::Dir(root);
-        let current = self.inner.scripts.read_any().clone();
+        let current = self.inner.scripts.read();
         let (scripts, mut problems) = loader::compile_all(&self.inner, scan, &origin, &current);
         drop(current);
 
-        let mut table = self.inner.scripts.write_any();
-        let mut fresh = Vec::with_capacity(scripts.len());
-        for script in scripts {
-            match table.get(&script.id) {
-                Some(other) if other.origin != origin => problems.push(Problem {
-                    file: script.file.clone(),
-                    id: Some(script.id.clone()),
-                    code: crate::error::BAD_REQUEST,
-                    message: format!("script id {} is already provided by {}", script.id, other.file.display()),
-                }),
-                _ => fresh.push(script),
-            }
-        }
-        // A file that is still there but no longer loads (caught half-written
-        // by a deploy, say) keeps serving its last good version; the problem
-        // is reported. A file that is gone is unloaded.
-        let failed: std::collections::HashSet<&str> = problems.iter().filter_map(|p| p.id.as_deref()).collect();
-        let mut counters: HashMap<String, Arc<stats::ScriptStats>> =
-            table.iter().filter(|(_, s)| s.origin == origin).map(|(id, s)| (id.clone(), s.stats.clone())).collect();
-        table.retain(|id, s| s.origin != origin || failed.contains(id.as_str()));
-        let loaded = fresh.len();
-        for mut script in fresh {
-            // A new build of a script that was loaded keeps its counters.
-            if let Some(stats) = counters.remove(&script.id) {
-                if let Some(new) = Arc::get_mut(&mut script) {
-                    new.stats = stats;
+        let loaded = self.inner.scripts.update(|table| {
+            let mut fresh = Vec::with_capacity(scripts.len());
+            for script in scripts {
+                match table.get(&script.id) {
+                    Some(other) if other.origin != origin => problems.push(Problem {
+                        file: script.file.clone(),
+                        id: Some(script.id.clone()),
+                        code: crate::error::BAD_REQUEST,
+                        message: format!("script id {} is already provided by {}", script.id, other.file.display()),
+                    }),
+                    _ => fresh.push(script),
                 }
             }
-            table.insert(script.id.clone(), script);
-        }
-        drop(table);
+            // A file that is still there but no longer loads (caught
+            // half-written by a deploy, say) keeps serving its last good
+            // version; the problem is reported. A file that is gone is
+            // unloaded.
+            let failed: std::collections::HashSet<&str> = problems.iter().filter_map(|p| p.id.as_deref()).collect();
+            let mut counters: HashMap<String, Arc<stats::ScriptStats>> =
+                table.iter().filter(|(_, s)| s.origin == origin).map(|(id, s)| (id.clone(), s.stats.clone())).collect();
+            table.retain(|id, s| s.origin != origin || failed.contains(id.as_str()));
+            let loaded = fresh.len();
+            for mut script in fresh {
+                // A new build of a script that was loaded keeps its counters.
+                if let Some(stats) = counters.remove(&script.id) {
+                    if let Some(new) = Arc::get_mut(&mut script) {
+                        new.stats = stats;
+                    }
+                }
+                table.insert(script.id.clone(), script);
+            }
+            loaded
+        });
         problems.sort_by(|a, b| a.file.cmp(&b.file));
         Ok(LoadReport { loaded, problems })
     }
@@ -202,29 +212,28 @@ impl Runtime {
         let digest = cache::digest_of(&bytes);
         let mut script = Script::compile(&self.inner, &bytes, digest, path.to_path_buf(), id.clone(), Origin::File)
             .map_err(|e| e.context(path.display()))?;
-        let mut table = self.inner.scripts.write_any();
-        if let Some(other) = table.get(&id) {
-            if other.origin != Origin::File {
-                return Err(Error::bad_request(format!("script id {id} is already provided by {}", other.file.display())));
+        self.inner.scripts.update(|table| {
+            if let Some(old) = table.get(&id) {
+                if old.origin != Origin::File {
+                    return Err(Error::bad_request(format!("script id {id} is already provided by {}", old.file.display())));
+                }
+                script.stats = old.stats.clone();
             }
-        }
-        if let Some(old) = table.get(&id) {
-            script.stats = old.stats.clone();
-        }
-        table.insert(id, Arc::new(script));
-        Ok(())
+            table.insert(id, Arc::new(script));
+            Ok(())
+        })
     }
 
     /// Removes a script; calls in flight finish. 404 for an unknown ID.
     pub fn unload(&self, id: &str) -> Result<()> {
         let id = names::normalize_id(id)?;
-        let removed = self.inner.scripts.write_any().remove(&id);
+        let removed = self.inner.scripts.update(|table| table.remove(&id));
         removed.map(drop).ok_or_else(|| Error::not_found(format!("no script {id}")))
     }
 
     /// Every loaded script, sorted by ID.
     pub fn list(&self) -> Vec<ScriptInfo> {
-        let table = self.inner.scripts.read_any();
+        let table = self.inner.scripts.read();
         let mut list: Vec<ScriptInfo> = table
             .values()
             .map(|s| ScriptInfo {
@@ -244,11 +253,11 @@ impl Runtime {
     /// Call counters of every loaded script (sorted by ID) and the instance
     /// pool's use (src/stats.rs).
     pub fn stats(&self) -> stats::RuntimeStats {
-        let table = self.inner.scripts.read_any();
+        let table = self.inner.scripts.read();
         let mut scripts: Vec<_> = table.values().map(|s| s.stats.snapshot(&s.id)).collect();
         drop(table);
         scripts.sort_by(|a, b| a.id.cmp(&b.id));
-        stats::RuntimeStats::new(scripts, &self.inner.engine)
+        stats::RuntimeStats::new(scripts, &self.inner.shards)
     }
 
     /// Runs a process: `args` is a MessagePack array (empty means `[]`); the
@@ -311,7 +320,7 @@ impl Runtime {
     /// The file a script was loaded from, if loaded.
     pub fn script_file(&self, id: &str) -> Option<PathBuf> {
         let id = id.to_ascii_lowercase();
-        self.inner.scripts.read_any().get(&id).map(|s| s.file.clone())
+        self.inner.scripts.read().get(&id).map(|s| s.file.clone())
     }
 }
 
@@ -328,7 +337,7 @@ impl Inner {
     }
 
     pub(crate) fn script(&self, id: &str) -> Option<Arc<Script>> {
-        self.scripts.read_any().get(id).cloned()
+        self.scripts.read().get(id).cloned()
     }
 
     /// The budget of a top-level call: `timeout_ms` from now, or less.
@@ -348,7 +357,10 @@ impl Inner {
         let name = names::parse_process(process)?;
         value::validate_args(args)?;
         let args = if args.is_empty() { value::EMPTY_ARRAY } else { args };
-        let script = self.script(&name.id).ok_or_else(|| Error::not_found(format!("no script {} (process {process})", name.id)))?;
+        // The table as it is now, held for the call: no script's reference
+        // count is written (table.rs).
+        let table = self.scripts.read();
+        let script = table.get(&*name.id).ok_or_else(|| Error::not_found(format!("no script {} (process {process})", name.id)))?;
         let started = Instant::now();
         let result = (|| {
             let function = script.function(name.function)?;
@@ -356,9 +368,9 @@ impl Inner {
             let entered = nesting::enter(self.key(), process, top_level, options.context.clone(), self.config.max_depth)?;
             let _running = self.ticker.running();
             if let Some(js) = &script.js {
-                return crate::js::run(self, &script, js, name.function, args, &entered.budget);
+                return crate::js::run(self, script, js, name.function, args, &entered.budget);
             }
-            call::run(self, &script, function, args, &entered.budget)
+            call::run(self, script, function, args, &entered.budget)
         })();
         script.stats.record(started.elapsed(), &result);
         result
@@ -369,7 +381,7 @@ impl Inner {
     pub(crate) fn dispatch(self: &Arc<Self>, name: &str, args: &[u8]) -> Result<Vec<u8>> {
         if names::is_script_process(name) {
             if let Ok(parsed) = names::parse_process(name) {
-                if self.script(&parsed.id).is_some() {
+                if self.scripts.read().contains_key(&*parsed.id) {
                     return self.exec(name, args, &ExecOptions::default());
                 }
             }

@@ -9,6 +9,7 @@ use super::Inner;
 pub use crate::abi::Encoding;
 use crate::error::{Error, Result, TOO_LARGE};
 use crate::host_api::imports as host;
+use once_cell::sync::OnceCell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,15 +28,78 @@ pub enum Origin {
     File,
 }
 
-/// What a call instantiates: one pre-linked module and the exports the host
-/// needs of it. Shared (an `Arc`) by every script that runs it.
+/// What a call instantiates: a pre-linked module in each engine shard and
+/// the exports the host needs of it. Shared (an `Arc`) by every script that
+/// runs it.
 pub struct Program {
+    /// Indexed by shard (engine.rs). Shard 0's is made at load; another's
+    /// at the first call on that shard, from a copy of shard 0's machine
+    /// code: loading stays as fast as with one engine, and a module never
+    /// called on a CPU costs that CPU's engine nothing.
+    shards: Box<[OnceCell<ProgramShard>]>,
+    /// The function exports calls use, in the order of
+    /// [`ProgramShard::functions`].
+    function_names: Box<[String]>,
+    /// Whether calls run `_initialize` (not when a snapshot already did).
+    initialize: bool,
+    pub encoding: Encoding,
+    pub uses_wasi: bool,
+}
+
+/// A program in one engine. A [`ModuleExport`] names an export of one
+/// `Module` object, so each shard's copy has its own.
+pub struct ProgramShard {
     pub pre: InstancePre<CallState>,
     pub memory: ModuleExport,
     pub alloc: ModuleExport,
     pub initialize: Option<ModuleExport>,
-    pub encoding: Encoding,
-    pub uses_wasi: bool,
+    /// Indexed like [`Program`]'s `function_names`.
+    pub functions: Box<[ModuleExport]>,
+}
+
+impl Program {
+    /// `module` (compiled for shard 0's engine, its exports checked) with
+    /// the function exports calls will use. A module the linker refuses is
+    /// a 400.
+    pub(crate) fn new(runtime: &Inner, module: Module, function_names: Vec<String>, initialize: bool, uses_wasi: bool) -> Result<Program> {
+        let program = Program {
+            shards: (0..runtime.shards.len()).map(|_| OnceCell::new()).collect(),
+            function_names: function_names.into_boxed_slice(),
+            initialize,
+            encoding: Encoding::MsgPack,
+            uses_wasi,
+        };
+        let first = program.link(&runtime.shards[0], &module).map_err(|e| Error::bad_request(format!("cannot link: {e:#}")))?;
+        let _ = program.shards[0].set(first);
+        Ok(program)
+    }
+
+    /// The program in shard `index`, copied there at its first use.
+    pub(crate) fn shard(&self, runtime: &Inner, index: usize) -> Result<&ProgramShard> {
+        self.shards[index].get_or_try_init(|| {
+            let module = super::engine::copy_to(&runtime.shards[index], self.module())?;
+            self.link(&runtime.shards[index], &module).map_err(|e| Error::internal(format!("engine shard {index}: cannot link: {e:#}")))
+        })
+    }
+
+    /// The module as compiled for shard 0.
+    pub fn module(&self) -> &Module {
+        self.shards[0].get().expect("shard 0 is linked in Program::new").pre.module()
+    }
+
+    fn link(&self, shard: &super::engine::Shard, module: &Module) -> wasmtime::Result<ProgramShard> {
+        let export = |name: &str| module.get_export_index(name).ok_or_else(|| wasmtime::format_err!("no export {name}"));
+        Ok(ProgramShard {
+            pre: shard.linker.instantiate_pre(module)?,
+            memory: export("memory")?,
+            alloc: export("yao_alloc")?,
+            initialize: match self.initialize {
+                true => Some(export("_initialize")?),
+                false => None,
+            },
+            functions: self.function_names.iter().map(|name| export(name)).collect::<wasmtime::Result<_>>()?,
+        })
+    }
 }
 
 pub struct Script {
@@ -52,8 +116,9 @@ pub struct Script {
     /// Call counters (src/runtime/stats.rs); a reload of a changed file hands
     /// them to the new version.
     pub stats: Arc<super::stats::ScriptStats>,
-    /// Script functions by name.
-    pub functions: BTreeMap<String, ModuleExport>,
+    /// Script functions by name: their index in the program's
+    /// [`ProgramShard::functions`].
+    pub functions: BTreeMap<String, usize>,
     pub program: Arc<Program>,
     /// A JS/TS script: its bytecode, run by the shared engine's program
     /// (src/js/).
@@ -108,47 +173,52 @@ impl Script {
                 }
             }
         }
-        let export = |name: &str, want: &dyn Fn(&ExternType) -> bool, what: &str| -> Result<Option<ModuleExport>> {
+        let export = |name: &str, want: &dyn Fn(&ExternType) -> bool, what: &str| -> Result<bool> {
             match module.get_export(name) {
-                None => Ok(None),
-                Some(ty) if want(&ty) => Ok(module.get_export_index(name)),
+                None => Ok(false),
+                Some(ty) if want(&ty) => Ok(true),
                 Some(_) => Err(Error::bad_request(format!("export {name} must be {what}"))),
             }
         };
         let is_memory = |t: &ExternType| matches!(t, ExternType::Memory(m) if !m.is_64() && !m.is_shared());
-        let memory = export("memory", &is_memory, "a 32-bit memory")?
-            .ok_or_else(|| Error::bad_request("does not export its memory as \"memory\""))?;
-        let alloc = export("yao_alloc", &|t| has_sig(t, &[ValType::I32], &[ValType::I32]), "(i32) -> i32")?
-            .ok_or_else(|| Error::bad_request("does not export yao_alloc(size i32) -> i32"))?;
-        let initialize = export("_initialize", &|t| has_sig(t, &[], &[]), "() -> ()")?;
-        let encoding_export = export("yao_encoding", &|t| has_sig(t, &[], &[ValType::I32]), "() -> i32")?;
-
-        let mut functions = BTreeMap::new();
-        for e in module.exports() {
-            if RESERVED_EXPORTS.contains(&e.name()) || !has_sig(&e.ty(), &[ValType::I32, ValType::I32], &[ValType::I64]) {
-                continue;
-            }
-            if let Some(index) = module.get_export_index(e.name()) {
-                functions.insert(e.name().to_owned(), index);
-            }
+        if !export("memory", &is_memory, "a 32-bit memory")? {
+            return Err(Error::bad_request("does not export its memory as \"memory\""));
         }
-        if functions.is_empty() {
+        if !export("yao_alloc", &|t| has_sig(t, &[ValType::I32], &[ValType::I32]), "(i32) -> i32")? {
+            return Err(Error::bad_request("does not export yao_alloc(size i32) -> i32"));
+        }
+        let initialize = export("_initialize", &|t| has_sig(t, &[], &[]), "() -> ()")?;
+        let probe = export("yao_encoding", &|t| has_sig(t, &[], &[ValType::I32]), "() -> i32")?;
+
+        let mut names: Vec<String> = module
+            .exports()
+            .filter(|e| !RESERVED_EXPORTS.contains(&e.name()) && has_sig(&e.ty(), &[ValType::I32, ValType::I32], &[ValType::I64]))
+            .map(|e| e.name().to_owned())
+            .collect();
+        if names.is_empty() {
             return Err(Error::bad_request(
                 "exports no script function: a script function has the signature (args_ptr i32, args_len i32) -> i64",
             ));
         }
-        let pre = runtime.linker.instantiate_pre(&module).map_err(|e| Error::bad_request(format!("cannot link: {e:#}")))?;
-        let mut program = Program { pre, memory, alloc, initialize, encoding: Encoding::MsgPack, uses_wasi };
-        if let Some(probe) = encoding_export {
-            program.encoding = program.probe_encoding(runtime, &probe)?;
+        let functions: BTreeMap<String, usize> = names.iter().enumerate().map(|(i, name)| (name.clone(), i)).collect();
+        // The probe is called like a function; it is last, after every
+        // script function.
+        if probe {
+            names.push("yao_encoding".to_owned());
+        }
+        let probe = probe.then_some(names.len() - 1);
+        let mut program = Program::new(runtime, module, names, initialize, uses_wasi)?;
+        if let Some(probe) = probe {
+            program.encoding = program.probe_encoding(runtime, probe)?;
         }
         let identity = Identity { id, file, origin, size: bytes.len() as u64, digest };
         Ok(identity.with(functions, Arc::new(program), None))
     }
 
-    /// The export of script function `name` (case kept), or a 404.
-    pub fn function(&self, name: &str) -> Result<&ModuleExport> {
-        self.functions.get(name).ok_or_else(|| {
+    /// The index of script function `name` (case kept) in the program's
+    /// functions, or a 404.
+    pub fn function(&self, name: &str) -> Result<usize> {
+        self.functions.get(name).copied().ok_or_else(|| {
             Error::not_found(format!(
                 "script {} has no function {name} (it has: {})",
                 self.id,
@@ -160,11 +230,11 @@ impl Script {
 
 impl Program {
     /// Asks the module which encoding it speaks, once, at load.
-    fn probe_encoding(&self, runtime: &Arc<Inner>, probe: &ModuleExport) -> Result<Encoding> {
+    fn probe_encoding(&self, runtime: &Arc<Inner>, probe: usize) -> Result<Encoding> {
         let _running = runtime.ticker.running();
-        let (mut store, instance, _) = call::instantiate(runtime, self, &runtime.default_budget(None, None))?;
+        let call::Fresh { mut store, instance, parts, .. } = call::instantiate(runtime, self, &runtime.default_budget(None, None))?;
         // SAFETY: `yao_encoding` is checked to be () -> i32 at load.
-        let func = unsafe { call::typed_export::<(), i32>(&mut store, &instance, probe, "yao_encoding")? };
+        let func = unsafe { call::typed_export::<(), i32>(&mut store, &instance, &parts.functions[probe], "yao_encoding")? };
         match func.call(&mut store, ()) {
             Ok(0) => Ok(Encoding::MsgPack),
             Ok(1) => Ok(Encoding::Json),
@@ -184,7 +254,7 @@ pub(crate) struct Identity {
 }
 
 impl Identity {
-    pub fn with(self, functions: BTreeMap<String, ModuleExport>, program: Arc<Program>, js: Option<Arc<crate::js::JsScript>>) -> Script {
+    pub fn with(self, functions: BTreeMap<String, usize>, program: Arc<Program>, js: Option<Arc<crate::js::JsScript>>) -> Script {
         let Identity { id, file, origin, size, digest } = self;
         Script { id, file, origin, shadows: Vec::new(), size, digest, stats: Default::default(), functions, program, js }
     }

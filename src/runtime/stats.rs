@@ -7,15 +7,19 @@
 //! belong to the process name, not to one build), an unloaded one loses
 //! them.
 
-use super::engine::POOL_INSTANCES;
+use super::per_cpu::PerCpu;
 use crate::error::{Result, TIMEOUT};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// The counters of one script.
+/// The counters of one script, per CPU (summed when read): a script called
+/// on two CPUs at once would otherwise bounce their cache line every call.
 #[derive(Debug, Default)]
-pub struct ScriptStats {
+pub struct ScriptStats(PerCpu<Counters>);
+
+#[derive(Debug, Default)]
+struct Counters {
     calls: AtomicU64,
     errors: AtomicU64,
     timeouts: AtomicU64,
@@ -25,23 +29,25 @@ pub struct ScriptStats {
 impl ScriptStats {
     /// Counts one finished call: any error, and 408s again as timeouts.
     pub(crate) fn record<T>(&self, took: Duration, result: &Result<T>) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        self.busy_ns.fetch_add(took.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+        let (_, here) = self.0.here();
+        here.calls.fetch_add(1, Ordering::Relaxed);
+        here.busy_ns.fetch_add(took.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
         if let Err(e) = result {
-            self.errors.fetch_add(1, Ordering::Relaxed);
+            here.errors.fetch_add(1, Ordering::Relaxed);
             if e.code() == TIMEOUT {
-                self.timeouts.fetch_add(1, Ordering::Relaxed);
+                here.timeouts.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 
     pub(crate) fn snapshot(&self, id: &str) -> ScriptCounters {
+        let sum = |field: fn(&Counters) -> &AtomicU64| self.0.iter().map(|c| field(c).load(Ordering::Relaxed)).sum::<u64>();
         ScriptCounters {
             id: id.to_owned(),
-            calls: self.calls.load(Ordering::Relaxed),
-            errors: self.errors.load(Ordering::Relaxed),
-            timeouts: self.timeouts.load(Ordering::Relaxed),
-            busy_us: self.busy_ns.load(Ordering::Relaxed) / 1000,
+            calls: sum(|c| &c.calls),
+            errors: sum(|c| &c.errors),
+            timeouts: sum(|c| &c.timeouts),
+            busy_us: sum(|c| &c.busy_ns) / 1000,
         }
     }
 }
@@ -75,8 +81,8 @@ pub struct RuntimeStats {
 }
 
 impl RuntimeStats {
-    pub(crate) fn new(scripts: Vec<ScriptCounters>, engine: &wasmtime::Engine) -> RuntimeStats {
-        let instances_in_use = engine.pooling_allocator_metrics().map_or(0, |m| m.core_instances());
-        RuntimeStats { scripts, instances_in_use, instance_slots: u64::from(POOL_INSTANCES) }
+    pub(crate) fn new(scripts: Vec<ScriptCounters>, shards: &[super::engine::Shard]) -> RuntimeStats {
+        let instances_in_use = shards.iter().map(|s| s.engine.pooling_allocator_metrics().map_or(0, |m| m.core_instances())).sum();
+        RuntimeStats { scripts, instances_in_use, instance_slots: u64::from(super::engine::pool_slots(shards.len())) }
     }
 }
