@@ -10,6 +10,22 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
+/// serde_json's parse, with the path of the key a value is wrong for in
+/// the message (`config: stores.a.max_entries: invalid type: ...`):
+/// serde_json alone says only where in the text.
+fn parse(text: &str) -> Result<Config> {
+    let mut json = serde_json::Deserializer::from_str(text);
+    let config: Config = serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        match path.as_str() {
+            "." => Error::bad_request(format!("config: {}", e.into_inner())),
+            _ => Error::bad_request(format!("config: {path}: {}", e.into_inner())),
+        }
+    })?;
+    json.end().map_err(|e| Error::bad_request(format!("config: {e}")))?;
+    Ok(config)
+}
+
 /// The largest `engine_shards`: more engines than this only multiply the
 /// machine code kept in memory.
 pub const MAX_ENGINE_SHARDS: u32 = 16;
@@ -52,10 +68,11 @@ pub struct Config {
     /// 1..=16). An engine's bookkeeping (its type registry, module
     /// registrations, the instance pool's free list) is shared by every call
     /// it runs, so calls of a few microseconds on two CPUs wait on each
-    /// other's cache lines; one engine per CPU does not. Each engine holds
-    /// its own copy of every module's machine code, and the 1000 instance
+    /// other's cache lines; one engine per CPU does not. A module is copied
+    /// into an engine at its first call on that CPU, so each engine holds
+    /// its own copy of the modules called there, and the 1000 instance
     /// slots are split between them (a call whose engine has none free
-    /// takes another's).
+    /// takes another's). The runtime-only build runs one (engine.rs).
     pub engine_shards: Option<u32>,
     /// Cap on nested process calls; the top-level call is depth 1 (default 32).
     /// Guards against unbounded recursion between scripts.
@@ -186,7 +203,7 @@ impl Config {
             Some(text) if !text.starts_with('{') => {
                 return Err(Error::bad_request("config: expected a JSON object"));
             }
-            Some(text) => serde_json::from_str(text).map_err(|e| Error::bad_request(format!("config: {e}")))?,
+            Some(text) => parse(text)?,
         };
         config.validate()?;
         Ok(config)
@@ -367,6 +384,20 @@ mod tests {
         assert_eq!(e.code(), 400);
         assert!(e.message().contains("max_memory"), "{e}");
         assert_eq!(Config::from_json(Some(r#"{"wasi":{"pre":{}}}"#)).unwrap_err().code(), 400);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_names_its_key() {
+        for (bad, key) in [
+            (r#"{"engine_shards": "2"}"#, "config: engine_shards: invalid type"),
+            (r#"{"stores":{"a":{"max_entries":"x"}}}"#, "config: stores.a.max_entries: invalid type"),
+            (r#"{"wasi":{"read_only":"/d"}}"#, "config: wasi.read_only: invalid type"),
+            (r#"{"timeout_ms": 5} x"#, "config: trailing characters"),
+        ] {
+            let e = Config::from_json(Some(bad)).unwrap_err();
+            assert_eq!(e.code(), 400, "{bad}");
+            assert!(e.message().starts_with(key), "{bad}: {e}");
+        }
     }
 
     #[test]

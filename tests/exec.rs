@@ -391,7 +391,7 @@ fn a_call_whose_engine_shard_is_full_runs_on_another() {
 
 #[test]
 fn engine_shards_is_checked() {
-    for bad in [r#"{"engine_shards": 0}"#, r#"{"engine_shards": 17}"#] {
+    for bad in [r#"{"engine_shards": 0}"#, r#"{"engine_shards": 17}"#, r#"{"engine_shards": "2"}"#] {
         let err = Runtime::from_json(Some(bad)).err().unwrap();
         assert_eq!(err.code(), 400, "{bad}");
         assert!(err.message().contains("engine_shards"), "{bad}: {err}");

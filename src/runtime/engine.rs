@@ -43,25 +43,35 @@ pub struct Shard {
 /// How many engines a runtime runs calls on: `engine_shards`, or by default
 /// the CPUs this process may use rounded down to 1, 2 or 4 (powers of two
 /// split [`POOL_INSTANCES`] evenly). A runtime that only precompiles for
-/// another target has one.
-pub fn shard_count(config: &Config) -> usize {
-    if !runs_here(config) {
-        return 1;
+/// another target has one, and so has the runtime-only build, which cannot
+/// copy a module between engines (wasmtime serializes a module only with
+/// its compiler built in).
+pub fn shard_count(config: &Config) -> Result<usize> {
+    if !cfg!(feature = "compiler") {
+        return match config.engine_shards {
+            Some(n) if n > 1 => Err(Error::bad_request(format!(
+                "config: engine_shards {n}: this yaowasm (runtime-only) runs one engine; more need the full build"
+            ))),
+            _ => Ok(1),
+        };
     }
-    match config.engine_shards {
+    if !runs_here(config) {
+        return Ok(1);
+    }
+    Ok(match config.engine_shards {
         Some(n) => n as usize,
         None => match std::thread::available_parallelism().map_or(1, |n| n.get()) {
             0..=1 => 1,
             2..=3 => 2,
             _ => 4,
         },
-    }
+    })
 }
 
 /// The shards of a runtime: engine 0 compiles and loads from the cache,
 /// and the others get copies of what it made ([`copy_to`]).
 pub fn build_shards(config: &Config) -> Result<Box<[Shard]>> {
-    let count = shard_count(config);
+    let count = shard_count(config)?;
     let slots = pool_slots(count) / count as u32;
     (0..count)
         .map(|_| {
@@ -75,12 +85,19 @@ pub fn build_shards(config: &Config) -> Result<Box<[Shard]>> {
 /// A copy of `module` (compiled for another shard's engine) for `shard`,
 /// through wasmtime's own serialization, which copies the machine code
 /// rather than compiling it again.
+#[cfg(feature = "compiler")]
 pub fn copy_to(shard: &Shard, module: &Module) -> Result<Module> {
     let copy = |e: wasmtime::Error| Error::internal(format!("copying a module into another engine shard: {e:#}"));
     let bytes = module.serialize().map_err(copy)?;
     // SAFETY: the bytes are what `serialize` just made, in this process,
     // for an engine with the same settings.
     unsafe { Module::deserialize(&shard.engine, &bytes) }.map_err(copy)
+}
+
+/// The runtime-only build has one shard ([`shard_count`]): nothing to copy.
+#[cfg(not(feature = "compiler"))]
+pub fn copy_to(_: &Shard, _: &Module) -> Result<Module> {
+    Err(Error::internal("the runtime-only build runs one engine shard"))
 }
 
 /// Instance slots of a runtime with `count` shards: [`POOL_INSTANCES`] split
