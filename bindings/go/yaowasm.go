@@ -46,12 +46,16 @@ const (
 // defaults, and the library validates every field (a bad one is a 400
 // naming its key).
 type Config struct {
-	MaxMemoryMB int         `json:"max_memory_mb,omitempty"` // default 64
-	TimeoutMs   int         `json:"timeout_ms,omitempty"`    // default 1000, per top-level Exec
-	CacheDir    string      `json:"cache_dir,omitempty"`     // precompiled modules
-	CacheMaxMB  int         `json:"cache_max_mb,omitempty"`  // default 512: least recently used modules go past it
-	MaxDepth    int         `json:"max_depth,omitempty"`     // default 32
-	WASI        *WASIConfig `json:"wasi,omitempty"`
+	MaxMemoryMB int    `json:"max_memory_mb,omitempty"` // default 64
+	TimeoutMs   int    `json:"timeout_ms,omitempty"`    // default 1000, per top-level Exec
+	CacheDir    string `json:"cache_dir,omitempty"`     // precompiled modules
+	CacheMaxMB  int    `json:"cache_max_mb,omitempty"`  // default 512: least recently used modules go past it
+	MaxDepth    int    `json:"max_depth,omitempty"`     // default 32
+	// Engines calls are spread over by the CPU they start on; default the
+	// CPUs (1, 2 or 4). A Go host calling from many goroutines gets the
+	// most from one per CPU.
+	EngineShards int         `json:"engine_shards,omitempty"`
+	WASI         *WASIConfig `json:"wasi,omitempty"`
 	// Host API (docs/ABI.md §5-§9).
 	HTTPAllow            []string               `json:"http_allow,omitempty"`              // host:port or *.domain; default none
 	HTTPMaxResponseBytes int64                  `json:"http_max_response_bytes,omitempty"` // default 10 MiB
