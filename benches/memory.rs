@@ -3,6 +3,9 @@
 //! language that is built (it calls the process `models.user.Find`, which
 //! this bench's handler holds until every call has arrived).
 //!
+//! Then what a module costs a second engine shard (`engine_shards`): the
+//! growth when its first call on CPU 1 copies it into that CPU's engine.
+//!
 //! Run: `env -u RUST_BACKTRACE cargo bench --bench memory` (release).
 //! `MEMORY_BENCH_CALLS` (default 1000, the pool's instance count) and
 //! `MEMORY_BENCH_ROUNDS` (default 3) change the sizes.
@@ -153,6 +156,41 @@ fn parked_calls(scripts: &Path, cache: &Path, lang: &str, n: usize) -> Mem {
     grown
 }
 
+/// Runs `f` on a thread pinned to `cpu`, so that its calls take that CPU's
+/// engine shard.
+fn on_cpu<T: Send>(cpu: usize, f: impl FnOnce() -> T + Send) -> T {
+    thread::scope(|scope| {
+        scope
+            .spawn(move || {
+                // SAFETY: a zeroed cpu_set_t is an empty set; the call gets its size.
+                unsafe {
+                    let mut set: libc::cpu_set_t = std::mem::zeroed();
+                    libc::CPU_SET(cpu, &mut set);
+                    assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
+                }
+                f()
+            })
+            .join()
+            .unwrap()
+    })
+}
+
+/// What a module costs a second engine shard: memory growth when the first
+/// call on CPU 1 copies it (machine code and memory image) into that CPU's
+/// engine and warms a slot there, after a call on CPU 0.
+fn second_shard(scripts: &Path, cache: &Path, lang: &str) -> Mem {
+    let config = serde_json::json!({"cache_dir": cache, "timeout_ms": 120_000, "engine_shards": 2}).to_string();
+    let rt = yaowasm::Runtime::from_json(Some(&config)).unwrap();
+    rt.load_file(scripts.join(lang).join("user.wasm"), Some(&format!("{lang}.user"))).unwrap();
+    let process = format!("scripts.{lang}.user.Check");
+    let args = rmp_serde::to_vec_named(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
+    let call = || rt.exec(&process, &args).unwrap_or_else(|e| panic!("{process}: {e}"));
+    on_cpu(0, call);
+    let before = Mem::now();
+    on_cpu(1, call);
+    Mem::now().grown_since(before)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
     v[v.len() / 2]
@@ -200,5 +238,20 @@ fn main() {
     for (i, lang) in langs.iter().enumerate() {
         let size = std::fs::metadata(scripts.join(lang).join("user.wasm")).unwrap().len();
         println!("| {lang} | {size} B | {:.0} KiB | {:.0} KiB |", median(rss[i].clone()) / 1024.0, median(private[i].clone()) / 1024.0);
+    }
+    if thread::available_parallelism().map_or(1, |n| n.get()) < 2 {
+        return;
+    }
+    println!("\nwhat a module costs a second engine shard (its first call on CPU 1, after one on CPU 0), median of {rounds} rounds");
+    println!("| language | RSS | private |");
+    println!("|---|---:|---:|");
+    for lang in &langs {
+        let (mut rss, mut private) = (Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let grown = second_shard(&scripts, cache.path(), lang);
+            rss.push(grown.rss as f64);
+            private.push(grown.private as f64);
+        }
+        println!("| {lang} | {:.0} KiB | {:.0} KiB |", median(rss) / 1024.0, median(private) / 1024.0);
     }
 }
