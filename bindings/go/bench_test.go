@@ -8,6 +8,10 @@ package yaowasm
 //     overhead per call (cgo, MessagePack in and out, ctx bookkeeping);
 //   - BenchmarkExecCancelable: the same with a ctx that has a deadline and
 //     a Done channel (the cancel flag path);
+//   - BenchmarkExecParallel: Runtime.Exec from GOMAXPROCS goroutines at
+//     once (a Go host serving requests), ns/op being wall time per call
+//     across them; ...OneEngine is the same with EngineShards 1, the
+//     runtime as it was before it ran one engine per CPU;
 //   - BenchmarkWazero*: the same .wasm with the same host function
 //     (yao.process answering with its args) under wazero, a fresh module
 //     instance per call, as yaowasm does.
@@ -23,7 +27,11 @@ import (
 )
 
 func benchRuntime(b *testing.B) *Runtime {
-	r, err := New(Config{TimeoutMs: 60000})
+	return benchRuntimeWith(b, Config{TimeoutMs: 60000})
+}
+
+func benchRuntimeWith(b *testing.B, config Config) *Runtime {
+	r, err := New(config)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,6 +53,24 @@ func BenchmarkExec(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func benchExecParallel(b *testing.B, config Config) {
+	r := benchRuntimeWith(b, config)
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			if _, err := r.Exec(ctx, "scripts.a.t.Echo", echoArgs...); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func BenchmarkExecParallel(b *testing.B) { benchExecParallel(b, Config{TimeoutMs: 60000}) }
+
+func BenchmarkExecParallelOneEngine(b *testing.B) {
+	benchExecParallel(b, Config{TimeoutMs: 60000, EngineShards: 1})
 }
 
 // BenchmarkExecCancelable: Exec with a ctx that has a deadline and can be
