@@ -2,7 +2,8 @@
 //! 4): the 64-byte echo through yaowasm, raw wasmtime's pooled
 //! instantiate+call of the same module (the same-run baseline, with
 //! wasmtime's default reset and with yaowasm's PAGEMAP_SCAN reset, and the
-//! latter with one engine per thread), and the
+//! latter with one engine per thread), the echo through a runtime with
+//! `engine_shards: 1` and through one runtime per thread, and the
 //! example app's `user.Check` in every guest language that is built. A
 //! fresh instance per call throughout. Rounds are interleaved (every
 //! workload and thread count once per round) so a noisy moment hits all
