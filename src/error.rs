@@ -24,13 +24,30 @@ pub const INTERNAL: i32 = 500;
 pub struct Error {
     code: i32,
     message: String,
+    kind: Option<ErrorKind>,
+}
+
+/// What a few errors are, for the callers that act on them rather than
+/// show them (the CLI's `compile` and `serve`): matched by this, not by
+/// their wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The runtime-only build found no precompiled module in `cache_dir`
+    /// (its message begins with [`crate::NOT_PRECOMPILED`]).
+    NotPrecompiled,
+    /// `yaowasm compile --target`: the module was compiled for another
+    /// machine and saved, not loaded here (its message begins with
+    /// [`crate::PRECOMPILED_ONLY`]).
+    PrecompiledOnly,
 }
 
 impl Error {
     /// Makes an error; a code outside 100–599 becomes 500 (SPEC §4).
     pub fn new(code: i32, message: impl Into<String>) -> Error {
         let code = if (100..=599).contains(&code) { code } else { INTERNAL };
-        Error { code, message: message.into() }
+        Error { code, message: message.into(), kind: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Error {
@@ -65,7 +82,17 @@ impl Error {
 
     /// The same error with `context: ` in front of its message.
     pub fn context(self, context: impl fmt::Display) -> Error {
-        Error { code: self.code, message: format!("{context}: {}", self.message) }
+        Error { code: self.code, message: format!("{context}: {}", self.message), kind: self.kind }
+    }
+
+    /// The same error, marked as being of `kind`.
+    pub fn with_kind(self, kind: ErrorKind) -> Error {
+        Error { kind: Some(kind), ..self }
+    }
+
+    /// What the error is, when it is one the runtime marks.
+    pub fn kind(&self) -> Option<ErrorKind> {
+        self.kind
     }
 }
 

@@ -38,7 +38,7 @@ mod sync;
 
 pub use abi::value;
 pub use config::{Config, StoreBackend, StoreConfig, WasiConfig};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use log::{LogHandler, LogLevel, LogRecord, LogRecordHandler};
 pub use runtime::cache::{NOT_PRECOMPILED, PRECOMPILED_ONLY};
 pub use runtime::loader::{LoadReport, Problem};

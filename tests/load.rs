@@ -410,6 +410,8 @@ fn another_target_is_precompiled_into_the_cache_not_loaded() {
     assert_eq!(report.loaded, 0);
     let problem = problem_for(&report, "sink.wasm");
     assert!(problem.message.contains(yaowasm::PRECOMPILED_ONLY) && problem.message.contains(other), "{problem:?}");
+    // What `yaowasm compile --target` counts as done: by kind, not wording.
+    assert_eq!(problem.kind, Some(yaowasm::ErrorKind::PrecompiledOnly), "{problem:?}");
     assert_eq!(entries().len(), 1, "the module for {other} is in the cache");
     // A second compile finds the entry and keeps it.
     let first = std::fs::metadata(&entries()[0]).unwrap().modified().unwrap();

@@ -45,7 +45,7 @@ pub fn run(args: CompileArgs) -> Result<(), Failure> {
     // Modules for another machine are saved, not loaded: each answers the
     // error that says so (src/runtime/cache.rs), which here means done.
     let before = report.problems.len();
-    report.problems.retain(|p| !p.message.contains(yaowasm::PRECOMPILED_ONLY));
+    report.problems.retain(|p| p.kind != Some(yaowasm::ErrorKind::PrecompiledOnly));
     report.loaded += before - report.problems.len();
     app::print_problems(&report);
     let cache = runtime.config().cache_dir.clone().unwrap_or_default();

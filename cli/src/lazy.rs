@@ -13,7 +13,7 @@ use crate::app::{self, App};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
-use yaowasm::{names, Error, LoadReport, Problem, Runtime};
+use yaowasm::{names, Error, ErrorKind, LoadReport, Problem, Runtime};
 
 /// The `.wasm` files under an app's `scripts/`, by script ID.
 pub struct ScriptFiles {
@@ -107,7 +107,7 @@ impl Lazy {
         if first {
             let problems = self.load_now(id);
             app::print_problems(&LoadReport { loaded: 0, problems: problems.clone() });
-            if let Some(p) = problems.iter().find(|p| p.message.contains(yaowasm::NOT_PRECOMPILED)) {
+            if let Some(p) = problems.iter().find(|p| p.kind == Some(ErrorKind::NotPrecompiled)) {
                 return Err(Error::new(p.code, format!("{}: {}", p.file.display(), p.message)));
             }
         }
@@ -118,18 +118,23 @@ impl Lazy {
     /// it does not load. An ID no file maps to is no problem (a 404 later).
     fn load_now(&self, id: &str) -> Vec<Problem> {
         let Some(files) = self.files.by_id.get(id) else { return Vec::new() };
-        let problem =
-            |file: &Path, code: i32, message: String| Problem { file: file.to_path_buf(), id: Some(id.to_owned()), code, message };
+        let problem = |file: &Path, code: i32, message: String, kind: Option<ErrorKind>| Problem {
+            file: file.to_path_buf(),
+            id: Some(id.to_owned()),
+            code,
+            message,
+            kind,
+        };
         if files.len() > 1 {
             let all = files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ");
             let message = format!("script id {id} is claimed by {} files ({all}); none of them is loaded", files.len());
-            return files.iter().map(|f| problem(f, yaowasm::error::BAD_REQUEST, message.clone())).collect();
+            return files.iter().map(|f| problem(f, yaowasm::error::BAD_REQUEST, message.clone(), None)).collect();
         }
         let file = &files[0];
         let Err(e) = self.runtime.load_file(file, Some(id)) else { return Vec::new() };
         // load_file puts the path in front; the warning names the file already.
         let prefix = format!("{}: ", file.display());
         let message = e.message().strip_prefix(&prefix).unwrap_or(e.message()).to_owned();
-        vec![problem(file, e.code(), message)]
+        vec![problem(file, e.code(), message, e.kind())]
     }
 }

@@ -324,7 +324,8 @@ fn wizen(_: &[u8]) -> Result<Vec<u8>> {
         "{}: the JS engine snapshot (this yaowasm is the runtime-only build, which cannot make it); \
          `yaowasm compile <app> --cache-dir DIR` with the full build puts it in the cache",
         crate::runtime::cache::NOT_PRECOMPILED
-    )))
+    ))
+    .with_kind(crate::error::ErrorKind::NotPrecompiled))
 }
 
 /// Runs the engine's `yao_js_init` once (QuickJS runtime, context and

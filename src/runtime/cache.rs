@@ -39,7 +39,7 @@
 
 #[cfg(feature = "compiler")]
 use super::script::compile_module;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::log::{LogLevel, LogSink};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -138,6 +138,7 @@ impl ModuleCache {
             self.dir.display(),
             self.dir.display()
         ))
+        .with_kind(ErrorKind::NotPrecompiled)
     }
 
     /// The module cached under `digest`, or the one compiled from `wasm()`
@@ -195,7 +196,9 @@ impl ModuleCache {
         tag_path: &Path,
         wasm: impl FnOnce() -> Result<Cow<'a, [u8]>>,
     ) -> Result<Module> {
-        let done = || Error::bad_request(format!("{PRECOMPILED_ONLY} {} into {}", self.target, path.display()));
+        let done = || {
+            Error::bad_request(format!("{PRECOMPILED_ONLY} {} into {}", self.target, path.display())).with_kind(ErrorKind::PrecompiledOnly)
+        };
         if self.verified(secret, path, tag_path).is_some() {
             return Err(done());
         }

@@ -3,7 +3,7 @@
 
 use super::script::{Origin, Script};
 use super::Inner;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::names;
 use crate::sync::MutexAny;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -28,6 +28,9 @@ pub struct Problem {
     pub id: Option<String>,
     pub code: i32,
     pub message: String,
+    /// The error's [`ErrorKind`], when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ErrorKind>,
 }
 
 impl LoadReport {
@@ -120,6 +123,7 @@ pub(crate) fn compile_all(
                         files.len(),
                         files.iter().map(|f| f.display().to_string()).collect::<Vec<_>>().join(", ")
                     ),
+                    kind: None,
                 });
             }
             continue;
@@ -183,6 +187,7 @@ pub(crate) fn compile_all(
                 id: Some(jobs[i].0.clone()),
                 code: e.code(),
                 message: e.message().to_owned(),
+                kind: e.kind(),
             }),
         }
     }

@@ -171,6 +171,7 @@ impl Runtime {
                         id: Some(script.id.clone()),
                         code: crate::error::BAD_REQUEST,
                         message: format!("script id {} is already provided by {}", script.id, other.file.display()),
+                        kind: None,
                     }),
                     _ => fresh.push(script),
                 }

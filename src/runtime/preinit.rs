@@ -63,7 +63,7 @@ pub(crate) fn load(runtime: &Arc<Inner>, wasm: &[u8], digest: &[u8; 32], id: &st
         // `yaowasm compile --target` for another machine: saved, not loaded.
         // The plain module is precompiled next, for a runtime there that
         // turns pre-initialization off.
-        Err(e) if e.message().contains(super::cache::PRECOMPILED_ONLY) => None,
+        Err(e) if e.kind() == Some(crate::error::ErrorKind::PrecompiledOnly) => None,
         Err(e) => {
             runtime
                 .log(LogLevel::Warn, &format!("yaowasm: {id} is not pre-initialized, so every call runs its _initialize: {}", e.message()));

@@ -279,7 +279,8 @@ pub(crate) fn compile_module(_: &wasmtime::Engine, _: &[u8]) -> Result<Module> {
         "{}: this yaowasm is the runtime-only build, which cannot compile, and it has no cache_dir; \
          precompile the app with the full build, `yaowasm compile <app> --cache-dir DIR`, and pass --cache-dir DIR",
         super::cache::NOT_PRECOMPILED
-    )))
+    ))
+    .with_kind(crate::error::ErrorKind::NotPrecompiled))
 }
 
 /// Compiles module bytes; a module beyond the pool's limits is a 413, any

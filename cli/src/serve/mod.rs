@@ -220,7 +220,7 @@ async fn serve(state: Arc<State>, app: App, addr: SocketAddr, policy: GuardPolic
     // The runtime-only build cannot compile: a module missing from the cache
     // is a deployment error, not a script to skip (its message, printed
     // above, names the file and the `yaowasm compile` to run).
-    let missing = report.problems.iter().filter(|p| p.message.contains(yaowasm::NOT_PRECOMPILED)).count();
+    let missing = report.problems.iter().filter(|p| p.kind == Some(yaowasm::ErrorKind::NotPrecompiled)).count();
     if missing > 0 {
         return Err(Failure::plain(Error::bad_request(format!(
             "{missing} module(s) of {} not precompiled (listed above): not serving",
