@@ -178,7 +178,7 @@ fn on_cpu<T: Send>(cpu: usize, f: impl FnOnce() -> T + Send) -> T {
 /// What a module costs a second engine shard: memory growth when the first
 /// call on CPU 1 copies it (machine code and memory image) into that CPU's
 /// engine and warms a slot there, after a call on CPU 0.
-fn second_shard(scripts: &Path, cache: &Path, lang: &str) -> Mem {
+fn second_shard(scripts: &Path, cache: &Path, lang: &str) -> (Mem, Duration, Duration) {
     let config = serde_json::json!({"cache_dir": cache, "timeout_ms": 120_000, "engine_shards": 2}).to_string();
     let rt = yaowasm::Runtime::from_json(Some(&config)).unwrap();
     rt.load_file(scripts.join(lang).join("user.wasm"), Some(&format!("{lang}.user"))).unwrap();
@@ -187,8 +187,13 @@ fn second_shard(scripts: &Path, cache: &Path, lang: &str) -> Mem {
     let call = || rt.exec(&process, &args).unwrap_or_else(|e| panic!("{process}: {e}"));
     on_cpu(0, call);
     let before = Mem::now();
+    let first = Instant::now();
     on_cpu(1, call);
-    Mem::now().grown_since(before)
+    let first = first.elapsed();
+    let grown = Mem::now().grown_since(before);
+    let again = Instant::now();
+    on_cpu(1, call);
+    (grown, first, again.elapsed())
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -243,15 +248,23 @@ fn main() {
         return;
     }
     println!("\nwhat a module costs a second engine shard (its first call on CPU 1, after one on CPU 0), median of {rounds} rounds");
-    println!("| language | RSS | private |");
-    println!("|---|---:|---:|");
+    println!("| language | RSS | private | that first call (with its thread) | the next call on CPU 1 |");
+    println!("|---|---:|---:|---:|---:|");
     for lang in &langs {
-        let (mut rss, mut private) = (Vec::new(), Vec::new());
+        let (mut rss, mut private, mut first, mut next) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
-            let grown = second_shard(&scripts, cache.path(), lang);
+            let (grown, first_call, next_call) = second_shard(&scripts, cache.path(), lang);
             rss.push(grown.rss as f64);
             private.push(grown.private as f64);
+            first.push(first_call.as_secs_f64() * 1e3);
+            next.push(next_call.as_secs_f64() * 1e3);
         }
-        println!("| {lang} | {:.0} KiB | {:.0} KiB |", median(rss) / 1024.0, median(private) / 1024.0);
+        println!(
+            "| {lang} | {:.0} KiB | {:.0} KiB | {:.2} ms | {:.3} ms |",
+            median(rss) / 1024.0,
+            median(private) / 1024.0,
+            median(first),
+            median(next)
+        );
     }
 }
