@@ -19,6 +19,9 @@
 //! thread costs is subtracted, what is left is the call (its instance, its
 //! linear memory pages, the store and the runtime's per-call state).
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -162,12 +165,7 @@ fn on_cpu<T: Send>(cpu: usize, f: impl FnOnce() -> T + Send) -> T {
     thread::scope(|scope| {
         scope
             .spawn(move || {
-                // SAFETY: a zeroed cpu_set_t is an empty set; the call gets its size.
-                unsafe {
-                    let mut set: libc::cpu_set_t = std::mem::zeroed();
-                    libc::CPU_SET(cpu, &mut set);
-                    assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
-                }
+                common::pin_to_cpu(cpu);
                 f()
             })
             .join()

@@ -324,17 +324,6 @@ fn calls_run_in_parallel_threads() {
     assert_eq!(rt.stats().scripts[0].calls, 8 * 200);
 }
 
-/// Pins the calling thread to CPU 0, so that every call it starts picks
-/// the same engine shard.
-fn pin_to_cpu0() {
-    // SAFETY: a zeroed cpu_set_t is an empty set; the calls get its size.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(0, &mut set);
-        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
-    }
-}
-
 #[test]
 fn a_call_whose_engine_shard_is_full_runs_on_another() {
     // Four shards of 250 slots; 900 calls parked in a host callback, all
@@ -360,7 +349,7 @@ fn a_call_whose_engine_shard_is_full_runs_on_another() {
             std::thread::Builder::new()
                 .stack_size(256 << 10)
                 .spawn(move || {
-                    pin_to_cpu0();
+                    pin_to_cpu(0);
                     rt.exec("scripts.sink.CallHost", &[0x90])
                 })
                 .unwrap()

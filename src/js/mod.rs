@@ -276,9 +276,9 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
             let module = module.map_err(|e| e.context("the JS engine snapshot"));
             module?
         }
-        (true, None) => compile_module(&runtime.engine, &wizen(raw)?)?,
+        (true, None) => compile_module(runtime.engine(), &wizen(raw)?)?,
         (false, Some(cache)) => cache.load_or_compile(runtime.as_ref(), raw, &crate::runtime::cache::digest_of(raw))?,
-        (false, None) => compile_module(&runtime.engine, raw)?,
+        (false, None) => compile_module(runtime.engine(), raw)?,
     };
     // Function exports are checked here, once: calls type them without
     // wasmtime's per-call check (call::typed_export's contract).

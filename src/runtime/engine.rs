@@ -72,7 +72,7 @@ pub fn shard_count(config: &Config) -> Result<usize> {
 /// and the others get copies of what it made ([`copy_to`]).
 pub fn build_shards(config: &Config) -> Result<Box<[Shard]>> {
     let count = shard_count(config)?;
-    let slots = pool_slots(count) / count as u32;
+    let slots = POOL_INSTANCES / count as u32;
     (0..count)
         .map(|_| {
             let engine = build(config, slots)?;

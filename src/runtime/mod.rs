@@ -89,10 +89,10 @@ pub struct Runtime {
 #[repr(align(128))]
 pub struct Inner {
     pub(crate) config: Config,
-    /// Shard 0's engine: the one modules are compiled for and loaded from
-    /// the cache into (the other shards get copies, engine.rs `replicate`).
-    pub(crate) engine: Engine,
-    /// The engines calls run on, one per CPU by default (engine.rs).
+    /// The engines calls run on, one per CPU by default (engine.rs). Shard
+    /// 0's is the one modules are compiled for and loaded from the cache
+    /// into ([`Inner::engine`]); the others get copies (engine.rs
+    /// `copy_to`).
     pub(crate) shards: Box<[engine::Shard]>,
     pub(crate) cache: Option<ModuleCache>,
     pub(crate) ticker: Ticker,
@@ -113,16 +113,14 @@ impl Runtime {
     pub fn new(config: Config) -> Result<Runtime> {
         config.validate()?;
         let shards = engine::build_shards(&config)?;
-        let engine = shards[0].engine.clone();
         let cache = config.cache_dir.clone().map(|dir| {
             let (target, runs_here) = (engine::target(&config), engine::runs_here(&config));
-            ModuleCache::new(dir, config.cache_max_mb << 20, &engine, config.max_memory_bytes(), target, !runs_here)
+            ModuleCache::new(dir, config.cache_max_mb << 20, &shards[0].engine, config.max_memory_bytes(), target, !runs_here)
         });
         let ticker = Ticker::start(shards.iter().map(|s| s.engine.clone()).collect())?;
         let host_api = HostApi::new(&config)?;
         let inner = Inner {
             config,
-            engine,
             shards,
             cache,
             ticker,
@@ -339,6 +337,11 @@ impl Inner {
 
     pub(crate) fn script(&self, id: &str) -> Option<Arc<Script>> {
         self.scripts.read().get(id).cloned()
+    }
+
+    /// The engine modules are compiled for (shard 0's).
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.shards[0].engine
     }
 
     /// The budget of a top-level call: `timeout_ms` from now, or less.

@@ -56,7 +56,7 @@ pub(crate) fn requested(wasm: &[u8]) -> bool {
 pub(crate) fn load(runtime: &Arc<Inner>, wasm: &[u8], digest: &[u8; 32], id: &str) -> Option<Module> {
     let made = match &runtime.cache {
         Some(cache) => cache.load_or_build(runtime.as_ref(), &cache_key(runtime, digest), || snapshot(runtime, wasm)),
-        None => snapshot(runtime, wasm).and_then(|bytes| super::script::compile_module(&runtime.engine, &bytes)),
+        None => snapshot(runtime, wasm).and_then(|bytes| super::script::compile_module(runtime.engine(), &bytes)),
     };
     match made {
         Ok(module) => Some(module),

@@ -149,7 +149,7 @@ impl Script {
         let module = match (preinitialized, &runtime.cache) {
             (Some(module), _) => module,
             (None, Some(cache)) => cache.load_or_compile(runtime.as_ref(), bytes, &digest)?,
-            (None, None) => compile_module(&runtime.engine, bytes)?,
+            (None, None) => compile_module(runtime.engine(), bytes)?,
         };
         check_limits(runtime, &module)?;
         let mut uses_wasi = false;

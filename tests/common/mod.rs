@@ -230,6 +230,17 @@ pub fn example_app_runtime() -> (Runtime, tempfile::TempDir) {
     (rt, cache)
 }
 
+/// Pins the calling thread to `cpu`, so that every call it starts runs in
+/// that CPU's engine shard.
+pub fn pin_to_cpu(cpu: usize) {
+    // SAFETY: a zeroed cpu_set_t is an empty set; the call gets its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        assert_eq!(libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set), 0);
+    }
+}
+
 pub fn mp(value: &serde_json::Value) -> Vec<u8> {
     rmp_serde::to_vec(value).unwrap()
 }
