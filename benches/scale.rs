@@ -67,9 +67,9 @@ fn per_thread<S: Send + Sync + 'static>(shards: Vec<S>, call: impl Fn(&S) + Sync
 /// its own type registry, module registration and instance pool, so what
 /// the threads share per call is the process (its address space, the
 /// pagemap file). How far sharding engines would take yaowasm.
-fn raw_echo_engine_per_thread() -> Call {
+fn raw_echo_engine_per_thread(pagemap: bool) -> Call {
     let wasm = common::wasm(&common::sink_wat());
-    let shards = (0..4).map(|_| raw::raw_sink(&raw::raw_pooled_config(1000, true), &wasm)).collect();
+    let shards = (0..4).map(|_| raw::raw_sink(&raw::raw_pooled_config(1000, pagemap), &wasm)).collect();
     per_thread(shards, |(engine, pre)| raw_echo_once(engine, pre))
 }
 
@@ -169,7 +169,8 @@ fn main() {
     let mut workloads: Vec<(String, Call)> = vec![
         ("raw_wasmtime_echo_default_reset".into(), raw_echo(false)),
         ("raw_wasmtime_echo_pagemap_reset".into(), raw_echo(true)),
-        ("raw_wasmtime_echo_pagemap_reset_engine_per_thread".into(), raw_echo_engine_per_thread()),
+        ("raw_wasmtime_echo_pagemap_reset_engine_per_thread".into(), raw_echo_engine_per_thread(true)),
+        ("raw_wasmtime_echo_default_reset_engine_per_thread".into(), raw_echo_engine_per_thread(false)),
         ("yaowasm_echo_64B".into(), {
             let (rt, args) = (sink.clone(), args.clone());
             Box::new(move || {
