@@ -180,7 +180,7 @@ fn instantiate_when_a_slot_is_free<'a>(
     loop {
         let here = super::engine::shard_here(count);
         for shard in (here..count).chain(0..here) {
-            let parts = program.shard(runtime, shard)?;
+            let Some(parts) = program.shard(runtime, shard) else { continue };
             let mut store = new_store(&runtime.shards[shard].engine, state, budget);
             match parts.pre.instantiate(&mut store) {
                 Ok(instance) => return Ok((store, instance, parts)),

@@ -87,6 +87,10 @@ pub fn build_shards(config: &Config) -> Result<Box<[Shard]>> {
 /// rather than compiling it again.
 #[cfg(feature = "compiler")]
 pub fn copy_to(shard: &Shard, module: &Module) -> Result<Module> {
+    #[cfg(test)]
+    if tests::copy_fails() {
+        return Err(Error::internal("copying a module into another engine shard: a failure a test asked for"));
+    }
     let copy = |e: wasmtime::Error| Error::internal(format!("copying a module into another engine shard: {e:#}"));
     let bytes = module.serialize().map_err(copy)?;
     // SAFETY: the bytes are what `serialize` just made, in this process,
@@ -253,5 +257,30 @@ impl Drop for Ticker {
             t.thread().unpark();
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::cell::Cell;
+
+    thread_local! {
+        static FAIL_COPIES: Cell<bool> = const { Cell::new(false) };
+        static COPIES_TRIED: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// Makes `copy_to` fail on this thread (a host out of memory for code).
+    pub(crate) fn fail_copies() {
+        FAIL_COPIES.with(|f| f.set(true));
+    }
+
+    /// How many copies this thread has tried.
+    pub(crate) fn copies_tried() -> u32 {
+        COPIES_TRIED.with(Cell::get)
+    }
+
+    pub(super) fn copy_fails() -> bool {
+        COPIES_TRIED.with(|c| c.set(c.get() + 1));
+        FAIL_COPIES.with(Cell::get)
     }
 }

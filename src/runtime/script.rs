@@ -35,8 +35,10 @@ pub struct Program {
     /// Indexed by shard (engine.rs). Shard 0's is made at load; another's
     /// at the first call on that shard, from a copy of shard 0's machine
     /// code: loading stays as fast as with one engine, and a module never
-    /// called on a CPU costs that CPU's engine nothing.
-    shards: Box<[OnceCell<ProgramShard>]>,
+    /// called on a CPU costs that CPU's engine nothing. `None`: the copy
+    /// failed (the host out of memory for its code, say), and calls on that
+    /// CPU run in another shard, as when its slots are all in use.
+    shards: Box<[OnceCell<Option<ProgramShard>>]>,
     /// The function exports calls use, in the order of
     /// [`ProgramShard::functions`].
     function_names: Box<[String]>,
@@ -70,21 +72,43 @@ impl Program {
             uses_wasi,
         };
         let first = program.link(&runtime.shards[0], &module).map_err(|e| Error::bad_request(format!("cannot link: {e:#}")))?;
-        let _ = program.shards[0].set(first);
+        let _ = program.shards[0].set(Some(first));
         Ok(program)
     }
 
-    /// The program in shard `index`, copied there at its first use.
-    pub(crate) fn shard(&self, runtime: &Inner, index: usize) -> Result<&ProgramShard> {
-        self.shards[index].get_or_try_init(|| {
-            let module = super::engine::copy_to(&runtime.shards[index], self.module())?;
-            self.link(&runtime.shards[index], &module).map_err(|e| Error::internal(format!("engine shard {index}: cannot link: {e:#}")))
-        })
+    /// The program in shard `index`, copied there at its first use; `None`
+    /// when that copy failed. The failure is logged once and kept: a copy
+    /// that failed for want of memory would fail again, and every call on
+    /// that CPU would pay for trying (milliseconds for a Go module) before
+    /// running elsewhere. Shard 0's is always there.
+    pub(crate) fn shard(&self, runtime: &Inner, index: usize) -> Option<&ProgramShard> {
+        self.shards[index]
+            .get_or_init(|| {
+                let copied = super::engine::copy_to(&runtime.shards[index], self.module()).and_then(|module| {
+                    self.link(&runtime.shards[index], &module).map_err(|e| Error::internal(format!("cannot link the copy: {e:#}")))
+                });
+                match copied {
+                    Ok(parts) => Some(parts),
+                    Err(e) => {
+                        use crate::log::LogSink;
+                        runtime.log(
+                            crate::LogLevel::Warn,
+                            &format!("engine shard {index}: {}; calls of this script on that CPU run in another shard", e.message()),
+                        );
+                        None
+                    }
+                }
+            })
+            .as_ref()
     }
 
     /// The module as compiled for shard 0.
     pub fn module(&self) -> &Module {
-        self.shards[0].get().expect("shard 0 is linked in Program::new").pre.module()
+        self.first().pre.module()
+    }
+
+    fn first(&self) -> &ProgramShard {
+        self.shards[0].get().and_then(Option::as_ref).expect("shard 0 is linked in Program::new")
     }
 
     fn link(&self, shard: &super::engine::Shard, module: &Module) -> wasmtime::Result<ProgramShard> {
@@ -341,4 +365,66 @@ fn check_limits(runtime: &Inner, module: &Module) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(all(test, feature = "compiler"))]
+mod tests {
+    use crate::{LogLevel, Runtime};
+    use std::sync::{Arc, Mutex};
+
+    /// Returns its args as they came: memory, a bump `yao_alloc`, `Echo`.
+    const ECHO: &str = r#"(module
+      (memory (export "memory") 1)
+      (global $bump (mut i32) (i32.const 1024))
+      (func (export "yao_alloc") (param $n i32) (result i32)
+        (local $p i32)
+        (local.set $p (global.get $bump))
+        (global.set $bump (i32.add (global.get $bump) (local.get $n)))
+        (local.get $p))
+      (func (export "Echo") (param $p i32) (param $n i32) (result i64)
+        (i64.or (i64.shl (i64.extend_i32_u (local.get $p)) (i64.const 32)) (i64.extend_i32_u (local.get $n)))))"#;
+
+    /// Moves this thread to CPU `cpu`; false when this process may not run
+    /// there (a one-CPU machine).
+    fn pin_to_cpu(cpu: usize) -> bool {
+        // SAFETY: a zeroed cpu_set_t is an empty set; the call gets its size.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+        }
+    }
+
+    #[test]
+    fn a_shard_the_module_could_not_be_copied_to_is_skipped_for_good_and_said_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("echo.wasm");
+        std::fs::write(&file, wat::parse_str(ECHO).unwrap()).unwrap();
+        let rt = Runtime::from_json(Some(r#"{"engine_shards":2}"#)).unwrap();
+        let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
+        let sink = warnings.clone();
+        rt.set_log_handler(Some(Arc::new(move |level: LogLevel, message: &str| {
+            if level == LogLevel::Warn {
+                sink.lock().unwrap().push(message.to_string());
+            }
+        })));
+        rt.load_file(&file, Some("echo")).unwrap();
+        let args = rmp_serde::to_vec(&[7]).unwrap();
+        super::super::engine::tests::fail_copies();
+
+        // Calls on CPU 1 (when there is one) are served, by shard 0.
+        if pin_to_cpu(1) {
+            for _ in 0..3 {
+                assert_eq!(rt.exec("scripts.echo.Echo", &args).unwrap(), args);
+            }
+        }
+        let script = rt.inner.script("echo").unwrap();
+        assert!(script.program.shard(&rt.inner, 1).is_none());
+        assert!(script.program.shard(&rt.inner, 0).is_some());
+        // One copy was tried, whatever the number of calls since.
+        assert_eq!(super::super::engine::tests::copies_tried(), 1);
+        let warnings = warnings.lock().unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("engine shard 1") && warnings[0].contains("run in another shard"), "{}", warnings[0]);
+    }
 }
