@@ -300,10 +300,10 @@ fn make_engine(runtime: &Arc<Inner>) -> Result<JsEngine> {
     ];
     // The snapshot ran _initialize already (and wasi-libc's traps if it
     // runs twice).
-    let initialize = match snapshot || module.get_export("_initialize").is_none() {
-        true => false,
-        false => function("_initialize", &[], &[]).map(|_| true)?,
-    };
+    let initialize = !snapshot && module.get_export("_initialize").is_some();
+    if initialize {
+        function("_initialize", &[], &[])?;
+    }
     let program =
         Program::new(runtime, module, names, initialize, true).map_err(|e| Error::internal(format!("JS engine: {}", e.message())))?;
     Ok(JsEngine { program: Arc::new(program), snapshot })
