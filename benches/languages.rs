@@ -9,7 +9,9 @@ mod common;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn bench_languages(c: &mut Criterion) {
-    let (rt, _cache) = common::example_app_runtime();
+    let reset = std::env::var("BENCH_MEMORY_RESET").unwrap_or_else(|_| "auto".into());
+    let (rt, _cache) = common::example_app_runtime_with(serde_json::json!({"memory_reset": reset}));
+    eprintln!("memory_reset: {} ({reset} asked)", rt.stats().memory_reset);
     let args = rmp_serde::to_vec(&serde_json::json!([{"name": "Ada", "email": "ada@example.com", "age": 36}])).unwrap();
     let mut g = c.benchmark_group("user_check_by_language");
     for info in rt.list() {

@@ -192,7 +192,9 @@ int32_t yaowasm_runtime_list(yaowasm_runtime *rt, yaowasm_buf *out);
  * `calls`, `errors`, `timeouts` (408s), `busy_us`: calls finished, nested
  * ones included, since the script was first loaded; a reload of a changed
  * file keeps them), `instances_in_use` (calls in flight, nested ones
- * included) and `instance_slots` (the pool's size; past it, calls wait).
+ * included), `instance_slots` (the pool's size; past it, calls wait) and
+ * `memory_reset` (`"pagemap"` or `"fallback"`: config `memory_reset` as it
+ * resolved on this kernel).
  *
  * Returns 0 (free `out` with `yaowasm_buf_free`), or 400 (NULL runtime or
  * `out`). Thread-safe.

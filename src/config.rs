@@ -74,6 +74,12 @@ pub struct Config {
     /// slots are split between them (a call whose engine has none free
     /// takes another's). The runtime-only build runs one (engine.rs).
     pub engine_shards: Option<u32>,
+    /// How a memory slot is put back after a call, for the next call in it
+    /// (default `auto`). Which reset is fastest depends on the kernel: with
+    /// Linux 6.7's PAGEMAP_SCAN only the pages a call wrote are copied back,
+    /// without it a Go or TS call costs 3-8x more if the slot is kept as
+    /// with it (BENCHMARKS.md, "Kernels without PAGEMAP_SCAN").
+    pub memory_reset: MemoryReset,
     /// Cap on nested process calls; the top-level call is depth 1 (default 32).
     /// Guards against unbounded recursion between scripts.
     pub max_depth: u32,
@@ -128,6 +134,24 @@ pub enum StoreBackend {
     Redis,
 }
 
+/// The `memory_reset` choices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemoryReset {
+    /// `pagemap` where the kernel has PAGEMAP_SCAN, else `fallback`.
+    #[default]
+    Auto,
+    /// Copy back from the module's image only the pages the call wrote,
+    /// found with the PAGEMAP_SCAN ioctl (Linux 6.7+); up to 8 MiB of them
+    /// stay resident, so the next call in the slot takes no page faults. A
+    /// kernel without the ioctl makes `Runtime::new` fail with 400.
+    Pagemap,
+    /// What kernels without PAGEMAP_SCAN get: the lowest 128 KiB of the
+    /// memory are copied back in place and the rest is given back to the
+    /// kernel, so the next call faults in the pages it touches.
+    Fallback,
+}
+
 /// One entry of `stores`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -169,6 +193,7 @@ impl Default for Config {
             cache_max_mb: 512,
             target: None,
             engine_shards: None,
+            memory_reset: MemoryReset::Auto,
             max_depth: 32,
             wasi: WasiConfig::default(),
             http_allow: Vec::new(),
@@ -390,6 +415,10 @@ mod tests {
     fn a_value_of_the_wrong_type_names_its_key() {
         for (bad, key) in [
             (r#"{"engine_shards": "2"}"#, "config: engine_shards: invalid type"),
+            (
+                r#"{"memory_reset": "madvise"}"#,
+                "config: memory_reset: unknown variant `madvise`, expected one of `auto`, `pagemap`, `fallback`",
+            ),
             (r#"{"stores":{"a":{"max_entries":"x"}}}"#, "config: stores.a.max_entries: invalid type"),
             (r#"{"wasi":{"read_only":"/d"}}"#, "config: wasi.read_only: invalid type"),
             (r#"{"timeout_ms": 5} x"#, "config: trailing characters"),

@@ -98,6 +98,57 @@ fn every_call_gets_a_fresh_instance() {
     }
 }
 
+/// Bytes at 100 (zero in the image), 70000 (7, inside the 128 KiB that the
+/// fallback reset copies back in place), 150000 (9, past them) and 190000
+/// (zero, past them), and at 196708 in a page grown by the call: it returns
+/// what it read, as a MessagePack array, then scribbles over all five.
+const SCRIBBLE_WAT: &str = r#"(module
+  (memory (export "memory") 3)
+  (data (i32.const 70000) "\07")
+  (data (i32.const 150000) "\09")
+  (func (export "yao_alloc") (param i32) (result i32) (i32.const 1024))
+  (func $at (param $i i32) (param $addr i32)
+    (i32.store8 (i32.add (i32.const 301) (local.get $i)) (i32.load8_u (local.get $addr)))
+    (i32.store8 (local.get $addr) (i32.const 0x55)))
+  (func (export "Scribble") (param i32 i32) (result i64)
+    (drop (memory.grow (i32.const 1)))
+    (i32.store8 (i32.const 300) (i32.const 0x95))
+    (call $at (i32.const 1) (i32.const 70000))
+    (call $at (i32.const 2) (i32.const 150000))
+    (call $at (i32.const 3) (i32.const 190000))
+    (call $at (i32.const 4) (i32.const 196708))
+    (call $at (i32.const 0) (i32.const 100))
+    (i64.or (i64.shl (i64.const 300) (i64.const 32)) (i64.const 6)))
+)"#;
+
+#[test]
+fn both_memory_resets_give_every_call_the_image_again() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "scribble.wasm", &wasm(SCRIBBLE_WAT));
+    // `pagemap` works where the kernel has PAGEMAP_SCAN (Linux 6.7+), else
+    // the runtime says why it cannot start; `auto` takes it where it works.
+    let has_pagemap = match Runtime::from_json(Some(r#"{"memory_reset": "pagemap"}"#)) {
+        Ok(rt) => rt.stats().memory_reset == "pagemap",
+        Err(e) => {
+            assert_eq!(e.code(), 400, "{e}");
+            assert!(e.message().contains("PAGEMAP_SCAN") && e.message().contains("memory_reset"), "{e}");
+            false
+        }
+    };
+    for (reset, resolved) in [("fallback", "fallback"), ("auto", if has_pagemap { "pagemap" } else { "fallback" }), ("pagemap", "pagemap")]
+    {
+        if reset == "pagemap" && !has_pagemap {
+            continue;
+        }
+        let rt = Runtime::from_json(Some(&json!({"memory_reset": reset}).to_string())).unwrap();
+        assert_eq!(rt.stats().memory_reset, resolved, "memory_reset {reset}");
+        rt.load_dir(dir.path()).unwrap();
+        for _ in 0..3 {
+            assert_eq!(rt.exec("scripts.scribble.Scribble", &[0x90]).unwrap(), vec![0x95, 0, 7, 9, 0, 0], "memory_reset {reset}");
+        }
+    }
+}
+
 #[test]
 fn infinite_loop_times_out_with_408() {
     let (rt, _dir) = sink_runtime(r#"{"timeout_ms": 50}"#);

@@ -226,6 +226,7 @@ fn list_load_file_unload() {
     assert_eq!(stats["scripts"][0]["id"], "sink");
     assert_eq!(stats["scripts"][0]["calls"], 1);
     assert_eq!((&stats["instances_in_use"], &stats["instance_slots"]), (&json!(0), &json!(1000)));
+    assert!(stats["memory_reset"] == "pagemap" || stats["memory_reset"] == "fallback", "{stats}");
     let mut out = yaowasm_buf { ptr: ptr::null_mut(), len: 0 };
     assert_eq!(unsafe { yaowasm_runtime_stats(ptr::null_mut(), &mut out) }, 400);
     unsafe { yaowasm_buf_free(out) };

@@ -54,8 +54,11 @@ type Config struct {
 	// Engines calls are spread over by the CPU they start on; default the
 	// CPUs (1, 2 or 4). A Go host calling from many goroutines gets the
 	// most from one per CPU.
-	EngineShards int         `json:"engine_shards,omitempty"`
-	WASI         *WASIConfig `json:"wasi,omitempty"`
+	EngineShards int `json:"engine_shards,omitempty"`
+	// How memory is reset between calls: "auto" (default), "pagemap"
+	// (needs Linux 6.7+) or "fallback".
+	MemoryReset string      `json:"memory_reset,omitempty"`
+	WASI        *WASIConfig `json:"wasi,omitempty"`
 	// Host API (docs/ABI.md §5-§9).
 	HTTPAllow            []string               `json:"http_allow,omitempty"`              // host:port or *.domain; default none
 	HTTPMaxResponseBytes int64                  `json:"http_max_response_bytes,omitempty"` // default 10 MiB
@@ -397,6 +400,7 @@ type Stats struct {
 	Scripts        []ScriptStats `msgpack:"scripts"`          // one per loaded script, sorted by ID
 	InstancesInUse uint64        `msgpack:"instances_in_use"` // calls in flight, nested ones included
 	InstanceSlots  uint64        `msgpack:"instance_slots"`   // the pool's size; past it, calls wait
+	MemoryReset    string        `msgpack:"memory_reset"`     // "pagemap" or "fallback" (Linux before 6.7)
 }
 
 // Stats reads the runtime's counters (yaowasm_runtime_stats).

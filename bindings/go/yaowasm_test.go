@@ -230,6 +230,9 @@ func TestStats(t *testing.T) {
 	if stats.InstanceSlots == 0 || stats.InstancesInUse != 0 {
 		t.Fatalf("pool, with no call in flight: %+v", stats)
 	}
+	if stats.MemoryReset != "pagemap" && stats.MemoryReset != "fallback" {
+		t.Fatalf("memory_reset: %+v", stats)
+	}
 
 	r.Close()
 	_, err = r.Stats()

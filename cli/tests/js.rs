@@ -255,15 +255,24 @@ fn a_snapshotted_top_level_never_leaks_a_call_into_the_next() {
     // The first call takes the snapshot under its own budget: ~1 s of a
     // debug build (the diff of 3 MiB of memory), which the 1 s default
     // left to chance on a loaded machine. Semantics, not speed, are tested.
+    // Both memory resets (config memory_reset): what a call changed, in
+    // the snapshot's pages and past them (PURE_TOP grew the memory), is
+    // gone by the next call in that slot.
+    for reset in ["fallback", "auto"] {
+        let rt = runtime(json!({"timeout_ms": 20000, "memory_reset": reset}));
+        let dir = tempfile::tempdir().unwrap();
+        let wasm = build(&rt, dir.path(), "pure.ts", PURE_TOP).unwrap();
+        rt.load_file(&wasm, Some("pure")).unwrap();
+        for x in [5, 7, 5] {
+            let want = json!({"seen": [x], "keys": [x.to_string()], "n": 1, "big": 2 + x + 400000, "day": "2024-01-02T00:00:00.000Z"});
+            assert_eq!(exec(&rt, "scripts.pure.Mutate", json!([x])).unwrap(), want, "memory_reset {reset}");
+        }
+        assert!(yaowasm::js::script_snapshot_size(&rt, "pure").is_some(), "a pure top level is snapshotted");
+    }
     let rt = runtime(json!({"timeout_ms": 20000}));
     let dir = tempfile::tempdir().unwrap();
     let wasm = build(&rt, dir.path(), "pure.ts", PURE_TOP).unwrap();
     rt.load_file(&wasm, Some("pure")).unwrap();
-    for x in [5, 7, 5] {
-        let want = json!({"seen": [x], "keys": [x.to_string()], "n": 1, "big": 2 + x + 400000, "day": "2024-01-02T00:00:00.000Z"});
-        assert_eq!(exec(&rt, "scripts.pure.Mutate", json!([x])).unwrap(), want);
-    }
-    assert!(yaowasm::js::script_snapshot_size(&rt, "pure").is_some(), "a pure top level is snapshotted");
     // Math.random is seeded in each call, Date reads the clock in each call.
     let randoms: std::collections::BTreeSet<String> =
         (0..50).map(|_| exec(&rt, "scripts.pure.Random", json!([])).unwrap().to_string()).collect();

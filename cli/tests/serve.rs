@@ -194,6 +194,8 @@ fn stats_counts_calls_per_script() {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
     assert!(text.lines().any(|l| l.starts_with("yaowasm_instance_slots ")), "{text}");
+    let pagemap = u8::from(stats["memory_reset"] == "pagemap");
+    assert!(text.lines().any(|l| l == format!("yaowasm_memory_reset_pagemap {pagemap}")), "{stats}\n{text}");
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use super::call::CallState;
 use super::per_cpu::PerCpu;
-use crate::config::Config;
+use crate::config::{Config, MemoryReset};
 use crate::error::{Error, Result};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -25,11 +25,19 @@ pub const POOL_MAX_INSTANCE_SIZE: usize = 8 << 20;
 /// Table elements per instance slot; larger declared tables do not load.
 pub const POOL_TABLE_ELEMENTS: usize = 100_000;
 /// Bytes of each memory slot reset in place (memcpy from the module's image,
-/// or zeroed) after a call instead of given back with madvise. With the
-/// PAGEMAP_SCAN ioctl (Linux 6.7+) only the pages the call dirtied are
-/// reset, so the next instance of the same module in that slot starts with
-/// no page faults; without it, the lowest bytes of the slot are reset.
+/// or zeroed) after a call instead of given back with madvise, when the
+/// PAGEMAP_SCAN ioctl (Linux 6.7+) finds the pages the call wrote: only
+/// those are reset, so the next instance of the same module in that slot
+/// starts with no page faults.
 pub const KEEP_RESIDENT: usize = 8 << 20;
+/// The same without PAGEMAP_SCAN (`memory_reset` `fallback`). wasmtime then
+/// resets the lowest `keep_resident` bytes whether a call wrote them or
+/// not, so 8 MiB made every Go call copy megabytes (288 µs a `user.Check`
+/// against 114 µs with nothing kept). 128 KiB holds the whole working set
+/// of the small guests (C, AssemblyScript), which then take no page
+/// faults; larger ones fault their pages back in (BENCHMARKS.md, "Kernels
+/// without PAGEMAP_SCAN").
+pub const KEEP_RESIDENT_FALLBACK: usize = 128 << 10;
 /// One epoch tick: the resolution of `timeout_ms`.
 pub const TICK: Duration = Duration::from_millis(1);
 
@@ -38,6 +46,9 @@ pub const TICK: Duration = Duration::from_millis(1);
 pub struct Shard {
     pub engine: Engine,
     pub linker: Linker<CallState>,
+    /// Whether its memory slots are reset with PAGEMAP_SCAN
+    /// ([`resets_with_pagemap`]).
+    pub pagemap: bool,
 }
 
 /// How many engines a runtime runs calls on: `engine_shards`, or by default
@@ -73,11 +84,12 @@ pub fn shard_count(config: &Config) -> Result<usize> {
 pub fn build_shards(config: &Config) -> Result<Box<[Shard]>> {
     let count = shard_count(config)?;
     let slots = POOL_INSTANCES / count as u32;
+    let pagemap = resets_with_pagemap(config)?;
     (0..count)
         .map(|_| {
-            let engine = build(config, slots)?;
+            let engine = build(config, slots, pagemap)?;
             let linker = crate::host_api::imports::linker(&engine)?;
-            Ok(Shard { engine, linker })
+            Ok(Shard { engine, linker, pagemap })
         })
         .collect()
 }
@@ -120,10 +132,24 @@ pub fn shard_here(count: usize) -> usize {
     super::per_cpu::cpu() % count
 }
 
+/// Whether memory slots are reset with the PAGEMAP_SCAN ioctl: what
+/// `memory_reset` asks for, `auto` meaning where the kernel has it.
+pub fn resets_with_pagemap(config: &Config) -> Result<bool> {
+    let available = PoolingAllocationConfig::is_pagemap_scan_available();
+    match config.memory_reset {
+        MemoryReset::Auto => Ok(available),
+        MemoryReset::Fallback => Ok(false),
+        MemoryReset::Pagemap if available => Ok(true),
+        MemoryReset::Pagemap => Err(Error::bad_request(
+            "config: memory_reset \"pagemap\": this kernel has no PAGEMAP_SCAN ioctl (it came in Linux 6.7); use \"auto\" or \"fallback\"",
+        )),
+    }
+}
+
 /// Builds one engine with `slots` instance slots. Slots are sized from
 /// `max_memory_mb` so that 1000 slots reserve ~`max_memory_mb` GiB of
 /// address space, not the 4 TiB of the default 4 GiB slots.
-pub fn build(config: &Config, slots: u32) -> Result<Engine> {
+pub fn build(config: &Config, slots: u32, pagemap: bool) -> Result<Engine> {
     let max_bytes = config.max_memory_bytes();
     let mut pool = PoolingAllocationConfig::default();
     pool.total_core_instances(slots)
@@ -136,9 +162,9 @@ pub fn build(config: &Config, slots: u32) -> Result<Engine> {
         .table_elements(POOL_TABLE_ELEMENTS)
         .max_memory_size(max_bytes as usize)
         .max_core_instance_size(POOL_MAX_INSTANCE_SIZE)
-        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .linear_memory_keep_resident(if pagemap { KEEP_RESIDENT } else { KEEP_RESIDENT_FALLBACK })
         .table_keep_resident(64 << 10)
-        .pagemap_scan(wasmtime::Enabled::Auto);
+        .pagemap_scan(if pagemap { wasmtime::Enabled::Yes } else { wasmtime::Enabled::No });
 
     let mut wasm = wasmtime::Config::new();
     wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pool))

@@ -78,11 +78,19 @@ pub struct RuntimeStats {
     pub instances_in_use: u64,
     /// The pool's size: past it, calls wait for a slot (src/call.rs).
     pub instance_slots: u64,
+    /// How memory slots are reset between calls (config `memory_reset`
+    /// resolved): `pagemap` or `fallback`.
+    pub memory_reset: &'static str,
 }
 
 impl RuntimeStats {
     pub(crate) fn new(scripts: Vec<ScriptCounters>, shards: &[super::engine::Shard]) -> RuntimeStats {
         let instances_in_use = shards.iter().map(|s| s.engine.pooling_allocator_metrics().map_or(0, |m| m.core_instances())).sum();
-        RuntimeStats { scripts, instances_in_use, instance_slots: u64::from(super::engine::pool_slots(shards.len())) }
+        RuntimeStats {
+            scripts,
+            instances_in_use,
+            instance_slots: u64::from(super::engine::pool_slots(shards.len())),
+            memory_reset: if shards.first().is_some_and(|s| s.pagemap) { "pagemap" } else { "fallback" },
+        }
     }
 }

@@ -219,9 +219,16 @@ pub fn sink_runtime(config: &str) -> (Runtime, tempfile::TempDir) {
 /// The example app (examples/app/scripts, every language built) in one
 /// runtime with a cache of its own; files that do not load are printed.
 pub fn example_app_runtime() -> (Runtime, tempfile::TempDir) {
+    example_app_runtime_with(serde_json::json!({}))
+}
+
+/// [`example_app_runtime`] with more config keys (`extra`, a JSON object).
+pub fn example_app_runtime_with(extra: serde_json::Value) -> (Runtime, tempfile::TempDir) {
     let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/app/scripts");
     let cache = tempfile::tempdir().unwrap();
-    let config = serde_json::json!({"cache_dir": cache.path(), "timeout_ms": 10000}).to_string();
+    let mut config = serde_json::json!({"cache_dir": cache.path(), "timeout_ms": 10000});
+    config.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    let config = config.to_string();
     let rt = Runtime::from_json(Some(&config)).unwrap();
     let report = rt.load_dir(&scripts).unwrap();
     for p in &report.problems {

@@ -218,7 +218,8 @@ class Runtime:
         """The runtime's counters: `scripts`, one dict per loaded script
         sorted by id (`id`, `calls`, `errors`, `timeouts` (408s), `busy_us`;
         calls finished, nested ones included), `instances_in_use` (calls in
-        flight) and `instance_slots` (the pool's size)."""
+        flight), `instance_slots` (the pool's size) and `memory_reset`
+        (`"pagemap"`, or `"fallback"` on Linux before 6.7)."""
         out = _lib.Buf()
         rt = self._enter()
         try:

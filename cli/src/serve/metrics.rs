@@ -32,6 +32,11 @@ pub fn render(stats: &RuntimeStats) -> String {
     let gauges = [
         ("yaowasm_instances_in_use", "Instances alive now: calls in flight, nested ones included.", stats.instances_in_use),
         ("yaowasm_instance_slots", "Size of the instance pool; past it, calls wait for a slot.", stats.instance_slots),
+        (
+            "yaowasm_memory_reset_pagemap",
+            "1 when memory is reset between calls with PAGEMAP_SCAN (Linux 6.7+), 0 on the slower fallback.",
+            u64::from(stats.memory_reset == "pagemap"),
+        ),
     ];
     for (name, help, value) in gauges {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
@@ -56,6 +61,7 @@ mod tests {
             scripts: vec![script("a.b", 3, 1_500_042), script("odd\"id\\", 0, 7)],
             instances_in_use: 2,
             instance_slots: 1000,
+            memory_reset: "fallback",
         };
         let text = render(&stats);
         for line in [
@@ -68,6 +74,7 @@ mod tests {
             "# TYPE yaowasm_instances_in_use gauge",
             "yaowasm_instances_in_use 2",
             "yaowasm_instance_slots 1000",
+            "yaowasm_memory_reset_pagemap 0",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }
