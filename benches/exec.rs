@@ -3,8 +3,8 @@
 //! baselines measured in the same run: raw wasmtime (InstancePre +
 //! pooling, no yaowasm bridge: the floor; and the same doing the guest
 //! ABI's copy in and out) and wasmtime's default on-demand allocator (what
-//! a naive embedding pays). Run: `env -u RUST_BACKTRACE
-//! cargo bench --bench exec`.
+//! a naive embedding pays); and a one-byte call after a call that wrote
+//! 4 MiB. Run: `env -u RUST_BACKTRACE cargo bench --bench exec`.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -139,5 +139,28 @@ fn bench_context(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_exec, bench_parallel, bench_context);
+/// A one-byte call (`Light` of tests/guests/wat/heavy_and_light.wat) in a
+/// runtime where no call wrote much, and in one where a single call wrote
+/// 4 MiB of that module's memory just before (on the same CPU, so in the
+/// slot the light calls reuse): with PAGEMAP_SCAN the heavy call's pages
+/// would be copied back after every later call unless they are given back
+/// (src/runtime/resident.rs).
+fn bench_after_a_heavy_call(c: &mut Criterion) {
+    common::pin_to_cpu(0);
+    let wat = include_str!("../tests/guests/wat/heavy_and_light.wat");
+    let mut g = c.benchmark_group("exec_after_a_heavy_call");
+    for (label, heavy_first) in [("light_no_heavy_call", false), ("light_after_a_4MiB_call", true)] {
+        let dir = tempfile::tempdir().unwrap();
+        common::write(dir.path(), "s.wasm", &common::wasm(wat));
+        let rt = yaowasm::Runtime::from_json(None).unwrap();
+        rt.load_dir(dir.path()).unwrap();
+        if heavy_first {
+            rt.exec("scripts.s.Heavy", &[0x90]).unwrap();
+        }
+        g.bench_function(label, |b| b.iter(|| rt.exec("scripts.s.Light", &[0x90]).unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_exec, bench_parallel, bench_context, bench_after_a_heavy_call);
 criterion_main!(benches);

@@ -391,16 +391,19 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, js: &JsScript, function
             };
             entry.call(&mut store, (code, js.bytecode.len() as i32, name, name_len, args_ptr, args_len))
         }
-    }
-    .map_err(|e| call::classify(e, timeout_ms))?;
-    let packed = Packed::unpack(raw);
-    if packed.is_error {
+    };
+    let result = raw.map_err(|e| call::classify(e, timeout_ms)).and_then(|raw| {
+        let packed = Packed::unpack(raw);
         let memory = guest.memory.data(&store);
-        return Err(js_error(runtime, js, &memory[memory::slice(memory, packed.ptr, packed.len, "error")?]));
-    }
-    // The engine's encoder is ours, but decode_packed checks it anyway: the
-    // rule is that nothing unchecked leaves a guest.
-    wire::decode_packed(guest.memory.data(&store), raw, Encoding::MsgPack)
+        if packed.is_error {
+            return Err(js_error(runtime, js, &memory[memory::slice(memory, packed.ptr, packed.len, "error")?]));
+        }
+        // The engine's encoder is ours, but decode_packed checks it anyway:
+        // the rule is that nothing unchecked leaves a guest.
+        wire::decode_packed(memory, raw, Encoding::MsgPack)
+    });
+    call::tidy_slot(runtime, &mut store, &guest);
+    result
 }
 
 /// What the prelude's `error(e)` gives for an uncaught throw: the call's

@@ -25,6 +25,7 @@
 use crate::error::{Error, Result};
 use crate::runtime::call::CallState;
 use crate::runtime::nesting::Budget;
+use crate::runtime::resident;
 use crate::runtime::Inner;
 use std::ops::Range;
 use std::sync::Arc;
@@ -160,11 +161,13 @@ fn load(mut store: &mut Store<StoreLimits>, instance: &wasmtime::Instance, bytec
     // keeps a free chunk's links at the start and its size at the end.
     let (start, end) = (ptr as usize + LEFTOVER_MARGIN, ptr as usize + bytecode.len());
     let leftover = start..end.saturating_sub(LEFTOVER_MARGIN).max(start);
-    match load.call(&mut store, (ptr, len)) {
-        Ok(0) => {}
-        _ => return None,
-    }
-    Some(diff(&before, memory.data(&store), &[stack, leftover]))
+    let loaded = matches!(load.call(&mut store, (ptr, len)), Ok(0));
+    let snapshot = loaded.then(|| diff(&before, memory.data(&store), &[stack, leftover]));
+    // The load wrote many more pages than a call restores (QuickJS's atom
+    // table, freed parse buffers): given back, or the calls that reuse this
+    // slot would copy them back after every call (src/runtime/resident.rs).
+    resident::give_back(memory.data_mut(&mut store));
+    snapshot
 }
 
 /// The runs where `after` differs from `before` (bytes past its end count

@@ -23,6 +23,9 @@ pub struct CallState {
     pub limiter: MemoryLimiter,
     /// Present exactly when the script imports WASI preview 1.
     pub wasi: Option<WasiP1Ctx>,
+    /// Epoch ticks (1 ms) the guest's code ran across: a call that saw two
+    /// ran over 1 ms.
+    pub ticks: u32,
 }
 
 /// Turns growth past `max_memory_mb` into a trap carrying 413, instead of
@@ -81,6 +84,7 @@ pub(crate) fn instantiate<'a>(runtime: &Arc<Inner>, program: &'a Program, budget
         budget: budget.clone(),
         limiter: MemoryLimiter { max_bytes: runtime.config.max_memory_bytes() },
         wasi,
+        ticks: 0,
     };
     let timeout_ms = runtime.config.timeout_ms;
     let (mut store, instance, parts) = instantiate_when_a_slot_is_free(runtime, program, state, budget)?;
@@ -107,9 +111,12 @@ fn new_store(engine: &wasmtime::Engine, state: CallState, budget: &Budget) -> St
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(1);
     let for_epochs = budget.clone();
-    store.epoch_deadline_callback(move |_| match for_epochs.check() {
-        Ok(()) => Ok(UpdateDeadline::Continue(1)),
-        Err(stop) => Err(stop.into()),
+    store.epoch_deadline_callback(move |mut store| {
+        store.data_mut().ticks += 1;
+        match for_epochs.check() {
+            Ok(()) => Ok(UpdateDeadline::Continue(1)),
+            Err(stop) => Err(stop.into()),
+        }
     });
     store
 }
@@ -157,8 +164,22 @@ pub(crate) fn run(runtime: &Arc<Inner>, script: &Script, function: usize, args: 
     let func = unsafe { typed_export::<(i32, i32), i64>(&mut store, &instance, &parts.functions[function], "script function")? };
     let payload = wire::encode_args(args, program.encoding)?;
     let ptr = write(&mut store, &guest, &payload, timeout_ms)?;
-    let raw = func.call(&mut store, (ptr, payload.len() as i32)).map_err(|e| classify(e, timeout_ms))?;
-    wire::decode_packed(guest.memory.data(&store), raw, program.encoding)
+    let raw = func.call(&mut store, (ptr, payload.len() as i32));
+    let result =
+        raw.map_err(|e| classify(e, timeout_ms)).and_then(|raw| wire::decode_packed(guest.memory.data(&store), raw, program.encoding));
+    tidy_slot(runtime, &mut store, &guest);
+    result
+}
+
+/// After the guest ran, trapped or not, and its result was read: see
+/// resident.rs. Only PAGEMAP_SCAN keeps written pages resident; the
+/// fallback reset gives them back itself.
+pub(crate) fn tidy_slot(runtime: &Inner, store: &mut Store<CallState>, guest: &Guest) {
+    if runtime.shards[0].pagemap {
+        // Two ticks: over 1 ms for sure (one may come right after the start).
+        let ran_long = store.data().ticks >= 2;
+        super::resident::tidy(guest.memory.data_mut(store), ran_long);
+    }
 }
 
 /// Instantiates in a pool slot, in the shard of this CPU or, when its slots

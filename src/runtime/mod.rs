@@ -13,6 +13,7 @@ pub(crate) mod loader;
 pub(crate) mod nesting;
 pub(crate) mod per_cpu;
 pub(crate) mod preinit;
+pub(crate) mod resident;
 pub(crate) mod script;
 pub mod stats;
 pub(crate) mod table;
