@@ -204,6 +204,13 @@ func New(cfg Config) (*Runtime, error) {
 	r.idle = sync.NewCond(&r.mu)
 	r.ids.Store(&map[string]bool{})
 	r.SetLogHandler(nil)
+	// Most servers run a kernel before Linux 6.7: say once what that costs,
+	// unless the config asked for the fallback.
+	if cfg.MemoryReset != "fallback" {
+		if st, err := r.Stats(); err == nil && st.MemoryReset == "fallback" {
+			slog.Default().Warn("yaowasm: this kernel has no PAGEMAP_SCAN (Linux 6.7+): memory is reset between calls by the fallback, under which Go and TS calls take ~3-5x longer (docs/DEPLOY.md)", "source", "yaowasm")
+		}
+	}
 	return r, nil
 }
 
