@@ -7,15 +7,16 @@
 //! private, so a page written once is copied back after every later call
 //! in that slot, for as long as the slot serves that module. One call that
 //! wrote 4 MiB of its memory made each later call of a one-page guest copy
-//! 4 MiB: 165 µs instead of 8.6 µs (BENCHMARKS.md, "A heavy call's pages").
+//! 4 MiB: 163.6 µs instead of 3.2 µs (BENCHMARKS.md, "A heavy call's
+//! pages").
 //!
-//! So a call that ran across two epoch ticks (over 1 ms; writing
-//! megabytes takes that long) and every [`CHECK_EVERY`]th call on a thread (for slots that
-//! many short calls filled), before its store drops, counts the bytes its
-//! slot holds privately; past [`MAX_KEPT_BYTES`] it gives them back to the
-//! kernel (madvise), which puts the slot back to the module's image as the
-//! reset would. Only the pages later calls write are private again, each
-//! once, by a page fault.
+//! So a call that ran across two epoch ticks (over 1 ms; writing megabytes
+//! takes that long), and every [`CHECK_EVERY`]th call on a thread (for a
+//! slot that many short calls filled), counts before its store drops the
+//! bytes its slot holds privately; past [`MAX_KEPT_BYTES`] it gives them
+//! back to the kernel (madvise), which puts the slot back to the module's
+//! image as the reset would. Only the pages later calls write are private
+//! again, each once, by a page fault.
 
 use std::cell::Cell;
 use std::os::fd::AsRawFd;
