@@ -37,7 +37,7 @@ pub mod runtime;
 mod sync;
 
 pub use abi::value;
-pub use config::{Config, StoreBackend, StoreConfig, WasiConfig};
+pub use config::{Config, MemoryReset, StoreBackend, StoreConfig, WasiConfig};
 pub use error::{Error, ErrorKind, Result};
 pub use log::{LogHandler, LogLevel, LogRecord, LogRecordHandler};
 pub use runtime::cache::{NOT_PRECOMPILED, PRECOMPILED_ONLY};

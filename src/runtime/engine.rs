@@ -135,11 +135,13 @@ pub fn shard_here(count: usize) -> usize {
 /// Whether memory slots are reset with the PAGEMAP_SCAN ioctl: what
 /// `memory_reset` asks for, `auto` meaning where the kernel has it.
 pub fn resets_with_pagemap(config: &Config) -> Result<bool> {
-    let available = PoolingAllocationConfig::is_pagemap_scan_available();
+    // The probe opens /proc/self/pagemap and tries the ioctl: only when
+    // the answer matters.
+    let available = || PoolingAllocationConfig::is_pagemap_scan_available();
     match config.memory_reset {
-        MemoryReset::Auto => Ok(available),
+        MemoryReset::Auto => Ok(available()),
         MemoryReset::Fallback => Ok(false),
-        MemoryReset::Pagemap if available => Ok(true),
+        MemoryReset::Pagemap if available() => Ok(true),
         MemoryReset::Pagemap => Err(Error::bad_request(
             "config: memory_reset \"pagemap\": this kernel has no PAGEMAP_SCAN ioctl (it came in Linux 6.7); use \"auto\" or \"fallback\"",
         )),

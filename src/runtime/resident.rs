@@ -22,9 +22,9 @@ use std::cell::Cell;
 use std::os::fd::AsRawFd;
 
 /// Calls on one thread between two counts: a count costs 5 µs for the JS
-/// engine's 1.5 MiB, 11 µs for 4 MiB (an open and an ioctl), so this
-/// keeps it near 0.02 µs a call, and a slot a heavy call left behind is tidied within this many
-/// calls of the thread that uses it.
+/// engine's 1.5 MiB, 11 µs for 4 MiB (an open and an ioctl), so this keeps
+/// it near 0.02 µs a call, and a slot a heavy call left behind is tidied
+/// within this many calls of the thread that uses it.
 pub const CHECK_EVERY: u32 = 256;
 
 /// Private bytes a slot may keep between calls: 1 MiB. More than what the
@@ -41,35 +41,28 @@ thread_local! {
 /// After a call (and before its store drops) of a runtime that resets with
 /// PAGEMAP_SCAN: when the call `ran_long`, and on every [`CHECK_EVERY`]th
 /// call of this thread, gives the slot's private pages back to the kernel
-/// when they hold more than [`MAX_KEPT_BYTES`]. Returns the private bytes
-/// it counted, if it counted.
-pub fn tidy(memory: &mut [u8], ran_long: bool) -> Option<usize> {
+/// when they hold more than [`MAX_KEPT_BYTES`].
+pub fn tidy(memory: &mut [u8], ran_long: bool) {
     let due = CALLS.with(|calls| {
         let n = calls.get().wrapping_add(1);
         calls.set(n);
         n % CHECK_EVERY == 0
     });
     if !due && !ran_long {
-        return None;
+        return;
     }
-    tidy_now(memory)
-}
-
-/// [`tidy`] without waiting for its turn.
-pub fn tidy_now(memory: &mut [u8]) -> Option<usize> {
-    let bytes = private_bytes(memory)?;
+    let Some(bytes) = private_bytes(memory) else { return };
     #[cfg(test)]
     LAST_COUNT.with(|last| last.set(Some(bytes)));
     if bytes > MAX_KEPT_BYTES {
         give_back(memory);
     }
-    Some(bytes)
 }
 
-/// Bytes of `memory` in pages that are private to this process (written since they
-/// were mapped from the image, or since zero pages were first written):
-/// what wasmtime's reset would copy back. `None` when the kernel cannot
-/// say (no PAGEMAP_SCAN).
+/// Bytes of `memory` in pages that are private to this process (written
+/// since they were mapped from the image, or since zero pages were first
+/// written): what wasmtime's reset would copy back. `None` when the kernel
+/// cannot say (no PAGEMAP_SCAN).
 fn private_bytes(memory: &[u8]) -> Option<usize> {
     // Opened per count, not kept: a descriptor kept across a fork would
     // describe the parent's pages in the child.

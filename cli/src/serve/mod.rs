@@ -151,10 +151,9 @@ pub fn run(args: ServeArgs) -> Result<(), Failure> {
         args.listen,
     )?;
     let app = App::open(&args.app)?;
-    let config_json = app::config_json(&args.runtime, CacheUse::IfPresent)?;
-    let runtime = app::runtime(&config_json)?;
+    let runtime = app::runtime(&app::config_json(&args.runtime, CacheUse::IfPresent)?)?;
     logs::init(args.log_format, &runtime);
-    let asked_fallback = serde_json::from_str::<serde_json::Value>(&config_json).is_ok_and(|c| c["memory_reset"] == "fallback");
+    let asked_fallback = runtime.config().memory_reset == yaowasm::MemoryReset::Fallback;
     if runtime.stats().memory_reset == "fallback" && !asked_fallback {
         warn("this kernel has no PAGEMAP_SCAN (Linux 6.7+): memory is reset between calls by the fallback, under which Go and TS calls take ~3-5x longer (docs/DEPLOY.md)".into());
     }
